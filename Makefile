@@ -1,0 +1,145 @@
+# director - one non-recursive Makefile.
+#
+#   make            release build of directord and directorctl (build/rel)
+#   make check      install what is missing, sanitizer build, all tests
+#   make demo       install what is missing, build, run the demo cluster
+#   make bench      build and run the benchmarks (release build)
+#   make fuzz       libFuzzer targets with clang (build/fuzz)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make fmt-check  clang-format check of every C file
+
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+DESTDIR ?=
+
+BUILD ?= build/rel
+SAN   ?= 0
+CC    ?= cc
+
+PKGS := libevent_core libevent_openssl openssl libbsd
+SRCDIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
+INCS := $(patsubst %/,-I%,$(SRCDIRS))
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -Wformat=2 \
+	-Wimplicit-fallthrough
+ifeq ($(SAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+OPT := -O2 -g
+endif
+DEPFLAGS = -MMD -MP
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(INCS) $(PKG_CFLAGS) \
+	$(CFLAGS)
+ALL_LDFLAGS = $(OPT) $(LDFLAGS)
+
+# Every .c under src/ except the programs in src/bin is library code.
+LIB_SRCS := $(filter-out src/bin/%,$(wildcard src/*/*.c))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB := $(BUILD)/libdirector.a
+BIN_SRCS := $(wildcard src/bin/*.c)
+BINS := $(patsubst src/bin/%.c,$(BUILD)/%,$(BIN_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+# Pure modules: no libevent, no OpenSSL, no sockets (DESIGN.md section 4).
+PURE_DIRS := src/core src/routing src/proto
+
+.PHONY: all bins tests benches check demo bench fuzz install clean \
+	deps fmt fmt-check purity
+
+all: bins
+
+bins: $(BINS)
+tests: $(UNIT_BINS) $(BINS)
+benches: $(BENCH_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%: $(BUILD)/src/bin/%.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka -lm
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+.SECONDARY:
+
+deps:
+	@./scripts/install-deps.sh
+
+check: deps purity
+	$(MAKE) BUILD=build/check SAN=1 tests
+	/usr/bin/python3 tests/run_tests.py --build build/check
+
+demo: deps
+	$(MAKE) BUILD=build/rel bins
+	/usr/bin/python3 scripts/demo.py --build build/rel
+
+bench: deps
+	$(MAKE) BUILD=build/rel benches bins
+	./bench/run.sh build/rel
+
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang \
+	    OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	    $(patsubst tests/fuzz/%.c,build/fuzz/fuzz/%,$(FUZZ_SRCS))
+
+build/fuzz/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libdirector.a
+	@mkdir -p $(dir $@)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $< \
+	    build/fuzz/libdirector.a $(PKG_LIBS) -lm
+
+purity:
+	@bad=$$(grep -l -E '#include *<(event2|openssl)/|<sys/socket.h>' \
+	    $(foreach d,$(PURE_DIRS),$(wildcard $(d)/*.c $(d)/*.h)) \
+	    /dev/null); \
+	if [ -n "$$bad" ]; then \
+		echo "pure modules include I/O headers: $$bad"; exit 1; fi
+
+install: bins
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/director
+	install -m 755 $(BUILD)/directord $(DESTDIR)$(SBINDIR)/directord
+	if [ -f $(BUILD)/directorctl ]; then \
+	    install -m 755 $(BUILD)/directorctl $(DESTDIR)$(BINDIR)/; fi
+	for m in man/*.5; do [ -f "$$m" ] && \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/ || true; done
+	for m in man/*.8; do [ -f "$$m" ] && \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/ || true; done
+	install -m 644 etc/directord.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/director/directord.conf.example
+
+fmt:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+fmt-check:
+	@n=$$(clang-format --dry-run $$(git ls-files '*.c' '*.h') 2>&1 | \
+	    grep -c 'warning:'); \
+	if [ "$$n" -ne 0 ]; then echo "clang-format: $$n differences"; \
+	    exit 1; fi
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,19 @@
+/*
+ * xmalloc.h - allocation helpers that never return NULL.
+ *
+ * Running out of memory is treated as a broken invariant: the process logs
+ * and exits (bounded buffers make it unreachable from remote input).
+ */
+#ifndef DIRECTOR_XMALLOC_H
+#define DIRECTOR_XMALLOC_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xreallocarray(void *ptr, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""Runs every test of the project and prints one summary line.
+
+Unit tests are the cmocka binaries in BUILD/tests/ (built with ASan and
+UBSan by `make check`); integration tests are tests/integration/ under
+pytest.  The last line printed is `N passed, N failed`; the exit status is
+non-zero if anything failed or if no test ran at all.
+"""
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_unit(build):
+    passed = failed = 0
+    bins = sorted(glob.glob(os.path.join(ROOT, build, "tests", "test_*")))
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    for b in bins:
+        if not os.access(b, os.X_OK) or b.endswith(".d") or b.endswith(".o"):
+            continue
+        name = os.path.basename(b)
+        proc = subprocess.run([b], cwd=ROOT, env=env, capture_output=True,
+                              text=True, errors="replace")
+        out = proc.stdout + proc.stderr
+        p = sum(int(m) for m in re.findall(r"\[  PASSED  \] (\d+) test", out))
+        f = sum(int(m) for m in re.findall(r"\[  FAILED  \] (\d+) test", out))
+        if proc.returncode != 0 and f == 0:
+            f = 1       # crashed (sanitizer abort) before its summary
+        if p + f == 0:
+            f = 1
+        passed += p
+        failed += f
+        status = "ok" if f == 0 and proc.returncode == 0 else "FAILED"
+        print(f"unit {name}: {p} passed, {f} failed [{status}]", flush=True)
+        if status != "ok":
+            sys.stdout.write(out[-20000:])
+    return passed, failed
+
+
+def run_integration(build, extra):
+    tests = os.path.join(ROOT, "tests", "integration")
+    if not glob.glob(os.path.join(tests, "test_*.py")):
+        return 0, 0
+    env = dict(os.environ)
+    env["DIRECTOR_BUILD"] = os.path.join(ROOT, build)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = os.path.join(tmp, "junit.xml")
+        cmd = ["/usr/bin/python3", "-m", "pytest", "-q", "-rfE",
+               "-p", "no:cacheprovider", f"--junitxml={xml}", tests] + extra
+        proc = subprocess.run(cmd, cwd=ROOT, env=env)
+        if not os.path.exists(xml):
+            return 0, 1
+        root = ET.parse(xml).getroot()
+        suites = [root] if root.tag == "testsuite" else list(root)
+        total = fail = skipped = 0
+        for s in suites:
+            total += int(s.get("tests", 0))
+            fail += int(s.get("failures", 0)) + int(s.get("errors", 0))
+            skipped += int(s.get("skipped", 0))
+        if proc.returncode not in (0, 1) and fail == 0:
+            fail = 1
+        return total - fail - skipped, fail
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build/check")
+    ap.add_argument("--unit-only", action="store_true")
+    ap.add_argument("pytest_args", nargs="*")
+    args = ap.parse_args()
+    up, uf = run_unit(args.build)
+    ip = ifail = 0
+    if not args.unit_only:
+        ip, ifail = run_integration(args.build, args.pytest_args)
+    passed, failed = up + ip, uf + ifail
+    print(f"unit: {up} passed, {uf} failed; "
+          f"integration: {ip} passed, {ifail} failed")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
