@@ -1,0 +1,185 @@
+/*
+ * conf.h - the directord configuration: one struct conf parsed from a file.
+ *
+ * Syntax (Dovecot-like): `key = value` lines, `type [name] {` ... `}`
+ * blocks, `#` comments, `!include FILE` and `!include_try FILE`.  A parsed
+ * struct conf owns all of its memory, has every default filled in and has
+ * passed the cross-field checks; a caller never sees a half-valid one.
+ * Every error message has the form "file:line: message".
+ *
+ * This module is pure: it reads files but never touches sockets.
+ */
+#ifndef DIRECTOR_CONF_H
+#define DIRECTOR_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Default configuration file of directord. */
+#ifndef DIRECTORD_CONF
+#define DIRECTORD_CONF "/etc/director/directord.conf"
+#endif
+
+/* Nesting of !include files (the top file is depth 0). */
+#define CONF_INCLUDE_DEPTH_MAX 16
+/* Largest configuration file accepted, in bytes. */
+#define CONF_FILE_SIZE_MAX (4 * 1024 * 1024)
+/* Smallest director_user_expire (Dovecot's limit), in milliseconds. */
+#define CONF_USER_EXPIRE_MIN_MS (10 * 1000)
+
+enum conf_protocol {
+	CONF_PROTOCOL_IMAP,
+	CONF_PROTOCOL_POP3,
+	CONF_PROTOCOL_LMTP,
+	CONF_PROTOCOL_RING,
+};
+#define CONF_PROTOCOL_COUNT 4
+
+enum conf_tls {
+	CONF_TLS_NO,
+	CONF_TLS_STARTTLS,
+	CONF_TLS_IMPLICIT,
+};
+
+enum conf_hashing {
+	CONF_HASHING_RENDEZVOUS,
+	CONF_HASHING_DOVECOT,
+};
+
+enum conf_ssl_protocol {
+	CONF_SSL_TLSV1,
+	CONF_SSL_TLSV1_1,
+	CONF_SSL_TLSV1_2,
+	CONF_SSL_TLSV1_3,
+};
+
+/* One `listen NAME { }` block.  Addresses are IP literals as written;
+ * "*" means IPv4 any and "::" IPv6 any. */
+struct conf_listener {
+	char *name;
+	enum conf_protocol protocol;
+	char **addresses;
+	size_t address_count;
+	uint16_t port;
+	enum conf_tls tls;
+	bool haproxy;
+	char *loc; /* "file:line" of the block */
+};
+
+/* One entry of director_servers. */
+struct conf_director_server {
+	char *address; /* IP literal, without brackets */
+	uint16_t port;
+};
+
+/* One CIDR of haproxy_trusted_networks; addr is in network byte order,
+ * 4 bytes used for IPv4.  Bits beyond prefix_len are cleared. */
+struct conf_network {
+	int family; /* 4 or 6 */
+	uint8_t addr[16];
+	unsigned int prefix_len;
+};
+
+/* The `backend { }` block: how directord reaches every backend. */
+struct conf_backend {
+	uint16_t imap_port;
+	uint16_t pop3_port;
+	uint16_t lmtp_port;
+	enum conf_tls tls;
+	bool ssl_verify;
+	uint64_t connect_timeout_ms;
+	uint64_t idle_timeout_ms;
+};
+
+struct conf {
+	char *path; /* the top-level file (or buffer name) */
+
+	char *user;
+	char *state_dir;
+	char *admin_socket;
+	char *pid_file;
+	char *log_level; /* validated: error | warning | info | debug */
+
+	char *mail_servers; /* raw director_mail_servers */
+	char *mail_servers_loc; /* "file:line", or NULL when not set */
+	char *servers; /* raw director_servers */
+	char *servers_loc;
+	struct conf_director_server *director_servers;
+	size_t director_server_count;
+
+	enum conf_hashing hashing;
+	uint64_t user_expire_ms;
+	char *username_hash;
+	char *username_hash_loc;
+	uint64_t user_kick_delay_ms;
+	unsigned int max_parallel_moves;
+	unsigned int max_parallel_kicks;
+	uint64_t ping_idle_timeout_ms;
+	uint64_t ping_max_timeout_ms;
+	uint64_t output_buffer_size;
+	char *auth_master_user_separator;
+
+	char *ssl_cert;
+	char *ssl_key;
+	char *ssl_ca;
+	enum conf_ssl_protocol ssl_min_protocol;
+
+	uint64_t login_timeout_ms;
+	char *haproxy_trusted_networks; /* raw */
+	struct conf_network *trusted_networks;
+	size_t trusted_network_count;
+	unsigned int max_connections;
+	unsigned int max_connections_per_ip; /* 0 = unlimited */
+
+	struct conf_listener *listeners;
+	size_t listener_count;
+	struct conf_backend backend;
+};
+
+/* Parses the file at path (and the files it includes) into a new struct
+ * conf.  On error returns NULL and sets *error_r to a malloc'd
+ * "file:line: message" string that the caller frees. */
+struct conf *conf_load_file(const char *path, char **error_r);
+
+/* Flags for conf_parse_buffer(). */
+#define CONF_PARSE_NO_INCLUDE 0x01 /* !include is an error (fuzzing) */
+
+/* Parses len bytes of buf as if they were the file called name; relative
+ * !include paths are resolved against the directory of name.  Same result
+ * and error contract as conf_load_file(). */
+struct conf *conf_parse_buffer(const char *name, const char *buf, size_t len,
+    unsigned int flags, char **error_r);
+
+/* Frees *conf and everything it owns and sets *conf to NULL.  Accepts a
+ * NULL *conf. */
+void conf_free(struct conf **conf);
+
+/* Returns the listener called name, or NULL. */
+const struct conf_listener *conf_find_listener(
+    const struct conf *conf, const char *name);
+
+/* Returns true if a and b describe the same listening sockets (names,
+ * protocols, addresses, ports, tls and haproxy). */
+bool conf_listeners_equal(const struct conf *a, const struct conf *b);
+
+/* Value parsers, shared with other modules.  Each returns 0 and stores the
+ * value, or -1 leaving *r untouched. */
+
+/* "15 min", "2s", "500 ms", "1 hour", "1 day", "1 week"; a plain number
+ * is seconds. */
+int conf_parse_time(const char *s, uint64_t *msecs_r);
+/* "10M", "10 MB", "64k", "1G", "1 T"; a plain number is bytes; units are
+ * powers of 1024. */
+int conf_parse_size(const char *s, uint64_t *bytes_r);
+/* yes | no | true | false (case-insensitive). */
+int conf_parse_bool(const char *s, bool *r);
+/* A decimal port 1..65535. */
+int conf_parse_port(const char *s, uint16_t *port_r);
+
+/* Names of the enums, for logging and the man page. */
+const char *conf_protocol_name(enum conf_protocol protocol);
+const char *conf_tls_name(enum conf_tls tls);
+const char *conf_hashing_name(enum conf_hashing hashing);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * daemon.c - the directord process around one libevent event base.
+ *
+ * All process state lives in one struct directord, built by daemon_run()
+ * and torn down by it, so a clean exit frees everything.  Invariants: the
+ * pid file exists only while the process is ready to accept connections;
+ * the active configuration is always a fully validated one (a failed
+ * reload keeps the old); listening sockets are bound once, as root, and
+ * never change on reload.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "pidfile.h"
+#include "privdrop.h"
+#include "unavailable.h"
+#include "xmalloc.h"
+
+#define DAEMON_HOSTNAME_MAX 255
+
+struct directord {
+	char *conf_path; /* absolute, so reloads work after chdir("/") */
+	struct conf *conf;
+	struct event_base *base;
+	struct listener_set *listeners;
+	struct event *sig_term;
+	struct event *sig_int;
+	struct event *sig_hup;
+	char *pid_file; /* the one we wrote, NULL until written */
+};
+
+static char *
+daemon_absolute_path(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	return xasprintf("%s/%s", cwd, path);
+}
+
+/* Routes libevent's own messages into our log. */
+static void
+daemon_libevent_log(int severity, const char *msg)
+{
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		log_debug("libevent: %s", msg);
+		break;
+	case EVENT_LOG_MSG:
+		log_info("libevent: %s", msg);
+		break;
+	case EVENT_LOG_WARN:
+		log_warn("libevent: %s", msg);
+		break;
+	default:
+		log_error("libevent: %s", msg);
+		break;
+	}
+}
+
+static void
+daemon_apply_log_level(const struct conf *conf)
+{
+	enum log_level level;
+
+	if (log_level_parse(conf->log_level, &level) == 0)
+		log_set_level(level);
+}
+
+/* Double fork, new session, cwd /, stdio on /dev/null.  Only the
+ * grandchild returns. */
+static int
+daemon_detach(char **error_r)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid == -1)
+		goto fail;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		goto fail;
+	pid = fork();
+	if (pid == -1)
+		goto fail;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		goto fail;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd == -1)
+		goto fail;
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1 ||
+	    dup2(fd, STDERR_FILENO) == -1) {
+		close(fd);
+		goto fail;
+	}
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+fail:
+	*error_r = xasprintf("cannot detach: %s", strerror(errno));
+	return -1;
+}
+
+static void
+daemon_on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct directord *d = arg;
+
+	log_info("received %s, shutting down",
+	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* stop accepting at once; the loop ends after this callback */
+	listener_set_free(&d->listeners);
+	event_base_loopbreak(d->base);
+}
+
+static void
+daemon_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct directord *d = arg;
+	struct conf *conf;
+	char *error = NULL;
+
+	log_info("received SIGHUP, reloading %s", d->conf_path);
+	conf = conf_load_file(d->conf_path, &error);
+	if (conf == NULL) {
+		log_error(
+		    "reload failed: %s; keeping the old configuration", error);
+		free(error);
+		return;
+	}
+	if (!conf_listeners_equal(d->conf, conf))
+		log_warn("listener changes need a restart; keeping the old "
+			 "listeners");
+	if (strcmp(d->conf->user, conf->user) != 0)
+		log_warn("user changes need a restart; still running as %s",
+		    d->conf->user);
+	if (strcmp(d->conf->pid_file, conf->pid_file) != 0)
+		log_warn("pid_file changes need a restart; keeping %s",
+		    d->conf->pid_file);
+	if (strcmp(d->conf->state_dir, conf->state_dir) != 0)
+		log_warn("state_dir changes need a restart; keeping %s",
+		    d->conf->state_dir);
+	conf_free(&d->conf);
+	d->conf = conf;
+	daemon_apply_log_level(conf);
+	log_info("configuration reloaded");
+}
+
+static int
+daemon_add_signal(
+    struct directord *d, struct event **evp, int sig, event_callback_fn cb)
+{
+	*evp = evsignal_new(d->base, sig, cb, d);
+	if (*evp == NULL || event_add(*evp, NULL) == -1) {
+		log_error("cannot watch signal %d", sig);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+daemon_make_dirs(const struct conf *conf, char **error_r)
+{
+	char *copy;
+	int ret;
+
+	if (privdrop_make_dir(conf->state_dir, conf->user, error_r) == -1)
+		return -1;
+	copy = xstrdup(conf->pid_file);
+	ret = privdrop_make_dir(dirname(copy), conf->user, error_r);
+	free(copy);
+	return ret;
+}
+
+/* Everything up to the loop; returns 0 or -1 (reason logged). */
+static int
+daemon_start(struct directord *d, bool foreground)
+{
+	char hostname[DAEMON_HOSTNAME_MAX + 1];
+	char *error = NULL;
+
+	d->conf = conf_load_file(d->conf_path, &error);
+	if (d->conf == NULL)
+		goto fail;
+	daemon_apply_log_level(d->conf);
+	if (pidfile_check(d->conf->pid_file, &error) == -1)
+		goto fail;
+	d->listeners = listener_set_bind(d->conf, &error);
+	if (d->listeners == NULL)
+		goto fail;
+	if (daemon_make_dirs(d->conf, &error) == -1 ||
+	    privdrop_to_user(d->conf->user, &error) == -1)
+		goto fail;
+	if (!foreground) {
+		if (daemon_detach(&error) == -1)
+			goto fail;
+		log_init("directord", 0);
+	}
+	if (gethostname(hostname, sizeof(hostname)) == 0) {
+		hostname[sizeof(hostname) - 1] = '\0';
+		unavailable_set_hostname(hostname);
+	}
+	d->base = event_base_new();
+	if (d->base == NULL) {
+		log_error("cannot create the event base");
+		return -1;
+	}
+	if (daemon_add_signal(d, &d->sig_term, SIGTERM, daemon_on_stop) == -1 ||
+	    daemon_add_signal(d, &d->sig_int, SIGINT, daemon_on_stop) == -1 ||
+	    daemon_add_signal(d, &d->sig_hup, SIGHUP, daemon_on_hup) == -1)
+		return -1;
+	if (listener_set_start(
+		d->listeners, d->base, unavailable_handlers, d) == -1)
+		return -1;
+	if (pidfile_claim(d->conf->pid_file, &error) == -1)
+		goto fail;
+	d->pid_file = xstrdup(d->conf->pid_file);
+	log_info("directord ready: %zu listeners, pid %ld",
+	    listener_set_count(d->listeners), (long)getpid());
+	return 0;
+fail:
+	log_error("%s", error != NULL ? error : "startup failed");
+	free(error);
+	return -1;
+}
+
+static void
+daemon_free(struct directord *d)
+{
+	if (d->pid_file != NULL) {
+		pidfile_release(d->pid_file);
+		free(d->pid_file);
+	}
+	listener_set_free(&d->listeners);
+	if (d->sig_term != NULL)
+		event_free(d->sig_term);
+	if (d->sig_int != NULL)
+		event_free(d->sig_int);
+	if (d->sig_hup != NULL)
+		event_free(d->sig_hup);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	conf_free(&d->conf);
+	free(d->conf_path);
+}
+
+int
+daemon_run(const char *conf_path, bool foreground)
+{
+	struct directord d = {.conf_path = daemon_absolute_path(conf_path)};
+	int status = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	event_set_log_callback(daemon_libevent_log);
+	if (daemon_start(&d, foreground) == 0) {
+		if (event_base_dispatch(d.base) == -1)
+			log_error("event loop failed");
+		else
+			status = 0;
+		log_info("directord stopped");
+	}
+	daemon_free(&d);
+	libevent_global_shutdown();
+	return status;
+}

@@ -1,0 +1,127 @@
+/*
+ * unavailable.c - answer every client with a protocol-correct temporary
+ * failure, because proxying is not implemented yet.
+ *
+ * The reply is one short line written to a fresh socket, whose send buffer
+ * is empty, so a single nonblocking send either takes it whole or the
+ * client is already gone; nothing is ever queued and no state outlives the
+ * call.
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "unavailable.h"
+
+#define UNAVAILABLE_HOSTNAME_MAX 255
+
+static char unavailable_hostname[UNAVAILABLE_HOSTNAME_MAX + 1] = "localhost";
+
+void
+unavailable_set_hostname(const char *hostname)
+{
+	if (hostname == NULL || hostname[0] == '\0')
+		return;
+	strlcpy(unavailable_hostname, hostname, sizeof(unavailable_hostname));
+}
+
+static void
+unavailable_peer_text(const struct sockaddr *sa, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 =
+		    (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(sin6->sin6_port);
+	}
+	snprintf(buf, size, "%s:%u", ip, port);
+}
+
+static void
+unavailable_reply(int fd, const struct sockaddr *peer,
+    const struct listener_info *info, const char *line)
+{
+	char peer_text[INET6_ADDRSTRLEN + 8];
+
+	unavailable_peer_text(peer, peer_text, sizeof(peer_text));
+	log_debug("%s connection from %s on listen %s: proxying not "
+		  "available yet, closing",
+	    conf_protocol_name(info->protocol), peer_text, info->name);
+	if (line != NULL &&
+	    send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+		log_debug("%s: send: %s", peer_text, strerror(errno));
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+static void
+unavailable_imap(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, void *context)
+{
+	unavailable_reply(fd, peer, info,
+	    "* BYE [UNAVAILABLE] Proxying is not available yet\r\n");
+}
+
+static void
+unavailable_pop3(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, void *context)
+{
+	unavailable_reply(fd, peer, info,
+	    "-ERR [SYS/TEMP] Proxying is not available yet\r\n");
+}
+
+static void
+unavailable_lmtp(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, void *context)
+{
+	char line[UNAVAILABLE_HOSTNAME_MAX + 64];
+
+	snprintf(line, sizeof(line), "421 4.3.0 %s Service not available\r\n",
+	    unavailable_hostname);
+	unavailable_reply(fd, peer, info, line);
+}
+
+static void
+unavailable_ring(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, void *context)
+{
+	unavailable_reply(fd, peer, info, NULL);
+}
+
+static const struct listener_handler unavailable_imap_handler = {
+    .accept = unavailable_imap,
+};
+static const struct listener_handler unavailable_pop3_handler = {
+    .accept = unavailable_pop3,
+};
+static const struct listener_handler unavailable_lmtp_handler = {
+    .accept = unavailable_lmtp,
+};
+static const struct listener_handler unavailable_ring_handler = {
+    .accept = unavailable_ring,
+};
+
+const struct listener_handler *const unavailable_handlers[CONF_PROTOCOL_COUNT] =
+    {
+	[CONF_PROTOCOL_IMAP] = &unavailable_imap_handler,
+	[CONF_PROTOCOL_POP3] = &unavailable_pop3_handler,
+	[CONF_PROTOCOL_LMTP] = &unavailable_lmtp_handler,
+	[CONF_PROTOCOL_RING] = &unavailable_ring_handler,
+};
