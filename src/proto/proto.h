@@ -43,8 +43,8 @@ enum proto_action {
 	 * the client the reply the client-side module builds, then copies
 	 * bytes both ways. */
 	PROTO_ACT_LOGGED_IN,
-	/* Backend side: the backend rejected the credentials; the reply for
-	 * the client is in struct proto_login_result.  The backend
+	/* Backend side: the backend rejected the credentials; the text for
+	 * the client comes from xxx_backend_reply_text().  The backend
 	 * connection is closed, the client may try again. */
 	PROTO_ACT_LOGIN_FAILED,
 	/* Flush output, then close the connection. */

@@ -1,0 +1,401 @@
+/*
+ * pop3_backend.c - POP3 backend login state machine (see pop3_backend.h).
+ *
+ * Invariants: one reply line is buffered at most (line_max bytes); input
+ * is taken byte by byte so whole and byte-wise feeding agree; nothing
+ * after an action line is consumed; no CR or LF from the credentials or
+ * the client info ever reaches a command line; secrets are wiped.
+ */
+#include "compat.h"
+
+#include <ctype.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "pop3_backend.h"
+#include "sasl.h"
+#include "xmalloc.h"
+
+/* Commands we send are short apart from the AUTH line. */
+#define POP3_BACKEND_OUTPUT_MAX (BASE64_ENCODED_LEN(SASL_RESPONSE_MAX) + 4096)
+
+enum pop3_backend_state {
+	POP3_BACKEND_GREETING,
+	POP3_BACKEND_CAPA, /* waiting for the CAPA status line */
+	POP3_BACKEND_CAPA_LIST, /* reading capability lines up to "." */
+	POP3_BACKEND_STLS,
+	POP3_BACKEND_TLS_WAIT, /* waiting for tls_started() */
+	POP3_BACKEND_XCLIENT,
+	POP3_BACKEND_USER,
+	POP3_BACKEND_PASS,
+	POP3_BACKEND_AUTH,
+	POP3_BACKEND_FINISHED,
+};
+
+struct pop3_backend {
+	struct pop3_backend_settings set;
+	struct proto_client_info info;
+	struct proto_creds creds;
+	enum pop3_backend_state state;
+	struct buf out;
+	char *line;
+	size_t line_len;
+	bool tls_done;
+	bool pipelined; /* PASS already sent with USER */
+	bool cap_stls, cap_pipelining, cap_xclient, cap_user, cap_plain;
+	char *reply_text;
+	const char *error;
+};
+
+static char *
+pop3_backend_dup_secret(const char *s, size_t len)
+{
+	char *p = xmalloc(len + 1);
+
+	if (len > 0)
+		memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+struct pop3_backend *
+pop3_backend_new(const struct proto_creds *creds,
+    const struct proto_client_info *info,
+    const struct pop3_backend_settings *set)
+{
+	struct pop3_backend *b;
+
+	b = xcalloc(1, sizeof(*b));
+	b->set = *set;
+	if (b->set.line_max == 0)
+		b->set.line_max = POP3_BACKEND_LINE_MAX;
+	b->info = *info;
+	b->info.client_ip[sizeof(b->info.client_ip) - 1] = '\0';
+	b->info.local_ip[sizeof(b->info.local_ip) - 1] = '\0';
+	b->info.session_id[sizeof(b->info.session_id) - 1] = '\0';
+	b->creds.kind = creds->kind;
+	b->creds.authzid =
+	    xstrdup(creds->authzid != NULL ? creds->authzid : "");
+	b->creds.authcid =
+	    xstrdup(creds->authcid != NULL ? creds->authcid : "");
+	b->creds.password = pop3_backend_dup_secret(
+	    creds->password != NULL ? creds->password : "",
+	    creds->password != NULL ? creds->password_len : 0);
+	b->creds.password_len =
+	    creds->password != NULL ? creds->password_len : 0;
+	b->line = xmalloc(b->set.line_max + 2);
+	b->reply_text = xstrdup("");
+	buf_init(&b->out, POP3_BACKEND_OUTPUT_MAX);
+	if (info->ttl == 0) {
+		b->state = POP3_BACKEND_FINISHED;
+		b->error = "proxy TTL is 0: refusing (proxy loop?)";
+	}
+	return b;
+}
+
+void
+pop3_backend_free(struct pop3_backend **bp)
+{
+	struct pop3_backend *b = *bp;
+
+	if (b == NULL)
+		return;
+	*bp = NULL;
+	proto_creds_clear(&b->creds);
+	freezero(b->line, b->set.line_max + 2);
+	free(b->reply_text);
+	buf_deinit(&b->out);
+	free(b);
+}
+
+struct buf *
+pop3_backend_output(struct pop3_backend *b)
+{
+	return &b->out;
+}
+
+const char *
+pop3_backend_reply_text(const struct pop3_backend *b)
+{
+	return b->reply_text;
+}
+
+const char *
+pop3_backend_error(const struct pop3_backend *b)
+{
+	return b->error != NULL ? b->error : "";
+}
+
+static enum proto_action
+pop3_backend_fail(struct pop3_backend *b, const char *error)
+{
+	b->state = POP3_BACKEND_FINISHED;
+	b->error = error;
+	return PROTO_ACT_CLOSE;
+}
+
+/* Reply status of a line: 1 for +OK, 0 for -ERR, -1 otherwise; *text_r
+ * points after the status and one space. */
+static int
+pop3_backend_status(const char *line, size_t len, const char **text_r)
+{
+	int ok;
+	size_t n;
+
+	if (len >= 3 && memcmp(line, "+OK", 3) == 0) {
+		ok = 1;
+		n = 3;
+	} else if (len >= 4 && memcmp(line, "-ERR", 4) == 0) {
+		ok = 0;
+		n = 4;
+	} else
+		return -1;
+	if (len > n && line[n] != ' ')
+		return -1;
+	*text_r = len > n ? line + n + 1 : line + n;
+	return ok;
+}
+
+static bool
+pop3_backend_has_crlf(const char *s, size_t len)
+{
+	return memchr(s, '\r', len) != NULL || memchr(s, '\n', len) != NULL;
+}
+
+/* A value is sent in XCLIENT only if it is plain printable ASCII. */
+static bool
+pop3_backend_xclient_safe(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s <= ' ' || *s > '~')
+			return false;
+	}
+	return true;
+}
+
+static void
+pop3_backend_send_capa(struct pop3_backend *b)
+{
+	b->cap_stls = b->cap_pipelining = b->cap_xclient = false;
+	b->cap_user = b->cap_plain = false;
+	(void)buf_append_str(&b->out, "CAPA\r\n");
+	b->state = POP3_BACKEND_CAPA;
+}
+
+static enum proto_action
+pop3_backend_send_login(struct pop3_backend *b)
+{
+	char *ir;
+	bool sasl = b->creds.kind != PROTO_AUTH_LOGIN ||
+	    pop3_backend_has_crlf(b->creds.authcid, strlen(b->creds.authcid)) ||
+	    pop3_backend_has_crlf(b->creds.password, b->creds.password_len) ||
+	    memchr(b->creds.password, '\0', b->creds.password_len) != NULL;
+
+	if (sasl) {
+		ir = sasl_plain_encode(&b->creds);
+		if (buf_printf(&b->out, "AUTH PLAIN %s\r\n",
+			ir[0] != '\0' ? ir : "=") == -1) {
+			freezero(ir, strlen(ir) + 1);
+			return pop3_backend_fail(b, "credentials too long");
+		}
+		freezero(ir, strlen(ir) + 1);
+		b->state = POP3_BACKEND_AUTH;
+		return PROTO_ACT_MORE;
+	}
+	(void)buf_printf(&b->out, "USER %s\r\n", b->creds.authcid);
+	b->pipelined = b->cap_pipelining;
+	if (b->pipelined) {
+		(void)buf_append_str(&b->out, "PASS ");
+		(void)buf_append(
+		    &b->out, b->creds.password, b->creds.password_len);
+		(void)buf_append_str(&b->out, "\r\n");
+	}
+	b->state = POP3_BACKEND_USER;
+	return PROTO_ACT_MORE;
+}
+
+/* The capability list is complete: go on with STLS, XCLIENT or login. */
+static enum proto_action
+pop3_backend_caps_done(struct pop3_backend *b)
+{
+	if (b->set.starttls && !b->tls_done) {
+		if (!b->cap_stls)
+			return pop3_backend_fail(
+			    b, "backend does not offer STLS");
+		(void)buf_append_str(&b->out, "STLS\r\n");
+		b->state = POP3_BACKEND_STLS;
+		return PROTO_ACT_MORE;
+	}
+	if (b->cap_xclient) {
+		if (!pop3_backend_xclient_safe(b->info.client_ip))
+			return pop3_backend_fail(b, "invalid client address");
+		(void)buf_printf(&b->out, "XCLIENT ADDR=%s PORT=%u",
+		    b->info.client_ip, (unsigned int)b->info.client_port);
+		if (b->info.local_ip[0] != '\0' &&
+		    pop3_backend_xclient_safe(b->info.local_ip))
+			(void)buf_printf(&b->out, " DESTADDR=%s DESTPORT=%u",
+			    b->info.local_ip, (unsigned int)b->info.local_port);
+		if (b->info.session_id[0] != '\0' &&
+		    pop3_backend_xclient_safe(b->info.session_id))
+			(void)buf_printf(
+			    &b->out, " SESSION=%s", b->info.session_id);
+		(void)buf_printf(&b->out, " TTL=%u\r\n", b->info.ttl);
+		b->state = POP3_BACKEND_XCLIENT;
+		return PROTO_ACT_MORE;
+	}
+	return pop3_backend_send_login(b);
+}
+
+static void
+pop3_backend_capa_line(struct pop3_backend *b, const char *line, size_t len)
+{
+	const char *sp = memchr(line, ' ', len);
+	size_t wlen = sp != NULL ? (size_t)(sp - line) : len;
+
+#define POP3_CAP(name)                                                         \
+	(wlen == sizeof(name) - 1 && strncasecmp(line, name, wlen) == 0)
+	if (POP3_CAP("STLS"))
+		b->cap_stls = true;
+	else if (POP3_CAP("PIPELINING"))
+		b->cap_pipelining = true;
+	else if (POP3_CAP("XCLIENT"))
+		b->cap_xclient = true;
+	else if (POP3_CAP("USER"))
+		b->cap_user = true;
+	else if (POP3_CAP("SASL") && sp != NULL) {
+		const char *p = sp + 1, *end = line + len, *q;
+
+		while (p < end) {
+			q = memchr(p, ' ', (size_t)(end - p));
+			if (q == NULL)
+				q = end;
+			if (q - p == 5 && strncasecmp(p, "PLAIN", 5) == 0)
+				b->cap_plain = true;
+			p = q + 1;
+		}
+	}
+#undef POP3_CAP
+}
+
+static void
+pop3_backend_set_text(struct pop3_backend *b, const char *text)
+{
+	free(b->reply_text);
+	b->reply_text = xstrdup(text);
+}
+
+/* Handles one complete reply line (without CRLF, NUL-terminated). */
+static enum proto_action
+pop3_backend_line(struct pop3_backend *b, const char *line, size_t len)
+{
+	const char *text;
+	int st;
+
+	if (memchr(line, '\0', len) != NULL)
+		return pop3_backend_fail(b, "NUL byte in backend reply");
+	if (b->state == POP3_BACKEND_CAPA_LIST) {
+		if (len == 1 && line[0] == '.')
+			return pop3_backend_caps_done(b);
+		if (len > 0 && line[0] == '.') {
+			line++;
+			len--;
+		}
+		pop3_backend_capa_line(b, line, len);
+		return PROTO_ACT_MORE;
+	}
+	st = pop3_backend_status(line, len, &text);
+	if (st == -1)
+		return pop3_backend_fail(b, "unexpected backend reply");
+	switch (b->state) {
+	case POP3_BACKEND_GREETING:
+		if (st == 0)
+			return pop3_backend_fail(b, "backend greeting is -ERR");
+		pop3_backend_send_capa(b);
+		return PROTO_ACT_MORE;
+	case POP3_BACKEND_CAPA:
+		if (st == 0) {
+			/* no CAPA (RFC 1939 server): no extensions */
+			return pop3_backend_caps_done(b);
+		}
+		b->state = POP3_BACKEND_CAPA_LIST;
+		return PROTO_ACT_MORE;
+	case POP3_BACKEND_STLS:
+		if (st == 0)
+			return pop3_backend_fail(b, "backend refused STLS");
+		b->state = POP3_BACKEND_TLS_WAIT;
+		return PROTO_ACT_STARTTLS;
+	case POP3_BACKEND_XCLIENT:
+		if (st == 0)
+			return pop3_backend_fail(b, "backend refused XCLIENT");
+		return pop3_backend_send_login(b);
+	case POP3_BACKEND_USER:
+		if (st == 0) {
+			pop3_backend_set_text(b, text);
+			b->state = POP3_BACKEND_FINISHED;
+			return PROTO_ACT_LOGIN_FAILED;
+		}
+		if (!b->pipelined) {
+			(void)buf_append_str(&b->out, "PASS ");
+			(void)buf_append(
+			    &b->out, b->creds.password, b->creds.password_len);
+			(void)buf_append_str(&b->out, "\r\n");
+		}
+		b->state = POP3_BACKEND_PASS;
+		return PROTO_ACT_MORE;
+	case POP3_BACKEND_PASS:
+	case POP3_BACKEND_AUTH:
+		pop3_backend_set_text(b, text);
+		b->state = POP3_BACKEND_FINISHED;
+		return st == 1 ? PROTO_ACT_LOGGED_IN : PROTO_ACT_LOGIN_FAILED;
+	default:
+		return pop3_backend_fail(b, "unexpected backend reply");
+	}
+}
+
+size_t
+pop3_backend_input(struct pop3_backend *b, const void *data, size_t len,
+    enum proto_action *act_r)
+{
+	const char *p = data;
+	size_t i = 0, n;
+	enum proto_action act = PROTO_ACT_MORE;
+
+	if (b->state == POP3_BACKEND_FINISHED) {
+		*act_r = PROTO_ACT_CLOSE;
+		return 0;
+	}
+	while (i < len && act == PROTO_ACT_MORE &&
+	    b->state != POP3_BACKEND_TLS_WAIT) {
+		if (p[i] != '\n') {
+			/* line_max bytes plus a CR */
+			if (b->line_len > b->set.line_max ||
+			    (b->line_len == b->set.line_max && p[i] != '\r')) {
+				act = pop3_backend_fail(
+				    b, "backend reply line too long");
+				i++;
+				break;
+			}
+			b->line[b->line_len++] = p[i++];
+			continue;
+		}
+		i++;
+		n = b->line_len;
+		if (n > 0 && b->line[n - 1] == '\r')
+			n--;
+		b->line[n] = '\0';
+		b->line_len = 0;
+		act = pop3_backend_line(b, b->line, n);
+	}
+	*act_r = act;
+	return i;
+}
+
+void
+pop3_backend_tls_started(struct pop3_backend *b)
+{
+	if (b->state != POP3_BACKEND_TLS_WAIT)
+		return;
+	b->tls_done = true;
+	b->line_len = 0;
+	pop3_backend_send_capa(b);
+}

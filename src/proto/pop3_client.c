@@ -1,0 +1,529 @@
+/*
+ * pop3_client.c - pre-login POP3 server state machine (see pop3_client.h).
+ *
+ * Invariants: at most one line is buffered (line_max bytes); input is
+ * consumed byte by byte into that line, so whole and byte-wise feeding
+ * give the same result; nothing after a line that produced an action
+ * other than MORE is consumed; credentials exist only between
+ * PROTO_ACT_LOGIN and login_result(), and every copy of a secret is wiped.
+ */
+#include "compat.h"
+
+#include <ctype.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "pop3_client.h"
+#include "sasl.h"
+#include "xmalloc.h"
+
+#define POP3_CLIENT_OUTPUT_MAX (POP3_CLIENT_OUTPUT_HIGH + 16384)
+#define POP3_CLIENT_GREETING_DEFAULT "Director ready."
+#define POP3_CLIENT_GREETING_MAX 256
+#define POP3_CLIENT_MECHS "PLAIN LOGIN"
+
+#define POP3_ERR_PLAINTEXT                                                     \
+	"-ERR [AUTH] Plaintext authentication disallowed on non-secure "       \
+	"(SSL/TLS) connections."
+
+enum pop3_client_state {
+	POP3_CLIENT_PREAUTH,
+	POP3_CLIENT_AUTH_PLAIN, /* waiting for the PLAIN response */
+	POP3_CLIENT_AUTH_LOGIN_USER, /* LOGIN: waiting for the username */
+	POP3_CLIENT_AUTH_LOGIN_PASS, /* LOGIN: waiting for the password */
+	POP3_CLIENT_STARTTLS, /* waiting for tls_started() */
+	POP3_CLIENT_LOGIN, /* waiting for login_result() */
+	POP3_CLIENT_DONE, /* logged in */
+	POP3_CLIENT_CLOSED,
+};
+
+struct pop3_client {
+	struct pop3_client_settings set;
+	char greeting[POP3_CLIENT_GREETING_MAX];
+	enum pop3_client_state state;
+	struct buf out;
+	char *line; /* line_max + CR + NUL, wiped on reuse */
+	size_t line_len;
+	bool line_too_long;
+	unsigned int bad;
+	char *user; /* from USER, or SASL LOGIN's username */
+	struct proto_creds creds;
+};
+
+struct pop3_client *
+pop3_client_new(const struct pop3_client_settings *set)
+{
+	struct pop3_client *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->set = *set;
+	if (c->set.line_max == 0)
+		c->set.line_max = POP3_CLIENT_LINE_MAX;
+	if (c->set.bad_max == 0)
+		c->set.bad_max = POP3_CLIENT_BAD_MAX;
+	(void)strlcpy(c->greeting,
+	    set->greeting != NULL ? set->greeting
+				  : POP3_CLIENT_GREETING_DEFAULT,
+	    sizeof(c->greeting));
+	c->set.greeting = c->greeting;
+	if (c->set.secured)
+		c->set.starttls = false;
+	c->line = xmalloc(c->set.line_max + 2);
+	buf_init(&c->out, POP3_CLIENT_OUTPUT_MAX);
+	return c;
+}
+
+static void
+pop3_client_forget_user(struct pop3_client *c)
+{
+	if (c->user != NULL) {
+		freezero(c->user, strlen(c->user) + 1);
+		c->user = NULL;
+	}
+}
+
+void
+pop3_client_free(struct pop3_client **cp)
+{
+	struct pop3_client *c = *cp;
+
+	if (c == NULL)
+		return;
+	*cp = NULL;
+	proto_creds_clear(&c->creds);
+	pop3_client_forget_user(c);
+	freezero(c->line, c->set.line_max + 2);
+	buf_deinit(&c->out);
+	free(c);
+}
+
+struct buf *
+pop3_client_output(struct pop3_client *c)
+{
+	return &c->out;
+}
+
+void
+pop3_client_greeting(struct pop3_client *c)
+{
+	(void)buf_printf(&c->out, "+OK %s\r\n", c->greeting);
+}
+
+static bool
+pop3_client_auth_allowed(const struct pop3_client *c)
+{
+	return c->set.secured || c->set.allow_plaintext_auth;
+}
+
+static void
+pop3_client_reply(struct pop3_client *c, const char *line)
+{
+	(void)buf_printf(&c->out, "%s\r\n", line);
+}
+
+/* Counts a bad command; closes after bad_max of them. */
+static enum proto_action
+pop3_client_bad(struct pop3_client *c, const char *reply)
+{
+	pop3_client_reply(c, reply);
+	if (++c->bad >= c->set.bad_max) {
+		pop3_client_reply(c, "-ERR Too many bad commands.");
+		c->state = POP3_CLIENT_CLOSED;
+		return PROTO_ACT_CLOSE;
+	}
+	return PROTO_ACT_MORE;
+}
+
+static void
+pop3_client_capa(struct pop3_client *c)
+{
+	(void)buf_append_str(&c->out,
+	    "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\n"
+	    "AUTH-RESP-CODE\r\n");
+	if (c->set.starttls)
+		(void)buf_append_str(&c->out, "STLS\r\n");
+	if (pop3_client_auth_allowed(c))
+		(void)buf_append_str(
+		    &c->out, "USER\r\nSASL " POP3_CLIENT_MECHS "\r\n");
+	(void)buf_append_str(&c->out, ".\r\n");
+}
+
+/* Returns to the pre-auth state after a failed or aborted exchange. */
+static enum proto_action
+pop3_client_auth_fail(struct pop3_client *c, const char *reply, bool counts)
+{
+	proto_creds_clear(&c->creds);
+	pop3_client_forget_user(c);
+	c->state = POP3_CLIENT_PREAUTH;
+	if (counts)
+		return pop3_client_bad(c, reply);
+	pop3_client_reply(c, reply);
+	return PROTO_ACT_MORE;
+}
+
+/* Decodes one base64 SASL response into a new wiped-later buffer.
+ * Returns the length or -1; *msg_r is NUL-terminated. */
+static long
+pop3_client_b64(
+    const char *b64, size_t len, unsigned char **msg_r, size_t *size_r)
+{
+	long n;
+
+	*msg_r = NULL;
+	*size_r = 0;
+	if (len > BASE64_ENCODED_LEN(SASL_RESPONSE_MAX))
+		return -1;
+	*size_r = BASE64_DECODED_MAX(len) + 1;
+	*msg_r = xcalloc(1, *size_r);
+	if (len == 0)
+		return 0;
+	n = base64_decode(b64, len, *msg_r);
+	if (n < 0 || (size_t)n > SASL_RESPONSE_MAX)
+		return -1;
+	(*msg_r)[n] = '\0';
+	return n;
+}
+
+/* Handles one SASL response: an initial response (initial: "=" means
+ * empty) or a continuation line. */
+static enum proto_action
+pop3_client_sasl_step(
+    struct pop3_client *c, const char *b64, size_t len, bool initial)
+{
+	unsigned char *msg;
+	size_t size;
+	const char *error;
+	long n;
+	enum proto_action act = PROTO_ACT_MORE;
+
+	if (!initial && len == 1 && b64[0] == '*')
+		return pop3_client_auth_fail(
+		    c, "-ERR Authentication aborted by client.", false);
+	if (initial && len == 1 && b64[0] == '=')
+		len = 0;
+	n = pop3_client_b64(b64, len, &msg, &size);
+	if (n < 0) {
+		freezero(msg, size);
+		return pop3_client_auth_fail(
+		    c, "-ERR Invalid base64 data in continued response.", true);
+	}
+	switch (c->state) {
+	case POP3_CLIENT_AUTH_PLAIN:
+		if (sasl_plain_decode(msg, (size_t)n, &c->creds, &error) ==
+		    -1) {
+			char reply[128];
+
+			snprintf(reply, sizeof(reply), "-ERR [AUTH] %s", error);
+			act = pop3_client_auth_fail(c, reply, true);
+			break;
+		}
+		c->state = POP3_CLIENT_LOGIN;
+		act = PROTO_ACT_LOGIN;
+		break;
+	case POP3_CLIENT_AUTH_LOGIN_USER:
+		if (n == 0 || n > SASL_IDENTITY_MAX ||
+		    memchr(msg, '\0', (size_t)n) != NULL) {
+			act = pop3_client_auth_fail(
+			    c, "-ERR [AUTH] Invalid username.", true);
+			break;
+		}
+		c->user = xstrndup((const char *)msg, (size_t)n);
+		c->state = POP3_CLIENT_AUTH_LOGIN_PASS;
+		pop3_client_reply(c, "+ " SASL_LOGIN_CHALLENGE_PASS);
+		break;
+	case POP3_CLIENT_AUTH_LOGIN_PASS:
+		if (memchr(msg, '\0', (size_t)n) != NULL) {
+			act = pop3_client_auth_fail(
+			    c, "-ERR [AUTH] Invalid password.", true);
+			break;
+		}
+		c->creds.kind = PROTO_AUTH_SASL_LOGIN;
+		c->creds.authzid = xstrdup("");
+		c->creds.authcid = c->user;
+		c->user = NULL;
+		c->creds.password = xstrndup((const char *)msg, (size_t)n);
+		c->creds.password_len = (size_t)n;
+		c->state = POP3_CLIENT_LOGIN;
+		act = PROTO_ACT_LOGIN;
+		break;
+	default:
+		break;
+	}
+	freezero(msg, size);
+	return act;
+}
+
+static enum proto_action
+pop3_client_cmd_auth(struct pop3_client *c, const char *args, size_t len)
+{
+	const char *sp;
+	size_t mlen;
+
+	if (len == 0) {
+		/* RFC 5034: list the mechanisms */
+		(void)buf_append_str(&c->out, "+OK\r\n");
+		if (pop3_client_auth_allowed(c))
+			(void)buf_append_str(&c->out, "PLAIN\r\nLOGIN\r\n");
+		(void)buf_append_str(&c->out, ".\r\n");
+		return PROTO_ACT_MORE;
+	}
+	if (!pop3_client_auth_allowed(c)) {
+		pop3_client_reply(c, POP3_ERR_PLAINTEXT);
+		return PROTO_ACT_MORE;
+	}
+	sp = memchr(args, ' ', len);
+	mlen = sp != NULL ? (size_t)(sp - args) : len;
+	proto_creds_clear(&c->creds);
+	pop3_client_forget_user(c);
+	if (mlen == 5 && strncasecmp(args, "PLAIN", 5) == 0) {
+		c->state = POP3_CLIENT_AUTH_PLAIN;
+		if (sp == NULL) {
+			pop3_client_reply(c, "+ ");
+			return PROTO_ACT_MORE;
+		}
+	} else if (mlen == 5 && strncasecmp(args, "LOGIN", 5) == 0) {
+		c->state = POP3_CLIENT_AUTH_LOGIN_USER;
+		if (sp == NULL) {
+			pop3_client_reply(c, "+ " SASL_LOGIN_CHALLENGE_USER);
+			return PROTO_ACT_MORE;
+		}
+	} else
+		return pop3_client_bad(
+		    c, "-ERR Unsupported authentication mechanism.");
+	return pop3_client_sasl_step(
+	    c, sp + 1, len - (size_t)(sp + 1 - args), true);
+}
+
+static enum proto_action
+pop3_client_cmd_user(
+    struct pop3_client *c, const char *arg, size_t len, bool has_arg)
+{
+	if (!pop3_client_auth_allowed(c)) {
+		pop3_client_reply(c, POP3_ERR_PLAINTEXT);
+		return PROTO_ACT_MORE;
+	}
+	if (!has_arg || len == 0)
+		return pop3_client_bad(c, "-ERR Missing username.");
+	if (len > SASL_IDENTITY_MAX)
+		return pop3_client_bad(c, "-ERR Username too long.");
+	pop3_client_forget_user(c);
+	c->user = xstrndup(arg, len);
+	pop3_client_reply(c, "+OK");
+	return PROTO_ACT_MORE;
+}
+
+static enum proto_action
+pop3_client_cmd_pass(
+    struct pop3_client *c, const char *arg, size_t len, bool has_arg)
+{
+	if (!pop3_client_auth_allowed(c)) {
+		pop3_client_reply(c, POP3_ERR_PLAINTEXT);
+		return PROTO_ACT_MORE;
+	}
+	if (c->user == NULL)
+		return pop3_client_bad(c, "-ERR No username given.");
+	if (!has_arg)
+		return pop3_client_bad(c, "-ERR Missing password.");
+	proto_creds_clear(&c->creds);
+	c->creds.kind = PROTO_AUTH_LOGIN;
+	c->creds.authzid = xstrdup("");
+	c->creds.authcid = c->user;
+	c->user = NULL;
+	c->creds.password = xstrndup(arg, len);
+	c->creds.password_len = len;
+	c->state = POP3_CLIENT_LOGIN;
+	return PROTO_ACT_LOGIN;
+}
+
+/* Executes one complete line (without CRLF) in the pre-auth state. */
+static enum proto_action
+pop3_client_command(struct pop3_client *c, const char *line, size_t len)
+{
+	const char *sp, *arg;
+	size_t clen, alen;
+
+	sp = memchr(line, ' ', len);
+	clen = sp != NULL ? (size_t)(sp - line) : len;
+	arg = sp != NULL ? sp + 1 : line + len;
+	alen = len - (size_t)(arg - line);
+
+#define POP3_IS(name)                                                          \
+	(clen == sizeof(name) - 1 && strncasecmp(line, name, clen) == 0)
+	if (POP3_IS("CAPA")) {
+		pop3_client_capa(c);
+		return PROTO_ACT_MORE;
+	}
+	if (POP3_IS("NOOP")) {
+		pop3_client_reply(c, "+OK");
+		return PROTO_ACT_MORE;
+	}
+	if (POP3_IS("QUIT")) {
+		pop3_client_reply(c, "+OK Logging out");
+		c->state = POP3_CLIENT_CLOSED;
+		return PROTO_ACT_CLOSE;
+	}
+	if (POP3_IS("STLS")) {
+		if (c->set.secured) {
+			pop3_client_reply(c, "-ERR TLS is already active.");
+			return PROTO_ACT_MORE;
+		}
+		if (!c->set.starttls) {
+			pop3_client_reply(c, "-ERR TLS support isn't enabled.");
+			return PROTO_ACT_MORE;
+		}
+		pop3_client_reply(c, "+OK Begin TLS negotiation now.");
+		c->state = POP3_CLIENT_STARTTLS;
+		return PROTO_ACT_STARTTLS;
+	}
+	if (POP3_IS("USER"))
+		return pop3_client_cmd_user(c, arg, alen, sp != NULL);
+	if (POP3_IS("PASS"))
+		return pop3_client_cmd_pass(c, arg, alen, sp != NULL);
+	if (POP3_IS("AUTH"))
+		return pop3_client_cmd_auth(c, arg, alen);
+#undef POP3_IS
+	return pop3_client_bad(c, "-ERR Unknown command.");
+}
+
+static enum proto_action
+pop3_client_line(struct pop3_client *c, const char *line, size_t len)
+{
+	if (memchr(line, '\0', len) != NULL) {
+		if (c->state != POP3_CLIENT_PREAUTH)
+			return pop3_client_auth_fail(
+			    c, "-ERR Invalid input.", true);
+		return pop3_client_bad(c, "-ERR Invalid input.");
+	}
+	switch (c->state) {
+	case POP3_CLIENT_PREAUTH:
+		if (len == 0)
+			return PROTO_ACT_MORE;
+		return pop3_client_command(c, line, len);
+	case POP3_CLIENT_AUTH_PLAIN:
+	case POP3_CLIENT_AUTH_LOGIN_USER:
+	case POP3_CLIENT_AUTH_LOGIN_PASS:
+		return pop3_client_sasl_step(c, line, len, false);
+	default:
+		return PROTO_ACT_MORE;
+	}
+}
+
+size_t
+pop3_client_input(struct pop3_client *c, const void *data, size_t len,
+    enum proto_action *act_r)
+{
+	const char *p = data;
+	size_t i = 0, n;
+	enum proto_action act = PROTO_ACT_MORE;
+
+	if (c->state == POP3_CLIENT_CLOSED) {
+		*act_r = PROTO_ACT_CLOSE;
+		return 0;
+	}
+	while (i < len && act == PROTO_ACT_MORE) {
+		if (c->state != POP3_CLIENT_PREAUTH &&
+		    c->state != POP3_CLIENT_AUTH_PLAIN &&
+		    c->state != POP3_CLIENT_AUTH_LOGIN_USER &&
+		    c->state != POP3_CLIENT_AUTH_LOGIN_PASS)
+			break;
+		/* a new line is only started with room for its reply */
+		if (c->line_len == 0 && c->out.len > POP3_CLIENT_OUTPUT_HIGH)
+			break;
+		if (p[i] != '\n') {
+			/* line_max bytes plus a CR */
+			if (c->line_len > c->set.line_max ||
+			    (c->line_len == c->set.line_max && p[i] != '\r')) {
+				pop3_client_reply(
+				    c, "-ERR Input line too long.");
+				c->state = POP3_CLIENT_CLOSED;
+				act = PROTO_ACT_CLOSE;
+				i++;
+				break;
+			}
+			c->line[c->line_len++] = p[i++];
+			continue;
+		}
+		i++;
+		n = c->line_len;
+		if (n > 0 && c->line[n - 1] == '\r')
+			n--;
+		c->line[n] = '\0';
+		c->line_len = 0;
+		act = pop3_client_line(c, c->line, n);
+		explicit_bzero(c->line, n + 1);
+	}
+	*act_r = act;
+	return i;
+}
+
+void
+pop3_client_tls_started(struct pop3_client *c)
+{
+	if (c->state != POP3_CLIENT_STARTTLS)
+		return;
+	c->state = POP3_CLIENT_PREAUTH;
+	c->set.secured = true;
+	c->set.starttls = false;
+	explicit_bzero(c->line, c->set.line_max + 2);
+	c->line_len = 0;
+	pop3_client_forget_user(c);
+}
+
+const struct proto_creds *
+pop3_client_creds(const struct pop3_client *c)
+{
+	return c->state == POP3_CLIENT_LOGIN ? &c->creds : NULL;
+}
+
+/* Copies remote text into dst as one printable line. */
+static void
+pop3_client_flatten(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	(void)strlcpy(dst, src, size);
+	for (i = 0; dst[i] != '\0'; i++) {
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = ' ';
+	}
+}
+
+void
+pop3_client_login_result(struct pop3_client *c, enum proto_login_status status,
+    const char *backend_text)
+{
+	char text[POP3_CLIENT_TEXT_MAX + 1];
+	const char *t;
+
+	if (c->state != POP3_CLIENT_LOGIN)
+		return;
+	text[0] = '\0';
+	if (backend_text != NULL)
+		pop3_client_flatten(text, sizeof(text), backend_text);
+	switch (status) {
+	case PROTO_LOGIN_OK:
+		(void)buf_printf(&c->out, "+OK %s\r\n",
+		    text[0] != '\0' ? text : "Logged in.");
+		proto_creds_clear(&c->creds);
+		c->state = POP3_CLIENT_DONE;
+		return;
+	case PROTO_LOGIN_REJECTED:
+		(void)buf_printf(&c->out, "-ERR %s\r\n",
+		    text[0] != '\0' ? text : "[AUTH] Authentication failed.");
+		break;
+	case PROTO_LOGIN_TEMPFAIL:
+		t = text;
+		if (t[0] == '[') {
+			/* drop the backend's own response code */
+			t = strchr(t, ']');
+			t = t == NULL ? "" : t + 1;
+			while (*t == ' ')
+				t++;
+		}
+		(void)buf_printf(&c->out, "-ERR [SYS/TEMP] %s\r\n",
+		    t[0] != '\0' ? t : "Account is temporarily unavailable.");
+		break;
+	}
+	proto_creds_clear(&c->creds);
+	c->state = POP3_CLIENT_PREAUTH;
+}

@@ -1,0 +1,255 @@
+/*
+ * test_pop3_backend.c - logging in to a POP3 backend.  The backend's
+ * replies are scripted; each script is fed whole and one byte at a time
+ * and both transcripts (commands sent, actions) must match each other and
+ * the expected text.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "compat.h"
+
+#include <stdio.h>
+
+#include "buf.h"
+#include "pop3_backend.h"
+#include "proto.h"
+
+#define TRANSCRIPT_MAX 16384
+
+struct transcript {
+	char text[TRANSCRIPT_MAX];
+	size_t len;
+};
+
+static void
+transcript_add(struct transcript *t, const char *s, size_t len)
+{
+	assert_true(t->len + len < sizeof(t->text));
+	memcpy(t->text + t->len, s, len);
+	t->len += len;
+	t->text[t->len] = '\0';
+}
+
+static void
+transcript_mark(struct transcript *t, const char *what, const char *text)
+{
+	char tmp[512];
+	int n;
+
+	n = snprintf(tmp, sizeof(tmp), "<%s %s>", what, text);
+	assert_true(n > 0 && (size_t)n < sizeof(tmp));
+	transcript_add(t, tmp, (size_t)n);
+}
+
+static void
+drive(const struct proto_creds *creds, const struct proto_client_info *info,
+    const struct pop3_backend_settings *set, const char *in, size_t len,
+    size_t chunk, struct transcript *t)
+{
+	struct pop3_backend *b = pop3_backend_new(creds, info, set);
+	struct buf *out = pop3_backend_output(b);
+	enum proto_action act;
+	size_t pos = 0, n, used;
+	char left[32];
+
+	t->len = 0;
+	t->text[0] = '\0';
+	for (;;) {
+		n = MIN_OF(chunk, len - pos);
+		used = pop3_backend_input(b, in + pos, n, &act);
+		assert_true(used <= n);
+		pos += used;
+		if (out->len > 0)
+			transcript_add(t, out->data, out->len);
+		buf_consume(out, out->len);
+		if (act == PROTO_ACT_STARTTLS) {
+			transcript_mark(t, "STARTTLS", "");
+			pop3_backend_tls_started(b);
+			if (out->len > 0)
+				transcript_add(t, out->data, out->len);
+			buf_consume(out, out->len);
+			continue;
+		}
+		if (act == PROTO_ACT_LOGGED_IN) {
+			transcript_mark(
+			    t, "LOGGED_IN", pop3_backend_reply_text(b));
+			break;
+		}
+		if (act == PROTO_ACT_LOGIN_FAILED) {
+			transcript_mark(
+			    t, "FAILED", pop3_backend_reply_text(b));
+			break;
+		}
+		if (act == PROTO_ACT_CLOSE) {
+			transcript_mark(t, "CLOSE", pop3_backend_error(b));
+			break;
+		}
+		if (pos == len)
+			break;
+	}
+	if (pos < len) {
+		snprintf(left, sizeof(left), "%zu", len - pos);
+		transcript_mark(t, "LEFT", left);
+	}
+	pop3_backend_free(&b);
+	assert_null(b);
+}
+
+static struct proto_creds creds_user = {
+    .kind = PROTO_AUTH_LOGIN,
+    .authzid = "",
+    .authcid = "bob",
+    .password = "pass word",
+    .password_len = 9,
+};
+static struct proto_creds creds_sasl = {
+    .kind = PROTO_AUTH_SASL_PLAIN,
+    .authzid = "bob",
+    .authcid = "master",
+    .password = "pw",
+    .password_len = 2,
+};
+static struct proto_client_info info = {
+    .client_ip = "192.0.2.10",
+    .client_port = 50000,
+    .local_ip = "10.0.0.1",
+    .local_port = 110,
+    .session_id = "sEsSiOn1",
+    .ttl = 4,
+};
+static const struct pop3_backend_settings set_plain = {0};
+static const struct pop3_backend_settings set_stls = {.starttls = true};
+
+static void
+check(const struct proto_creds *creds, const struct proto_client_info *ci,
+    const struct pop3_backend_settings *set, const char *in, const char *expect)
+{
+	static struct transcript whole, bytes;
+
+	drive(creds, ci, set, in, strlen(in), strlen(in) + 1, &whole);
+	drive(creds, ci, set, in, strlen(in), 1, &bytes);
+	assert_string_equal(whole.text, bytes.text);
+	assert_string_equal(whole.text, expect);
+}
+
+static void
+test_user_pass_simple(void **state)
+{
+	check(&creds_user, &info, &set_plain,
+	    "+OK hello\r\n+OK\r\nUSER\r\n.\r\n+OK\r\n+OK Logged in.\r\n"
+	    "+OK 2 messages\r\n",
+	    "CAPA\r\nUSER bob\r\nPASS pass word\r\n<LOGGED_IN Logged in.>"
+	    "<LEFT 16>");
+	/* no CAPA support at all */
+	check(&creds_user, &info, &set_plain,
+	    "+OK\n-ERR unknown\n+OK\n-ERR [AUTH] no\n",
+	    "CAPA\r\nUSER bob\r\nPASS pass word\r\n<FAILED [AUTH] no>");
+	/* USER refused */
+	check(&creds_user, &info, &set_plain,
+	    "+OK\r\n+OK\r\n.\r\n-ERR [AUTH] who?\r\n",
+	    "CAPA\r\nUSER bob\r\n<FAILED [AUTH] who?>");
+}
+
+static void
+test_pipelining_xclient(void **state)
+{
+	check(&creds_user, &info, &set_plain,
+	    "+OK\r\n+OK Capability list follows\r\nPIPELINING\r\nXCLIENT\r\n"
+	    "SASL PLAIN LOGIN\r\n.\r\n+OK\r\n+OK\r\n"
+	    "-ERR [AUTH] Authentication failed.\r\n",
+	    "CAPA\r\nXCLIENT ADDR=192.0.2.10 PORT=50000 DESTADDR=10.0.0.1 "
+	    "DESTPORT=110 SESSION=sEsSiOn1 TTL=4\r\n"
+	    "USER bob\r\nPASS pass word\r\n"
+	    "<FAILED [AUTH] Authentication failed.>");
+	check(&creds_user, &info, &set_plain,
+	    "+OK\r\n+OK\r\nXCLIENT\r\n.\r\n-ERR not trusted\r\n",
+	    "CAPA\r\nXCLIENT ADDR=192.0.2.10 PORT=50000 DESTADDR=10.0.0.1 "
+	    "DESTPORT=110 SESSION=sEsSiOn1 TTL=4\r\n"
+	    "<CLOSE backend refused XCLIENT>");
+}
+
+static void
+test_sasl(void **state)
+{
+	/* "bob\0master\0pw" */
+	check(&creds_sasl, &info, &set_plain,
+	    "+OK\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK [XX] welcome\r\nrest",
+	    "CAPA\r\nAUTH PLAIN Ym9iAG1hc3RlcgBwdw==\r\n"
+	    "<LOGGED_IN [XX] welcome><LEFT 4>");
+	/* CR/LF in a USER/PASS password: sent via AUTH PLAIN instead */
+	{
+		struct proto_creds c = creds_user;
+
+		c.password = "a\r\nDELE 1";
+		c.password_len = strlen(c.password);
+		check(&c, &info, &set_plain, "+OK\r\n-ERR\r\n-ERR no\r\n",
+		    "CAPA\r\nAUTH PLAIN AGJvYgBhDQpERUxFIDE=\r\n<FAILED no>");
+	}
+}
+
+static void
+test_stls(void **state)
+{
+	check(&creds_user, &info, &set_stls,
+	    "+OK\r\n+OK\r\nSTLS\r\n.\r\n+OK Begin TLS\r\n"
+	    "+OK\r\nUSER\r\n.\r\n+OK\r\n+OK\r\n",
+	    "CAPA\r\nSTLS\r\n<STARTTLS >CAPA\r\nUSER bob\r\n"
+	    "PASS pass word\r\n<LOGGED_IN >");
+	check(&creds_user, &info, &set_stls, "+OK\r\n+OK\r\n.\r\n",
+	    "CAPA\r\n<CLOSE backend does not offer STLS>");
+	check(&creds_user, &info, &set_stls,
+	    "+OK\r\n+OK\r\nSTLS\r\n.\r\n-ERR no\r\n",
+	    "CAPA\r\nSTLS\r\n<CLOSE backend refused STLS>");
+}
+
+static void
+test_hostile(void **state)
+{
+	struct proto_client_info ci = info;
+	struct pop3_backend_settings set = {.line_max = 32};
+	char big[128];
+
+	check(&creds_user, &info, &set_plain, "-ERR go away\r\n",
+	    "<CLOSE backend greeting is -ERR>");
+	check(&creds_user, &info, &set_plain, "* OK IMAP\r\n",
+	    "<CLOSE unexpected backend reply>");
+	check(&creds_user, &info, &set_plain, "+OKAY\r\n",
+	    "<CLOSE unexpected backend reply>");
+	check(&creds_user, &info, &set_plain, "+OK\r\n+OK\r\n.\r\n+ \r\n",
+	    "CAPA\r\nUSER bob\r\n<CLOSE unexpected backend reply>");
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "+OK ", 4);
+	big[sizeof(big) - 1] = '\0';
+	check(&creds_user, &info, &set, big,
+	    "<CLOSE backend reply line too long><LEFT 94>");
+	/* TTL 0: refuse before anything is sent */
+	ci.ttl = 0;
+	check(&creds_user, &ci, &set_plain, "+OK\r\n",
+	    "<CLOSE proxy TTL is 0: refusing (proxy loop?)><LEFT 5>");
+	/* unsafe session id is left out */
+	ci = info;
+	strlcpy(ci.session_id, "a b\r\n", sizeof(ci.session_id));
+	check(&creds_user, &ci, &set_plain,
+	    "+OK\r\n+OK\r\nXCLIENT\r\n.\r\n+OK\r\n+OK\r\n+OK\r\n",
+	    "CAPA\r\nXCLIENT ADDR=192.0.2.10 PORT=50000 DESTADDR=10.0.0.1 "
+	    "DESTPORT=110 TTL=4\r\nUSER bob\r\nPASS pass word\r\n"
+	    "<LOGGED_IN >");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_user_pass_simple),
+	    cmocka_unit_test(test_pipelining_xclient),
+	    cmocka_unit_test(test_sasl),
+	    cmocka_unit_test(test_stls),
+	    cmocka_unit_test(test_hostile),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
