@@ -203,6 +203,7 @@ conf_free(struct conf **confp)
 	for (i = 0; i < conf->director_server_count; i++)
 		free(conf->director_servers[i].address);
 	free(conf->director_servers);
+	free(conf->mail_server_entries);
 	free(conf->trusted_networks);
 	for (i = 0; i < conf->listener_count; i++)
 		conf_listener_clear(&conf->listeners[i]);
@@ -947,7 +948,7 @@ conf_validate(struct conf_builder *b, unsigned int last_line, char **error_r)
 		return -1;
 	if (conf_validate_servers(b, ring, error_r) == -1)
 		return -1;
-	return 0;
+	return conf_validate_routing(conf, error_r);
 }
 
 static unsigned int

@@ -22,6 +22,8 @@
 #endif
 
 /* Nesting of !include files (the top file is depth 0). */
+struct hosts_spec_entry;
+
 #define CONF_INCLUDE_DEPTH_MAX 16
 /* Largest configuration file accepted, in bytes. */
 #define CONF_FILE_SIZE_MAX (4 * 1024 * 1024)
@@ -103,6 +105,8 @@ struct conf {
 
 	char *mail_servers; /* raw director_mail_servers */
 	char *mail_servers_loc; /* "file:line", or NULL when not set */
+	struct hosts_spec_entry *mail_server_entries; /* parsed, may be NULL */
+	size_t mail_server_count;
 	char *servers; /* raw director_servers */
 	char *servers_loc;
 	struct conf_director_server *director_servers;
@@ -136,6 +140,13 @@ struct conf {
 	size_t listener_count;
 	struct conf_backend backend;
 };
+
+/*
+ * Parses director_mail_servers into conf->mail_server_entries and checks
+ * director_username_hash.  Returns 0, or -1 with a malloc'ed "file:line:
+ * message" in *error_r.  Called by the loaders; exposed for tests.
+ */
+int conf_validate_routing(struct conf *conf, char **error_r);
 
 /* Parses the file at path (and the files it includes) into a new struct
  * conf.  On error returns NULL and sets *error_r to a malloc'd

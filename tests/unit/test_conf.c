@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "hosts.h"
 #include "xmalloc.h"
 
 #define MIN_LISTENER "listen imap {\n  port = 143\n}\n"
@@ -167,6 +168,9 @@ test_design_example(void **state)
 	assert_string_equal(conf->mail_servers,
 	    "10.0.0.11 10.0.0.12 10.0.0.20-10.0.0.23@archive");
 	assert_string_equal(conf->mail_servers_loc, "t.conf:7");
+	assert_int_equal(conf->mail_server_count, 6);
+	assert_string_equal(conf->mail_server_entries[5].tag, "archive");
+	assert_string_equal(conf->mail_server_entries[0].tag, "");
 	assert_string_equal(conf->servers_loc, "t.conf:8");
 	assert_string_equal(conf->username_hash_loc, "t.conf:11");
 	assert_int_equal(conf->hashing, CONF_HASHING_DOVECOT);
@@ -439,6 +443,13 @@ test_value_errors(void **state)
 	    "'10.0.0.0/33'");
 	expect_error("haproxy_trusted_networks = example.com\n" MIN_LISTENER,
 	    "t.conf:1: haproxy_trusted_networks: invalid network");
+	expect_error("\ndirector_mail_servers = 10.0.0.1 10.0.0.300\n"
+		     MIN_LISTENER,
+	    "t.conf:2: director_mail_servers: ");
+	expect_error("director_mail_servers = 10.0.0.9-10.0.0.1\n" MIN_LISTENER,
+	    "t.conf:1: director_mail_servers: ");
+	expect_error("director_username_hash = %Lx\n" MIN_LISTENER,
+	    "t.conf:1: director_username_hash: ");
 	expect_error("listen imap {\n  port = 70000\n}\n",
 	    "t.conf:2: invalid port '70000'");
 	expect_error("listen imap {\n  port = 143\n  tls = maybe\n}\n",
