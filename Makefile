@@ -87,7 +87,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 deps:
 	@./scripts/install-deps.sh
 
-check: deps purity
+check: deps purity fmt-check
 	$(MAKE) BUILD=build/check SAN=1 tests
 	/usr/bin/python3 tests/run_tests.py --build build/check
 

@@ -6,7 +6,7 @@
 # (the unprivileged user directord drops to).
 set -eu
 
-PACKAGES="build-essential pkg-config clang libclang-rt-14-dev
+PACKAGES="build-essential pkg-config clang clang-format libclang-rt-14-dev
 libevent-dev libssl-dev libbsd-dev libcmocka-dev
 dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 python3 python3-pytest curl swaks openssl procps iproute2"

@@ -136,6 +136,7 @@ static const struct conf_setting conf_settings[] = {
     {TOP("ssl_min_protocol", CONF_TYPE_ENUM, ssl_min_protocol),
 	ENUM(conf_ssl_names)},
     {TOP("login_timeout", CONF_TYPE_TIME, login_timeout_ms), .min = 1000},
+    {TOP("disable_plaintext_auth", CONF_TYPE_BOOL, disable_plaintext_auth)},
     {TOP("haproxy_trusted_networks", CONF_TYPE_NETWORKS,
 	haproxy_trusted_networks)},
     {TOP("max_connections", CONF_TYPE_UINT, max_connections), .min = 1},
@@ -240,6 +241,7 @@ conf_new_defaults(const char *path)
 	conf->ssl_ca = xstrdup("");
 	conf->ssl_min_protocol = CONF_SSL_TLSV1_2;
 	conf->login_timeout_ms = 60 * 1000;
+	conf->disable_plaintext_auth = true;
 	conf->haproxy_trusted_networks = xstrdup("");
 	conf->max_connections = 10000;
 	conf->max_connections_per_ip = 100;

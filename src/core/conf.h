@@ -130,6 +130,9 @@ struct conf {
 	enum conf_ssl_protocol ssl_min_protocol;
 
 	uint64_t login_timeout_ms;
+	/* Refuse LOGIN/USER/AUTH before TLS unless the client connected
+	 * from the address it connected to (Dovecot's rule). */
+	bool disable_plaintext_auth;
 	char *haproxy_trusted_networks; /* raw */
 	struct conf_network *trusted_networks;
 	size_t trusted_network_count;

@@ -22,9 +22,8 @@ conf_validate_routing(struct conf *conf, char **error_r)
 	char msg[256];
 	size_t count = 0;
 
-	if (hosts_spec_parse(conf->mail_servers, &entries, &count, msg,
-		sizeof(msg)) == -1)
-	{
+	if (hosts_spec_parse(
+		conf->mail_servers, &entries, &count, msg, sizeof(msg)) == -1) {
 		*error_r = xasprintf("%s: director_mail_servers: %s",
 		    conf->mail_servers_loc != NULL ? conf->mail_servers_loc
 						   : conf->path,

@@ -24,10 +24,13 @@ static enum log_level log_cur_level = LOG_LEVEL_INFO;
 static const char *log_ident = "director";
 
 static const char *const log_level_names[] = {
-	"error", "warning", "info", "debug",
+    "error",
+    "warning",
+    "info",
+    "debug",
 };
-static_assert(nitems(log_level_names) == LOG_LEVEL_DEBUG + 1,
-    "log level names");
+static_assert(
+    nitems(log_level_names) == LOG_LEVEL_DEBUG + 1, "log level names");
 
 void
 log_init(const char *ident, int to_stderr)
@@ -75,7 +78,7 @@ log_level_name(enum log_level level)
 void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	char line[LOG_LINE_MAX];
 	struct timeval tv;
 	struct tm tm;
@@ -94,9 +97,9 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	localtime_r(&tv.tv_sec, &tm);
 	n = snprintf(line, sizeof(line),
 	    "%04d-%02d-%02d %02d:%02d:%02d.%03ld %s[%ld]: %s: ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (long)tv.tv_usec / 1000, log_ident,
-	    (long)getpid(), log_level_names[level]);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (long)tv.tv_usec / 1000, log_ident, (long)getpid(),
+	    log_level_names[level]);
 	if (n < 0)
 		n = 0;
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
@@ -120,13 +123,13 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-#define LOG_FN(name, level)                                                  \
-	void name(const char *fmt, ...)                                      \
-	{                                                                    \
-		va_list ap;                                                  \
-		va_start(ap, fmt);                                           \
-		log_vmsg(level, fmt, ap);                                    \
-		va_end(ap);                                                  \
+#define LOG_FN(name, level)                                                    \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		log_vmsg(level, fmt, ap);                                      \
+		va_end(ap);                                                    \
 	}
 
 LOG_FN(log_error, LOG_LEVEL_ERROR)

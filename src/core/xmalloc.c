@@ -32,8 +32,8 @@ xcalloc(size_t nmemb, size_t size)
 void *
 xreallocarray(void *ptr, size_t nmemb, size_t size)
 {
-	void *p = reallocarray(ptr, nmemb == 0 ? 1 : nmemb,
-	    size == 0 ? 1 : size);
+	void *p =
+	    reallocarray(ptr, nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size);
 
 	if (p == NULL)
 		fatal("out of memory allocating %zu x %zu bytes", nmemb, size);

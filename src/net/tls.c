@@ -48,22 +48,23 @@ tls_server_ctx_new(const struct tls_server_settings *set, char **error_r)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, set->min_version);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+		SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, set->cert_file) != 1) {
-		*error_r = tls_errorf("cannot load certificate",
-		    set->cert_file);
+		*error_r =
+		    tls_errorf("cannot load certificate", set->cert_file);
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, set->key_file,
-	    SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, set->key_file, SSL_FILETYPE_PEM) !=
+	    1) {
 		*error_r = tls_errorf("cannot load private key", set->key_file);
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		*error_r = tls_errorf("private key does not match certificate",
-		    set->key_file);
+		*error_r = tls_errorf(
+		    "private key does not match certificate", set->key_file);
 		goto fail;
 	}
 	if (set->ca_file != NULL && set->ca_file[0] != '\0' &&
@@ -78,8 +79,8 @@ fail:
 }
 
 struct ssl_ctx_st *
-tls_client_ctx_new(bool verify, const char *ca_file, int min_version,
-    char **error_r)
+tls_client_ctx_new(
+    bool verify, const char *ca_file, int min_version, char **error_r)
 {
 	SSL_CTX *ctx;
 
@@ -89,22 +90,22 @@ tls_client_ctx_new(bool verify, const char *ca_file, int min_version,
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, min_version);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(
+	    ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (verify) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 		if (ca_file != NULL && ca_file[0] != '\0') {
-			if (SSL_CTX_load_verify_locations(ctx, ca_file,
-			    NULL) != 1) {
-				*error_r = tls_errorf("cannot load CA file",
-				    ca_file);
+			if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) !=
+			    1) {
+				*error_r =
+				    tls_errorf("cannot load CA file", ca_file);
 				SSL_CTX_free(ctx);
 				return NULL;
 			}
 		} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-			*error_r = tls_errorf("cannot load the system CA store",
-			    NULL);
+			*error_r =
+			    tls_errorf("cannot load the system CA store", NULL);
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
@@ -154,8 +155,8 @@ tls_wrap(struct bufferevent *under, struct ssl_ctx_st *ctx, bool accept,
 		bufferevent_free(under);
 		return NULL;
 	}
-	bev = bufferevent_openssl_filter_new(bufferevent_get_base(under),
-	    under, ssl,
+	bev = bufferevent_openssl_filter_new(bufferevent_get_base(under), under,
+	    ssl,
 	    accept ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -210,10 +211,10 @@ tls_version_parse(const char *name)
 		const char *name;
 		int version;
 	} versions[] = {
-		{ "TLSv1", TLS1_VERSION },
-		{ "TLSv1.1", TLS1_1_VERSION },
-		{ "TLSv1.2", TLS1_2_VERSION },
-		{ "TLSv1.3", TLS1_3_VERSION },
+	    {"TLSv1", TLS1_VERSION},
+	    {"TLSv1.1", TLS1_1_VERSION},
+	    {"TLSv1.2", TLS1_2_VERSION},
+	    {"TLSv1.3", TLS1_3_VERSION},
 	};
 	size_t i;
 

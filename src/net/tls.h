@@ -19,19 +19,19 @@ struct ssl_ctx_st;
 struct tls_server_settings {
 	const char *cert_file;
 	const char *key_file;
-	const char *ca_file;    /* optional chain, may be NULL */
-	int min_version;        /* an OpenSSL *_VERSION constant */
+	const char *ca_file; /* optional chain, may be NULL */
+	int min_version; /* an OpenSSL *_VERSION constant */
 };
 
 /* Builds a server context.  Returns NULL and sets *error_r (malloc'd,
  * caller frees) naming the file and OpenSSL's reason on failure. */
-struct ssl_ctx_st *tls_server_ctx_new(const struct tls_server_settings *set,
-    char **error_r);
+struct ssl_ctx_st *tls_server_ctx_new(
+    const struct tls_server_settings *set, char **error_r);
 
 /* Builds a client context for backend connections.  verify: check the
  * backend certificate against ca_file (or the system store when NULL). */
-struct ssl_ctx_st *tls_client_ctx_new(bool verify, const char *ca_file,
-    int min_version, char **error_r);
+struct ssl_ctx_st *tls_client_ctx_new(
+    bool verify, const char *ca_file, int min_version, char **error_r);
 
 void tls_ctx_free(struct ssl_ctx_st **ctx);
 

@@ -54,7 +54,7 @@ enum proto_action {
 /* How the client authenticated; the backend-side module replays the
  * same kind of login. */
 enum proto_auth_kind {
-	PROTO_AUTH_LOGIN,        /* IMAP LOGIN, POP3 USER+PASS */
+	PROTO_AUTH_LOGIN, /* IMAP LOGIN, POP3 USER+PASS */
 	PROTO_AUTH_SASL_PLAIN,
 	PROTO_AUTH_SASL_LOGIN,
 };
@@ -77,12 +77,12 @@ const char *proto_creds_user(const struct proto_creds *creds);
 
 /* Who the client is, for the backend (IMAP ID x-* fields, XCLIENT). */
 struct proto_client_info {
-	char client_ip[46];     /* the real client (after PROXY protocol) */
+	char client_ip[46]; /* the real client (after PROXY protocol) */
 	uint16_t client_port;
-	char local_ip[46];      /* where the client connected to us */
+	char local_ip[46]; /* where the client connected to us */
 	uint16_t local_port;
 	char session_id[32];
-	unsigned int ttl;       /* proxy TTL to send (ours minus one) */
+	unsigned int ttl; /* proxy TTL to send (ours minus one) */
 };
 
 /* Outcome of a backend login, as the client must see it. */

@@ -39,8 +39,8 @@ int sasl_plain_decode(const unsigned char *msg, size_t len,
 char *sasl_plain_encode(const struct proto_creds *creds);
 
 /* The two challenges of the LOGIN mechanism, already base64-encoded. */
-#define SASL_LOGIN_CHALLENGE_USER "VXNlcm5hbWU6"     /* "Username:" */
-#define SASL_LOGIN_CHALLENGE_PASS "UGFzc3dvcmQ6"     /* "Password:" */
+#define SASL_LOGIN_CHALLENGE_USER "VXNlcm5hbWU6" /* "Username:" */
+#define SASL_LOGIN_CHALLENGE_PASS "UGFzc3dvcmQ6" /* "Password:" */
 
 /* Wipes and frees the fields of creds and zeroes the struct. */
 void proto_creds_clear(struct proto_creds *creds);

@@ -23,10 +23,12 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "director.h"
 #include "listener.h"
 #include "log.h"
 #include "pidfile.h"
 #include "privdrop.h"
+#include "session.h"
 #include "unavailable.h"
 #include "xmalloc.h"
 
@@ -37,11 +39,21 @@ struct directord {
 	struct conf *conf;
 	struct event_base *base;
 	struct listener_set *listeners;
+	struct director *director;
 	struct event *sig_term;
 	struct event *sig_int;
 	struct event *sig_hup;
 	char *pid_file; /* the one we wrote, NULL until written */
 };
+
+/* What happens to a connection, by the protocol of its listener. */
+static const struct listener_handler *const daemon_handlers[] = {
+    [CONF_PROTOCOL_IMAP] = &session_handler_imap,
+    [CONF_PROTOCOL_POP3] = &session_handler_pop3,
+    [CONF_PROTOCOL_LMTP] = &unavailable_lmtp_handler,
+    [CONF_PROTOCOL_RING] = &unavailable_ring_handler,
+};
+static_assert(nitems(daemon_handlers) == CONF_PROTOCOL_COUNT, "handlers");
 
 static char *
 daemon_absolute_path(const char *path)
@@ -129,6 +141,7 @@ daemon_on_stop(evutil_socket_t sig, short what, void *arg)
 	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	/* stop accepting at once; the loop ends after this callback */
 	listener_set_free(&d->listeners);
+	director_shutdown(d->director);
 	event_base_loopbreak(d->base);
 }
 
@@ -159,6 +172,7 @@ daemon_on_hup(evutil_socket_t sig, short what, void *arg)
 	if (strcmp(d->conf->state_dir, conf->state_dir) != 0)
 		log_warn("state_dir changes need a restart; keeping %s",
 		    d->conf->state_dir);
+	director_reload(d->director, conf);
 	conf_free(&d->conf);
 	d->conf = conf;
 	daemon_apply_log_level(conf);
@@ -207,6 +221,10 @@ daemon_start(struct directord *d, bool foreground)
 	d->listeners = listener_set_bind(d->conf, &error);
 	if (d->listeners == NULL)
 		goto fail;
+	/* reads TLS keys: before the privilege drop */
+	d->director = director_new(d->conf, &error);
+	if (d->director == NULL)
+		goto fail;
 	if (daemon_make_dirs(d->conf, &error) == -1 ||
 	    privdrop_to_user(d->conf->user, &error) == -1)
 		goto fail;
@@ -228,8 +246,10 @@ daemon_start(struct directord *d, bool foreground)
 	    daemon_add_signal(d, &d->sig_int, SIGINT, daemon_on_stop) == -1 ||
 	    daemon_add_signal(d, &d->sig_hup, SIGHUP, daemon_on_hup) == -1)
 		return -1;
+	if (director_start(d->director, d->base) == -1)
+		return -1;
 	if (listener_set_start(
-		d->listeners, d->base, unavailable_handlers, d) == -1)
+		d->listeners, d->base, daemon_handlers, d->director) == -1)
 		return -1;
 	if (pidfile_claim(d->conf->pid_file, &error) == -1)
 		goto fail;
@@ -251,6 +271,10 @@ daemon_free(struct directord *d)
 		free(d->pid_file);
 	}
 	listener_set_free(&d->listeners);
+	if (d->director != NULL) {
+		director_shutdown(d->director);
+		director_free(&d->director);
+	}
 	if (d->sig_term != NULL)
 		event_free(d->sig_term);
 	if (d->sig_int != NULL)

@@ -72,22 +72,6 @@ unavailable_reply(int fd, const struct sockaddr *peer,
 }
 
 static void
-unavailable_imap(int fd, const struct sockaddr *peer, socklen_t peer_len,
-    const struct listener_info *info, void *context)
-{
-	unavailable_reply(fd, peer, info,
-	    "* BYE [UNAVAILABLE] Proxying is not available yet\r\n");
-}
-
-static void
-unavailable_pop3(int fd, const struct sockaddr *peer, socklen_t peer_len,
-    const struct listener_info *info, void *context)
-{
-	unavailable_reply(fd, peer, info,
-	    "-ERR [SYS/TEMP] Proxying is not available yet\r\n");
-}
-
-static void
 unavailable_lmtp(int fd, const struct sockaddr *peer, socklen_t peer_len,
     const struct listener_info *info, void *context)
 {
@@ -105,23 +89,9 @@ unavailable_ring(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	unavailable_reply(fd, peer, info, NULL);
 }
 
-static const struct listener_handler unavailable_imap_handler = {
-    .accept = unavailable_imap,
-};
-static const struct listener_handler unavailable_pop3_handler = {
-    .accept = unavailable_pop3,
-};
-static const struct listener_handler unavailable_lmtp_handler = {
+const struct listener_handler unavailable_lmtp_handler = {
     .accept = unavailable_lmtp,
 };
-static const struct listener_handler unavailable_ring_handler = {
+const struct listener_handler unavailable_ring_handler = {
     .accept = unavailable_ring,
-};
-
-const struct listener_handler *const unavailable_handlers[CONF_PROTOCOL_COUNT] =
-    {
-	[CONF_PROTOCOL_IMAP] = &unavailable_imap_handler,
-	[CONF_PROTOCOL_POP3] = &unavailable_pop3_handler,
-	[CONF_PROTOCOL_LMTP] = &unavailable_lmtp_handler,
-	[CONF_PROTOCOL_RING] = &unavailable_ring_handler,
 };

@@ -9,9 +9,9 @@
 
 #include "listener.h"
 
-/* Handler table indexed by enum conf_protocol. */
-extern const struct listener_handler
-    *const unavailable_handlers[CONF_PROTOCOL_COUNT];
+/* Handlers for the protocols not served yet: a temporary failure. */
+extern const struct listener_handler unavailable_lmtp_handler;
+extern const struct listener_handler unavailable_ring_handler;
 
 /* Sets the host name used in the LMTP greeting (copied, truncated to a
  * sane length).  Until called, "localhost" is used. */

@@ -14,9 +14,11 @@ import pytest
 
 from harness import directord, netutil, procutil
 
+GREETING = {
+    "imap": b"* OK ",
+    "pop3": b"+OK ",
+}
 TEMPFAIL = {
-    "imap": b"* BYE [UNAVAILABLE]",
-    "pop3": b"-ERR [SYS/TEMP]",
     "lmtp": b"421 4.3.0",
 }
 
@@ -110,8 +112,16 @@ def test_runs_as_director_user(director):
     assert procutil.proc_uids(director.pid) == (uid, uid, uid, uid)
 
 
-@pytest.mark.parametrize("proto", ["imap", "pop3", "lmtp"])
+@pytest.mark.parametrize("proto", ["imap", "pop3"])
+def test_listener_greets(director, proto):
+    ip, port = director.listeners()[proto]
+    with socket.create_connection((ip, port), timeout=5) as s:
+        assert netutil.read_line(s).startswith(GREETING[proto])
+
+
+@pytest.mark.parametrize("proto", ["lmtp"])
 def test_listener_answers_temporary_failure(director, proto):
+    # LMTP proxying is not there yet: one temporary failure line, close
     ip, port = director.listeners()[proto]
     with socket.create_connection((ip, port), timeout=5) as s:
         data = netutil.read_until_eof(s, timeout=5)
@@ -139,7 +149,7 @@ def test_sighup_reload_good_and_bad(director):
     assert d.read_pid_file() == d.pid
     ip, port = d.listeners()["imap"]
     with socket.create_connection((ip, port), timeout=5) as s:
-        assert netutil.read_line(s).startswith(TEMPFAIL["imap"])
+        assert netutil.read_line(s).startswith(GREETING["imap"])
     # and a good file is taken again
     d.write_config()
     off = d.log_offset()

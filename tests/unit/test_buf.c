@@ -71,9 +71,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_and_consume),
-		cmocka_unit_test(test_limit_enforced),
-		cmocka_unit_test(test_growth_keeps_contents),
+	    cmocka_unit_test(test_append_and_consume),
+	    cmocka_unit_test(test_limit_enforced),
+	    cmocka_unit_test(test_growth_keeps_contents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

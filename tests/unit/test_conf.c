@@ -443,8 +443,8 @@ test_value_errors(void **state)
 	    "'10.0.0.0/33'");
 	expect_error("haproxy_trusted_networks = example.com\n" MIN_LISTENER,
 	    "t.conf:1: haproxy_trusted_networks: invalid network");
-	expect_error("\ndirector_mail_servers = 10.0.0.1 10.0.0.300\n"
-		     MIN_LISTENER,
+	expect_error(
+	    "\ndirector_mail_servers = 10.0.0.1 10.0.0.300\n" MIN_LISTENER,
 	    "t.conf:2: director_mail_servers: ");
 	expect_error("director_mail_servers = 10.0.0.9-10.0.0.1\n" MIN_LISTENER,
 	    "t.conf:1: director_mail_servers: ");

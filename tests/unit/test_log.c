@@ -28,8 +28,8 @@ test_sanitize_plain(void **state)
 {
 	char buf[64];
 
-	assert_string_equal(log_sanitize(buf, sizeof(buf), "user42", 6),
-	    "user42");
+	assert_string_equal(
+	    log_sanitize(buf, sizeof(buf), "user42", 6), "user42");
 }
 
 static void
@@ -67,11 +67,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_level_parse),
-		cmocka_unit_test(test_sanitize_plain),
-		cmocka_unit_test(test_sanitize_escapes),
-		cmocka_unit_test(test_sanitize_truncates),
-		cmocka_unit_test(test_sanitize_tiny),
+	    cmocka_unit_test(test_level_parse),
+	    cmocka_unit_test(test_sanitize_plain),
+	    cmocka_unit_test(test_sanitize_escapes),
+	    cmocka_unit_test(test_sanitize_truncates),
+	    cmocka_unit_test(test_sanitize_tiny),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,7 +123,7 @@ test_userhash_vectors(void **state)
 			    t.fields[1], err);
 		if (hash != want)
 			fail_msg("%s:%u: template '%s' user '%s': got %u, "
-			    "want %u",
+				 "want %u",
 			    t.path, t.lineno, t.fields[0], t.fields[1], hash,
 			    want);
 		userhash_template_free(&tmpl);
@@ -164,8 +164,8 @@ set_add_host(struct set_state *s, const struct tsv *t)
 		set_reset(s, t->fields[1]);
 	if (ipaddr_parse(t->fields[2], &ip) != 0)
 		fail_msg("%s:%u: bad ip", t->path, t->lineno);
-	host = hosts_add(s->hosts, &ip, t->fields[3],
-	    parse_u32(t, t->fields[4]), &err);
+	host = hosts_add(
+	    s->hosts, &ip, t->fields[3], parse_u32(t, t->fields[4]), &err);
 	if (host == NULL)
 		fail_msg("%s:%u: hosts_add: %s", t->path, t->lineno, err);
 	if (strcmp(t->fields[5], "down") == 0)
@@ -177,7 +177,7 @@ set_add_host(struct set_state *s, const struct tsv *t)
 static void
 test_dovecot_select_vectors(void **state)
 {
-	struct set_state s = { .hosts = NULL };
+	struct set_state s = {.hosts = NULL};
 	struct userhash_template *tmpl;
 	const char *err = NULL;
 	struct tsv t;
@@ -219,7 +219,7 @@ test_dovecot_select_vectors(void **state)
 			assert_int_equal(ipaddr_parse(t.fields[5], &ip), 0);
 			if (host == NULL || !ipaddr_equals(&host->ip, &ip))
 				fail_msg("%s:%u: set %s tag '%s' user '%s': "
-				    "got %s, want %s",
+					 "got %s, want %s",
 				    t.path, t.lineno, s.name, t.fields[2],
 				    t.fields[3],
 				    host == NULL ? "none" : host->ip_str,
@@ -238,7 +238,7 @@ test_dovecot_select_vectors(void **state)
 static void
 test_hosts_hash_vectors(void **state)
 {
-	struct set_state s = { .hosts = NULL };
+	struct set_state s = {.hosts = NULL};
 	struct tsv t;
 	unsigned int n = 0;
 
@@ -273,9 +273,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_userhash_vectors),
-		cmocka_unit_test(test_dovecot_select_vectors),
-		cmocka_unit_test(test_hosts_hash_vectors),
+	    cmocka_unit_test(test_userhash_vectors),
+	    cmocka_unit_test(test_dovecot_select_vectors),
+	    cmocka_unit_test(test_hosts_hash_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,961 @@
+/*
+ * session.c - one IMAP or POP3 client connection, from accept to close.
+ *
+ * States: PROXY_HEADER (reading a PROXY v1/v2 header straight from the
+ * socket, never past its end, so implicit TLS can start right after it)
+ * -> PRELOGIN (the protocol's client module talks to the client) ->
+ * BACKEND (connecting and logging in to the user's backend; the client
+ * module waits) -> PROXYING (a splice copies bytes; the session is in
+ * the registry) or back to PRELOGIN after a failed login; CLOSING
+ * flushes a last reply and closes.
+ *
+ * Invariants: a session is on its director's list from accept until it
+ * is freed, and counted in d->connections (and, once its client address
+ * is final, in the per-IP counts) for exactly that long; passwords live
+ * only inside the protocol modules, which wipe them; nothing the client
+ * or backend sent reaches the log unsanitised.  Every callback that may
+ * free the session returns right after doing so.
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "buf.h"
+#include "connlimit.h"
+#include "director.h"
+#include "hosts.h"
+#include "log.h"
+#include "proxyproto.h"
+#include "registry.h"
+#include "session.h"
+#include "session_proto.h"
+#include "splice.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+/* Pre-login input the shell buffers: more than any bounded command. */
+#define SESSION_PRELOGIN_INPUT_MAX (64 * 1024)
+/* Client output above which pre-login parsing waits for the client. */
+#define SESSION_PRELOGIN_OUTPUT_MAX (64 * 1024)
+/* How long a last reply may take to reach a closing client. */
+#define SESSION_CLOSE_FLUSH_SECS 5
+#define SESSION_ID_MAX 24
+#define SESSION_USER_LOG_MAX 128
+#define SESSION_TAG "" /* listeners carry no tag yet */
+
+enum session_state {
+	SESSION_PROXY_HEADER,
+	SESSION_PRELOGIN,
+	SESSION_BACKEND,
+	SESSION_PROXYING,
+	SESSION_CLOSING,
+};
+
+struct session {
+	struct session *prev, *next; /* d->sessions */
+	struct director *d;
+	const struct session_proto *proto;
+	enum session_state state;
+	enum conf_tls tls_mode;
+	bool tls_active;
+	bool ip_counted;
+	bool output_paused;
+
+	int fd; /* until the client bufferevent owns it */
+	struct event *header_ev;
+	uint8_t *header; /* PROXY header bytes consumed so far */
+	size_t header_len;
+
+	struct bufferevent *client;
+	struct bufferevent *backend;
+	void *pc; /* protocol client module */
+	void *pb; /* protocol backend module */
+	struct event *timer; /* login timeout, then close flush */
+	struct splice *splice;
+	struct registry_member member;
+
+	struct proto_client_info info;
+	struct ipaddr client_ip;
+	struct timeval started, login_started, proxied_at;
+
+	uint32_t user_hash;
+	char user[SESSION_USER_LOG_MAX]; /* sanitised, for logs */
+	struct ipaddr backend_ip;
+	uint16_t backend_port;
+	char backend_str[IPADDR_STR_MAX + 8];
+};
+
+static void session_client_process(struct session *s);
+static void session_free(struct session *s);
+
+/* -- small helpers ----------------------------------------------------- */
+
+static uint64_t
+session_ms_since(const struct timeval *tv)
+{
+	struct timeval now, diff;
+
+	gettimeofday(&now, NULL);
+	timersub(&now, tv, &diff);
+	if (diff.tv_sec < 0)
+		return 0;
+	return (uint64_t)diff.tv_sec * 1000 + (uint64_t)diff.tv_usec / 1000;
+}
+
+static void
+session_timeval_ms(struct timeval *tv, uint64_t ms)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+static void session_log(const struct session *s, enum log_level level,
+    const char *fmt, ...) ATTR_PRINTF(3, 4);
+
+static void
+session_log(const struct session *s, enum log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(level, "%s(%s): %s", s->proto->name, s->info.session_id, msg);
+}
+
+static void
+session_sockaddr_text(
+    const struct sockaddr *sa, char *ip, size_t ipsize, uint16_t *port_r)
+{
+	ip[0] = '\0';
+	*port_r = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)ipsize);
+		*port_r = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, (socklen_t)ipsize);
+		*port_r = ntohs(sin6->sin6_port);
+	}
+}
+
+static socklen_t
+session_backend_sockaddr(
+    const struct ipaddr *ip, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ip->family == IPADDR_FAMILY_V4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, ip->a, 4);
+		return sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, ip->a, 16);
+		return sizeof(*sin6);
+	}
+}
+
+static bool
+session_ip_trusted(const struct conf *conf, const struct ipaddr *ip)
+{
+	size_t i, bytes, bits;
+
+	for (i = 0; i < conf->trusted_network_count; i++) {
+		const struct conf_network *n = &conf->trusted_networks[i];
+
+		if (n->family != ip->family)
+			continue;
+		bytes = n->prefix_len / 8;
+		bits = n->prefix_len % 8;
+		if (memcmp(n->addr, ip->a, bytes) != 0)
+			continue;
+		if (bits != 0 &&
+		    ((n->addr[bytes] ^ ip->a[bytes]) & (0xff00 >> bits)) != 0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* -- output ------------------------------------------------------------ */
+
+/* Moves what the client module wrote into the client's socket buffer. */
+static void
+session_client_flush(struct session *s)
+{
+	struct buf *out;
+
+	if (s->pc == NULL)
+		return;
+	out = s->proto->client_output(s->pc);
+	if (out->len == 0)
+		return;
+	bufferevent_write(s->client, out->data, out->len);
+	buf_consume(out, out->len);
+}
+
+static void
+session_backend_flush(struct session *s)
+{
+	struct buf *out = s->proto->backend_output(s->pb);
+
+	if (out->len == 0)
+		return;
+	bufferevent_write(s->backend, out->data, out->len);
+	buf_consume(out, out->len);
+}
+
+static void
+session_drop_backend(struct session *s)
+{
+	if (s->pb != NULL)
+		s->proto->backend_free(&s->pb);
+	if (s->backend != NULL) {
+		bufferevent_free(s->backend);
+		s->backend = NULL;
+	}
+}
+
+static void
+session_on_close_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	session_free(s);
+}
+
+/*
+ * Closes after the client got what is queued for it (at most
+ * SESSION_CLOSE_FLUSH_SECS).  line (may be NULL) is written first.
+ */
+static void
+session_close_after_flush(struct session *s, const char *line)
+{
+	struct timeval tv = {.tv_sec = SESSION_CLOSE_FLUSH_SECS};
+
+	session_drop_backend(s);
+	if (s->client == NULL) {
+		session_free(s);
+		return;
+	}
+	session_client_flush(s);
+	if (line != NULL)
+		bufferevent_write(s->client, line, strlen(line));
+	s->state = SESSION_CLOSING;
+	bufferevent_disable(s->client, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->client)) == 0) {
+		session_free(s);
+		return;
+	}
+	event_del(s->timer);
+	event_assign(s->timer, s->d->base, -1, 0, session_on_close_timer, s);
+	event_add(s->timer, &tv);
+}
+
+/* -- proxying ------------------------------------------------------------ */
+
+static const char *
+session_closed_by(enum splice_end why)
+{
+	switch (why) {
+	case SPLICE_END_CLIENT_CLOSED:
+		return "client";
+	case SPLICE_END_BACKEND_CLOSED:
+		return "backend";
+	case SPLICE_END_IDLE_TIMEOUT:
+		return "idle-timeout";
+	case SPLICE_END_KICKED:
+		return "kick";
+	case SPLICE_END_SHUTDOWN:
+		return "shutdown";
+	}
+	return "?";
+}
+
+static void
+session_on_splice_end(
+    enum splice_end why, const struct splice_stats *stats, void *arg)
+{
+	struct session *s = arg;
+
+	/* the splice freed both bufferevents */
+	s->splice = NULL;
+	s->client = NULL;
+	s->backend = NULL;
+	session_log(s, LOG_LEVEL_INFO,
+	    "disconnect: user=<%s>, backend=%s, in=%llu, out=%llu, "
+	    "duration=%llums, closed_by=%s",
+	    s->user, s->backend_str,
+	    (unsigned long long)stats->client_to_backend,
+	    (unsigned long long)stats->backend_to_client,
+	    (unsigned long long)session_ms_since(&s->proxied_at),
+	    session_closed_by(why));
+	session_free(s);
+}
+
+static void
+session_logged_in(struct session *s)
+{
+	const char *caps = s->proto->backend_caps != NULL
+	    ? s->proto->backend_caps(s->pb)
+	    : NULL;
+
+	s->proto->client_login_result(
+	    s->pc, PROTO_LOGIN_OK, s->proto->backend_reply_text(s->pb), caps);
+	session_client_flush(s);
+	s->proto->backend_free(&s->pb);
+	s->proto->client_free(&s->pc);
+	event_del(s->timer);
+	session_log(s, LOG_LEVEL_INFO,
+	    "login: user=<%s>, client=%s:%u, backend=%s, result=ok, "
+	    "time=%llums",
+	    s->user, s->info.client_ip, s->info.client_port, s->backend_str,
+	    (unsigned long long)session_ms_since(&s->login_started));
+	registry_add(s->d->registry, &s->member, s->user_hash, SESSION_TAG,
+	    &s->backend_ip, s);
+	gettimeofday(&s->proxied_at, NULL);
+	s->state = SESSION_PROXYING;
+	/* the splice owns both bufferevents from here on */
+	s->splice = splice_start(s->client, s->backend,
+	    s->d->conf->backend.idle_timeout_ms, session_on_splice_end, s);
+}
+
+/* -- backend login ------------------------------------------------------- */
+
+static void
+session_login_tempfail(struct session *s, const char *why)
+{
+	session_log(s, LOG_LEVEL_WARNING,
+	    "login: user=<%s>, client=%s:%u, backend=%s, result=tempfail, "
+	    "reason=%s, time=%llums",
+	    s->user, s->info.client_ip, s->info.client_port,
+	    s->backend_str[0] != '\0' ? s->backend_str : "-", why,
+	    (unsigned long long)session_ms_since(&s->login_started));
+	session_drop_backend(s);
+	s->state = SESSION_PRELOGIN;
+	s->proto->client_login_result(s->pc, PROTO_LOGIN_TEMPFAIL, NULL, NULL);
+	session_client_process(s);
+}
+
+static void
+session_login_rejected(struct session *s)
+{
+	session_log(s, LOG_LEVEL_INFO,
+	    "login: user=<%s>, client=%s:%u, backend=%s, result=rejected, "
+	    "time=%llums",
+	    s->user, s->info.client_ip, s->info.client_port, s->backend_str,
+	    (unsigned long long)session_ms_since(&s->login_started));
+	s->proto->client_login_result(s->pc, PROTO_LOGIN_REJECTED,
+	    s->proto->backend_reply_text(s->pb), NULL);
+	session_drop_backend(s);
+	s->state = SESSION_PRELOGIN;
+	session_client_process(s);
+}
+
+static void session_backend_setcb(struct session *s);
+
+static void
+session_backend_process(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->backend);
+	enum proto_action act;
+	size_t len, consumed;
+	const char *err;
+
+	for (;;) {
+		len = evbuffer_get_length(in);
+		consumed = s->proto->backend_input(s->pb,
+		    len == 0 ? "" : (const void *)evbuffer_pullup(in, -1), len,
+		    &act);
+		evbuffer_drain(in, consumed);
+		session_backend_flush(s);
+		switch (act) {
+		case PROTO_ACT_MORE:
+			if (consumed == 0)
+				return;
+			continue;
+		case PROTO_ACT_STARTTLS:
+			s->backend =
+			    tls_wrap(s->backend, s->d->tls_client, false, NULL);
+			if (s->backend == NULL) {
+				session_login_tempfail(s, "backend TLS setup");
+				return;
+			}
+			session_backend_setcb(s);
+			s->proto->backend_tls_started(s->pb);
+			session_backend_flush(s);
+			return;
+		case PROTO_ACT_LOGGED_IN:
+			session_logged_in(s);
+			return;
+		case PROTO_ACT_LOGIN_FAILED:
+			session_login_rejected(s);
+			return;
+		case PROTO_ACT_CLOSE:
+		case PROTO_ACT_LOGIN:
+			err = s->proto->backend_error(s->pb);
+			session_login_tempfail(
+			    s, err != NULL ? err : "backend protocol error");
+			return;
+		}
+	}
+}
+
+static void
+session_on_backend_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_backend_process(arg);
+}
+
+static void
+session_on_backend_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	char why[128];
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->d->conf->backend.tls == CONF_TLS_IMPLICIT) {
+			s->backend =
+			    tls_wrap(s->backend, s->d->tls_client, false, NULL);
+			if (s->backend == NULL) {
+				session_login_tempfail(s, "backend TLS setup");
+				return;
+			}
+			session_backend_setcb(s);
+		}
+		session_backend_flush(s);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		snprintf(why, sizeof(why), "backend timed out");
+	else if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof(why), "backend closed the connection");
+	else
+		snprintf(why, sizeof(why), "backend connection failed: %s",
+		    EVUTIL_SOCKET_ERROR() != 0
+			? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+			: tls_error_string(s->backend));
+	session_login_tempfail(s, why);
+}
+
+static void
+session_backend_setcb(struct session *s)
+{
+	struct timeval tv;
+
+	session_timeval_ms(&tv, s->d->conf->backend.connect_timeout_ms);
+	bufferevent_setcb(s->backend, session_on_backend_read, NULL,
+	    session_on_backend_event, s);
+	bufferevent_set_timeouts(s->backend, &tv, &tv);
+	bufferevent_enable(s->backend, EV_READ | EV_WRITE);
+}
+
+static void
+session_login(struct session *s)
+{
+	const struct proto_creds *creds = s->proto->client_creds(s->pc);
+	const char *user, *err = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct host *host;
+	unsigned int ttl;
+
+	gettimeofday(&s->login_started, NULL);
+	user = proto_creds_user(creds);
+	log_sanitize(s->user, sizeof(s->user), user, strlen(user));
+	s->backend_str[0] = '\0';
+	if (director_user_hash(s->d, user, &s->user_hash, &err) == -1) {
+		session_log(s, LOG_LEVEL_INFO,
+		    "login: user=<%s>, result=rejected, reason=%s", s->user,
+		    err);
+		s->proto->client_login_result(
+		    s->pc, PROTO_LOGIN_REJECTED, NULL, NULL);
+		session_client_process(s);
+		return;
+	}
+	s->info.ttl = DIRECTOR_PROXY_TTL - 1;
+	if (s->proto->client_proxy_ttl(s->pc, &ttl) && ttl <= s->info.ttl)
+		s->info.ttl = ttl == 0 ? 0 : ttl - 1;
+	if (s->info.ttl == 0) {
+		session_login_tempfail(s, "proxy TTL exhausted (loop?)");
+		return;
+	}
+	host = director_route(s->d, SESSION_TAG, s->user_hash);
+	if (host == NULL) {
+		session_login_tempfail(s, "no usable backend");
+		return;
+	}
+	s->backend_ip = host->ip;
+	s->backend_port = s->proto->backend_port(&s->d->conf->backend);
+	snprintf(s->backend_str, sizeof(s->backend_str),
+	    host->ip.family == IPADDR_FAMILY_V6 ? "[%s]:%u" : "%s:%u",
+	    host->ip_str, s->backend_port);
+	s->pb = s->proto->backend_new(s->pc, creds, &s->info,
+	    s->d->conf->backend.tls == CONF_TLS_STARTTLS);
+	if (s->pb == NULL) {
+		session_login_tempfail(s, "proxy TTL exhausted (loop?)");
+		return;
+	}
+	s->state = SESSION_BACKEND;
+	s->backend =
+	    bufferevent_socket_new(s->d->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (s->backend == NULL) {
+		session_login_tempfail(s, "out of resources");
+		return;
+	}
+	session_backend_setcb(s);
+	sslen = session_backend_sockaddr(&s->backend_ip, s->backend_port, &ss);
+	if (bufferevent_socket_connect(
+		s->backend, (struct sockaddr *)&ss, (int)sslen) == -1) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "connect: %s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		session_login_tempfail(s, why);
+	}
+}
+
+/* -- client side before login ------------------------------------------ */
+
+static void session_client_setcb(struct session *s);
+
+static void
+session_client_process(struct session *s)
+{
+	struct evbuffer *in, *out;
+	enum proto_action act;
+	size_t len, consumed;
+
+	while (s->state == SESSION_PRELOGIN) {
+		out = bufferevent_get_output(s->client);
+		if (evbuffer_get_length(out) > SESSION_PRELOGIN_OUTPUT_MAX) {
+			/* resumed by the write callback */
+			s->output_paused = true;
+			return;
+		}
+		in = bufferevent_get_input(s->client);
+		len = evbuffer_get_length(in);
+		consumed = s->proto->client_input(s->pc,
+		    len == 0 ? "" : (const void *)evbuffer_pullup(in, -1), len,
+		    &act);
+		evbuffer_drain(in, consumed);
+		session_client_flush(s);
+		switch (act) {
+		case PROTO_ACT_MORE:
+			if (consumed == 0)
+				return;
+			break;
+		case PROTO_ACT_STARTTLS:
+			s->client =
+			    tls_wrap(s->client, s->d->tls_server, true, NULL);
+			if (s->client == NULL) {
+				session_log(s, LOG_LEVEL_WARNING,
+				    "STARTTLS setup failed");
+				session_free(s);
+				return;
+			}
+			s->tls_active = true;
+			session_client_setcb(s);
+			s->proto->client_tls_started(s->pc);
+			break;
+		case PROTO_ACT_LOGIN:
+			session_login(s);
+			return;
+		case PROTO_ACT_CLOSE:
+		case PROTO_ACT_LOGGED_IN:
+		case PROTO_ACT_LOGIN_FAILED:
+			session_close_after_flush(s, NULL);
+			return;
+		}
+	}
+}
+
+static void
+session_on_client_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_client_process(arg);
+}
+
+static void
+session_on_client_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state == SESSION_CLOSING) {
+		session_free(s);
+		return;
+	}
+	if (s->output_paused && s->state == SESSION_PRELOGIN) {
+		s->output_paused = false;
+		session_on_client_read(s->client, s);
+	}
+}
+
+static void
+session_on_client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state != SESSION_CLOSING) {
+		session_log(s, LOG_LEVEL_INFO,
+		    "disconnected before login: client=%s:%u, user=<%s>, "
+		    "state=%s, duration=%llums",
+		    s->info.client_ip, s->info.client_port, s->user,
+		    s->state == SESSION_BACKEND ? "backend-login" : "pre-login",
+		    (unsigned long long)session_ms_since(&s->started));
+	}
+	session_free(s);
+}
+
+static void
+session_client_setcb(struct session *s)
+{
+	bufferevent_setcb(s->client, session_on_client_read,
+	    session_on_client_write, session_on_client_event, s);
+	bufferevent_setwatermark(
+	    s->client, EV_READ, 0, SESSION_PRELOGIN_INPUT_MAX);
+	bufferevent_enable(s->client, EV_READ | EV_WRITE);
+}
+
+static void
+session_on_login_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	session_log(s, LOG_LEVEL_INFO,
+	    "login timeout: client=%s:%u, user=<%s>, state=%s",
+	    s->info.client_ip, s->info.client_port, s->user,
+	    s->state == SESSION_BACKEND ? "backend-login" : "pre-login");
+	if (s->client == NULL) {
+		session_free(s);
+		return;
+	}
+	session_close_after_flush(s, s->proto->line_timeout);
+}
+
+/* Refuses a connection with the protocol's line; frees s. */
+static void
+session_refuse(struct session *s, int fd, const char *line, const char *why)
+{
+	ssize_t ret ATTR_UNUSED;
+
+	session_log(s, LOG_LEVEL_WARNING, "refused %s:%u: %s",
+	    s->info.client_ip, s->info.client_port, why);
+	if (fd != -1)
+		ret = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+	session_free(s);
+}
+
+static void
+session_start_client(struct session *s)
+{
+	const struct conf *conf = s->d->conf;
+	struct session_client_settings cs;
+	struct timeval tv;
+	int fd = s->fd;
+
+	if (ipaddr_parse(s->info.client_ip, &s->client_ip) == 0) {
+		if (!connlimit_acquire(s->d->connlimit, &s->client_ip,
+			conf->max_connections_per_ip)) {
+			session_refuse(s, fd, s->proto->line_too_many,
+			    "max_connections_per_ip reached");
+			return;
+		}
+		s->ip_counted = true;
+	}
+	if (s->tls_mode == CONF_TLS_IMPLICIT) {
+		s->fd = -1;
+		s->client = tls_socket_new(
+		    s->d->base, fd, s->d->tls_server, true, NULL);
+		s->tls_active = true;
+	} else {
+		s->client = bufferevent_socket_new(
+		    s->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		if (s->client != NULL)
+			s->fd = -1;
+	}
+	if (s->client == NULL) {
+		session_log(s, LOG_LEVEL_ERROR, "cannot set up the connection");
+		session_free(s);
+		return;
+	}
+	cs.secured = s->tls_active;
+	cs.starttls =
+	    s->tls_mode == CONF_TLS_STARTTLS && s->d->tls_server != NULL;
+	cs.allow_plaintext_auth = !conf->disable_plaintext_auth ||
+	    strcmp(s->info.client_ip, s->info.local_ip) == 0;
+	s->pc = s->proto->client_new(&cs);
+	s->proto->client_greeting(s->pc);
+	session_client_flush(s);
+	s->state = SESSION_PRELOGIN;
+	session_client_setcb(s);
+	session_timeval_ms(&tv, conf->login_timeout_ms);
+	event_assign(s->timer, s->d->base, -1, 0, session_on_login_timeout, s);
+	event_add(s->timer, &tv);
+}
+
+/* -- PROXY header ------------------------------------------------------ */
+
+static void
+session_apply_proxy_header(
+    struct session *s, const struct proxyproto_result *res)
+{
+	if (res->command != PROXYPROTO_CMD_PROXY)
+		return;
+	strlcpy(s->info.client_ip, res->src_ip, sizeof(s->info.client_ip));
+	s->info.client_port = res->src_port;
+	strlcpy(s->info.local_ip, res->dst_ip, sizeof(s->info.local_ip));
+	s->info.local_port = res->dst_port;
+}
+
+static void
+session_on_header(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct proxyproto_result res;
+	uint8_t peek[PROXYPROTO_MAX];
+	size_t room = PROXYPROTO_MAX - s->header_len, consumed = 0;
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		session_log(s, LOG_LEVEL_INFO,
+		    "no PROXY header from %s:%u in time", s->info.client_ip,
+		    s->info.client_port);
+		session_free(s);
+		return;
+	}
+	/* peek, so that nothing after the header is taken off the socket */
+	n = recv(fd, peek, room, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		session_log(s, LOG_LEVEL_INFO,
+		    "connection from %s:%u closed before its PROXY header",
+		    s->info.client_ip, s->info.client_port);
+		session_free(s);
+		return;
+	}
+	memcpy(s->header + s->header_len, peek, (size_t)n);
+	switch (proxyproto_parse(
+	    s->header, s->header_len + (size_t)n, &consumed, &res)) {
+	case PROXYPROTO_MORE:
+		if ((size_t)n == room)
+			goto bad;
+		/* all of it is header: take it off the socket */
+		if (recv(fd, peek, (size_t)n, 0) != n)
+			goto bad;
+		s->header_len += (size_t)n;
+		return;
+	case PROXYPROTO_DONE:
+		if (consumed < s->header_len ||
+		    recv(fd, peek, consumed - s->header_len, 0) !=
+			(ssize_t)(consumed - s->header_len))
+			goto bad;
+		break;
+	case PROXYPROTO_BAD:
+		goto bad;
+	}
+	event_free(s->header_ev);
+	s->header_ev = NULL;
+	free(s->header);
+	s->header = NULL;
+	session_apply_proxy_header(s, &res);
+	session_start_client(s);
+	return;
+bad:
+	session_log(s, LOG_LEVEL_WARNING, "invalid PROXY header from %s:%u",
+	    s->info.client_ip, s->info.client_port);
+	session_free(s);
+}
+
+/* -- accept and free ----------------------------------------------------- */
+
+static void
+session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, const struct session_proto *proto,
+    struct director *d)
+{
+	struct sockaddr_storage local;
+	socklen_t local_len = sizeof(local);
+	struct session *s;
+	struct timeval tv;
+
+	(void)peer_len;
+	s = xcalloc(1, sizeof(*s));
+	s->d = d;
+	s->proto = proto;
+	s->fd = fd;
+	s->tls_mode = info->tls;
+	s->state = SESSION_PROXY_HEADER;
+	gettimeofday(&s->started, NULL);
+	s->timer = event_new(d->base, -1, 0, session_on_login_timeout, s);
+	director_session_id(d, s->info.session_id, sizeof(s->info.session_id));
+	session_sockaddr_text(peer, s->info.client_ip,
+	    sizeof(s->info.client_ip), &s->info.client_port);
+	if (getsockname(fd, (struct sockaddr *)&local, &local_len) == 0)
+		session_sockaddr_text((struct sockaddr *)&local,
+		    s->info.local_ip, sizeof(s->info.local_ip),
+		    &s->info.local_port);
+	s->next = d->sessions;
+	if (d->sessions != NULL)
+		d->sessions->prev = s;
+	d->sessions = s;
+	d->connections++;
+
+	if (s->timer == NULL) {
+		session_refuse(s, fd, proto->line_too_many, "out of memory");
+		return;
+	}
+	if (d->shutting_down) {
+		session_refuse(s, fd, proto->line_shutdown, "shutting down");
+		return;
+	}
+	if (d->connections > d->conf->max_connections) {
+		session_refuse(
+		    s, fd, proto->line_too_many, "max_connections reached");
+		return;
+	}
+	if (info->haproxy) {
+		struct ipaddr peer_ip;
+
+		if (ipaddr_parse(s->info.client_ip, &peer_ip) == -1 ||
+		    !session_ip_trusted(d->conf, &peer_ip)) {
+			session_log(s, LOG_LEVEL_WARNING,
+			    "refused %s:%u: not in haproxy_trusted_networks",
+			    s->info.client_ip, s->info.client_port);
+			session_free(s);
+			return;
+		}
+		s->header = xmalloc(PROXYPROTO_MAX);
+		s->header_ev = event_new(
+		    d->base, fd, EV_READ | EV_PERSIST, session_on_header, s);
+		session_timeval_ms(&tv, d->conf->login_timeout_ms);
+		if (s->header_ev == NULL ||
+		    event_add(s->header_ev, &tv) == -1) {
+			session_free(s);
+			return;
+		}
+		return;
+	}
+	session_start_client(s);
+}
+
+static void
+session_free(struct session *s)
+{
+	struct director *d = s->d;
+
+	if (s->splice != NULL) {
+		/* ends via session_on_splice_end, which frees s */
+		splice_stop(s->splice, SPLICE_END_SHUTDOWN);
+		return;
+	}
+	registry_remove(d->registry, &s->member);
+	if (s->state == SESSION_PROXYING)
+		director_refresh_user(
+		    d, s->user_hash, SESSION_TAG, &s->backend_ip);
+	session_drop_backend(s);
+	if (s->pc != NULL)
+		s->proto->client_free(&s->pc);
+	if (s->client != NULL)
+		bufferevent_free(s->client);
+	if (s->fd != -1)
+		close(s->fd);
+	if (s->header_ev != NULL)
+		event_free(s->header_ev);
+	free(s->header);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	if (s->ip_counted)
+		connlimit_release(d->connlimit, &s->client_ip);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		d->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	d->connections--;
+	free(s);
+}
+
+void
+session_kick(void *owner)
+{
+	struct session *s = owner;
+
+	if (s->splice != NULL)
+		splice_stop(s->splice, SPLICE_END_KICKED);
+}
+
+void
+session_close_all(struct director *d)
+{
+	struct session *s;
+
+	while ((s = d->sessions) != NULL) {
+		if (s->splice != NULL) {
+			splice_stop(s->splice, SPLICE_END_SHUTDOWN);
+			continue;
+		}
+		if (s->client != NULL && s->state != SESSION_CLOSING) {
+			session_client_flush(s);
+			bufferevent_write(s->client, s->proto->line_shutdown,
+			    strlen(s->proto->line_shutdown));
+		}
+		session_free(s);
+	}
+}
+
+unsigned int
+session_count(const struct director *d)
+{
+	return d->connections;
+}
+
+static void
+session_accept_imap(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, void *context)
+{
+	session_accept(fd, peer, peer_len, info, &session_proto_imap, context);
+}
+
+static void
+session_accept_pop3(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, void *context)
+{
+	session_accept(fd, peer, peer_len, info, &session_proto_pop3, context);
+}
+
+const struct listener_handler session_handler_imap = {
+    .accept = session_accept_imap,
+};
+const struct listener_handler session_handler_pop3 = {
+    .accept = session_accept_pop3,
+};

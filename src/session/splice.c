@@ -1,0 +1,218 @@
+/*
+ * splice.c - copy bytes both ways between a client and a backend.
+ *
+ * Invariants: at most SPLICE_HIGH_WATER bytes (plus one read's worth) wait
+ * in either output buffer, because reading from the peer side is disabled
+ * while they do; the end callback runs exactly once; EOF and ERROR on
+ * either side are the same thing ("peer gone"), as TLS peers that skip
+ * close_notify show up as ERROR on some libevent paths (style-anchors
+ * 7.5).  When one side closes, what we already read from it is still
+ * flushed to the other side before that one is closed too.
+ */
+#include "compat.h"
+
+#include <sys/time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "splice.h"
+#include "xmalloc.h"
+
+/* How long the surviving side gets to take the last bytes. */
+#define SPLICE_FLUSH_TIMEOUT_SECS 30
+
+struct splice {
+	struct bufferevent *bev[2];
+	struct splice_stats stats;
+	uint64_t idle_timeout_ms;
+	splice_end_cb *cb;
+	void *arg;
+	/* Set once a side is gone: we only flush towards the other one. */
+	bool closing;
+	enum splice_end why;
+};
+
+static const char *const splice_end_names[] = {
+    "client closed",
+    "backend closed",
+    "idle timeout",
+    "kicked",
+    "shutdown",
+};
+static_assert(
+    nitems(splice_end_names) == SPLICE_END_SHUTDOWN + 1, "splice end names");
+
+const char *
+splice_end_name(enum splice_end why)
+{
+	return splice_end_names[why];
+}
+
+static void
+splice_finish(struct splice *sp)
+{
+	struct splice_stats stats = sp->stats;
+	splice_end_cb *cb = sp->cb;
+	void *arg = sp->arg;
+	enum splice_end why = sp->why;
+
+	bufferevent_free(sp->bev[SPLICE_CLIENT]);
+	bufferevent_free(sp->bev[SPLICE_BACKEND]);
+	free(sp);
+	cb(why, &stats, arg);
+}
+
+static void
+splice_set_timeouts(struct splice *sp)
+{
+	struct timeval tv;
+	int i;
+
+	if (sp->idle_timeout_ms == 0)
+		return;
+	tv.tv_sec = (time_t)(sp->idle_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(sp->idle_timeout_ms % 1000) * 1000;
+	for (i = 0; i < 2; i++)
+		bufferevent_set_timeouts(sp->bev[i], &tv, NULL);
+}
+
+static int
+splice_side_of(struct splice *sp, struct bufferevent *bev)
+{
+	return bev == sp->bev[SPLICE_CLIENT] ? SPLICE_CLIENT : SPLICE_BACKEND;
+}
+
+static void
+splice_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct splice *sp = arg;
+	int from = splice_side_of(sp, bev), to = !from;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *out = bufferevent_get_output(sp->bev[to]);
+	size_t n = evbuffer_get_length(in);
+
+	if (sp->closing) {
+		evbuffer_drain(in, n);
+		return;
+	}
+	if (from == SPLICE_CLIENT)
+		sp->stats.client_to_backend += n;
+	else
+		sp->stats.backend_to_client += n;
+	evbuffer_add_buffer(out, in);
+	if (evbuffer_get_length(out) >= SPLICE_HIGH_WATER) {
+		/* The other side reads slowly: stop reading here until its
+		 * output drains below the low mark (its write callback). */
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_setwatermark(
+		    sp->bev[to], EV_WRITE, SPLICE_LOW_WATER, 0);
+	}
+	/* Both directions are active: an idle timeout counts only while
+	 * neither side sends anything, so reset the other side's too. */
+	if (sp->idle_timeout_ms != 0)
+		splice_set_timeouts(sp);
+}
+
+static void
+splice_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct splice *sp = arg;
+	int to = splice_side_of(sp, bev), from = !to;
+
+	if (sp->closing) {
+		/* The other side is gone and this one has been flushed. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			splice_finish(sp);
+		return;
+	}
+	/* Output drained below the low mark: resume reading the source. */
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_enable(sp->bev[from], EV_READ);
+}
+
+static void
+splice_begin_close(struct splice *sp, int gone, enum splice_end why)
+{
+	int other = !gone;
+	struct bufferevent *obev = sp->bev[other];
+	const struct timeval flush_timeout = {SPLICE_FLUSH_TIMEOUT_SECS, 0};
+
+	sp->closing = true;
+	sp->why = why;
+	/* Forward whatever the departed side sent before it went away. */
+	evbuffer_add_buffer(
+	    bufferevent_get_output(obev), bufferevent_get_input(sp->bev[gone]));
+	bufferevent_disable(sp->bev[gone], EV_READ | EV_WRITE);
+	bufferevent_disable(obev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(obev)) == 0) {
+		splice_finish(sp);
+		return;
+	}
+	/* Flush, then finish in the write callback (or on error, or when a
+	 * peer that stopped reading lets SPLICE_FLUSH_TIMEOUT_SECS pass). */
+	bufferevent_setwatermark(obev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(obev, NULL, &flush_timeout);
+	bufferevent_enable(obev, EV_WRITE);
+}
+
+static void
+splice_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct splice *sp = arg;
+	int side = splice_side_of(sp, bev);
+
+	if (sp->closing) {
+		/* The side we were flushing to failed as well. */
+		splice_finish(sp);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		splice_stop(sp, SPLICE_END_IDLE_TIMEOUT);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		/* Read what is left before deciding: the final bytes may
+		 * arrive together with the EOF. */
+		splice_begin_close(sp, side,
+		    side == SPLICE_CLIENT ? SPLICE_END_CLIENT_CLOSED
+					  : SPLICE_END_BACKEND_CLOSED);
+	}
+}
+
+struct splice *
+splice_start(struct bufferevent *client, struct bufferevent *backend,
+    uint64_t idle_timeout_ms, splice_end_cb *cb, void *arg)
+{
+	struct splice *sp = xcalloc(1, sizeof(*sp));
+	int i;
+
+	sp->bev[SPLICE_CLIENT] = client;
+	sp->bev[SPLICE_BACKEND] = backend;
+	sp->idle_timeout_ms = idle_timeout_ms;
+	sp->cb = cb;
+	sp->arg = arg;
+	for (i = 0; i < 2; i++) {
+		bufferevent_setcb(sp->bev[i], splice_read_cb, splice_write_cb,
+		    splice_event_cb, sp);
+		bufferevent_setwatermark(sp->bev[i], EV_READ, 0, 0);
+		bufferevent_setwatermark(sp->bev[i], EV_WRITE, 0, 0);
+		bufferevent_set_timeouts(sp->bev[i], NULL, NULL);
+		bufferevent_enable(sp->bev[i], EV_READ | EV_WRITE);
+	}
+	splice_set_timeouts(sp);
+	/* Pipelined bytes that arrived before the splice started. */
+	for (i = 0; i < 2; i++) {
+		if (evbuffer_get_length(bufferevent_get_input(sp->bev[i])) > 0)
+			splice_read_cb(sp->bev[i], sp);
+	}
+	return sp;
+}
+
+void
+splice_stop(struct splice *sp, enum splice_end why)
+{
+	sp->why = why;
+	splice_finish(sp);
+}

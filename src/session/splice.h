@@ -1,0 +1,58 @@
+/*
+ * splice.h - copy bytes both ways between a client and a backend.
+ *
+ * After login the director is a pipe.  A splice owns the two bufferevents
+ * it is given and frees them when it ends.  Flow control: when the output
+ * of one side holds more than SPLICE_HIGH_WATER bytes, reading from the
+ * other side stops until that output has drained below SPLICE_LOW_WATER,
+ * so a slow reader never makes the director buffer without bound.
+ */
+#ifndef DIRECTOR_SPLICE_H
+#define DIRECTOR_SPLICE_H
+
+#include <stdint.h>
+
+struct bufferevent;
+struct splice;
+
+#define SPLICE_HIGH_WATER (64 * 1024)
+#define SPLICE_LOW_WATER (16 * 1024)
+
+enum splice_side {
+	SPLICE_CLIENT,
+	SPLICE_BACKEND,
+};
+
+/* Why a splice ended. */
+enum splice_end {
+	SPLICE_END_CLIENT_CLOSED,
+	SPLICE_END_BACKEND_CLOSED,
+	SPLICE_END_IDLE_TIMEOUT,
+	SPLICE_END_KICKED,
+	SPLICE_END_SHUTDOWN,
+};
+
+struct splice_stats {
+	uint64_t client_to_backend;
+	uint64_t backend_to_client;
+};
+
+/* Called once when the splice has ended and freed its bufferevents; the
+ * splice itself is freed right after the callback returns. */
+typedef void splice_end_cb(
+    enum splice_end why, const struct splice_stats *stats, void *arg);
+
+/* Starts copying.  Takes ownership of both bufferevents (their callbacks
+ * and watermarks are replaced).  Bytes already in either input buffer are
+ * forwarded at once.  idle_timeout_ms 0 disables the idle timeout. */
+struct splice *splice_start(struct bufferevent *client,
+    struct bufferevent *backend, uint64_t idle_timeout_ms, splice_end_cb *cb,
+    void *arg);
+
+/* Ends the splice now (kick, shutdown): pending output is dropped, both
+ * connections are closed and the end callback runs with why. */
+void splice_stop(struct splice *sp, enum splice_end why);
+
+const char *splice_end_name(enum splice_end why);
+
+#endif
