@@ -64,6 +64,8 @@ test_defaults(void **state)
 	assert_string_equal(conf->mail_servers, "");
 	assert_null(conf->mail_servers_loc);
 	assert_int_equal(conf->director_server_count, 0);
+	assert_int_equal(conf->mail_server_count, 0);
+	assert_true(conf->disable_plaintext_auth);
 	assert_int_equal(conf->hashing, CONF_HASHING_RENDEZVOUS);
 	assert_int_equal(conf->user_expire_ms, 15 * 60 * 1000);
 	assert_string_equal(conf->username_hash, "%Lu");
@@ -448,6 +450,8 @@ test_value_errors(void **state)
 	    "t.conf:2: director_mail_servers: ");
 	expect_error("director_mail_servers = 10.0.0.9-10.0.0.1\n" MIN_LISTENER,
 	    "t.conf:1: director_mail_servers: ");
+	expect_error("disable_plaintext_auth = sometimes\n" MIN_LISTENER,
+	    "t.conf:1: invalid disable_plaintext_auth");
 	expect_error("director_username_hash = %Lx\n" MIN_LISTENER,
 	    "t.conf:1: director_username_hash: ");
 	expect_error("listen imap {\n  port = 70000\n}\n",
