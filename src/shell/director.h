@@ -24,6 +24,7 @@ struct event;
 struct event_base;
 struct host;
 struct hosts;
+struct move;
 struct registry;
 struct session;
 struct ssl_ctx_st;
@@ -45,6 +46,7 @@ struct director {
 	struct event *tick; /* once a second: expiry and refresh */
 	uint32_t last_refresh;
 	struct session *sessions; /* every open session (session.c) */
+	struct move *moves; /* moves in progress (moves.c) */
 	unsigned int connections; /* open client connections */
 	uint64_t session_seq;
 	bool shutting_down;
