@@ -59,10 +59,13 @@ struct conf_setting {
 	size_t offset;
 	uint64_t min; /* UINT, TIME (ms), SIZE; STRING, PATH: 1 = required */
 	uint64_t max; /* 0: the type's default maximum */
+	bool octal; /* UINT written in octal (file modes) */
 	const char *const *names; /* ENUM */
 	size_t name_count;
 	bool has_loc;
 	size_t loc_offset; /* char * in struct conf, when has_loc */
+	size_t nets_offset; /* NETWORKS: struct conf_network * in struct conf */
+	size_t count_offset; /* NETWORKS: its size_t count */
 };
 
 static const char *const conf_protocol_names[] = {
@@ -70,6 +73,7 @@ static const char *const conf_protocol_names[] = {
     "pop3",
     "lmtp",
     "ring",
+    "admin",
 };
 static const char *const conf_tls_names[] = {
     "no",
@@ -101,6 +105,9 @@ static_assert(sizeof(enum conf_tls) == sizeof(unsigned int), "enum size");
 	.offset = offsetof(struct conf_backend, f)
 #define ENUM(tbl) .names = tbl, .name_count = nitems(tbl)
 #define LOC(f) .has_loc = true, .loc_offset = offsetof(struct conf, f)
+#define NETS(n, c)                                                             \
+	.nets_offset = offsetof(struct conf, n),                               \
+	.count_offset = offsetof(struct conf, c)
 
 static const struct conf_setting conf_settings[] = {
     {TOP("user", CONF_TYPE_STRING, user), .min = 1},
@@ -138,7 +145,12 @@ static const struct conf_setting conf_settings[] = {
     {TOP("login_timeout", CONF_TYPE_TIME, login_timeout_ms), .min = 1000},
     {TOP("disable_plaintext_auth", CONF_TYPE_BOOL, disable_plaintext_auth)},
     {TOP("haproxy_trusted_networks", CONF_TYPE_NETWORKS,
-	haproxy_trusted_networks)},
+	 haproxy_trusted_networks),
+	NETS(trusted_networks, trusted_network_count)},
+    {TOP("admin_networks", CONF_TYPE_NETWORKS, admin_networks),
+	NETS(admin_nets, admin_net_count)},
+    {TOP("admin_socket_mode", CONF_TYPE_UINT, admin_socket_mode), .max = 0777,
+	.octal = true},
     {TOP("max_connections", CONF_TYPE_UINT, max_connections), .min = 1},
     {TOP("max_connections_per_ip", CONF_TYPE_UINT, max_connections_per_ip)},
 
@@ -206,6 +218,7 @@ conf_free(struct conf **confp)
 	free(conf->director_servers);
 	free(conf->mail_server_entries);
 	free(conf->trusted_networks);
+	free(conf->admin_nets);
 	for (i = 0; i < conf->listener_count; i++)
 		conf_listener_clear(&conf->listeners[i]);
 	free(conf->listeners);
@@ -243,6 +256,8 @@ conf_new_defaults(const char *path)
 	conf->login_timeout_ms = 60 * 1000;
 	conf->disable_plaintext_auth = true;
 	conf->haproxy_trusted_networks = xstrdup("");
+	conf->admin_networks = xstrdup("");
+	conf->admin_socket_mode = 0600;
 	conf->max_connections = 10000;
 	conf->max_connections_per_ip = 100;
 	conf->backend.imap_port = 143;
@@ -402,38 +417,37 @@ conf_network_parse(const char *s, struct conf_network *net_r)
 }
 
 static int
-conf_apply_networks(struct conf *conf, const char *value, char **error_r)
+conf_apply_networks(struct conf *conf, const struct conf_setting *s,
+    const char *value, char **error_r)
 {
-	struct conf_network *nets;
+	struct conf_network *nets, **netsp;
 	char **words;
 	size_t i, n;
 
 	words = conf_split(value, &n);
 	if (n > CONF_LIST_MAX) {
 		conf_split_free(words, n);
-		return conf_err(error_r,
-		    "haproxy_trusted_networks: more than "
-		    "%d entries",
+		return conf_err(error_r, "%s: more than %d entries", s->name,
 		    CONF_LIST_MAX);
 	}
 	nets = xcalloc(n + 1, sizeof(*nets));
 	for (i = 0; i < n; i++) {
 		if (conf_network_parse(words[i], &nets[i]) == -1) {
 			conf_err(error_r,
-			    "haproxy_trusted_networks: invalid "
-			    "network '%s' (expected IP or IP/bits)",
-			    words[i]);
+			    "%s: invalid network '%s' (expected IP or IP/bits)",
+			    s->name, words[i]);
 			conf_split_free(words, n);
 			free(nets);
 			return -1;
 		}
 	}
 	conf_split_free(words, n);
-	free(conf->trusted_networks);
-	conf->trusted_networks = nets;
-	conf->trusted_network_count = n;
-	free(conf->haproxy_trusted_networks);
-	conf->haproxy_trusted_networks = xstrdup(value);
+	netsp = (struct conf_network **)((char *)conf + s->nets_offset);
+	free(*netsp);
+	*netsp = nets;
+	*(size_t *)((char *)conf + s->count_offset) = n;
+	free(*(char **)((char *)conf + s->offset));
+	*(char **)((char *)conf + s->offset) = xstrdup(value);
 	return 0;
 }
 
@@ -467,11 +481,21 @@ conf_apply_uint(const struct conf_setting *s, void *field, const char *value,
 	const char *errstr, *p;
 	long long n;
 
-	for (p = value; *p >= '0' && *p <= '9'; p++)
+	for (p = value; *p >= '0' && *p <= (s->octal ? '7' : '9'); p++)
 		;
 	if (p == value || *p != '\0')
-		return conf_err(error_r, "invalid %s '%s' (expected a number)",
-		    s->name, value);
+		return conf_err(error_r, "invalid %s '%s' (expected %s)",
+		    s->name, value, s->octal ? "an octal mode" : "a number");
+	if (s->octal) {
+		if (p - value > 4 ||
+		    (n = strtoll(value, NULL, 8)) > (long long)max)
+			return conf_err(error_r,
+			    "invalid %s '%s' (expected "
+			    "an octal mode such as 0600)",
+			    s->name, value);
+		*(unsigned int *)field = (unsigned int)n;
+		return 0;
+	}
 	n = strtonum(value, (long long)s->min, (long long)max, &errstr);
 	if (errstr != NULL)
 		return conf_err(error_r, "invalid %s '%s': %s (%llu..%llu)",
@@ -580,7 +604,7 @@ conf_apply(struct conf_builder *b, const struct conf_setting *s, void *base,
 	case CONF_TYPE_ADDRESSES:
 		return conf_apply_addresses(base, value, error_r);
 	case CONF_TYPE_NETWORKS:
-		return conf_apply_networks(b->conf, value, error_r);
+		return conf_apply_networks(b->conf, s, value, error_r);
 	}
 	return conf_err(error_r, "internal error: setting type");
 }
@@ -759,6 +783,17 @@ conf_validate_listener(const struct conf_builder *b, size_t idx, char **error_r)
 	if (l->port == 0)
 		return conf_err(
 		    error_r, "%s: listen %s: port is missing", l->loc, l->name);
+	if (l->protocol == CONF_PROTOCOL_ADMIN &&
+	    (l->tls != CONF_TLS_NO || l->haproxy))
+		return conf_err(error_r,
+		    "%s: listen %s: the admin protocol has no TLS or PROXY "
+		    "header (tls and haproxy must be no)",
+		    l->loc, l->name);
+	if (l->protocol == CONF_PROTOCOL_ADMIN && conf->admin_net_count == 0)
+		return conf_err(error_r,
+		    "%s: listen %s: an admin TCP listener requires "
+		    "admin_networks (who may connect)",
+		    l->loc, l->name);
 	if (l->protocol == CONF_PROTOCOL_RING && l->tls != CONF_TLS_NO)
 		return conf_err(error_r,
 		    "%s: listen %s: the ring protocol "

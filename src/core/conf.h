@@ -35,8 +35,9 @@ enum conf_protocol {
 	CONF_PROTOCOL_POP3,
 	CONF_PROTOCOL_LMTP,
 	CONF_PROTOCOL_RING,
+	CONF_PROTOCOL_ADMIN,
 };
-#define CONF_PROTOCOL_COUNT 4
+#define CONF_PROTOCOL_COUNT 5
 
 enum conf_tls {
 	CONF_TLS_NO,
@@ -134,6 +135,10 @@ struct conf {
 	 * from the address it connected to (Dovecot's rule). */
 	bool disable_plaintext_auth;
 	char *haproxy_trusted_networks; /* raw */
+	char *admin_networks; /* raw: who may use admin TCP listeners */
+	struct conf_network *admin_nets;
+	size_t admin_net_count;
+	unsigned int admin_socket_mode; /* of the UNIX admin socket */
 	struct conf_network *trusted_networks;
 	size_t trusted_network_count;
 	unsigned int max_connections;

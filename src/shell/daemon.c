@@ -52,6 +52,7 @@ static const struct listener_handler *const daemon_handlers[] = {
     [CONF_PROTOCOL_POP3] = &session_handler_pop3,
     [CONF_PROTOCOL_LMTP] = &unavailable_lmtp_handler,
     [CONF_PROTOCOL_RING] = &unavailable_ring_handler,
+    [CONF_PROTOCOL_ADMIN] = &unavailable_ring_handler,
 };
 static_assert(nitems(daemon_handlers) == CONF_PROTOCOL_COUNT, "handlers");
 

@@ -218,6 +218,31 @@ test_design_example(void **state)
 }
 
 static void
+test_admin_settings(void **state)
+{
+	struct conf *conf =
+	    parse("admin_socket_mode = 0660\n"
+		  "admin_networks = 127.0.0.0/8, ::1\n" MIN_LISTENER
+		  "listen admin {\n  address = 127.0.0.1\n"
+		  "  port = 9091\n}\n");
+	const struct conf_listener *l = conf_find_listener(conf, "admin");
+
+	(void)state;
+	assert_int_equal(conf->admin_socket_mode, 0660);
+	assert_int_equal(conf->admin_net_count, 2);
+	assert_int_equal(conf->admin_nets[0].prefix_len, 8);
+	assert_int_equal(conf->admin_nets[1].family, 6);
+	assert_non_null(l);
+	assert_int_equal(l->protocol, CONF_PROTOCOL_ADMIN);
+	assert_string_equal(conf_protocol_name(l->protocol), "admin");
+	conf_free(&conf);
+	conf = parse(MIN_LISTENER);
+	assert_int_equal(conf->admin_socket_mode, 0600);
+	assert_int_equal(conf->admin_net_count, 0);
+	conf_free(&conf);
+}
+
+static void
 test_quoting_and_comments(void **state)
 {
 	struct conf *conf = parse(
@@ -445,6 +470,18 @@ test_value_errors(void **state)
 	    "'10.0.0.0/33'");
 	expect_error("haproxy_trusted_networks = example.com\n" MIN_LISTENER,
 	    "t.conf:1: haproxy_trusted_networks: invalid network");
+	expect_error("admin_networks = 127.0.0.1 ::1/129\n" MIN_LISTENER,
+	    "t.conf:1: admin_networks: invalid network '::1/129'");
+	expect_error("admin_socket_mode = 0680\n" MIN_LISTENER,
+	    "t.conf:1: invalid admin_socket_mode '0680'");
+	expect_error("admin_socket_mode = 01777\n" MIN_LISTENER,
+	    "t.conf:1: invalid admin_socket_mode '01777'");
+	expect_error(MIN_LISTENER "listen admin {\n  port = 9091\n}\n",
+	    "t.conf:4: listen admin: an admin TCP listener requires "
+	    "admin_networks");
+	expect_error("admin_networks = 127.0.0.0/8\n" MIN_LISTENER
+		     "listen admin {\n  port = 9091\n  haproxy = yes\n}\n",
+	    "t.conf:5: listen admin: the admin protocol has no TLS");
 	expect_error(
 	    "\ndirector_mail_servers = 10.0.0.1 10.0.0.300\n" MIN_LISTENER,
 	    "t.conf:2: director_mail_servers: ");
@@ -793,6 +830,7 @@ main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_design_example),
 	    cmocka_unit_test(test_quoting_and_comments),
+	    cmocka_unit_test(test_admin_settings),
 	    cmocka_unit_test(test_later_value_wins),
 	    cmocka_unit_test(test_time_values),
 	    cmocka_unit_test(test_size_values),

@@ -86,8 +86,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_limit),
-		cmocka_unit_test(test_many_ips),
+	    cmocka_unit_test(test_limit),
+	    cmocka_unit_test(test_many_ips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

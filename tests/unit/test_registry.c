@@ -107,8 +107,8 @@ test_kicks(void **state)
 }
 
 static void
-count_user(uint32_t hash, const char *tag, const struct ipaddr *backend,
-    void *context)
+count_user(
+    uint32_t hash, const char *tag, const struct ipaddr *backend, void *context)
 {
 	size_t *n = context;
 
@@ -149,9 +149,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_remove),
-		cmocka_unit_test(test_kicks),
-		cmocka_unit_test(test_many_users),
+	    cmocka_unit_test(test_add_remove),
+	    cmocka_unit_test(test_kicks),
+	    cmocka_unit_test(test_many_users),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
