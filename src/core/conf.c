@@ -416,6 +416,28 @@ conf_network_parse(const char *s, struct conf_network *net_r)
 	return 0;
 }
 
+bool
+conf_networks_match(const struct conf_network *nets, size_t count, int family,
+    const uint8_t *addr)
+{
+	size_t i, bytes, bits;
+
+	for (i = 0; i < count; i++) {
+		if (nets[i].family != family)
+			continue;
+		bytes = nets[i].prefix_len / 8;
+		bits = nets[i].prefix_len % 8;
+		if (memcmp(nets[i].addr, addr, bytes) != 0)
+			continue;
+		if (bits != 0 &&
+		    ((nets[i].addr[bytes] ^ addr[bytes]) & (0xff00 >> bits)) !=
+			0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
 static int
 conf_apply_networks(struct conf *conf, const struct conf_setting *s,
     const char *value, char **error_r)

@@ -187,6 +187,11 @@ bool conf_listeners_equal(const struct conf *a, const struct conf *b);
 
 /* "15 min", "2s", "500 ms", "1 hour", "1 day", "1 week"; a plain number
  * is seconds. */
+/* Whether the address (family 4 or 6, network byte order; 4 bytes used
+ * for IPv4) is inside one of the count networks. */
+bool conf_networks_match(const struct conf_network *nets, size_t count,
+    int family, const uint8_t *addr);
+
 int conf_parse_time(const char *s, uint64_t *msecs_r);
 /* "10M", "10 MB", "64k", "1G", "1 T"; a plain number is bytes; units are
  * powers of 1024. */

@@ -232,6 +232,23 @@ test_admin_settings(void **state)
 	assert_int_equal(conf->admin_net_count, 2);
 	assert_int_equal(conf->admin_nets[0].prefix_len, 8);
 	assert_int_equal(conf->admin_nets[1].family, 6);
+	{
+		static const uint8_t in[4] = {127, 9, 9, 9},
+				     out[4] = {128, 0, 0, 1},
+				     v6[16] = {[15] = 1}, v6b[16] = {[15] = 2};
+
+		assert_true(conf_networks_match(
+		    conf->admin_nets, conf->admin_net_count, 4, in));
+		assert_false(conf_networks_match(
+		    conf->admin_nets, conf->admin_net_count, 4, out));
+		assert_true(conf_networks_match(
+		    conf->admin_nets, conf->admin_net_count, 6, v6));
+		assert_false(conf_networks_match(
+		    conf->admin_nets, conf->admin_net_count, 6, v6b));
+		/* IPv4 bytes never match an IPv6 network and vice versa */
+		assert_false(
+		    conf_networks_match(conf->admin_nets + 1, 1, 4, in));
+	}
 	assert_non_null(l);
 	assert_int_equal(l->protocol, CONF_PROTOCOL_ADMIN);
 	assert_string_equal(conf_protocol_name(l->protocol), "admin");
