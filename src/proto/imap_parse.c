@@ -22,8 +22,6 @@ imap_is_astring_char(unsigned char c)
 	case '(':
 	case ')':
 	case '{':
-	case '%':
-	case '*':
 	case '"':
 	case '\\':
 		return false;
@@ -35,7 +33,7 @@ imap_is_astring_char(unsigned char c)
 bool
 imap_is_tag_char(unsigned char c)
 {
-	return c != '+' && imap_is_astring_char(c);
+	return c != '+' && c != '*' && c != '%' && imap_is_astring_char(c);
 }
 
 bool

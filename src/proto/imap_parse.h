@@ -27,10 +27,12 @@ struct imap_id_field {
 	char *value;
 };
 
-/* True for ATOM-CHAR and resp-specials (']'): what an unquoted astring may
- * contain. */
+/* True for what an unquoted astring may contain: ATOM-CHAR, resp-specials
+ * (']') and, as Dovecot accepts them, the list wildcards '%' and '*' (a
+ * master login "user*master" is commonly sent unquoted). */
 bool imap_is_astring_char(unsigned char c);
-/* True for characters allowed in a tag: astring chars except '+'. */
+/* True for characters allowed in a tag: astring chars except '+' and the
+ * wildcards, so a tag can never look like an untagged reply. */
 bool imap_is_tag_char(unsigned char c);
 
 /* True if the len bytes of s can be written as a quoted string: only

@@ -43,6 +43,7 @@ struct pop3_backend {
 	bool tls_done;
 	bool pipelined; /* PASS already sent with USER */
 	bool cap_stls, cap_pipelining, cap_xclient, cap_user, cap_plain;
+	bool greet_xclient; /* the greeting said [XCLIENT] */
 	char *reply_text;
 	const char *error;
 };
@@ -226,7 +227,7 @@ pop3_backend_caps_done(struct pop3_backend *b)
 		b->state = POP3_BACKEND_STLS;
 		return PROTO_ACT_MORE;
 	}
-	if (b->cap_xclient) {
+	if (b->cap_xclient || b->greet_xclient) {
 		if (!pop3_backend_xclient_safe(b->info.client_ip))
 			return pop3_backend_fail(b, "invalid client address");
 		(void)buf_printf(&b->out, "XCLIENT ADDR=%s PORT=%u",
@@ -311,6 +312,9 @@ pop3_backend_line(struct pop3_backend *b, const char *line, size_t len)
 		if (st == 0)
 			return pop3_backend_fail(b, "backend greeting is -ERR");
 		pop3_backend_send_capa(b);
+		/* Dovecot announces XCLIENT to trusted peers only in the
+		 * greeting ("+OK [XCLIENT] ..."), never in CAPA. */
+		b->greet_xclient = strncasecmp(text, "[XCLIENT]", 9) == 0;
 		return PROTO_ACT_MORE;
 	case POP3_BACKEND_CAPA:
 		if (st == 0) {

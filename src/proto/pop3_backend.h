@@ -4,7 +4,8 @@
  *
  * Flow: greeting "+OK"; CAPA; STLS if configured (PROTO_ACT_STARTTLS,
  * then pop3_backend_tls_started() and CAPA again); XCLIENT with the
- * client's identity if the backend advertises it (Dovecot's format:
+ * client's identity if the backend advertises it in CAPA or, as Dovecot
+ * does for trusted peers, with "+OK [XCLIENT]" in its greeting (format:
  * ADDR, PORT, DESTADDR, DESTPORT, SESSION, TTL); then USER/PASS for
  * PROTO_AUTH_LOGIN credentials (pipelined when PIPELINING is advertised)
  * or "AUTH PLAIN <initial response>" (with the authzid) for SASL

@@ -177,28 +177,6 @@ session_backend_sockaddr(
 	}
 }
 
-static bool
-session_ip_trusted(const struct conf *conf, const struct ipaddr *ip)
-{
-	size_t i, bytes, bits;
-
-	for (i = 0; i < conf->trusted_network_count; i++) {
-		const struct conf_network *n = &conf->trusted_networks[i];
-
-		if (n->family != ip->family)
-			continue;
-		bytes = n->prefix_len / 8;
-		bits = n->prefix_len % 8;
-		if (memcmp(n->addr, ip->a, bytes) != 0)
-			continue;
-		if (bits != 0 &&
-		    ((n->addr[bytes] ^ ip->a[bytes]) & (0xff00 >> bits)) != 0)
-			continue;
-		return true;
-	}
-	return false;
-}
-
 /* -- output ------------------------------------------------------------ */
 
 /* Moves what the client module wrote into the client's socket buffer. */
@@ -623,6 +601,9 @@ session_on_client_event(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	/* a TLS bufferevent reports its finished handshake this way */
+	if (what == BEV_EVENT_CONNECTED)
+		return;
 	if (s->state != SESSION_CLOSING) {
 		session_log(s, LOG_LEVEL_INFO,
 		    "disconnected before login: client=%s:%u, user=<%s>, "
@@ -846,7 +827,9 @@ session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 		struct ipaddr peer_ip;
 
 		if (ipaddr_parse(s->info.client_ip, &peer_ip) == -1 ||
-		    !session_ip_trusted(d->conf, &peer_ip)) {
+		    !conf_networks_match(d->conf->trusted_networks,
+			d->conf->trusted_network_count, peer_ip.family,
+			peer_ip.a)) {
 			session_log(s, LOG_LEVEL_WARNING,
 			    "refused %s:%u: not in haproxy_trusted_networks",
 			    s->info.client_ip, s->info.client_port);
@@ -914,6 +897,24 @@ session_kick(void *owner)
 		splice_stop(s->splice, SPLICE_END_KICKED);
 }
 
+/*
+ * Best effort for plaintext clients when the loop is about to end:
+ * freeing the bufferevent drops its output, and its output buffer is
+ * frozen for anyone but the bufferevent, so send a copy directly.
+ */
+static void
+session_write_now(struct session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->client);
+	size_t len = evbuffer_get_length(out);
+	ssize_t ret ATTR_UNUSED;
+
+	if (len == 0)
+		return;
+	ret = send(bufferevent_getfd(s->client), evbuffer_pullup(out, -1), len,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 void
 session_close_all(struct director *d)
 {
@@ -928,6 +929,8 @@ session_close_all(struct director *d)
 			session_client_flush(s);
 			bufferevent_write(s->client, s->proto->line_shutdown,
 			    strlen(s->proto->line_shutdown));
+			if (!s->tls_active)
+				session_write_now(s);
 		}
 		session_free(s);
 	}

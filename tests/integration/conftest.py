@@ -196,3 +196,26 @@ def _terminate(signum, frame):
 def pytest_configure(config):
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminate)
+
+
+# -- fixtures of the proxy tests (test_proxy_*.py) --------------------------
+
+@pytest.fixture(scope="session")
+def tls_cert(workroot):
+    """(cert_path, key_path) of a self-signed certificate for directord."""
+    from harness import rawclient
+    return rawclient.make_cert(workroot)
+
+
+@pytest.fixture
+def proxy_director(director_factory, backends):
+    """make(**kw) -> a started directord in front of the module's three
+    backends, with plaintext logins allowed (the tests connect from
+    another loopback address than the listener's); settings= merge."""
+
+    def make(settings=None, **kwargs):
+        top = {"disable_plaintext_auth": "no"}
+        top.update(settings or {})
+        return director_factory(1, settings=top, **kwargs)
+
+    return make

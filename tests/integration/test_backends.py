@@ -251,6 +251,8 @@ def test_oracle_sees_real_overlap(fresh_backends):
     m5 = imap_login(b5, "user170")
     m4.logout()
     m5.logout()
+    # each log is written by its own log process: wait for both
+    b4.wait_log(r"imap\(user170\).*Disconnected")
     b5.wait_log(r"imap\(user170\).*Disconnected")
     with pytest.raises(oracle.InvariantViolation) as ei:
         fresh_backends.check_no_overlap()

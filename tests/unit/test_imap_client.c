@@ -401,6 +401,9 @@ static void
 test_login_forms(void **state)
 {
 	expect_login("a LOGIN user pass\r\n", "[LOGIN LOGIN '' 'user' 'pass']");
+	/* wildcards are fine in an atom (master login), not in a tag */
+	expect_login("a LOGIN user*master p%ss\r\n",
+	    "[LOGIN LOGIN '' 'user*master' 'p%ss']");
 	expect_login("a login \"us er\" \"p\\\"a\\\\ss\"\r\n",
 	    "[LOGIN LOGIN '' 'us er' 'p\"a\\ss']");
 	expect_login("a LOGIN {4}\r\nuser {6}\r\np\\a\"s)\r\n",
@@ -573,7 +576,10 @@ test_tags(void **state)
 	expect("0123456789012345678901234567890a NOOP\r\n",
 	    "0123456789012345678901234567890a OK NOOP completed.\r\n");
 	expect("0123456789012345678901234567890ab NOOP\r\n"
-	       "a+b NOOP\r\n(x NOOP\r\n a NOOP\r\nta\"g NOOP\r\n",
+	       "a+b NOOP\r\n(x NOOP\r\n a NOOP\r\nta\"g NOOP\r\n"
+	       "* NOOP\r\na% NOOP\r\n",
+	    "* BAD Error in IMAP command received by server.\r\n"
+	    "* BAD Error in IMAP command received by server.\r\n"
 	    "* BAD Error in IMAP command received by server.\r\n"
 	    "* BAD Error in IMAP command received by server.\r\n"
 	    "* BAD Error in IMAP command received by server.\r\n"

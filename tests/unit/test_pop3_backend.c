@@ -19,20 +19,7 @@
 #include "proto.h"
 
 #define TRANSCRIPT_MAX 16384
-
-struct transcript {
-	char text[TRANSCRIPT_MAX];
-	size_t len;
-};
-
-static void
-transcript_add(struct transcript *t, const char *s, size_t len)
-{
-	assert_true(t->len + len < sizeof(t->text));
-	memcpy(t->text + t->len, s, len);
-	t->len += len;
-	t->text[t->len] = '\0';
-}
+#include "transcript.h"
 
 static void
 transcript_mark(struct transcript *t, const char *what, const char *text)
@@ -170,6 +157,19 @@ test_pipelining_xclient(void **state)
 	    "CAPA\r\nXCLIENT ADDR=192.0.2.10 PORT=50000 DESTADDR=10.0.0.1 "
 	    "DESTPORT=110 SESSION=sEsSiOn1 TTL=4\r\n"
 	    "<CLOSE backend refused XCLIENT>");
+	/* Dovecot: "[XCLIENT]" in the greeting of a trusted peer, not in
+	 * CAPA */
+	check(&creds_user, &info, &set_plain,
+	    "+OK [XCLIENT] Dovecot ready.\r\n+OK\r\nUSER\r\n.\r\n+OK\r\n"
+	    "+OK\r\n+OK Logged in.\r\n",
+	    "CAPA\r\nXCLIENT ADDR=192.0.2.10 PORT=50000 DESTADDR=10.0.0.1 "
+	    "DESTPORT=110 SESSION=sEsSiOn1 TTL=4\r\n"
+	    "USER bob\r\nPASS pass word\r\n<LOGGED_IN Logged in.>");
+	/* without it, no XCLIENT */
+	check(&creds_user, &info, &set_plain,
+	    "+OK Dovecot ready.\r\n+OK\r\nUSER\r\n.\r\n+OK\r\n"
+	    "+OK Logged in.\r\n",
+	    "CAPA\r\nUSER bob\r\nPASS pass word\r\n<LOGGED_IN Logged in.>");
 }
 
 static void

@@ -20,38 +20,11 @@
 #include "sasl.h"
 
 #define TRANSCRIPT_MAX 65536
-
-struct transcript {
-	char text[TRANSCRIPT_MAX];
-	size_t len;
-};
+#include "transcript.h"
 
 /* How the fake shell answers PROTO_ACT_LOGIN, in turn. */
 static const enum proto_login_status *login_results;
 static const char *const *login_texts;
-
-static void
-transcript_add(struct transcript *t, const char *s, size_t len)
-{
-	assert_true(t->len + len < sizeof(t->text));
-	memcpy(t->text + t->len, s, len);
-	t->len += len;
-	t->text[t->len] = '\0';
-}
-
-static void
-transcript_printf(struct transcript *t, const char *fmt, ...)
-{
-	char tmp[8192];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(tmp));
-	transcript_add(t, tmp, (size_t)n);
-}
 
 /* Plays the shell: feeds in (chunk bytes at a time), moves output into
  * the transcript and marks actions as "<ACTION>" lines. */

@@ -79,13 +79,22 @@ class Directord(procutil.LogFollower):
     mail_servers: the backend IPs (strings) or objects with .ip.
     settings: top-level settings that override the generated ones (a
     value of None drops the setting); extra_conf: text appended verbatim.
+    listen_settings: {listener name: {key: value}} merged into the
+    generated imap/pop3/lmtp blocks (e.g. {"imap": {"tls": "starttls"}});
+    extra_listeners: {name: {key: value}} more listen blocks, each with
+    the director's address unless it sets one (e.g. {"imaps":
+    {"protocol": "imap", "port": 1993, "tls": "implicit"}});
+    backend_settings: {key: value} merged into the backend block.
+    env: {name: value} for the daemon's environment (over the sanitizer
+    defaults, e.g. a smaller ASan quarantine for memory measurements).
     """
 
     def __init__(self, name, ip, workdir, mail_servers=(),
                  imap_port=netutil.IMAP_PORT, pop3_port=netutil.POP3_PORT,
                  lmtp_port=netutil.LMTP_PORT, director_servers="",
                  settings=None, extra_conf="", pid_file=None,
-                 binary=None):
+                 binary=None, listen_settings=None, extra_listeners=None,
+                 backend_settings=None, env=None):
         self.name = name
         self.ip = ip
         self.workdir = os.path.abspath(workdir)
@@ -96,6 +105,10 @@ class Directord(procutil.LogFollower):
         self.director_servers = director_servers
         self.settings = dict(settings or {})
         self.extra_conf = extra_conf
+        self.listen_settings = dict(listen_settings or {})
+        self.extra_listeners = dict(extra_listeners or {})
+        self.backend_settings = dict(backend_settings or {})
+        self.env = dict(env or {})
         self.binary = binary or binary_path()
         self.config_path = os.path.join(self.workdir, "directord.conf")
         self.run_dir = os.path.join(self.workdir, "run")
@@ -123,10 +136,26 @@ class Directord(procutil.LogFollower):
         self.write_config()
 
     def listeners(self):
-        """{name: (address, port)} of the client listeners."""
-        return {"imap": (self.ip, self.imap_port),
-                "pop3": (self.ip, self.pop3_port),
-                "lmtp": (self.ip, self.lmtp_port)}
+        """{name: (address, port)} of the client listeners (the extra
+        listeners included)."""
+        out = {"imap": (self.ip, self.imap_port),
+               "pop3": (self.ip, self.pop3_port),
+               "lmtp": (self.ip, self.lmtp_port)}
+        for name, conf in self.extra_listeners.items():
+            out[name] = (conf.get("address", self.ip), int(conf["port"]))
+        return out
+
+    def _listen_blocks(self):
+        lines = []
+        for proto, (addr, port) in self.listeners().items():
+            if proto in self.extra_listeners:
+                block = {"address": addr}
+                block.update(self.extra_listeners[proto])
+            else:
+                block = {"address": addr, "port": port}
+                block.update(self.listen_settings.get(proto, {}))
+            lines += _conf_block("listen " + proto, block)
+        return lines
 
     def render_config(self, settings=None, extra_conf=None):
         """The configuration text; settings/extra_conf as in __init__
@@ -147,12 +176,12 @@ class Directord(procutil.LogFollower):
             if v is not None:
                 lines.append(("%s = %s" % (k, v)).rstrip())
         lines.append("")
-        for proto, (addr, port) in self.listeners().items():
-            lines += _conf_block("listen " + proto,
-                                 {"address": addr, "port": port})
-        lines += _conf_block("backend", {"imap_port": self.imap_port,
-                                         "pop3_port": self.pop3_port,
-                                         "lmtp_port": self.lmtp_port})
+        lines += self._listen_blocks()
+        backend = {"imap_port": self.imap_port,
+                   "pop3_port": self.pop3_port,
+                   "lmtp_port": self.lmtp_port}
+        backend.update(self.backend_settings)
+        lines += _conf_block("backend", backend)
         extra = self.extra_conf if extra_conf is None else extra_conf
         if extra:
             lines.append(extra.rstrip("\n"))
@@ -207,7 +236,8 @@ class Directord(procutil.LogFollower):
             self.proc = subprocess.Popen(
                 [self.binary, "-F", "-c", self.config_path],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                env=sanitizer_env(), start_new_session=True)
+                env=dict(sanitizer_env(), **self.env),
+                start_new_session=True)
         return self.proc
 
     def start(self, timeout=START_TIMEOUT):
