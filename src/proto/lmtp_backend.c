@@ -1,0 +1,757 @@
+/*
+ * lmtp_backend.c - LMTP client state machine for one backend (see
+ * lmtp_backend.h).
+ *
+ * Invariants: one reply line is buffered at most (line_max bytes) and a
+ * multi-line reply's text is kept only up to LMTP_REPLY_MAX; input is
+ * taken byte by byte so whole and byte-wise feeding agree; each complete
+ * reply answers the oldest command sent and not yet answered; nothing is
+ * sent after DATA until its reply; no CR, LF or other control byte from
+ * the shell's arguments ever reaches a command line; events the module
+ * makes up itself (fan-out of a failed DATA, DONE) are returned without
+ * consuming input.
+ */
+#include "compat.h"
+
+#include <stdio.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "lmtp_backend.h"
+#include "lmtp_server.h"
+#include "xmalloc.h"
+
+#define LMTP_BACKEND_HOSTNAME_MAX 256
+#define LMTP_BACKEND_HOSTNAME_DEFAULT "director"
+#define LMTP_BACKEND_OUTPUT_MAX (256 * 1024)
+#define LMTP_BACKEND_ERROR_MAX (LMTP_REPLY_MAX + 64)
+#define LMTP_BACKEND_XTEXT_MAX 256 /* encoded XCLIENT value */
+
+enum lmtp_backend_state {
+	LMTP_BACKEND_GREETING,
+	LMTP_BACKEND_LHLO,
+	LMTP_BACKEND_STARTTLS,
+	LMTP_BACKEND_TLS_WAIT,
+	LMTP_BACKEND_XCLIENT,
+	LMTP_BACKEND_IDLE,
+	LMTP_BACKEND_TRANS, /* MAIL/RCPT/DATA/RSET queued or sent */
+	LMTP_BACKEND_BODY, /* 354 received, waiting for data_end() */
+	LMTP_BACKEND_DATA_REPLIES, /* reading one reply per accepted rcpt */
+	LMTP_BACKEND_FANOUT, /* DATA failed: its reply for each rcpt */
+	LMTP_BACKEND_DONE_PENDING, /* EV_DONE not given yet */
+	LMTP_BACKEND_QUIT,
+	LMTP_BACKEND_CLOSED,
+};
+
+enum lmtp_cmd_type {
+	LMTP_CMD_MAIL,
+	LMTP_CMD_RCPT,
+	LMTP_CMD_DATA,
+	LMTP_CMD_RSET,
+};
+
+/* XCLIENT attributes we may send. */
+#define LMTP_XC_ADDR 0x01u
+#define LMTP_XC_PORT 0x02u
+#define LMTP_XC_HELO 0x04u
+#define LMTP_XC_SESSION 0x08u
+#define LMTP_XC_TTL 0x10u
+
+struct lmtp_cmd {
+	enum lmtp_cmd_type type;
+	unsigned int idx;
+	bool discard; /* abandoned by rset(): reply swallowed */
+	char *line; /* with CRLF; NULL once sent */
+};
+
+struct lmtp_backend {
+	struct lmtp_backend_settings set;
+	char hostname[LMTP_BACKEND_HOSTNAME_MAX];
+	struct proto_client_info info;
+	char helo[LMTP_BACKEND_HOSTNAME_MAX];
+	enum lmtp_backend_state state;
+	struct buf out;
+	char *line; /* line_max + CR + NUL */
+	size_t line_len;
+	/* the reply being read */
+	int rcode;
+	unsigned int rlines;
+	char rtext[LMTP_REPLY_MAX + 8];
+	size_t rtext_len;
+	/* capabilities from the last LHLO */
+	bool cap_pipelining, cap_starttls, cap_8bitmime, cap_size, cap_xclient;
+	unsigned int xclient_attrs;
+	bool tls_done, xclient_done;
+	/* the transaction */
+	struct lmtp_cmd *cmds;
+	unsigned int ncmds, cmds_alloc, nsent, nanswered;
+	bool data_queued, mail_failed;
+	char mail_reply[LMTP_REPLY_MAX + 1];
+	unsigned int *accepted; /* indexes accepted at RCPT */
+	unsigned int naccepted, accepted_alloc, nreplies;
+	/* what the last event reports */
+	char reply[LMTP_REPLY_MAX + 1];
+	unsigned int reply_idx;
+	char error[LMTP_BACKEND_ERROR_MAX];
+};
+
+struct lmtp_backend *
+lmtp_backend_new(const struct lmtp_backend_settings *set,
+    const struct proto_client_info *info, const char *helo)
+{
+	struct lmtp_backend *b;
+
+	b = xcalloc(1, sizeof(*b));
+	b->set = *set;
+	if (b->set.line_max == 0)
+		b->set.line_max = LMTP_BACKEND_LINE_MAX;
+	(void)strlcpy(b->hostname,
+	    set->hostname != NULL ? set->hostname
+				  : LMTP_BACKEND_HOSTNAME_DEFAULT,
+	    sizeof(b->hostname));
+	b->set.hostname = b->hostname;
+	b->info = *info;
+	b->info.client_ip[sizeof(b->info.client_ip) - 1] = '\0';
+	b->info.local_ip[sizeof(b->info.local_ip) - 1] = '\0';
+	b->info.session_id[sizeof(b->info.session_id) - 1] = '\0';
+	(void)strlcpy(b->helo, helo != NULL ? helo : "", sizeof(b->helo));
+	b->line = xmalloc(b->set.line_max + 2);
+	buf_init(&b->out, LMTP_BACKEND_OUTPUT_MAX);
+	if (info->ttl == 0) {
+		b->state = LMTP_BACKEND_CLOSED;
+		(void)strlcpy(b->error,
+		    "proxy TTL is 0: refusing (proxy loop?)", sizeof(b->error));
+	}
+	return b;
+}
+
+static void
+lmtp_backend_clear_trans(struct lmtp_backend *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->ncmds; i++)
+		free(b->cmds[i].line);
+	b->ncmds = b->nsent = b->nanswered = 0;
+	b->naccepted = b->nreplies = 0;
+	b->data_queued = b->mail_failed = false;
+}
+
+void
+lmtp_backend_free(struct lmtp_backend **bp)
+{
+	struct lmtp_backend *b = *bp;
+
+	if (b == NULL)
+		return;
+	*bp = NULL;
+	lmtp_backend_clear_trans(b);
+	free(b->cmds);
+	free(b->accepted);
+	freezero(b->line, b->set.line_max + 2);
+	buf_deinit(&b->out);
+	free(b);
+}
+
+struct buf *
+lmtp_backend_output(struct lmtp_backend *b)
+{
+	return &b->out;
+}
+
+unsigned int
+lmtp_backend_reply_index(const struct lmtp_backend *b)
+{
+	return b->reply_idx;
+}
+
+const char *
+lmtp_backend_reply(const struct lmtp_backend *b)
+{
+	return b->reply;
+}
+
+const char *
+lmtp_backend_error(const struct lmtp_backend *b)
+{
+	return b->error;
+}
+
+/* Ends the connection; the reason is ours, optionally with the reply. */
+static enum lmtp_backend_event
+lmtp_backend_fail(struct lmtp_backend *b, const char *why, bool with_reply)
+{
+	if (with_reply)
+		(void)snprintf(
+		    b->error, sizeof(b->error), "%s: %s", why, b->reply);
+	else
+		(void)strlcpy(b->error, why, sizeof(b->error));
+	b->state = LMTP_BACKEND_CLOSED;
+	return LMTP_BACKEND_EV_CLOSE;
+}
+
+static void
+lmtp_backend_send_lhlo(struct lmtp_backend *b)
+{
+	b->cap_pipelining = b->cap_starttls = b->cap_8bitmime = false;
+	b->cap_size = b->cap_xclient = false;
+	b->xclient_attrs = 0;
+	(void)buf_printf(&b->out, "LHLO %s\r\n", b->hostname);
+	b->state = LMTP_BACKEND_LHLO;
+}
+
+/* Printable ASCII without spaces: safe on a command line. */
+static bool
+lmtp_backend_word_safe(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s <= ' ' || *s >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Appends " NAME=<xtext of value>" (RFC 3461 xtext). */
+static void
+lmtp_backend_xclient_attr(
+    struct lmtp_backend *b, const char *name, const char *value)
+{
+	char enc[LMTP_BACKEND_XTEXT_MAX];
+	size_t n = 0;
+
+	for (; *value != '\0' && n + 4 < sizeof(enc); value++) {
+		unsigned char c = (unsigned char)*value;
+
+		if (c < 0x21 || c > 0x7e || c == '+' || c == '=')
+			n += (size_t)snprintf(
+			    enc + n, sizeof(enc) - n, "+%02X", (unsigned int)c);
+		else
+			enc[n++] = (char)c;
+	}
+	enc[n] = '\0';
+	(void)buf_printf(&b->out, " %s=%s", name, enc);
+}
+
+/* Sends XCLIENT with the listed attributes we have; false if none. */
+static bool
+lmtp_backend_send_xclient(struct lmtp_backend *b)
+{
+	unsigned int a = b->xclient_attrs;
+	size_t start = b->out.len;
+	char num[16];
+	bool any = false;
+
+	(void)buf_append_str(&b->out, "XCLIENT");
+	if ((a & LMTP_XC_ADDR) && lmtp_backend_word_safe(b->info.client_ip)) {
+		char addr[sizeof(b->info.client_ip) + 5];
+
+		/* Postfix's XCLIENT syntax marks IPv6 addresses */
+		(void)snprintf(addr, sizeof(addr), "%s%s",
+		    strchr(b->info.client_ip, ':') != NULL ? "IPV6:" : "",
+		    b->info.client_ip);
+		lmtp_backend_xclient_attr(b, "ADDR", addr);
+		any = true;
+	}
+	if ((a & LMTP_XC_PORT) && b->info.client_port != 0) {
+		(void)snprintf(
+		    num, sizeof(num), "%u", (unsigned int)b->info.client_port);
+		lmtp_backend_xclient_attr(b, "PORT", num);
+		any = true;
+	}
+	if ((a & LMTP_XC_HELO) && b->helo[0] != '\0') {
+		lmtp_backend_xclient_attr(b, "HELO", b->helo);
+		any = true;
+	}
+	if ((a & LMTP_XC_SESSION) &&
+	    lmtp_backend_word_safe(b->info.session_id)) {
+		lmtp_backend_xclient_attr(b, "SESSION", b->info.session_id);
+		any = true;
+	}
+	if (a & LMTP_XC_TTL) {
+		(void)snprintf(num, sizeof(num), "%u", b->info.ttl);
+		lmtp_backend_xclient_attr(b, "TTL", num);
+		any = true;
+	}
+	if (!any) {
+		b->out.len = start;
+		return false;
+	}
+	(void)buf_append_str(&b->out, "\r\n");
+	return true;
+}
+
+/* The LHLO reply is complete: STARTTLS, XCLIENT, or ready. */
+static enum lmtp_backend_event
+lmtp_backend_caps_done(struct lmtp_backend *b)
+{
+	if (b->set.starttls && !b->tls_done) {
+		if (!b->cap_starttls)
+			return lmtp_backend_fail(
+			    b, "backend does not offer STARTTLS", false);
+		(void)buf_append_str(&b->out, "STARTTLS\r\n");
+		b->state = LMTP_BACKEND_STARTTLS;
+		return LMTP_BACKEND_EV_MORE;
+	}
+	if (b->cap_xclient && !b->xclient_done) {
+		b->xclient_done = true;
+		if (lmtp_backend_send_xclient(b)) {
+			b->state = LMTP_BACKEND_XCLIENT;
+			return LMTP_BACKEND_EV_MORE;
+		}
+	}
+	b->state = LMTP_BACKEND_IDLE;
+	return LMTP_BACKEND_EV_READY;
+}
+
+/* One capability line of the LHLO reply (not the first one). */
+static void
+lmtp_backend_cap(struct lmtp_backend *b, const char *text, size_t len)
+{
+	const char *sp = memchr(text, ' ', len);
+	size_t wlen = sp != NULL ? (size_t)(sp - text) : len;
+
+#define LMTP_CAP(name)                                                         \
+	(wlen == sizeof(name) - 1 && strncasecmp(text, name, wlen) == 0)
+	if (LMTP_CAP("PIPELINING"))
+		b->cap_pipelining = true;
+	else if (LMTP_CAP("STARTTLS"))
+		b->cap_starttls = true;
+	else if (LMTP_CAP("8BITMIME"))
+		b->cap_8bitmime = true;
+	else if (LMTP_CAP("SIZE"))
+		b->cap_size = true;
+	else if (LMTP_CAP("XCLIENT")) {
+		const char *p = text + wlen, *end = text + len, *q;
+
+		b->cap_xclient = true;
+		while (p < end) {
+			while (p < end && *p == ' ')
+				p++;
+			q = memchr(p, ' ', (size_t)(end - p));
+			if (q == NULL)
+				q = end;
+			wlen = (size_t)(q - p);
+			text = p;
+			if (LMTP_CAP("ADDR"))
+				b->xclient_attrs |= LMTP_XC_ADDR;
+			else if (LMTP_CAP("PORT"))
+				b->xclient_attrs |= LMTP_XC_PORT;
+			else if (LMTP_CAP("HELO"))
+				b->xclient_attrs |= LMTP_XC_HELO;
+			else if (LMTP_CAP("SESSION"))
+				b->xclient_attrs |= LMTP_XC_SESSION;
+			else if (LMTP_CAP("TTL"))
+				b->xclient_attrs |= LMTP_XC_TTL;
+			p = q;
+		}
+	}
+#undef LMTP_CAP
+}
+
+/* Sends what may go out now: everything with PIPELINING (never past
+ * DATA before its reply), else the next command once all are answered. */
+static void
+lmtp_backend_flush(struct lmtp_backend *b)
+{
+	struct lmtp_cmd *c;
+
+	while (b->nsent < b->ncmds) {
+		if (b->nsent > b->nanswered &&
+		    (!b->cap_pipelining ||
+			b->cmds[b->nsent - 1].type == LMTP_CMD_DATA))
+			return;
+		c = &b->cmds[b->nsent++];
+		(void)buf_append_str(&b->out, c->line);
+		free(c->line);
+		c->line = NULL;
+	}
+}
+
+/* Rejects control bytes (and spaces if !spaces); bounds the length. */
+static bool
+lmtp_backend_arg_safe(const char *s, bool spaces)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++, n++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f ||
+		    (*s == ' ' && !spaces))
+			return false;
+	}
+	return n < LMTP_BACKEND_CMD_MAX - 32;
+}
+
+static int
+lmtp_backend_queue(struct lmtp_backend *b, enum lmtp_cmd_type type,
+    unsigned int idx, char *line)
+{
+	struct lmtp_cmd *c;
+
+	if (b->ncmds == b->cmds_alloc) {
+		b->cmds_alloc = b->cmds_alloc == 0 ? 8 : b->cmds_alloc * 2;
+		b->cmds = xreallocarray(b->cmds, b->cmds_alloc, sizeof(*c));
+	}
+	c = &b->cmds[b->ncmds++];
+	c->type = type;
+	c->idx = idx;
+	c->discard = false;
+	c->line = line;
+	lmtp_backend_flush(b);
+	return 0;
+}
+
+/* Keeps the parameters the backend understands. */
+static void
+lmtp_backend_filter_params(
+    const struct lmtp_backend *b, const char *params, struct buf *dst)
+{
+	const char *p = params, *sp;
+	size_t n;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		sp = strchr(p, ' ');
+		n = sp != NULL ? (size_t)(sp - p) : strlen(p);
+		if (!((n >= 5 && strncasecmp(p, "BODY=", 5) == 0 &&
+			  !b->cap_8bitmime) ||
+			(n >= 5 && strncasecmp(p, "SIZE=", 5) == 0 &&
+			    !b->cap_size))) {
+			(void)buf_append_str(dst, " ");
+			(void)buf_append(dst, p, n);
+		}
+		p += n;
+	}
+}
+
+int
+lmtp_backend_mail(struct lmtp_backend *b, const char *from, const char *params)
+{
+	struct buf line;
+	char *s;
+
+	if (params == NULL)
+		params = "";
+	if (b->state != LMTP_BACKEND_IDLE ||
+	    !lmtp_backend_arg_safe(from, true) ||
+	    !lmtp_backend_arg_safe(params, true))
+		return -1;
+	lmtp_backend_clear_trans(b);
+	buf_init(&line, LMTP_BACKEND_CMD_MAX);
+	(void)buf_printf(&line, "MAIL FROM:<%s>", from);
+	lmtp_backend_filter_params(b, params, &line);
+	(void)buf_append_str(&line, "\r\n");
+	s = xstrndup(line.data, line.len);
+	buf_deinit(&line);
+	b->state = LMTP_BACKEND_TRANS;
+	return lmtp_backend_queue(b, LMTP_CMD_MAIL, 0, s);
+}
+
+int
+lmtp_backend_rcpt(
+    struct lmtp_backend *b, unsigned int rcpt_index, const char *to)
+{
+	if (b->state != LMTP_BACKEND_TRANS || b->data_queued || b->ncmds == 0 ||
+	    b->cmds[b->ncmds - 1].type == LMTP_CMD_RSET ||
+	    !lmtp_backend_arg_safe(to, true) || to[0] == '\0')
+		return -1;
+	return lmtp_backend_queue(
+	    b, LMTP_CMD_RCPT, rcpt_index, xasprintf("RCPT TO:<%s>\r\n", to));
+}
+
+int
+lmtp_backend_data(struct lmtp_backend *b)
+{
+	if (b->state != LMTP_BACKEND_TRANS || b->data_queued || b->ncmds == 0 ||
+	    b->cmds[b->ncmds - 1].type == LMTP_CMD_RSET)
+		return -1;
+	b->data_queued = true;
+	return lmtp_backend_queue(b, LMTP_CMD_DATA, 0, xstrdup("DATA\r\n"));
+}
+
+int
+lmtp_backend_data_end(struct lmtp_backend *b)
+{
+	if (b->state != LMTP_BACKEND_BODY)
+		return -1;
+	(void)buf_append_str(&b->out, ".\r\n");
+	b->state = LMTP_BACKEND_DATA_REPLIES;
+	b->nreplies = 0;
+	return 0;
+}
+
+int
+lmtp_backend_rset(struct lmtp_backend *b)
+{
+	unsigned int i;
+
+	if (b->state == LMTP_BACKEND_IDLE) {
+		lmtp_backend_clear_trans(b);
+		b->state = LMTP_BACKEND_TRANS;
+	} else if (b->state != LMTP_BACKEND_TRANS)
+		return -1;
+	if (b->data_queued && b->nsent == b->ncmds)
+		return -1;
+	/* unsent commands are dropped, sent ones swallowed */
+	for (i = b->nsent; i < b->ncmds; i++)
+		free(b->cmds[i].line);
+	b->ncmds = b->nsent;
+	for (i = 0; i < b->ncmds; i++)
+		b->cmds[i].discard = true;
+	b->data_queued = false;
+	return lmtp_backend_queue(b, LMTP_CMD_RSET, 0, xstrdup("RSET\r\n"));
+}
+
+void
+lmtp_backend_quit(struct lmtp_backend *b)
+{
+	if (b->state == LMTP_BACKEND_CLOSED || b->state == LMTP_BACKEND_QUIT)
+		return;
+	if (b->state != LMTP_BACKEND_BODY && b->state != LMTP_BACKEND_TLS_WAIT)
+		(void)buf_append_str(&b->out, "QUIT\r\n");
+	b->state = LMTP_BACKEND_QUIT;
+	b->error[0] = '\0';
+}
+
+static void
+lmtp_backend_accept(struct lmtp_backend *b, unsigned int idx)
+{
+	if (b->naccepted == b->accepted_alloc) {
+		b->accepted_alloc =
+		    b->accepted_alloc == 0 ? 8 : b->accepted_alloc * 2;
+		b->accepted = xreallocarray(
+		    b->accepted, b->accepted_alloc, sizeof(*b->accepted));
+	}
+	b->accepted[b->naccepted++] = idx;
+}
+
+/* A complete reply to the oldest outstanding transaction command. */
+static enum lmtp_backend_event
+lmtp_backend_trans_reply(struct lmtp_backend *b, int code)
+{
+	struct lmtp_cmd *c;
+
+	if (b->nanswered >= b->nsent)
+		return lmtp_backend_fail(b, "unexpected backend reply", true);
+	c = &b->cmds[b->nanswered++];
+	if (c->type == LMTP_CMD_RSET) {
+		if (code / 100 != 2)
+			return lmtp_backend_fail(
+			    b, "backend refused RSET", true);
+		lmtp_backend_clear_trans(b);
+		b->state = LMTP_BACKEND_IDLE;
+		return LMTP_BACKEND_EV_DONE;
+	}
+	lmtp_backend_flush(b);
+	if (c->discard)
+		return LMTP_BACKEND_EV_MORE;
+	switch (c->type) {
+	case LMTP_CMD_MAIL:
+		if (code / 100 != 2) {
+			b->mail_failed = true;
+			(void)strlcpy(
+			    b->mail_reply, b->reply, sizeof(b->mail_reply));
+		}
+		return LMTP_BACKEND_EV_MORE;
+	case LMTP_CMD_RCPT:
+		b->reply_idx = c->idx;
+		if (b->mail_failed)
+			(void)strlcpy(
+			    b->reply, b->mail_reply, sizeof(b->reply));
+		else if (code / 100 == 2)
+			lmtp_backend_accept(b, c->idx);
+		else if (code / 100 == 3)
+			return lmtp_backend_fail(
+			    b, "unexpected reply to RCPT", true);
+		return LMTP_BACKEND_EV_RCPT_REPLY;
+	case LMTP_CMD_DATA:
+		if (code == 354) {
+			if (b->naccepted == 0)
+				return lmtp_backend_fail(b,
+				    "backend accepted DATA without recipients",
+				    false);
+			b->state = LMTP_BACKEND_BODY;
+			return LMTP_BACKEND_EV_DATA_READY;
+		}
+		if (code / 100 < 4)
+			return lmtp_backend_fail(
+			    b, "unexpected reply to DATA", true);
+		b->nreplies = 0;
+		b->state = b->naccepted > 0 ? LMTP_BACKEND_FANOUT
+					    : LMTP_BACKEND_DONE_PENDING;
+		return LMTP_BACKEND_EV_MORE;
+	default:
+		return lmtp_backend_fail(b, "unexpected backend reply", true);
+	}
+}
+
+/* A complete reply (code, normalised text in b->reply). */
+static enum lmtp_backend_event
+lmtp_backend_reply_done(struct lmtp_backend *b, int code)
+{
+	if (b->state == LMTP_BACKEND_QUIT) {
+		b->state = LMTP_BACKEND_CLOSED;
+		return LMTP_BACKEND_EV_CLOSE;
+	}
+	if (code == 421)
+		return lmtp_backend_fail(b, "backend closing", true);
+	switch (b->state) {
+	case LMTP_BACKEND_GREETING:
+		if (code != 220)
+			return lmtp_backend_fail(
+			    b, "backend greeting refused", true);
+		lmtp_backend_send_lhlo(b);
+		return LMTP_BACKEND_EV_MORE;
+	case LMTP_BACKEND_LHLO:
+		if (code != 250)
+			return lmtp_backend_fail(
+			    b, "backend refused LHLO", true);
+		return lmtp_backend_caps_done(b);
+	case LMTP_BACKEND_STARTTLS:
+		if (code != 220)
+			return lmtp_backend_fail(
+			    b, "backend refused STARTTLS", true);
+		b->state = LMTP_BACKEND_TLS_WAIT;
+		return LMTP_BACKEND_EV_STARTTLS;
+	case LMTP_BACKEND_XCLIENT:
+		/* the backend greets again (220) and wants LHLO */
+		if (code / 100 != 2)
+			return lmtp_backend_fail(
+			    b, "backend refused XCLIENT", true);
+		lmtp_backend_send_lhlo(b);
+		return LMTP_BACKEND_EV_MORE;
+	case LMTP_BACKEND_TRANS:
+		return lmtp_backend_trans_reply(b, code);
+	case LMTP_BACKEND_DATA_REPLIES:
+		if (code / 100 == 3)
+			return lmtp_backend_fail(
+			    b, "unexpected reply after DATA", true);
+		b->reply_idx = b->accepted[b->nreplies++];
+		if (b->nreplies == b->naccepted)
+			b->state = LMTP_BACKEND_DONE_PENDING;
+		return LMTP_BACKEND_EV_DATA_REPLY;
+	default:
+		return lmtp_backend_fail(b, "unexpected backend reply", true);
+	}
+}
+
+/* One reply line (without CRLF); multi-line replies are joined. */
+static enum lmtp_backend_event
+lmtp_backend_line(struct lmtp_backend *b, const char *line, size_t len)
+{
+	const char *text;
+	size_t tlen;
+	int code;
+	char raw[LMTP_REPLY_MAX + 16];
+
+	if (memchr(line, '\0', len) != NULL)
+		return lmtp_backend_fail(b, "NUL byte in backend reply", false);
+	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||
+	    line[1] > '9' || line[2] < '0' || line[2] > '9' ||
+	    (len > 3 && line[3] != ' ' && line[3] != '-'))
+		return lmtp_backend_fail(b, "malformed backend reply", false);
+	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (b->rlines > 0 && code != b->rcode)
+		return lmtp_backend_fail(
+		    b, "inconsistent multi-line backend reply", false);
+	b->rcode = code;
+	text = len > 4 ? line + 4 : "";
+	tlen = len > 4 ? len - 4 : 0;
+	if (b->state == LMTP_BACKEND_LHLO && b->rlines > 0)
+		lmtp_backend_cap(b, text, tlen);
+	/* keep the joined text bounded */
+	if (b->rlines > 0 && b->rtext_len < LMTP_REPLY_MAX)
+		b->rtext[b->rtext_len++] = ' ';
+	tlen = MIN_OF(tlen,
+	    LMTP_REPLY_MAX - MIN_OF(b->rtext_len, (size_t)LMTP_REPLY_MAX));
+	memcpy(b->rtext + b->rtext_len, text, tlen);
+	b->rtext_len += tlen;
+	b->rlines++;
+	if (len > 3 && line[3] == '-')
+		return LMTP_BACKEND_EV_MORE;
+	(void)snprintf(
+	    raw, sizeof(raw), "%03d %.*s", code, (int)b->rtext_len, b->rtext);
+	(void)lmtp_reply_normalise(
+	    b->reply, sizeof(b->reply), raw, strlen(raw));
+	b->rlines = 0;
+	b->rtext_len = 0;
+	return lmtp_backend_reply_done(b, code);
+}
+
+/* Events the module makes up without input. */
+static bool
+lmtp_backend_synthetic(struct lmtp_backend *b, enum lmtp_backend_event *ev_r)
+{
+	if (b->state == LMTP_BACKEND_FANOUT) {
+		/* b->reply still holds the DATA command's reply */
+		b->reply_idx = b->accepted[b->nreplies++];
+		if (b->nreplies == b->naccepted)
+			b->state = LMTP_BACKEND_DONE_PENDING;
+		*ev_r = LMTP_BACKEND_EV_DATA_REPLY;
+		return true;
+	}
+	if (b->state == LMTP_BACKEND_DONE_PENDING) {
+		lmtp_backend_clear_trans(b);
+		b->state = LMTP_BACKEND_IDLE;
+		*ev_r = LMTP_BACKEND_EV_DONE;
+		return true;
+	}
+	return false;
+}
+
+enum lmtp_backend_event
+lmtp_backend_input(
+    struct lmtp_backend *b, const void *data, size_t len, size_t *consumed_r)
+{
+	const char *p = data;
+	size_t i = 0, n;
+	enum lmtp_backend_event ev = LMTP_BACKEND_EV_MORE;
+
+	*consumed_r = 0;
+	if (b->state == LMTP_BACKEND_CLOSED)
+		return LMTP_BACKEND_EV_CLOSE;
+	if (lmtp_backend_synthetic(b, &ev))
+		return ev;
+	while (i < len && ev == LMTP_BACKEND_EV_MORE &&
+	    b->state != LMTP_BACKEND_TLS_WAIT &&
+	    b->state != LMTP_BACKEND_FANOUT &&
+	    b->state != LMTP_BACKEND_DONE_PENDING) {
+		if (p[i] != '\n') {
+			/* line_max bytes plus a CR */
+			if (b->line_len > b->set.line_max ||
+			    (b->line_len == b->set.line_max && p[i] != '\r')) {
+				ev = lmtp_backend_fail(
+				    b, "backend reply line too long", false);
+				i++;
+				break;
+			}
+			b->line[b->line_len++] = p[i++];
+			continue;
+		}
+		i++;
+		n = b->line_len;
+		if (n > 0 && b->line[n - 1] == '\r')
+			n--;
+		b->line[n] = '\0';
+		b->line_len = 0;
+		ev = lmtp_backend_line(b, b->line, n);
+	}
+	*consumed_r = i;
+	if (ev == LMTP_BACKEND_EV_MORE)
+		(void)lmtp_backend_synthetic(b, &ev);
+	return ev;
+}
+
+void
+lmtp_backend_tls_started(struct lmtp_backend *b)
+{
+	if (b->state != LMTP_BACKEND_TLS_WAIT)
+		return;
+	b->tls_done = true;
+	b->line_len = 0;
+	lmtp_backend_send_lhlo(b);
+}
