@@ -1,0 +1,274 @@
+#!/usr/bin/python3
+"""`make demo`: the mail director on one machine, step by step.
+
+Starts three real Dovecot backends on loopback (the integration test
+harness), writes and checks a directord configuration, starts directord,
+shows with `directorctl simulate` which backend each user maps to under
+both hashing methods and how evenly 100000 users spread, and logs a few
+users in over IMAP and POP3 through the director, checking in the
+backends' own logs that each landed where predicted.  Runs as
+root (Dovecot and directord drop privileges); everything it starts is
+stopped and its temporary directory removed, also on error or Ctrl-C.
+
+Each step is a function in STEPS; later issues add steps (logins through
+the director, `directorctl status`, a move) by appending to that list.
+"""
+import argparse
+import imaplib
+import poplib
+import re
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+from harness import directord, dovecot, netutil, oracle, procutil  # noqa
+
+SAMPLE_USERS = ["user%d" % i for i in (0, 1, 2, 3, 42, 100, 500, 999)]
+LOGIN_USERS = SAMPLE_USERS[:3]
+BALANCE_USERS = 100000
+BACKEND_COUNT = 3
+
+
+class Demo:
+    def __init__(self, build):
+        self.build = os.path.abspath(build)
+        self.plan = None
+        self.workdir = None
+        self.backends = []
+        self.director = None
+        self.method = "rendezvous"
+
+    def ctl(self, *args):
+        """Runs directorctl with the demo's configuration; returns stdout."""
+        cmd = [os.path.join(self.build, "directorctl"), "-c",
+               self.director.config_path] + list(args)
+        res = subprocess.run(cmd, capture_output=True, text=True,
+                             timeout=60)
+        if res.returncode != 0:
+            raise RuntimeError("%s exited with %d:\n%s" %
+                               (" ".join(cmd), res.returncode, res.stderr))
+        return res.stdout
+
+    def cleanup(self):
+        if self.director is not None:
+            try:
+                self.director.stop()
+            except Exception as e:
+                print("warning: stopping directord: %s" % e)
+        if self.backends:
+            dovecot.stop_backends(self.backends)
+        procutil.stop_all()
+        if self.plan is not None:
+            self.plan.release()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def heading(n, text):
+    print("\n== Step %d: %s ==\n" % (n, text), flush=True)
+
+
+def say(text):
+    print(text, flush=True)
+
+
+def step_backends(demo):
+    demo.plan = netutil.allocate_plan()
+    demo.workdir = tempfile.mkdtemp(prefix="director-demo-", dir="/tmp")
+    os.chmod(demo.workdir, 0o755)
+    demo.backends = dovecot.start_backends(demo.plan, demo.workdir,
+                                           BACKEND_COUNT)
+    say("Three independent Dovecot servers stand in for the mail backends."
+        "\nEach knows the same users (user0..user%d, password '%s') but"
+        "\nkeeps its own mail, so a user must always land on the same one.\n"
+        % (dovecot.USER_COUNT - 1, dovecot.USER_PASSWORD))
+    for b in demo.backends:
+        say("  %-3s %-15s IMAP %d  POP3 %d  LMTP %d" %
+            (b.name, b.ip, b.imap_port, b.pop3_port, b.lmtp_port))
+
+
+def step_director(demo):
+    demo.director = directord.Directord(
+        "d1", demo.plan.director_ip(1), os.path.join(demo.workdir, "d1"),
+        mail_servers=demo.backends,
+        binary=os.path.join(demo.build, "directord"),
+        settings={"director_hashing": demo.method, "log_level": "info",
+                  "disable_plaintext_auth": "no"})
+    say("Configuration %s:\n" % demo.director.config_path)
+    with open(demo.director.config_path) as f:
+        for line in f:
+            say("    " + line.rstrip("\n"))
+    res = demo.director.check_config()
+    if res.returncode != 0:
+        raise RuntimeError("directord -n failed:\n" + res.stderr)
+    say("\n$ directord -n -c FILE\n  " + res.stdout.strip())
+    offset = demo.director.log_offset()
+    demo.director.start()
+    m = demo.director.wait_log(r"directord ready[^\n]*", timeout=10,
+                               offset=offset)
+    say("$ directord -F -c FILE &\n  log: " + m.group(0))
+
+
+def step_map(demo):
+    say("directorctl computes offline, from the configuration alone, the"
+        "\nbackend a user gets: 'dovecot' is Dovecot 2.3's vhost ring"
+        "\n(bit-exact), 'rendezvous' weighted highest-random-weight hashing."
+        "\nThis director is configured with '%s'.\n" % demo.method)
+    say("$ directorctl -c FILE simulate -m both -n %d %s\n" %
+        (BALANCE_USERS, " ".join(SAMPLE_USERS)))
+    say(demo.ctl("simulate", "-m", "both", "-n", str(BALANCE_USERS),
+                 *SAMPLE_USERS).rstrip())
+    say("\n'ideal' is each backend's share by weight; peak/mean is the"
+        "\nbusiest backend's load relative to a perfect spread (1.000).")
+
+
+def _picked(demo, users):
+    out = demo.ctl("simulate", "-m", demo.method, "-n", "0", *users)
+    picks = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] in users:
+            picks[f[0]] = f[2]
+    missing = set(users) - set(picks)
+    if missing:
+        raise RuntimeError("directorctl gave no backend for %s" %
+                           ", ".join(sorted(missing)))
+    return picks
+
+
+def _landed(demo, offsets, user, proto):
+    """The backend whose log shows the login of user over proto after
+    offsets (a {backend name: log offset} map)."""
+    deadline = time.monotonic() + 5
+    while True:
+        for b in demo.backends:
+            m = re.search(r"[^\n]*%s-login: Info: Login: user=<%s>"
+                          r"[^\n]*" % (proto, user),
+                          b.log_text(offsets[b.name]))
+            if m is not None:
+                return b, m.group(0).strip()
+        if time.monotonic() > deadline:
+            raise RuntimeError("no backend logged the %s login of %s" %
+                               (proto, user))
+        time.sleep(0.05)
+
+
+def _imap_session(demo, user):
+    host, port = demo.director.listeners()["imap"]
+    imap = imaplib.IMAP4(host, port, timeout=10)
+    imap.login(user, dovecot.USER_PASSWORD)
+    return imap
+
+
+def step_login(demo):
+    say("Mail clients connect to the director, not to a backend.  The"
+        "\ndirector reads the login, picks the user's backend (the same one"
+        "\ndirectorctl predicted) and proxies the session there; IMAP and"
+        "\nPOP3 of one user meet on one backend.  (Plaintext logins are"
+        "\nallowed in this demo: disable_plaintext_auth = no.)\n")
+    picks = _picked(demo, LOGIN_USERS)
+    by_ip = {b.ip: b for b in demo.backends}
+    for user in LOGIN_USERS:
+        offsets = {b.name: b.log_offset() for b in demo.backends}
+        imap = _imap_session(demo, user)
+        typ, data = imap.select("INBOX", readonly=True)
+        count = data[0].decode() if typ == "OK" else "?"
+        imap_b, line = _landed(demo, offsets, user, "imap")
+        host, port = demo.director.listeners()["pop3"]
+        pop = poplib.POP3(host, port, timeout=10)
+        pop.user(user)
+        pop.pass_(dovecot.USER_PASSWORD)
+        pop_count, _ = pop.stat()
+        pop_b, _ = _landed(demo, offsets, user, "pop3")
+        pop.quit()
+        imap.logout()
+        want = by_ip[picks[user]]
+        say("  %-6s IMAP -> %s, POP3 -> %s (predicted %s); INBOX: %s "
+            "messages over IMAP, %d over POP3" %
+            (user, imap_b.name, pop_b.name, want.name, count, pop_count))
+        say("    %s log: %s" % (imap_b.name, line))
+        if imap_b is not want or pop_b is not want:
+            raise RuntimeError("%s did not land on %s" % (user, want.name))
+    say("\nFive simultaneous IMAP sessions of %s:" % LOGIN_USERS[0])
+    offsets = {b.name: b.log_offset() for b in demo.backends}
+    sessions = [_imap_session(demo, LOGIN_USERS[0]) for _ in range(5)]
+    for imap in sessions:
+        imap.logout()
+    where = set()
+    for b in demo.backends:
+        n = len(re.findall(r"imap-login: Info: Login: user=<%s>" %
+                           LOGIN_USERS[0], b.log_text(offsets[b.name])))
+        if n:
+            where.add(b.name)
+            say("  %s: %d login(s)" % (b.name, n))
+    if len(where) != 1:
+        raise RuntimeError("sessions of one user on %s" % sorted(where))
+    checked = oracle.check_no_overlap(demo.backends)
+    say("\n  the backends' logs hold %d session(s); no user was ever on two"
+        "\n  backends at once" % len(checked))
+
+
+def step_stop(demo):
+    rc = demo.director.stop()
+    say("directord stopped (SIGTERM), exit status %s" % rc)
+    if rc != 0:
+        raise RuntimeError("directord exited with %s" % rc)
+    demo.director = None
+    dovecot.stop_backends(demo.backends)
+    demo.backends = []
+    say("backends stopped; temporary files are removed on exit")
+
+
+STEPS = [
+    ("start three Dovecot backends on loopback", step_backends),
+    ("configure and start directord", step_director),
+    ("which backend each user maps to, and the balance", step_map),
+    ("IMAP and POP3 logins through the director", step_login),
+    ("stop everything", step_stop),
+]
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build", "rel"),
+                    help="build directory with directord and directorctl")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("demo.py: run as root (Dovecot and directord drop "
+                 "privileges)")
+    for prog in ("directord", "directorctl"):
+        if not os.access(os.path.join(args.build, prog), os.X_OK):
+            sys.exit("demo.py: no %s in %s (run make first)" %
+                     (prog, args.build))
+    signal.signal(signal.SIGTERM, _sigterm)
+    demo = Demo(args.build)
+    started = time.monotonic()
+    try:
+        for n, (title, fn) in enumerate(STEPS, 1):
+            heading(n, title)
+            fn(demo)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        print("\ndemo FAILED: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        demo.cleanup()
+    print("\ndemo finished in %.1f s" % (time.monotonic() - started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

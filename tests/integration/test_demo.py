@@ -1,0 +1,31 @@
+"""`make demo` end to end: scripts/demo.py against the build directory.
+It takes a few seconds; it needs root like the rest of the harness."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from harness import directord
+
+DEMO = os.path.join(directord.ROOT, "scripts", "demo.py")
+
+
+def test_demo_runs(address_plan):
+    if os.geteuid() != 0:
+        pytest.skip("the demo runs as root")
+    # the session's address plan is held by this run; the demo takes the
+    # next free slot itself
+    res = subprocess.run([sys.executable, DEMO, "--build",
+                          directord.build_dir()], capture_output=True,
+                         text=True, errors="replace", timeout=40,
+                         env=directord.sanitizer_env())
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    for n in range(1, 6):
+        assert "== Step %d:" % n in res.stdout
+    assert "directord ready" in res.stdout
+    assert res.stdout.count("Login: user=<") == 3
+    # logins went through the director and met on the predicted backend
+    assert res.stdout.count("(predicted ") == 3
+    assert "no user was ever on two" in res.stdout
+    assert "peak/mean" in res.stdout
