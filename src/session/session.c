@@ -37,6 +37,7 @@
 #include "director.h"
 #include "hosts.h"
 #include "log.h"
+#include "moves.h"
 #include "proxyproto.h"
 #include "registry.h"
 #include "session.h"
@@ -58,6 +59,7 @@
 enum session_state {
 	SESSION_PROXY_HEADER,
 	SESSION_PRELOGIN,
+	SESSION_MOVE_WAIT, /* login waits for the user's move to end */
 	SESSION_BACKEND,
 	SESSION_PROXYING,
 	SESSION_CLOSING,
@@ -85,6 +87,7 @@ struct session {
 	struct event *timer; /* login timeout, then close flush */
 	struct splice *splice;
 	struct registry_member member;
+	struct move_waiter move_wait;
 
 	struct proto_client_info info;
 	struct ipaddr client_ip;
@@ -98,6 +101,22 @@ struct session {
 };
 
 static void session_client_process(struct session *s);
+
+/* Where a login stands, for logs. */
+static const char *
+session_state_name(const struct session *s)
+{
+	switch (s->state) {
+	case SESSION_MOVE_WAIT:
+		return "move-wait";
+	case SESSION_BACKEND:
+		return "backend-login";
+	default:
+		return "pre-login";
+	}
+}
+static void session_login_route(struct session *s);
+static void session_on_move_done(void *context);
 static void session_free(struct session *s);
 
 /* -- small helpers ----------------------------------------------------- */
@@ -457,9 +476,6 @@ session_login(struct session *s)
 {
 	const struct proto_creds *creds = s->proto->client_creds(s->pc);
 	const char *user, *err = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	struct host *host;
 	unsigned int ttl;
 
 	gettimeofday(&s->login_started, NULL);
@@ -480,6 +496,41 @@ session_login(struct session *s)
 		s->info.ttl = ttl == 0 ? 0 : ttl - 1;
 	if (s->info.ttl == 0) {
 		session_login_tempfail(s, "proxy TTL exhausted (loop?)");
+		return;
+	}
+	session_login_route(s);
+}
+
+/* -- routing ----------------------------------------------------------- */
+
+/* The user's move ended: route the waiting login. */
+static void
+session_on_move_done(void *context)
+{
+	struct session *s = context;
+
+	if (s->state == SESSION_MOVE_WAIT)
+		session_login_route(s);
+}
+
+/* Picks the backend for the logged-in user and connects to it. */
+static void
+session_login_route(struct session *s)
+{
+	const struct proto_creds *creds = s->proto->client_creds(s->pc);
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct host *host;
+
+	/* Bounded: a move ends after the kick delay, and the login timer
+	 * keeps running.  Checked again after waking: another move may
+	 * have begun meanwhile. */
+	if (moves_wait(s->d, s->user_hash, SESSION_TAG, &s->move_wait)) {
+		session_log(s, LOG_LEVEL_DEBUG,
+		    "login: user=<%s> waits for its move to end", s->user);
+		s->move_wait.cb = session_on_move_done;
+		s->move_wait.context = s;
+		s->state = SESSION_MOVE_WAIT;
 		return;
 	}
 	host = director_route(s->d, SESSION_TAG, s->user_hash);
@@ -609,7 +660,7 @@ session_on_client_event(struct bufferevent *bev, short what, void *arg)
 		    "disconnected before login: client=%s:%u, user=<%s>, "
 		    "state=%s, duration=%llums",
 		    s->info.client_ip, s->info.client_port, s->user,
-		    s->state == SESSION_BACKEND ? "backend-login" : "pre-login",
+		    session_state_name(s),
 		    (unsigned long long)session_ms_since(&s->started));
 	}
 	session_free(s);
@@ -633,7 +684,7 @@ session_on_login_timeout(evutil_socket_t fd, short what, void *arg)
 	session_log(s, LOG_LEVEL_INFO,
 	    "login timeout: client=%s:%u, user=<%s>, state=%s",
 	    s->info.client_ip, s->info.client_port, s->user,
-	    s->state == SESSION_BACKEND ? "backend-login" : "pre-login");
+	    session_state_name(s));
 	if (s->client == NULL) {
 		session_free(s);
 		return;
@@ -861,6 +912,7 @@ session_free(struct session *s)
 		return;
 	}
 	registry_remove(d->registry, &s->member);
+	moves_unwait(&s->move_wait);
 	if (s->state == SESSION_PROXYING)
 		director_refresh_user(
 		    d, s->user_hash, SESSION_TAG, &s->backend_ip);
