@@ -227,6 +227,7 @@ session_backend_flush(struct session *s)
 static void
 session_drop_backend(struct session *s)
 {
+	registry_remove(s->d->registry, &s->member);
 	if (s->pb != NULL)
 		s->proto->backend_free(&s->pb);
 	if (s->backend != NULL) {
@@ -330,8 +331,6 @@ session_logged_in(struct session *s)
 	    "time=%llums",
 	    s->user, s->info.client_ip, s->info.client_port, s->backend_str,
 	    (unsigned long long)session_ms_since(&s->login_started));
-	registry_add(s->d->registry, &s->member, s->user_hash, SESSION_TAG,
-	    &s->backend_ip, s);
 	gettimeofday(&s->proxied_at, NULL);
 	s->state = SESSION_PROXYING;
 	/* the splice owns both bufferevents from here on */
@@ -550,6 +549,11 @@ session_login_route(struct session *s)
 		return;
 	}
 	s->state = SESSION_BACKEND;
+	/* Registered from now on, not only once logged in: a move or kick
+	 * must also stop a login that is still on its way to the old
+	 * backend, or it would land there after the move. */
+	registry_add(s->d->registry, &s->member, s->user_hash, SESSION_TAG,
+	    &s->backend_ip, s);
 	s->backend =
 	    bufferevent_socket_new(s->d->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (s->backend == NULL) {
@@ -947,6 +951,8 @@ session_kick(void *owner)
 
 	if (s->splice != NULL)
 		splice_stop(s->splice, SPLICE_END_KICKED);
+	else if (s->state == SESSION_BACKEND)
+		session_login_tempfail(s, "kicked during backend login");
 }
 
 /*

@@ -3,7 +3,8 @@
  *
  * A move of user U to backend H (USER-MOVE, or a safe flush) first
  * points U's assignment at H and marks U as moving, so no login is sent
- * anywhere; then kicks U's proxied sessions on every other backend;
+ * anywhere; then kicks U's sessions on every other backend (proxied ones
+ * and logins still on their way to a backend);
  * then waits director_user_kick_delay so the old backend's processes can
  * finish writing; only then are logins for U let through, to H.  Logins
  * that arrive meanwhile wait on the move (bounded by their own
