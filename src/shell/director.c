@@ -187,7 +187,6 @@ director_reload(struct director *d, const struct conf *conf)
 	const struct hosts_spec_entry *e;
 	struct host *host;
 	const char *err = NULL;
-	char ip[IPADDR_STR_MAX];
 	size_t i;
 
 	/* backends that left the configured list */
@@ -198,11 +197,8 @@ director_reload(struct director *d, const struct conf *conf)
 		host = hosts_lookup(d->hosts, &e->ip);
 		if (host == NULL)
 			continue;
-		log_info("backend %s removed (no longer in "
-			 "director_mail_servers) with %zu users",
-		    ipaddr_format(&e->ip, ip),
-		    hosts_user_count(d->hosts, host));
-		hosts_remove(d->hosts, &host);
+		moves_retire_host(
+		    d, &host, "no longer in director_mail_servers");
 	}
 	for (i = 0; i < conf->mail_server_count; i++) {
 		e = &conf->mail_server_entries[i];
@@ -210,10 +206,8 @@ director_reload(struct director *d, const struct conf *conf)
 		if (host == NULL) {
 			director_add_backend(d, e);
 		} else if (strcmp(hosts_tag_name(host->tag), e->tag) != 0) {
-			log_info("backend %s moved to tag '%s'; its users "
-				 "were forgotten",
-			    host->ip_str, e->tag);
-			hosts_set_tag(d->hosts, host, e->tag);
+			(void)moves_retag_host(d, host, e->tag,
+			    "tag changed in director_mail_servers");
 		}
 	}
 	if (old->hashing != conf->hashing)

@@ -23,6 +23,9 @@
 struct move {
 	struct move *prev, *next;
 	struct director *d;
+	/* A barrier holds the logins of users without an assignment in tag
+	 * while the sessions of a retired backend wind down. */
+	bool barrier;
 	uint32_t user_hash;
 	char tag[HOST_TAG_MAX + 1];
 	struct ipaddr to;
@@ -38,10 +41,33 @@ moves_find(const struct director *d, uint32_t user_hash, const char *tag)
 	struct move *m;
 
 	for (m = d->moves; m != NULL; m = m->next) {
-		if (m->user_hash == user_hash && strcmp(m->tag, tag) == 0)
+		if (!m->barrier && m->user_hash == user_hash &&
+		    strcmp(m->tag, tag) == 0)
 			return m;
 	}
 	return NULL;
+}
+
+/* A barrier of tag, if user_hash has no assignment there (one that has
+ * cannot have been a user of the retired backend). */
+static struct move *
+moves_find_barrier(
+    const struct director *d, uint32_t user_hash, const char *tag)
+{
+	struct host_tag *t;
+	struct move *m;
+
+	for (m = d->moves; m != NULL; m = m->next) {
+		if (m->barrier && strcmp(m->tag, tag) == 0)
+			break;
+	}
+	if (m == NULL)
+		return NULL;
+	t = hosts_tag_lookup(d->hosts, tag);
+	if (t != NULL &&
+	    users_lookup(hosts_tag_users(t), user_hash, director_now()) != NULL)
+		return NULL;
+	return m;
 }
 
 bool
@@ -56,8 +82,10 @@ moves_count(const struct director *d)
 	const struct move *m;
 	size_t n = 0;
 
-	for (m = d->moves; m != NULL; m = m->next)
-		n++;
+	for (m = d->moves; m != NULL; m = m->next) {
+		if (!m->barrier)
+			n++;
+	}
 	return n;
 }
 
@@ -81,7 +109,8 @@ moves_finish(struct move *m)
 	struct director *d = m->d;
 	struct move_waiter *w;
 
-	moves_unmark(d, m->user_hash, m->tag);
+	if (!m->barrier)
+		moves_unmark(d, m->user_hash, m->tag);
 	if (m->prev != NULL)
 		m->prev->next = m->next;
 	else
@@ -105,9 +134,36 @@ moves_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct move *m = arg;
 	char ip[IPADDR_STR_MAX];
 
-	log_info("user %u move to %s finished", m->user_hash,
-	    ipaddr_format(&m->to, ip));
+	if (m->barrier)
+		log_info("sessions of retired backend %s have wound down",
+		    ipaddr_format(&m->to, ip));
+	else
+		log_info("user %u move to %s finished", m->user_hash,
+		    ipaddr_format(&m->to, ip));
 	moves_finish(m);
+}
+
+/* A new move or barrier in tag that ends after the kick delay. */
+static struct move *
+moves_arm(struct director *d, const char *tag, const struct ipaddr *to)
+{
+	struct timeval tv;
+	struct move *m;
+
+	m = xcalloc(1, sizeof(*m));
+	m->d = d;
+	strlcpy(m->tag, tag, sizeof(m->tag));
+	m->to = *to;
+	m->timer = event_new(d->base, -1, 0, moves_on_timer, m);
+	tv.tv_sec = (time_t)(d->conf->user_kick_delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)(d->conf->user_kick_delay_ms % 1000) * 1000;
+	if (m->timer == NULL || event_add(m->timer, &tv) == -1)
+		fatal("cannot arm the move timer");
+	m->next = d->moves;
+	if (d->moves != NULL)
+		d->moves->prev = m;
+	d->moves = m;
+	return m;
 }
 
 enum move_status
@@ -118,7 +174,6 @@ moves_start(struct director *d, uint32_t user_hash, struct host *host,
 	const char *tag = hosts_tag_name(host->tag);
 	uint32_t now = director_now();
 	struct host *old = NULL;
-	struct timeval tv;
 	struct user *u;
 	struct move *m;
 	size_t kicked;
@@ -146,23 +201,61 @@ moves_start(struct director *d, uint32_t user_hash, struct host *host,
 		 "waiting %llu ms",
 	    user_hash, old != NULL ? old->ip_str : "(none)", host->ip_str,
 	    kicked, (unsigned long long)d->conf->user_kick_delay_ms);
-	m = xcalloc(1, sizeof(*m));
-	m->d = d;
+	m = moves_arm(d, tag, &host->ip);
 	m->user_hash = user_hash;
-	strlcpy(m->tag, tag, sizeof(m->tag));
-	m->to = host->ip;
 	m->done = done;
 	m->context = context;
-	m->timer = event_new(d->base, -1, 0, moves_on_timer, m);
-	tv.tv_sec = (time_t)(d->conf->user_kick_delay_ms / 1000);
-	tv.tv_usec = (suseconds_t)(d->conf->user_kick_delay_ms % 1000) * 1000;
-	if (m->timer == NULL || event_add(m->timer, &tv) == -1)
-		fatal("cannot arm the move timer");
-	m->next = d->moves;
-	if (d->moves != NULL)
-		d->moves->prev = m;
-	d->moves = m;
 	return MOVE_STARTED;
+}
+
+/*
+ * Takes host out of its tag: kicks its sessions and arms a barrier in
+ * the tag if it had users or sessions.  remove: delete the host, else
+ * move it to new_tag.  Returns -1 (nothing done) for a bad new_tag.
+ */
+static int
+moves_retire(struct director *d, struct host **hostp, const char *new_tag,
+    const char *why)
+{
+	struct host *host = *hostp;
+	char tag[HOST_TAG_MAX + 1], ip_str[IPADDR_STR_MAX];
+	struct ipaddr ip = host->ip;
+	size_t users, kicked;
+	struct move *m;
+
+	strlcpy(tag, hosts_tag_name(host->tag), sizeof(tag));
+	users = hosts_user_count(d->hosts, host);
+	if (new_tag == NULL)
+		hosts_remove(d->hosts, hostp);
+	else if (hosts_set_tag(d->hosts, host, new_tag) == -1)
+		return -1;
+	kicked = registry_kick_backend(d->registry, &ip);
+	log_info("backend %s %s%s (%s): %zu users forgotten, %zu sessions "
+		 "kicked%s",
+	    ipaddr_format(&ip, ip_str),
+	    new_tag == NULL ? "removed" : "moved to tag ",
+	    new_tag == NULL ? "" : new_tag, why, users, kicked,
+	    users > 0 || kicked > 0 ? "; new users of its old tag wait for "
+				      "the kick delay"
+				    : "");
+	if (users > 0 || kicked > 0) {
+		m = moves_arm(d, tag, &ip);
+		m->barrier = true;
+	}
+	return 0;
+}
+
+void
+moves_retire_host(struct director *d, struct host **hostp, const char *why)
+{
+	(void)moves_retire(d, hostp, NULL, why);
+}
+
+int
+moves_retag_host(
+    struct director *d, struct host *host, const char *tag, const char *why)
+{
+	return moves_retire(d, &host, tag, why);
 }
 
 void
@@ -184,6 +277,8 @@ moves_wait(struct director *d, uint32_t user_hash, const char *tag,
 {
 	struct move *m = moves_find(d, user_hash, tag);
 
+	if (m == NULL)
+		m = moves_find_barrier(d, user_hash, tag);
 	if (m == NULL)
 		return false;
 	w->move = m;

@@ -53,14 +53,28 @@ struct move_waiter {
  */
 enum move_status moves_start(struct director *d, uint32_t user_hash,
     struct host *host, move_done_fn *done, void *context);
+/*
+ * Removes *hostp (clearing it) without breaking the invariant: kicks its
+ * sessions, forgets its users, and for director_user_kick_delay holds
+ * the logins of users that have no assignment in its tag (its former
+ * users among them) so they reach another backend only once the old
+ * one's processes are gone.  why is logged.
+ */
+void moves_retire_host(
+    struct director *d, struct host **hostp, const char *why);
+/* The same for moving host to another tag (its users there are
+ * forgotten); returns -1 (nothing done) if tag is invalid. */
+int moves_retag_host(
+    struct director *d, struct host *host, const char *tag, const char *why);
 /* Forgets done callbacks registered with context (its owner is going
  * away); the moves themselves go on. */
 void moves_forget(struct director *d, void *context);
 
-/* Whether user_hash is being moved in tag. */
+/* Whether user_hash is being moved in tag (barriers do not count). */
 bool moves_busy(const struct director *d, uint32_t user_hash, const char *tag);
 /*
- * Queues w on the move of user_hash in tag; returns false (and does
+ * Queues w on the move of user_hash in tag, or on a retirement barrier
+ * of tag if the user has no assignment there; returns false (and does
  * nothing) if there is none.  w->cb(w->context) runs when it ends.
  */
 bool moves_wait(struct director *d, uint32_t user_hash, const char *tag,
@@ -68,7 +82,7 @@ bool moves_wait(struct director *d, uint32_t user_hash, const char *tag,
 /* Unlinks a waiting w (its owner is going away). */
 void moves_unwait(struct move_waiter *w);
 
-/* Moves in progress. */
+/* User moves in progress. */
 size_t moves_count(const struct director *d);
 /* Ends every move now (shutdown); waiters are woken. */
 void moves_free_all(struct director *d);

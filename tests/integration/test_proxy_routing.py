@@ -219,3 +219,30 @@ def test_live_session_keeps_assignment_past_expiry(proxy_director, backends):
     off = d.log_offset()
     login(d, user)
     assert director_choices(d, off)[user] == {ips[2]}
+
+
+def test_removed_backend_kicked_before_its_users_move(proxy_director,
+                                                      backends):
+    # b is removed from the configuration while user has a live session
+    # there: the session is kicked, and the user's next login waits the
+    # kick delay before it reaches another backend (never two at once)
+    d = proxy_director(settings={"director_user_kick_delay": "2 s"})
+    user = "user77"
+    with rawclient.imap_connect(*d.listeners()["imap"]) as live:
+        assert live.command("a", "LOGIN %s %s" % (user, PASS)).startswith(
+            b"a OK")
+        (old,) = director_choices(d)[user]
+        d.mail_servers = [ip for ip in backends.ips if ip != old]
+        d.write_config()
+        off = d.log_offset()
+        reloaded_at = time.monotonic()
+        d.reload()
+        d.wait_log(r"backend %s removed \(no longer in "
+                   r"director_mail_servers\): \d+ users forgotten, 1 "
+                   r"sessions kicked" % re.escape(old), offset=off)
+        assert live.closed(timeout=5)
+    login(d, user)
+    assert time.monotonic() - reloaded_at >= 1.9
+    (new,) = director_choices(d, off)[user]
+    assert new != old
+    backends.check_no_overlap()
