@@ -73,6 +73,17 @@ def login(d, user, proto="imap"):
             assert [c.line()[:3] for _ in range(3)] == [b"+OK"] * 3
 
 
+def set_mail_servers(d, ips):
+    """Reconfigures d's director_mail_servers and reloads it; returns the
+    log offset from before the reload."""
+    d.mail_servers = ips
+    d.write_config()
+    off = d.log_offset()
+    d.reload()
+    d.wait_log(r"configuration reloaded", offset=off)
+    return off
+
+
 def director_choices(d, offset=0):
     """{user: set of backend IPs} from the director's login lines."""
     out = {}
@@ -151,19 +162,11 @@ def test_assignment_survives_new_backend(proxy_director, backends):
     user = next(u for u in ("user%d" % i for i in range(1000))
                 if dovecot_ring_pick(ips, user_hash(u)) == ips[2])
     d = proxy_director(settings={"director_hashing": "dovecot"})
-    d.mail_servers = ips[:2]
-    d.write_config()
-    off = d.log_offset()
-    d.reload()
-    d.wait_log(r"configuration reloaded", offset=off)
+    off = set_mail_servers(d, ips[:2])
     login(d, user)
     first = director_choices(d, off)[user]
     assert first == {dovecot_ring_pick(ips[:2], user_hash(user))}
-    d.mail_servers = ips
-    d.write_config()
-    off = d.log_offset()
-    d.reload()
-    d.wait_log(r"configuration reloaded", offset=off)
+    off = set_mail_servers(d, ips)
     login(d, user)
     assert director_choices(d, off)[user] == first
     # a user never seen before does go to the new backend
@@ -194,21 +197,13 @@ def test_live_session_keeps_assignment_past_expiry(proxy_director, backends):
                 if dovecot_ring_pick(ips, user_hash(u)) == ips[2])
     d = proxy_director(settings={"director_hashing": "dovecot",
                                  "director_user_expire": "10 s"})
-    d.mail_servers = ips[:2]
-    d.write_config()
-    off = d.log_offset()
-    d.reload()
-    d.wait_log(r"configuration reloaded", offset=off)
+    off = set_mail_servers(d, ips[:2])
     with rawclient.imap_connect(*d.listeners()["imap"]) as live:
         assert live.command("a", "LOGIN %s %s" % (user, PASS)).startswith(
             b"a OK")
         first = director_choices(d, off)[user]
         assert first == {dovecot_ring_pick(ips[:2], user_hash(user))}
-        d.mail_servers = ips
-        d.write_config()
-        off = d.log_offset()
-        d.reload()
-        d.wait_log(r"configuration reloaded", offset=off)
+        off = set_mail_servers(d, ips)
         time.sleep(12)                    # past the expiry, session open
         login(d, user)
         assert director_choices(d, off)[user] == first
