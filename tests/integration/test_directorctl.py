@@ -200,3 +200,42 @@ def test_missing_config(tmp_path):
     res = run_ctl("-c", path, "hash", "user1")
     assert res.returncode == EX_CONFIG
     assert path in res.stderr
+
+
+def test_help_lists_every_verb_and_the_man_page_documents_them():
+    res = run_ctl("-h")
+    assert res.returncode == 0
+    verbs = sorted({l.split()[1] for l in res.stdout.splitlines()
+                    if l.startswith("  directorctl ")})
+    assert verbs == sorted(["add", "down", "dump", "flush", "hash", "kick",
+                            "map", "move", "remove", "ring", "simulate",
+                            "status", "up", "update"])
+    with open(os.path.join(ROOT, "man", "directorctl.8"),
+              encoding="utf-8") as f:
+        man = f.read()
+    for verb in verbs:
+        assert re.search(r"^\.It Cm %s\b" % verb, man, re.M), verb
+    # every exit status the program uses is documented
+    for code in ("0", "64", "65", "68", "69", "75", "76", "77", "78"):
+        assert re.search(r"^\.It %s$" % code, man, re.M), code
+
+
+@pytest.mark.parametrize("args", [
+    ["-t", "-1", "status"],
+    ["-t", "100000", "status"],
+    ["-a"],
+])
+def test_global_option_errors(tmp_path, args):
+    res = run_ctl(*args)
+    assert res.returncode == EX_USAGE
+    assert "usage:" in res.stderr
+
+
+def test_admin_verb_without_socket_names_the_config_socket(tmp_path):
+    """Without -a the socket comes from the configuration; a director
+    that is not running is EX_UNAVAILABLE, naming the path."""
+    sock = str(tmp_path / "admin")
+    conf = write_conf(tmp_path, extra="admin_socket = %s" % sock)
+    res = run_ctl("-c", conf, "status")
+    assert res.returncode == 69
+    assert sock in res.stderr and "no admin socket" in res.stderr
