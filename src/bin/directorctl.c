@@ -23,19 +23,17 @@
 #include "compat.h"
 
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "adminclient.h"
 #include "adminwire.h"
 #include "buf.h"
 #include "conf.h"
@@ -57,12 +55,11 @@
 #define CTL_NEEDS_SOCKET 0x01 /* talks to a running directord */
 
 /* Admin connection: default -t, the most addresses a host name may
- * resolve to, bytes read at a time, and the most output kept before
+ * resolve to, and the most output kept before
  * printing (USER-LIST of a large director). */
 #define CTL_TIMEOUT_SECS_DEFAULT 30
 #define CTL_TIMEOUT_SECS_MAX 86400
 #define CTL_ADDRS_MAX 16
-#define CTL_READ_SIZE 65536
 #define CTL_OUTPUT_MAX ((size_t)1 << 30)
 #define CTL_REQUEST_MAX (ADMINWIRE_LINE_MAX + 1)
 /* Dovecot's limits on HOST-SET and HOST-RESET-USERS arguments. */
@@ -70,8 +67,8 @@
 #define CTL_PORT_STR_MAX 8
 
 /* State of one invocation; conf and tmpl are owned here, loaded by the
- * handler (ctl_load_conf) and freed by main().  fd, endpoint and reader
- * belong to the admin connection (ctl_connect), closed by main(). */
+ * handler (ctl_load_conf) and freed by main().  ac is the admin
+ * connection (ctl_connect), closed by main(). */
 struct ctl {
 	const char *conf_path;
 	bool conf_given; /* -c was used (dump repeats it) */
@@ -81,9 +78,8 @@ struct ctl {
 	const char *admin; /* -a, or NULL: admin_socket of the config */
 	unsigned int timeout_secs; /* -t; 0 waits for ever */
 	bool json; /* --json */
-	int fd;
-	char *endpoint; /* what we connected to, for messages */
-	struct adminwire_reader reader;
+	bool connected; /* ac needs adminclient_close() */
+	struct adminclient ac;
 };
 
 /* One line of the grammar: argv[0] of the handler is the verb itself, and
@@ -527,420 +523,23 @@ out:
 
 /* ---- the admin connection ----------------------------------------- */
 
-/* Milliseconds for poll(): -t in ms, or -1 (no timeout). */
-static int
-ctl_poll_ms(const struct ctl *ctl)
-{
-	return ctl->timeout_secs == 0 ? -1 : (int)ctl->timeout_secs * 1000;
-}
-
-/* Maps a connect() errno to an exit status after printing why. */
-static int
-ctl_connect_error(const struct ctl *ctl, int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-		fprintf(stderr,
-		    "directorctl: %s: no admin socket (is directord "
-		    "running?)\n",
-		    ctl->endpoint);
-		return EX_UNAVAILABLE;
-	case EACCES:
-	case EPERM:
-		fprintf(stderr, "directorctl: %s: permission denied\n",
-		    ctl->endpoint);
-		return EX_NOPERM;
-	case ECONNREFUSED:
-	case ETIMEDOUT:
-	case EAGAIN:
-		fprintf(stderr, "directorctl: %s: connect: %s\n", ctl->endpoint,
-		    err == EAGAIN ? "timed out" : strerror(err));
-		return EX_TEMPFAIL;
-	default:
-		fprintf(stderr, "directorctl: %s: connect: %s\n", ctl->endpoint,
-		    strerror(err));
-		return EX_UNAVAILABLE;
-	}
-}
-
-/* Connects fd to sa within the timeout.  Returns 0, or an errno. */
-static int
-ctl_connect_fd(
-    const struct ctl *ctl, int fd, const struct sockaddr *sa, socklen_t salen)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-	socklen_t len = sizeof(int);
-	int err = 0, n;
-
-	if (connect(fd, sa, salen) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return errno;
-	do {
-		n = poll(&pfd, 1, ctl_poll_ms(ctl));
-	} while (n == -1 && errno == EINTR);
-	if (n == 0)
-		return EAGAIN;
-	if (n == -1)
-		return errno;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		return errno;
-	return err;
-}
-
-/* Splits "HOST:PORT" or "[V6]:PORT" into host_r (malloc'ed) and port_r.
- * Returns 0, or -1. */
-static int
-ctl_split_hostport(const char *s, char **host_r, const char **port_r)
-{
-	const char *colon;
-
-	if (s[0] == '[') {
-		colon = strchr(s, ']');
-		if (colon == NULL || colon[1] != ':' || colon[2] == '\0')
-			return -1;
-		*host_r = strndup(s + 1, (size_t)(colon - s - 1));
-		*port_r = colon + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL || colon == s || colon[1] == '\0' ||
-		    memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return -1;
-		*host_r = strndup(s, (size_t)(colon - s));
-		*port_r = colon + 1;
-	}
-	return *host_r != NULL ? 0 : -1;
-}
-
-/* Opens a connection to ctl->endpoint: a UNIX socket path (it contains a
- * '/') or HOST:PORT.  Returns 0, or an exit status after printing why. */
-static int
-ctl_open_fd(struct ctl *ctl)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	struct sockaddr_un sun;
-	const char *port;
-	char *host = NULL;
-	int err, gai;
-
-	if (strchr(ctl->endpoint, '/') != NULL) {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		if (strlcpy(sun.sun_path, ctl->endpoint,
-			sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
-			fprintf(stderr, "directorctl: %s: path too long\n",
-			    ctl->endpoint);
-			return EX_USAGE;
-		}
-		ctl->fd = socket(
-		    AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (ctl->fd == -1)
-			return ctl_connect_error(ctl, errno);
-		err = ctl_connect_fd(
-		    ctl, ctl->fd, (struct sockaddr *)&sun, sizeof(sun));
-		return err == 0 ? 0 : ctl_connect_error(ctl, err);
-	}
-	if (ctl_split_hostport(ctl->endpoint, &host, &port) == -1) {
-		fprintf(stderr,
-		    "directorctl: -a %s: expected a socket path (with a "
-		    "'/') or HOST:PORT\n",
-		    ctl->endpoint);
-		return EX_USAGE;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	gai = getaddrinfo(host, port, &hints, &res);
-	free(host);
-	if (gai != 0) {
-		fprintf(stderr, "directorctl: %s: %s\n", ctl->endpoint,
-		    gai_strerror(gai));
-		return gai == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST;
-	}
-	err = ECONNREFUSED;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		ctl->fd = socket(ai->ai_family,
-		    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    ai->ai_protocol);
-		if (ctl->fd == -1) {
-			err = errno;
-			continue;
-		}
-		err = ctl_connect_fd(ctl, ctl->fd, ai->ai_addr, ai->ai_addrlen);
-		if (err == 0)
-			break;
-		close(ctl->fd);
-		ctl->fd = -1;
-	}
-	freeaddrinfo(res);
-	return err == 0 ? 0 : ctl_connect_error(ctl, err);
-}
-
-/* Writes all of out to the server.  Returns 0, or an exit status. */
-static int
-ctl_send(struct ctl *ctl, const struct buf *out)
-{
-	struct pollfd pfd = {.fd = ctl->fd, .events = POLLOUT};
-	size_t off = 0;
-	ssize_t n;
-	int r;
-
-	while (off < out->len) {
-		n = send(
-		    ctl->fd, out->data + off, out->len - off, MSG_NOSIGNAL);
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EAGAIN) {
-			fprintf(stderr, "directorctl: %s: write: %s\n",
-			    ctl->endpoint, strerror(errno));
-			return EX_TEMPFAIL;
-		}
-		r = poll(&pfd, 1, ctl_poll_ms(ctl));
-		if (r == 0) {
-			fprintf(stderr,
-			    "directorctl: %s: write timed out after %u s\n",
-			    ctl->endpoint, ctl->timeout_secs);
-			return EX_TEMPFAIL;
-		}
-	}
-	return 0;
-}
-
-/* Reads the next reply line (unsplit, still escaped) into *line_r, valid
- * until the next call.  Returns 0, or an exit status after printing why;
- * what names the request waiting for the line. */
-static int
-ctl_read_line(struct ctl *ctl, const char *what, char **line_r)
-{
-	struct pollfd pfd = {.fd = ctl->fd, .events = POLLIN};
-	char data[CTL_READ_SIZE];
-	ssize_t n;
-	int r;
-
-	for (;;) {
-		switch (adminwire_reader_next(&ctl->reader, line_r)) {
-		case ADMINWIRE_LINE:
-			return 0;
-		case ADMINWIRE_TOO_LONG:
-			fprintf(stderr,
-			    "directorctl: %s: %s: reply line longer than %d "
-			    "bytes\n",
-			    ctl->endpoint, what, ADMINWIRE_LINE_MAX);
-			return EX_PROTOCOL;
-		case ADMINWIRE_BAD:
-			fprintf(stderr,
-			    "directorctl: %s: %s: NUL byte in the reply\n",
-			    ctl->endpoint, what);
-			return EX_PROTOCOL;
-		case ADMINWIRE_MORE:
-			break;
-		}
-		n = read(ctl->fd, data, sizeof(data));
-		if (n > 0) {
-			adminwire_reader_feed(&ctl->reader, data, (size_t)n);
-			continue;
-		}
-		if (n == 0) {
-			fprintf(stderr,
-			    "directorctl: %s: %s: connection closed by the "
-			    "director before it answered\n",
-			    ctl->endpoint, what);
-			return EX_TEMPFAIL;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			fprintf(stderr, "directorctl: %s: %s: read: %s\n",
-			    ctl->endpoint, what, strerror(errno));
-			return EX_TEMPFAIL;
-		}
-		do {
-			r = poll(&pfd, 1, ctl_poll_ms(ctl));
-		} while (r == -1 && errno == EINTR);
-		if (r == 0) {
-			fprintf(stderr,
-			    "directorctl: %s: %s: no reply within %u s "
-			    "(see -t)\n",
-			    ctl->endpoint, what, ctl->timeout_secs);
-			return EX_TEMPFAIL;
-		}
-	}
-}
-
 /* Connects to the admin endpoint (-a, else admin_socket of the
  * configuration) and does the handshake.  Returns 0, or an exit status
  * after printing why. */
 static int
 ctl_connect(struct ctl *ctl)
 {
-	struct buf out;
-	char *line;
+	const char *endpoint = ctl->admin;
 	int ret;
 
-	if (ctl->admin == NULL) {
+	if (endpoint == NULL) {
 		if ((ret = ctl_load_conf(ctl)) != 0)
 			return ret;
-		ctl->endpoint = xstrdup(ctl->conf->admin_socket);
-	} else
-		ctl->endpoint = xstrdup(ctl->admin);
-	if ((ret = ctl_open_fd(ctl)) != 0)
-		return ret;
-	buf_init(&out, CTL_REQUEST_MAX);
-	(void)buf_append_str(&out, ADMINWIRE_HANDSHAKE);
-	ret = ctl_send(ctl, &out);
-	buf_deinit(&out);
-	if (ret == 0)
-		ret = ctl_read_line(ctl, "handshake", &line);
-	if (ret == 0 && !adminwire_handshake_ok(line)) {
-		fprintf(stderr,
-		    "directorctl: %s: not a director-doveadm v1 admin "
-		    "socket (handshake was \"",
-		    ctl->endpoint);
-		buf_init(&out, CTL_REQUEST_MAX * 4);
-		if (adminwire_text_str(&out, line) == 0)
-			fwrite(out.data, 1, out.len, stderr);
-		buf_deinit(&out);
-		fprintf(stderr, "\")\n");
-		ret = EX_PROTOCOL;
+		endpoint = ctl->conf->admin_socket;
 	}
-	return ret;
+	ctl->connected = true;
+	return adminclient_open(&ctl->ac, endpoint, ctl->timeout_secs);
 }
-
-/* Sends one request line.  Returns 0, or an exit status. */
-static int
-ctl_request(
-    struct ctl *ctl, const char *cmd, const char *const *args, size_t nargs)
-{
-	struct buf out;
-	int ret;
-
-	buf_init(&out, CTL_REQUEST_MAX);
-	if (adminwire_request(&out, cmd, args, nargs) == -1) {
-		buf_deinit(&out);
-		fprintf(stderr, "directorctl: %s: arguments too long\n", cmd);
-		return EX_USAGE;
-	}
-	ret = ctl_send(ctl, &out);
-	buf_deinit(&out);
-	return ret;
-}
-
-/* What a NOTFOUND or TRYAGAIN reply means, per command prefix. */
-static const struct {
-	const char *cmd, *notfound, *tryagain;
-} ctl_reply_hints[] = {
-    {"USER-MOVE", "no such backend",
-	"the user is already being moved; wait for that move to end"},
-    {"USER-LOOKUP", NULL, "the user name cannot be hashed"},
-    {"USER-KICK", NULL, "too many kicks are running"},
-    {"DIRECTOR-REMOVE", "no such director", NULL},
-    {"HOST-", "no such backend", NULL},
-};
-
-/* Maps a one-line reply to an exit status and, on failure, prints one
- * line naming the socket, the request and the reply. */
-static int
-ctl_reply_status(const struct ctl *ctl, const char *cmd,
-    const char *const *args, size_t nargs, const char *reply)
-{
-	const char *hint = NULL;
-	struct buf text;
-	size_t i, h;
-	int ret;
-
-	for (h = 0; h < nitems(ctl_reply_hints); h++)
-		if (strncmp(cmd, ctl_reply_hints[h].cmd,
-			strlen(ctl_reply_hints[h].cmd)) == 0)
-			break;
-	switch (adminwire_reply_kind(reply)) {
-	case ADMINWIRE_REPLY_OK:
-		return 0;
-	case ADMINWIRE_REPLY_NOTFOUND:
-		ret = EX_NOHOST;
-		if (h < nitems(ctl_reply_hints))
-			hint = ctl_reply_hints[h].notfound;
-		break;
-	case ADMINWIRE_REPLY_TRYAGAIN:
-		ret = EX_TEMPFAIL;
-		if (h < nitems(ctl_reply_hints))
-			hint = ctl_reply_hints[h].tryagain;
-		if (hint == NULL)
-			hint = "temporary, try again later";
-		break;
-	case ADMINWIRE_REPLY_ERROR:
-	default:
-		ret = EX_DATAERR;
-		break;
-	}
-	buf_init(&text, CTL_OUTPUT_MAX);
-	(void)buf_printf(&text, "directorctl: %s: %s", ctl->endpoint, cmd);
-	for (i = 0; i < nargs; i++) {
-		(void)buf_append_str(&text, " ");
-		(void)adminwire_text_str(&text, args[i]);
-	}
-	(void)buf_append_str(&text, ": ");
-	(void)adminwire_text_str(&text, reply);
-	if (hint != NULL)
-		(void)buf_printf(&text, " (%s)", hint);
-	(void)buf_append_str(&text, "\n");
-	fwrite(text.data, 1, text.len, stderr);
-	buf_deinit(&text);
-	return ret;
-}
-
-/* Sends a command that answers one line (OK, NOTFOUND, TRYAGAIN or a
- * text).  Returns its exit status. */
-static int
-ctl_simple(
-    struct ctl *ctl, const char *cmd, const char *const *args, size_t nargs)
-{
-	char *line;
-	int ret;
-
-	if ((ret = ctl_request(ctl, cmd, args, nargs)) != 0 ||
-	    (ret = ctl_read_line(ctl, cmd, &line)) != 0)
-		return ret;
-	return ctl_reply_status(ctl, cmd, args, nargs, line);
-}
-
-/* Called for every split line of a list reply; returns 0 or -1
- * (malformed line). */
-typedef int ctl_row_fn(void *ctx, char **fields, size_t count);
-
-/* Sends cmd and reads its list reply up to the empty line, handing each
- * line to fn.  Returns 0, or an exit status after printing why. */
-static int
-ctl_list(struct ctl *ctl, const char *cmd, const char *const *args,
-    size_t nargs, ctl_row_fn *fn, void *ctx)
-{
-	char *fields[ADMINWIRE_FIELDS_MAX];
-	size_t count;
-	char *line;
-	int ret;
-
-	if ((ret = ctl_request(ctl, cmd, args, nargs)) != 0)
-		return ret;
-	for (;;) {
-		if ((ret = ctl_read_line(ctl, cmd, &line)) != 0)
-			return ret;
-		if (*line == '\0')
-			return 0;
-		if (adminwire_split(line, fields, nitems(fields), &count) ==
-			-1 ||
-		    fn(ctx, fields, count) == -1) {
-			fprintf(stderr,
-			    "directorctl: %s: %s: malformed reply line\n",
-			    ctl->endpoint, cmd);
-			return EX_PROTOCOL;
-		}
-	}
-}
-
 /* Writes out to stdout.  Returns 0, or EX_IOERR. */
 static int
 ctl_print(struct buf *out)
@@ -973,7 +572,7 @@ ctl_print_table(const struct ctl *ctl, struct adminwire_table **tp)
 static int
 ctl_show_list(struct ctl *ctl, const char *cmd, const char *const *args,
     size_t nargs, const struct adminwire_col *cols, size_t ncols,
-    ctl_row_fn *fn)
+    adminclient_row_fn *fn)
 {
 	struct adminwire_table *t;
 	int ret;
@@ -981,7 +580,7 @@ ctl_show_list(struct ctl *ctl, const char *cmd, const char *const *args,
 	if ((ret = ctl_connect(ctl)) != 0)
 		return ret;
 	t = adminwire_table_new(cols, ncols);
-	if ((ret = ctl_list(ctl, cmd, args, nargs, fn, t)) != 0) {
+	if ((ret = adminclient_list(&ctl->ac, cmd, args, nargs, fn, t)) != 0) {
 		adminwire_table_free(&t);
 		return ret;
 	}
@@ -1141,18 +740,18 @@ ctl_status_user(struct ctl *ctl, const char *user, const char *tag)
 	int ret;
 
 	if ((ret = ctl_connect(ctl)) != 0 ||
-	    (ret = ctl_request(
-		 ctl, "USER-LOOKUP", args, tag != NULL ? 2 : 1)) != 0 ||
-	    (ret = ctl_read_line(ctl, "USER-LOOKUP", &line)) != 0)
+	    (ret = adminclient_request(
+		 &ctl->ac, "USER-LOOKUP", args, tag != NULL ? 2 : 1)) != 0 ||
+	    (ret = adminclient_read_line(&ctl->ac, "USER-LOOKUP", &line)) != 0)
 		return ret;
 	if (adminwire_reply_kind(line) != ADMINWIRE_REPLY_ERROR)
-		return ctl_reply_status(
-		    ctl, "USER-LOOKUP", args, tag != NULL ? 2 : 1, line);
+		return adminclient_reply_status(
+		    &ctl->ac, "USER-LOOKUP", args, tag != NULL ? 2 : 1, line);
 	if (adminwire_split(line, fields, nitems(fields), &count) == -1 ||
 	    adminwire_parse_lookup(fields, count, &lk) == -1) {
 		fprintf(stderr,
 		    "directorctl: %s: USER-LOOKUP: malformed reply line\n",
-		    ctl->endpoint);
+		    ctl->ac.endpoint);
 		return EX_PROTOCOL;
 	}
 	buf_init(&out, CTL_OUTPUT_MAX);
@@ -1368,9 +967,10 @@ ctl_cmd_dump(struct ctl *ctl, int argc, char **argv)
 	d.hosts = adminwire_table_new(ctl_host_cols, nitems(ctl_host_cols));
 	d.removed =
 	    adminwire_table_new(ctl_removed_cols, nitems(ctl_removed_cols));
-	ret = ctl_list(ctl, "HOST-LIST", NULL, 0, ctl_dump_host, &d);
+	ret =
+	    adminclient_list(&ctl->ac, "HOST-LIST", NULL, 0, ctl_dump_host, &d);
 	if (ret == 0)
-		ret = ctl_list(ctl, "HOST-LIST-REMOVED", NULL, 0,
+		ret = adminclient_list(&ctl->ac, "HOST-LIST-REMOVED", NULL, 0,
 		    ctl_removed_row, d.removed);
 	if (ret == 0 && ctl->json) {
 		(void)buf_append_str(&out, "{\"hosts\": ");
@@ -1438,7 +1038,7 @@ static void
 ctl_change(struct ctl *ctl, struct ctl_results *res, const char *cmd,
     const char *const *args, size_t nargs, const char *target, const char *done)
 {
-	int ret = ctl_simple(ctl, cmd, args, nargs);
+	int ret = adminclient_simple(&ctl->ac, cmd, args, nargs);
 
 	if (ret == 0) {
 		const char *cells[] = {target, done};
@@ -1773,11 +1373,11 @@ ctl_ring_target(int argc, char **argv, char ip_r[INET6_ADDRSTRLEN],
 	int ret;
 
 	if (argc == 1 && strchr(argv[0], '[') != NULL) {
-		if (ctl_split_hostport(argv[0], &host, &port) == -1)
+		if (adminclient_split_hostport(argv[0], &host, &port) == -1)
 			return -1;
 	} else if (argc == 1 && strchr(argv[0], ':') != NULL &&
 	    strchr(argv[0], ':') == strrchr(argv[0], ':')) {
-		if (ctl_split_hostport(argv[0], &host, &port) == -1)
+		if (adminclient_split_hostport(argv[0], &host, &port) == -1)
 			return -1;
 	} else
 		host = xstrdup(argv[0]);
@@ -1855,8 +1455,7 @@ int
 main(int argc, char **argv)
 {
 	struct ctl ctl = {.conf_path = DIRECTORD_CONF,
-	    .timeout_secs = CTL_TIMEOUT_SECS_DEFAULT,
-	    .fd = -1};
+	    .timeout_secs = CTL_TIMEOUT_SECS_DEFAULT};
 	const struct ctl_verb *verb = NULL;
 	const char *errstr = NULL;
 	int ch, ret;
@@ -1905,12 +1504,9 @@ main(int argc, char **argv)
 	/* Handlers check their arguments first and then load the
 	 * configuration or connect (CTL_NEEDS_SOCKET: ctl_connect), so that
 	 * a usage error wins over a config or connection error. */
-	adminwire_reader_init(&ctl.reader);
 	ret = verb->handler(&ctl, argc, argv);
-	if (ctl.fd != -1)
-		close(ctl.fd);
-	adminwire_reader_deinit(&ctl.reader);
-	free(ctl.endpoint);
+	if (ctl.connected)
+		adminclient_close(&ctl.ac);
 	userhash_template_free(&ctl.tmpl);
 	conf_free(&ctl.conf);
 	return ret;
