@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
 #include "conf.h"
 #include "daemon.h"
 #include "director.h"
@@ -52,7 +53,7 @@ static const struct listener_handler *const daemon_handlers[] = {
     [CONF_PROTOCOL_POP3] = &session_handler_pop3,
     [CONF_PROTOCOL_LMTP] = &unavailable_lmtp_handler,
     [CONF_PROTOCOL_RING] = &unavailable_ring_handler,
-    [CONF_PROTOCOL_ADMIN] = &unavailable_ring_handler,
+    [CONF_PROTOCOL_ADMIN] = &admin_tcp_handler,
 };
 static_assert(nitems(daemon_handlers) == CONF_PROTOCOL_COUNT, "handlers");
 
@@ -203,6 +204,11 @@ daemon_make_dirs(const struct conf *conf, char **error_r)
 	copy = xstrdup(conf->pid_file);
 	ret = privdrop_make_dir(dirname(copy), conf->user, error_r);
 	free(copy);
+	if (ret == 0) {
+		copy = xstrdup(conf->admin_socket);
+		ret = privdrop_make_dir(dirname(copy), conf->user, error_r);
+		free(copy);
+	}
 	return ret;
 }
 
@@ -226,7 +232,11 @@ daemon_start(struct directord *d, bool foreground)
 	d->director = director_new(d->conf, &error);
 	if (d->director == NULL)
 		goto fail;
-	if (daemon_make_dirs(d->conf, &error) == -1 ||
+	if (daemon_make_dirs(d->conf, &error) == -1)
+		goto fail;
+	/* bound as root, owned by the configured user */
+	d->director->admin = admin_new(d->director, &error);
+	if (d->director->admin == NULL ||
 	    privdrop_to_user(d->conf->user, &error) == -1)
 		goto fail;
 	if (!foreground) {
@@ -247,7 +257,8 @@ daemon_start(struct directord *d, bool foreground)
 	    daemon_add_signal(d, &d->sig_int, SIGINT, daemon_on_stop) == -1 ||
 	    daemon_add_signal(d, &d->sig_hup, SIGHUP, daemon_on_hup) == -1)
 		return -1;
-	if (director_start(d->director, d->base) == -1)
+	if (director_start(d->director, d->base) == -1 ||
+	    admin_start(d->director->admin, d->base) == -1)
 		return -1;
 	if (listener_set_start(
 		d->listeners, d->base, daemon_handlers, d->director) == -1)
@@ -273,6 +284,8 @@ daemon_free(struct directord *d)
 	}
 	listener_set_free(&d->listeners);
 	if (d->director != NULL) {
+		/* first: waiting admin commands must not answer mid-shutdown */
+		admin_free(&d->director->admin);
 		director_shutdown(d->director);
 		director_free(&d->director);
 	}

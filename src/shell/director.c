@@ -111,6 +111,7 @@ director_new(const struct conf *conf, char **error_r)
 	    director_method(conf), (uint32_t)(conf->user_expire_ms / 1000));
 	for (i = 0; i < conf->mail_server_count; i++)
 		director_add_backend(d, &conf->mail_server_entries[i]);
+	director_load_state(d);
 	d->registry = registry_new(session_kick);
 	d->connlimit = connlimit_new();
 	if (director_tls_init(d, conf, error_r) == -1) {
@@ -221,6 +222,10 @@ director_reload(struct director *d, const struct conf *conf)
 	    old->backend.tls != conf->backend.tls)
 		log_warn("TLS changes need a restart; keeping the old "
 			 "certificates and backend TLS mode");
+	/* the removed-at-runtime records follow the configured list */
+	d->conf = conf;
+	director_hosts_changed(d);
+	d->conf = old;
 	tmpl = userhash_template_new(conf->username_hash, &err);
 	if (tmpl != NULL) {
 		userhash_template_free(&d->userhash);
@@ -258,6 +263,7 @@ director_free(struct director **dp)
 	userhash_template_free(&d->userhash);
 	tls_ctx_free(&d->tls_server);
 	tls_ctx_free(&d->tls_client);
+	free(d->state_path);
 	free(d);
 }
 

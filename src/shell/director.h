@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "ipaddr.h"
 
+struct admin;
 struct connlimit;
 struct event;
 struct event_base;
@@ -47,6 +48,8 @@ struct director {
 	uint32_t last_refresh;
 	struct session *sessions; /* every open session (session.c) */
 	struct move *moves; /* moves in progress (moves.c) */
+	struct admin *admin; /* the admin socket (admin.c), or NULL */
+	char *state_path; /* the backend state file (hoststate.h) */
 	unsigned int connections; /* open client connections */
 	uint64_t session_seq;
 	bool shutting_down;
@@ -73,6 +76,18 @@ void director_reload(struct director *d, const struct conf *conf);
 /* Kicks every live session (shutdown). */
 void director_shutdown(struct director *d);
 void director_free(struct director **d);
+
+/*
+ * The backend list changed at runtime (an admin command): saves it to the
+ * state file, atomically, so a restart keeps it.  Failures are logged.
+ */
+void director_hosts_changed(struct director *d);
+/*
+ * Applies the state file, if there is one, over the configured backends
+ * (director_new() does it).  A missing file is fine; an unreadable or
+ * corrupt one is logged and ignored.
+ */
+void director_load_state(struct director *d);
 
 /* The routing clock: wall-clock seconds. */
 uint32_t director_now(void);

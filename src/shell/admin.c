@@ -1,0 +1,423 @@
+/*
+ * admin.c - admin socket transport (see admin.h).
+ *
+ * Each connection reads LF-terminated lines.  The first must be the
+ * client's VERSION handshake; every later line is one command, run in
+ * order.  A command that has to wait (a move, a flush) returns
+ * ADMIN_CMD_WAIT and reading stops until admin_conn_resume(): replies
+ * therefore always come one per command, in order, however the client
+ * pipelines.  A protocol error is logged and closes the connection
+ * without a reply, as Dovecot's director does.
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "admin.h"
+#include "admin_cmds.h"
+#include "director.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define ADMIN_BACKLOG 64
+
+struct admin_conn {
+	struct admin_conn *prev, *next;
+	struct admin *admin;
+	struct bufferevent *bev;
+	bool handshaked;
+	bool waiting; /* a command is running; input is held */
+	bool closing; /* flush, then close */
+	void *job; /* admin_cmds.c state of a waiting command */
+	char peer[ADMIN_PEER_MAX];
+};
+
+struct admin {
+	struct director *d;
+	int fd;
+	char *path;
+	struct event *ev;
+	struct admin_conn *conns;
+};
+
+static const char admin_handshake[] = "VERSION\tdirector-doveadm\t1\t0\n";
+
+static void admin_conn_process(struct admin_conn *conn);
+
+/* -- socket setup ------------------------------------------------------ */
+
+/* Whether some process accepts connections on path (a live directord). */
+static bool
+admin_socket_in_use(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used;
+
+	if (fd == -1)
+		return false;
+	used = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return used;
+}
+
+struct admin *
+admin_new(struct director *d, char **error_r)
+{
+	const struct conf *conf = d->conf;
+	struct sockaddr_un sun;
+	struct passwd *pw;
+	struct admin *admin;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, conf->admin_socket, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		*error_r = xasprintf(
+		    "admin_socket %s: path too long", conf->admin_socket);
+		return NULL;
+	}
+	pw = getpwnam(conf->user);
+	if (pw == NULL) {
+		*error_r =
+		    xasprintf("admin socket: unknown user %s", conf->user);
+		return NULL;
+	}
+	if (admin_socket_in_use(&sun)) {
+		*error_r = xasprintf("admin socket %s is in use by another "
+				     "process (is directord already running?)",
+		    conf->admin_socket);
+		return NULL;
+	}
+	if (unlink(conf->admin_socket) == -1 && errno != ENOENT) {
+		*error_r = xasprintf(
+		    "unlink %s: %s", conf->admin_socket, strerror(errno));
+		return NULL;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		*error_r = xasprintf("admin socket: %s", strerror(errno));
+		return NULL;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chown(conf->admin_socket, pw->pw_uid, pw->pw_gid) == -1 ||
+	    chmod(conf->admin_socket, (mode_t)conf->admin_socket_mode) == -1 ||
+	    listen(fd, ADMIN_BACKLOG) == -1) {
+		*error_r = xasprintf(
+		    "admin socket %s: %s", conf->admin_socket, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	admin = xcalloc(1, sizeof(*admin));
+	admin->d = d;
+	admin->fd = fd;
+	admin->path = xstrdup(conf->admin_socket);
+	return admin;
+}
+
+/* -- connections --------------------------------------------------------- */
+
+static void
+admin_conn_free(struct admin_conn *conn)
+{
+	struct admin *admin = conn->admin;
+
+	admin_cmds_conn_gone(conn);
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		admin->conns = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	bufferevent_free(conn->bev);
+	free(conn);
+}
+
+void
+admin_conn_write(struct admin_conn *conn, const void *data, size_t len)
+{
+	bufferevent_write(conn->bev, data, len);
+}
+
+const char *
+admin_conn_peer(const struct admin_conn *conn)
+{
+	return conn->peer;
+}
+
+void *
+admin_conn_job(const struct admin_conn *conn)
+{
+	return conn->job;
+}
+
+void
+admin_conn_set_job(struct admin_conn *conn, void *job)
+{
+	conn->job = job;
+}
+
+struct director *
+admin_conn_director(const struct admin_conn *conn)
+{
+	return conn->admin->d;
+}
+
+/* Closes once the replies so far are sent. */
+static void
+admin_conn_close_later(struct admin_conn *conn)
+{
+	conn->closing = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+		admin_conn_free(conn);
+}
+
+static void
+admin_conn_process(struct admin_conn *conn)
+{
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	char *line;
+	size_t len;
+
+	while (!conn->waiting && !conn->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(conn->bev)) >
+		    ADMIN_OUTPUT_MAX) {
+			log_warn("admin %s: not reading its replies, closing",
+			    conn->peer);
+			admin_conn_free(conn);
+			return;
+		}
+		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) > ADMIN_LINE_MAX) {
+				log_warn("admin %s: line too long, closing",
+				    conn->peer);
+				admin_conn_free(conn);
+			}
+			return;
+		}
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (!conn->handshaked) {
+			if (!admin_cmds_handshake_ok(line)) {
+				log_warn("admin %s: bad handshake, closing",
+				    conn->peer);
+				free(line);
+				admin_conn_close_later(conn);
+				return;
+			}
+			conn->handshaked = true;
+			free(line);
+			continue;
+		}
+		switch (admin_cmds_run(conn, line, len)) {
+		case ADMIN_CMD_DONE:
+			break;
+		case ADMIN_CMD_WAIT:
+			conn->waiting = true;
+			break;
+		case ADMIN_CMD_CLOSE:
+			free(line);
+			admin_conn_close_later(conn);
+			return;
+		}
+		free(line);
+	}
+}
+
+void
+admin_conn_resume(struct admin_conn *conn)
+{
+	conn->waiting = false;
+	admin_conn_process(conn);
+}
+
+static void
+admin_on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	admin_conn_process(arg);
+}
+
+static void
+admin_on_write(struct bufferevent *bev, void *arg)
+{
+	struct admin_conn *conn = arg;
+
+	(void)bev;
+	if (conn->closing)
+		admin_conn_free(conn);
+}
+
+static void
+admin_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct admin_conn *conn = arg;
+
+	(void)bev;
+	if (conn->waiting)
+		log_info("admin %s: disconnected while a command was running "
+			 "(it goes on)",
+		    conn->peer);
+	admin_conn_free(conn);
+}
+
+static void
+admin_conn_new(struct admin *admin, int fd, const char *peer)
+{
+	struct admin_conn *conn = xcalloc(1, sizeof(*conn));
+
+	conn->admin = admin;
+	strlcpy(conn->peer, peer, sizeof(conn->peer));
+	conn->bev =
+	    bufferevent_socket_new(admin->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (conn->bev == NULL) {
+		close(fd);
+		free(conn);
+		return;
+	}
+	conn->next = admin->conns;
+	if (admin->conns != NULL)
+		admin->conns->prev = conn;
+	admin->conns = conn;
+	bufferevent_setcb(
+	    conn->bev, admin_on_read, admin_on_write, admin_on_event, conn);
+	bufferevent_write(
+	    conn->bev, admin_handshake, sizeof(admin_handshake) - 1);
+	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	log_debug("admin %s: connected", peer);
+}
+
+static void
+admin_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct admin *admin = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char peer[ADMIN_PEER_MAX];
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_error("admin socket: accept: %s", strerror(errno));
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_error("admin socket: SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	snprintf(peer, sizeof(peer), "uid %ld pid %ld", (long)cred.uid,
+	    (long)cred.pid);
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		log_warn("admin socket: permission denied for %s (only root "
+			 "and uid %ld may manage the director)",
+		    peer, (long)geteuid());
+		close(fd);
+		return;
+	}
+	admin_conn_new(admin, fd, peer);
+}
+
+static bool
+admin_ip_allowed(const struct conf *conf, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		return conf_networks_match(conf->admin_nets,
+		    conf->admin_net_count, 4, (const uint8_t *)&sin->sin_addr);
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		return conf_networks_match(conf->admin_nets,
+		    conf->admin_net_count, 6,
+		    (const uint8_t *)&sin6->sin6_addr);
+	}
+	return false;
+}
+
+static void
+admin_tcp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, void *context)
+{
+	struct director *d = context;
+	char ip[INET6_ADDRSTRLEN] = "?", text[ADMIN_PEER_MAX];
+	unsigned int port = 0;
+
+	(void)peer_len;
+	(void)info;
+	if (peer->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)peer;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		port = ntohs(sin->sin_port);
+	} else if (peer->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)peer;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(sin6->sin6_port);
+	}
+	snprintf(text, sizeof(text), "%s:%u", ip, port);
+	if (d->admin == NULL || !admin_ip_allowed(d->conf, peer)) {
+		log_warn("admin: connection from %s refused (not in "
+			 "admin_networks)",
+		    text);
+		close(fd);
+		return;
+	}
+	admin_conn_new(d->admin, fd, text);
+}
+
+const struct listener_handler admin_tcp_handler = {
+    .accept = admin_tcp_accept,
+};
+
+int
+admin_start(struct admin *admin, struct event_base *base)
+{
+	admin->ev = event_new(
+	    base, admin->fd, EV_READ | EV_PERSIST, admin_on_accept, admin);
+	if (admin->ev == NULL || event_add(admin->ev, NULL) == -1) {
+		log_error("admin socket: cannot watch it");
+		return -1;
+	}
+	return 0;
+}
+
+void
+admin_free(struct admin **adminp)
+{
+	struct admin *admin = *adminp;
+
+	if (admin == NULL)
+		return;
+	*adminp = NULL;
+	while (admin->conns != NULL)
+		admin_conn_free(admin->conns);
+	if (admin->ev != NULL)
+		event_free(admin->ev);
+	close(admin->fd);
+	/* after the privilege drop this may fail: the directory is root's */
+	if (unlink(admin->path) == -1 && errno != ENOENT && errno != EACCES)
+		log_warn("unlink %s: %s", admin->path, strerror(errno));
+	free(admin->path);
+	free(admin);
+}
