@@ -24,34 +24,13 @@ import socket
 import threading
 import time
 
+from .adminclient import escape, unescape  # noqa: F401 (re-exported)
+
 HANDSHAKE = "VERSION\tdirector-doveadm\t1\t0"
 CLOSE = object()
 STALL = object()
 MAX_VHOSTS = 1000
 DEFAULT_VHOSTS = 100
-
-_ESCAPES = {"\x01": "\x011", "\t": "\x01t", "\r": "\x01r", "\n": "\x01n",
-            "\0": "\x010"}
-_UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
-
-
-def escape(s):
-    """Dovecot's tab-escaping of one field."""
-    return "".join(_ESCAPES.get(c, c) for c in s)
-
-
-def unescape(s):
-    out = []
-    i = 0
-    while i < len(s):
-        if s[i] == "\x01" and i + 1 < len(s) and s[i + 1] in _UNESCAPES:
-            out.append(_UNESCAPES[s[i + 1]])
-            i += 2
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
-
 
 def line(*fields):
     return "\t".join(escape(str(f)) for f in fields)
