@@ -6,12 +6,12 @@ harness), writes and checks a directord configuration, starts directord,
 shows with `directorctl simulate` which backend each user maps to under
 both hashing methods and how evenly 100000 users spread, and logs a few
 users in over IMAP and POP3 through the director, checking in the
-backends' own logs that each landed where predicted.  Runs as
+backends' own logs that each landed where predicted, then shows
+`directorctl status` and moves a user with a live session.  Runs as
 root (Dovecot and directord drop privileges); everything it starts is
 stopped and its temporary directory removed, also on error or Ctrl-C.
 
-Each step is a function in STEPS; later issues add steps (logins through
-the director, `directorctl status`, a move) by appending to that list.
+Each step is a function in STEPS, run in order.
 """
 import argparse
 import imaplib
@@ -100,7 +100,8 @@ def step_director(demo):
         mail_servers=demo.backends,
         binary=os.path.join(demo.build, "directord"),
         settings={"director_hashing": demo.method, "log_level": "info",
-                  "disable_plaintext_auth": "no"})
+                  "disable_plaintext_auth": "no",
+                  "director_user_kick_delay": "1 s"})
     say("Configuration %s:\n" % demo.director.config_path)
     with open(demo.director.config_path) as f:
         for line in f:
@@ -215,6 +216,48 @@ def step_login(demo):
         "\n  backends at once" % len(checked))
 
 
+def step_admin(demo):
+    say("Operators manage a running director through its admin socket,"
+        "\nwith directorctl (or Dovecot's own `doveadm director -a SOCKET`)."
+        "\n")
+    say("$ directorctl -c FILE status\n")
+    say(demo.ctl("status").rstrip())
+    user = LOGIN_USERS[0]
+    offsets = {b.name: b.log_offset() for b in demo.backends}
+    imap = _imap_session(demo, user)
+    old, _ = _landed(demo, offsets, user, "imap")
+    new = next(b for b in demo.backends if b is not old)
+    say("\n%s has an IMAP session open on %s.  Moving it to %s kicks that"
+        "\nsession, waits director_user_kick_delay so that %s's processes"
+        "\nare gone, and only then lets %s log in on %s:\n" %
+        (user, old.name, new.name, old.name, user, new.name))
+    say("$ directorctl -c FILE move %s %s" % (user, new.ip))
+    started = time.monotonic()
+    demo.ctl("move", user, new.ip)
+    say("  done in %.1f s" % (time.monotonic() - started))
+    try:
+        imap.noop()
+        kicked = False
+    except (imaplib.IMAP4.abort, OSError):
+        kicked = True
+    say("  the open session on %s was %s" %
+        (old.name, "disconnected" if kicked else "NOT disconnected"))
+    if not kicked:
+        raise RuntimeError("the move did not kick the session")
+    offsets = {b.name: b.log_offset() for b in demo.backends}
+    _imap_session(demo, user).logout()
+    landed, line = _landed(demo, offsets, user, "imap")
+    say("  next login of %s -> %s" % (user, landed.name))
+    say("    %s log: %s" % (landed.name, line))
+    if landed is not new:
+        raise RuntimeError("%s landed on %s" % (user, landed.name))
+    say("\n$ directorctl -c FILE status %s\n" % user)
+    say(demo.ctl("status", user).rstrip())
+    checked = oracle.check_no_overlap(demo.backends)
+    say("\n  the backends' logs hold %d session(s); still no user on two"
+        "\n  backends at once" % len(checked))
+
+
 def step_stop(demo):
     rc = demo.director.stop()
     say("directord stopped (SIGTERM), exit status %s" % rc)
@@ -231,6 +274,7 @@ STEPS = [
     ("configure and start directord", step_director),
     ("which backend each user maps to, and the balance", step_map),
     ("IMAP and POP3 logins through the director", step_login),
+    ("directorctl status, and a safe move of a live user", step_admin),
     ("stop everything", step_stop),
 ]
 

@@ -24,8 +24,13 @@ def test_demo_runs(address_plan):
     for n in range(1, 6):
         assert "== Step %d:" % n in res.stdout
     assert "directord ready" in res.stdout
-    assert res.stdout.count("Login: user=<") == 3
+    assert res.stdout.count("Login: user=<") == 4
     # logins went through the director and met on the predicted backend
     assert res.stdout.count("(predicted ") == 3
     assert "no user was ever on two" in res.stdout
+    # the admin step: status table, a move that kicks the live session
+    assert "$ directorctl -c FILE status" in res.stdout
+    assert "the open session on b" in res.stdout
+    assert "was disconnected" in res.stdout
+    assert "still no user on two" in res.stdout
     assert "peak/mean" in res.stdout
