@@ -336,3 +336,39 @@ def test_state_survives_restart_and_corruption(proxy_director, backends):
         rows = a.list("HOST-LIST")
     assert [r[0] for r in rows] == sorted(backends.ips)
     assert all(r[1] == "100" and r[4] == "U" for r in rows)
+
+
+def test_tcp_admin_listener_restricted_to_admin_networks(proxy_director,
+                                                         address_plan):
+    d = proxy_director(settings={"admin_networks": "127.0.0.1/32"},
+                       extra_listeners={"adm": {"protocol": "admin",
+                                                "port": 1990}})
+    endpoint = "%s:1990" % d.ip
+    # Dovecot's doveadm over TCP, from an allowed address
+    res = subprocess.run(["doveadm", "director", "status", "-a", endpoint],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert len(res.stdout.splitlines()) == 4
+    # any other source address is refused before the handshake
+    other = "127.%d.2.9" % address_plan.slot
+    s = socket.create_connection((d.ip, 1990), timeout=5,
+                                 source_address=(other, 0))
+    assert s.recv(100) == b""
+    s.close()
+    d.wait_log(r"admin: connection from %s:\d+ refused \(not in "
+               r"admin_networks\)" % re.escape(other))
+
+
+def test_kick_alt_and_ring_commands(proxy_director, backends):
+    d = proxy_director()
+    live = imap_login(d, "user440")
+    with admin(d) as a:
+        assert a.command("USER-KICK-ALT", "vip", "yes") == "OK"
+        assert not live.closed(timeout=0.5)
+        assert a.command("USER-KICK-ALT", "user", "user440") == "OK"
+        assert live.closed(timeout=5)
+        assert a.command("USER-KICK", "user440", "nowait") == "OK"
+        assert a.command("DIRECTOR-REMOVE", "127.0.9.1") == "NOTFOUND"
+        assert a.command("DIRECTOR-REMOVE", d.ip) == "can't remove self"
+        assert a.command("DIRECTOR-ADD", "127.0.9.1", "9090") != "OK"
+        assert len(a.list("DIRECTOR-LIST")) == 1
