@@ -297,6 +297,8 @@ admin_conn_new(struct admin *admin, int fd, const char *peer)
 	admin->conns = conn;
 	bufferevent_setcb(
 	    conn->bev, admin_on_read, admin_on_write, admin_on_event, conn);
+	/* input is bounded also while a command waits: reading pauses */
+	bufferevent_setwatermark(conn->bev, EV_READ, 0, ADMIN_LINE_MAX + 1);
 	bufferevent_write(
 	    conn->bev, admin_handshake, sizeof(admin_handshake) - 1);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);

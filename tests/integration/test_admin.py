@@ -203,6 +203,14 @@ def test_pipelined_commands_and_bad_input(proxy_director, backends):
         a.sock.sendall(b"\x01\xff\x00garbage\t\t\t\n")
         with pytest.raises(EOFError):
             a.line()
+    with admin(d) as a:
+        # an over-long line
+        try:
+            a.sock.sendall(b"HOST-LIST" + b"x" * 100000)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        with pytest.raises((EOFError, ConnectionResetError)):
+            a.line()
     # a bad handshake is refused, and the daemon serves others throughout
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(5)
