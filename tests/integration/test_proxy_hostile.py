@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import dovecot, rawclient
+from harness import adminclient, dovecot, rawclient
 
 PASS = dovecot.USER_PASSWORD
 TAG_MAX = 32                    # IMAP_TAG_MAX in src/proto/imap_client_int.h
@@ -347,3 +347,25 @@ def test_shutdown_with_live_sessions(proxy_director):
         assert pre.closed(timeout=5)
         assert b"* BYE" in pre.pending, pre.pending
     d.wait_log(r"disconnect: user=<user512>.*closed_by=shutdown")
+
+
+def test_kick_stops_a_login_on_its_way_to_the_backend(director_factory,
+                                                      address_plan):
+    # the login waits for a backend that never greets; a kick (what a
+    # move does to the old backend) ends it at once with a temporary
+    # failure instead of letting it land there later
+    d, silent = _silent_director(director_factory, address_plan,
+                                 backend_settings={"connect_timeout": "30 s"})
+    try:
+        with imap(d) as c:
+            c.send("a LOGIN user1 %s\r\n" % PASS)
+            time.sleep(0.5)             # routed, connected, no greeting
+            with adminclient.AdminClient(d.admin_socket) as a:
+                assert a.command("USER-KICK", "user1") == "OK"
+            started = time.monotonic()
+            reply = c.line(timeout=5)
+            assert reply.startswith(b"a NO [UNAVAILABLE]"), reply
+            assert time.monotonic() - started < 5
+        d.wait_log(r"result=tempfail, reason=kicked during backend login")
+    finally:
+        silent.stop()
