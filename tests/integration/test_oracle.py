@@ -71,6 +71,21 @@ def test_parse_login_and_logout():
     assert ss[3].is_open
 
 
+def test_end_logged_before_login_closes_the_session():
+    # a short session: the mail process's "Disconnected" is written before
+    # imap-login's "Login" line (two processes, one log)
+    text = "\n".join([
+        logout("10:00:01.217268", "user7", "EEEE", 104),
+        login("10:00:01.217384", "user7", "EEEE", 104),
+        login("10:00:02.000000", "user8", "FFFF", 105),
+    ])
+    ss = oracle.parse_log(text, "b1")
+    assert [s.user for s in ss] == ["user7", "user8"]
+    assert not ss[0].is_open
+    assert ss[0].end == ss[0].start == pytest.approx(ts("10:00:01.217384"))
+    assert ss[1].is_open
+
+
 def test_end_by_connection_closed_fatal_child_death_and_marker():
     text = "\n".join([
         login("10:00:00.0", "a", "S1", 1),

@@ -119,6 +119,10 @@ def parse_log(text, backend):
     Sessions still running at the end of the text have end None."""
     sessions = []
     open_by_key = {}            # (pid, session id) -> Session
+    # ends logged before their login: each process writes its own lines,
+    # so a short session's "Disconnected" may come before imap-login's
+    # "Login" line
+    ended_early = {}            # session id -> (time, reason)
     last_ts = None
 
     def close(s, t, reason):
@@ -145,7 +149,11 @@ def parse_log(text, backend):
                         session_id=f.get("session", ""),
                         client_ip=f.get("rip", ""), pid=pid, line=lineno)
             sessions.append(s)
-            open_by_key[(pid, s.session_id)] = s
+            early = ended_early.pop(s.session_id, None)
+            if early is not None and s.session_id:
+                close(s, early[0], early[1])
+            else:
+                open_by_key[(pid, s.session_id)] = s
             last_ts = t
             continue
         m = _MAIL_RX.match(line)
@@ -163,6 +171,8 @@ def parse_log(text, backend):
                             break
                 if s is not None:
                     close(s, t, msg[:60])
+                elif key[1]:
+                    ended_early[key[1]] = (t, msg[:60])
             last_ts = t
             continue
         m = _LMTP_RX.match(line)
