@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+"""IMAP proxy benchmark (issue #3), printed, never asserted.
+
+1. Throughput and latency: LOGIN + SELECT INBOX + LOGOUT sessions per
+   second, p50 and p99, with bench/imap_load against one real Dovecot
+   backend directly and through a release directord in front of the same
+   backend, alternating direct/proxy runs ROUNDS times after a warm-up and
+   reporting the medians and the ratio proxy/direct.  Twice: with every
+   process sharing every CPU (the director's CPU then comes out of
+   Dovecot's), and with directord on a CPU of its own, as it runs on its
+   own host in production.
+2. Memory: IDLE_SESSIONS logged-in idle IMAP sessions through the
+   director; the director's VmRSS before and after, per session.
+
+Everything runs on loopback addresses of the integration harness's
+address plan.  Run as root (Dovecot and directord drop privileges):
+    bench/proxy_bench.py [--build build/rel] [--seconds 6] [--idle 10000]
+"""
+import argparse
+import os
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+from harness import directord, dovecot, netutil, procutil  # noqa: E402
+
+CONCURRENCY = 64            # parallel sessions: enough to saturate the backend
+ROUNDS = 3
+USERS = 1000
+NOFILE = 65536
+
+# Dovecot for many concurrent sessions: imap processes serve many clients
+# each (the default is one process per session), login processes too.
+DOVECOT_EXTRA = """
+service imap {
+  service_count = 0
+  client_limit = 1000
+  process_limit = 64
+}
+service imap-login {
+  service_count = 0
+  client_limit = 4000
+  process_limit = 8
+  process_min_avail = 2
+}
+default_client_limit = 40000
+default_vsz_limit = 1G
+"""
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS for pid %d" % pid)
+
+
+def backend_pids(backend):
+    """The Dovecot master of backend and all its children."""
+    with open(backend.master_pid_path) as f:
+        master = int(f.read().strip())
+    pids = [master]
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open("/proc/%s/stat" % p) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if ppid == master:
+                pids.append(int(p))
+    return pids
+
+
+def pin_tree(pids, cpus):
+    """Pins every thread of pids to cpus (new children inherit it)."""
+    for pid in pids:
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass
+
+
+def run_load(load, ip, port, mode, conc, seconds):
+    res = subprocess.run([load, ip, str(port), mode, str(conc),
+                          str(seconds), str(USERS)], capture_output=True,
+                         text=True, timeout=seconds + 120)
+    if res.returncode != 0:
+        raise RuntimeError("imap_load failed: %s" % res.stderr)
+    return res.stdout
+
+
+def parse_sessions(out):
+    m = re.search(r"sessions (\d+) sessions_per_s ([\d.]+) p50_ms ([\d.]+) "
+                  r"p99_ms ([\d.]+) errors (\d+)", out)
+    if not m:
+        raise RuntimeError("unexpected imap_load output: %r" % out)
+    return {"sessions": int(m.group(1)), "rate": float(m.group(2)),
+            "p50": float(m.group(3)), "p99": float(m.group(4)),
+            "errors": int(m.group(5))}
+
+
+def throughput(load, backend, director, seconds, label):
+    bip, bport = backend.ip, backend.imap_port
+    dip, dport = director.listeners()["imap"]
+    print("warm-up: %d s direct, %d s through the director" %
+          (max(1, seconds // 2), max(1, seconds // 2)), flush=True)
+    run_load(load, bip, bport, "sessions", CONCURRENCY, max(1, seconds // 2))
+    run_load(load, dip, dport, "sessions", CONCURRENCY, max(1, seconds // 2))
+    direct, proxy = [], []
+    for r in range(ROUNDS):
+        direct.append(parse_sessions(run_load(load, bip, bport, "sessions",
+                                              CONCURRENCY, seconds)))
+        proxy.append(parse_sessions(run_load(load, dip, dport, "sessions",
+                                             CONCURRENCY, seconds)))
+        print("round %d: direct %.1f/s (p50 %.2f ms, p99 %.2f ms, %d errors)"
+              "  proxy %.1f/s (p50 %.2f ms, p99 %.2f ms, %d errors)" %
+              (r + 1, direct[-1]["rate"], direct[-1]["p50"],
+               direct[-1]["p99"], direct[-1]["errors"], proxy[-1]["rate"],
+               proxy[-1]["p50"], proxy[-1]["p99"], proxy[-1]["errors"]),
+              flush=True)
+
+    def med(runs, key):
+        return statistics.median(r[key] for r in runs)
+
+    d_rate, p_rate = med(direct, "rate"), med(proxy, "rate")
+    print()
+    print("IMAP LOGIN+SELECT+LOGOUT, concurrency %d, %d s runs, median of %d"
+          " (%s)" % (CONCURRENCY, seconds, ROUNDS, label))
+    print("  direct:           %8.1f sessions/s  p50 %6.2f ms  p99 %6.2f ms"
+          % (d_rate, med(direct, "p50"), med(direct, "p99")))
+    print("  through director: %8.1f sessions/s  p50 %6.2f ms  p99 %6.2f ms"
+          % (p_rate, med(proxy, "p50"), med(proxy, "p99")))
+    print("  ratio proxy/direct: %.3f  (target >= 0.9)" % (p_rate / d_rate))
+    print("  errors: direct %d, proxy %d" %
+          (sum(r["errors"] for r in direct), sum(r["errors"] for r in proxy)))
+    print(flush=True)
+
+
+def idle_memory(load, director, count, hold):
+    dip, dport = director.listeners()["imap"]
+    pid = director.pid
+    before = rss_kib(pid)
+    proc = subprocess.Popen([load, dip, str(dport), "idle", str(count),
+                             str(hold), str(USERS)], stdout=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"idle_ready logged_in (\d+) errors (\d+) after ([\d.]+)",
+                  line)
+    if not m:
+        proc.kill()
+        raise RuntimeError("imap_load idle: %r" % line)
+    logged, errors = int(m.group(1)), int(m.group(2))
+    time.sleep(1)
+    after = rss_kib(pid)
+    proc.wait(timeout=hold + 120)
+    print()
+    print("memory of %d idle proxied IMAP sessions (plaintext, logged in)" %
+          logged)
+    print("  directord VmRSS before %d KiB, with the sessions %d KiB" %
+          (before, after))
+    if logged:
+        print("  per session: %.2f KiB  (target <= 16 KiB)" %
+              ((after - before) / logged))
+    print("  logins %d of %d, errors %d (ready after %s s)" %
+          (logged, count, errors, m.group(3)), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build", "rel"))
+    ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--idle", type=int, default=10000)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (logs) for a look")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("proxy_bench.py: run as root")
+    build = os.path.abspath(args.build)
+    load = os.path.join(build, "bench", "imap_load")
+    for prog in (load, os.path.join(build, "directord")):
+        if not os.access(prog, os.X_OK):
+            sys.exit("proxy_bench.py: %s missing (make BUILD=%s benches "
+                     "bins)" % (prog, args.build))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = NOFILE if hard == resource.RLIM_INFINITY else min(NOFILE, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard)))
+    except ValueError:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    # directord holds two descriptors per proxied session
+    idle = min(args.idle, (want - 256) // 2)
+    if idle < args.idle:
+        print("note: RLIMIT_NOFILE is %d here (hard limit), so directord "
+              "can hold at most %d proxied sessions: measuring %d idle "
+              "sessions instead of %d" % (want, (want - 256) // 2, idle,
+                                          args.idle), flush=True)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    plan = netutil.allocate_plan()
+    work = tempfile.mkdtemp(prefix="director-bench-", dir="/tmp")
+    os.chmod(work, 0o755)
+    backend = director = None
+    try:
+        (backend,) = dovecot.start_backends(plan, work, 1,
+                                            extra_conf=DOVECOT_EXTRA)
+        director = directord.Directord(
+            "d1", plan.director_ip(1), os.path.join(work, "d1"),
+            mail_servers=[backend],
+            binary=os.path.join(build, "directord"),
+            settings={"disable_plaintext_auth": "no",
+                      "log_level": "warning",
+                      "max_connections": str(idle + 1000),
+                      "max_connections_per_ip": str(idle + 1000)},
+            env={"ASAN_OPTIONS": ""})
+        director.start()
+        print("directord %s (release build, log_level = warning) in front "
+              "of Dovecot %s on %s" %
+              (build, subprocess.run(["dovecot", "--version"],
+                                     capture_output=True, text=True)
+               .stdout.strip(), backend.ip), flush=True)
+        # 1. everything shares every CPU of this machine
+        throughput(load, backend, director, args.seconds,
+                   "load generator, Dovecot and directord share %d CPUs" %
+                   os.cpu_count())
+        # 2. as deployed: the director on its own CPU (its own host in
+        # production), Dovecot and the load generator on the others, the
+        # same for the direct and the proxied runs
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) >= 2:
+            pin_tree(backend_pids(backend), set(cpus[1:]))
+            os.sched_setaffinity(0, set(cpus[1:]))
+            pin_tree([director.pid], {cpus[0]})
+            throughput(load, backend, director, args.seconds,
+                       "directord pinned to CPU %d, Dovecot and the load "
+                       "generator to CPUs %s" %
+                       (cpus[0], ",".join(map(str, cpus[1:]))))
+            os.sched_setaffinity(0, set(cpus))
+        if idle > 0:
+            idle_memory(load, director, idle, 10)
+    finally:
+        if director is not None:
+            director.stop()
+        if backend is not None:
+            dovecot.stop_backends([backend])
+        procutil.stop_all()
+        plan.release()
+        if args.keep:
+            print("work directory kept: %s" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
