@@ -153,6 +153,11 @@ static const struct conf_setting conf_settings[] = {
 	.octal = true},
     {TOP("max_connections", CONF_TYPE_UINT, max_connections), .min = 1},
     {TOP("max_connections_per_ip", CONF_TYPE_UINT, max_connections_per_ip)},
+    {TOP("lmtp_max_recipients", CONF_TYPE_UINT, lmtp_max_recipients), .min = 1},
+    {TOP("lmtp_max_message_size", CONF_TYPE_SIZE, lmtp_max_message_size)},
+    {TOP("lmtp_spool_memory", CONF_TYPE_SIZE, lmtp_spool_memory)},
+    {TOP("lmtp_backend_timeout", CONF_TYPE_TIME, lmtp_backend_timeout_ms),
+	.min = 1000},
 
     {LISTEN("protocol", CONF_TYPE_ENUM, protocol), ENUM(conf_protocol_names)},
     {LISTEN("address", CONF_TYPE_ADDRESSES, addresses)},
@@ -260,6 +265,10 @@ conf_new_defaults(const char *path)
 	conf->admin_socket_mode = 0600;
 	conf->max_connections = 10000;
 	conf->max_connections_per_ip = 100;
+	conf->lmtp_max_recipients = 50;
+	conf->lmtp_max_message_size = 0;
+	conf->lmtp_spool_memory = 1024 * 1024;
+	conf->lmtp_backend_timeout_ms = 5 * 60 * 1000;
 	conf->backend.imap_port = 143;
 	conf->backend.pop3_port = 110;
 	conf->backend.lmtp_port = 24;

@@ -144,6 +144,12 @@ struct conf {
 	unsigned int max_connections;
 	unsigned int max_connections_per_ip; /* 0 = unlimited */
 
+	/* LMTP proxying */
+	unsigned int lmtp_max_recipients; /* RCPTs per transaction */
+	uint64_t lmtp_max_message_size; /* SIZE; 0 = unlimited */
+	uint64_t lmtp_spool_memory; /* bodies above it go to a file */
+	uint64_t lmtp_backend_timeout_ms; /* one backend reply */
+
 	struct conf_listener *listeners;
 	size_t listener_count;
 	struct conf_backend backend;

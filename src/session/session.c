@@ -155,7 +155,7 @@ session_log(const struct session *s, enum log_level level, const char *fmt, ...)
 	log_msg(level, "%s(%s): %s", s->proto->name, s->info.session_id, msg);
 }
 
-static void
+void
 session_sockaddr_text(
     const struct sockaddr *sa, char *ip, size_t ipsize, uint16_t *port_r)
 {
@@ -174,7 +174,7 @@ session_sockaddr_text(
 	}
 }
 
-static socklen_t
+socklen_t
 session_backend_sockaddr(
     const struct ipaddr *ip, uint16_t port, struct sockaddr_storage *ss)
 {

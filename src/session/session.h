@@ -13,6 +13,9 @@
 
 #include <sys/socket.h>
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "listener.h"
 
 struct director;
@@ -28,6 +31,15 @@ void session_kick(void *owner);
 /* Closes every session, pre-login ones included, telling pre-login
  * clients that the server is shutting down. */
 void session_close_all(struct director *d);
+
+/* For the LMTP proxy too: the text form of a socket address (ip and
+ * port; "" and 0 for other families), and a backend's sockaddr. */
+void session_sockaddr_text(
+    const struct sockaddr *sa, char *ip, size_t ipsize, uint16_t *port_r);
+struct ipaddr;
+struct sockaddr_storage;
+socklen_t session_backend_sockaddr(
+    const struct ipaddr *ip, uint16_t port, struct sockaddr_storage *ss);
 
 /* Number of open sessions (pre-login and proxying). */
 unsigned int session_count(const struct director *d);

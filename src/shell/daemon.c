@@ -26,14 +26,13 @@
 #include "daemon.h"
 #include "director.h"
 #include "listener.h"
+#include "lmtp_proxy.h"
 #include "log.h"
 #include "pidfile.h"
 #include "privdrop.h"
 #include "session.h"
 #include "unavailable.h"
 #include "xmalloc.h"
-
-#define DAEMON_HOSTNAME_MAX 255
 
 struct directord {
 	char *conf_path; /* absolute, so reloads work after chdir("/") */
@@ -51,7 +50,7 @@ struct directord {
 static const struct listener_handler *const daemon_handlers[] = {
     [CONF_PROTOCOL_IMAP] = &session_handler_imap,
     [CONF_PROTOCOL_POP3] = &session_handler_pop3,
-    [CONF_PROTOCOL_LMTP] = &unavailable_lmtp_handler,
+    [CONF_PROTOCOL_LMTP] = &lmtp_proxy_handler,
     [CONF_PROTOCOL_RING] = &unavailable_ring_handler,
     [CONF_PROTOCOL_ADMIN] = &admin_tcp_handler,
 };
@@ -216,7 +215,6 @@ daemon_make_dirs(const struct conf *conf, char **error_r)
 static int
 daemon_start(struct directord *d, bool foreground)
 {
-	char hostname[DAEMON_HOSTNAME_MAX + 1];
 	char *error = NULL;
 
 	d->conf = conf_load_file(d->conf_path, &error);
@@ -243,10 +241,6 @@ daemon_start(struct directord *d, bool foreground)
 		if (daemon_detach(&error) == -1)
 			goto fail;
 		log_init("directord", 0);
-	}
-	if (gethostname(hostname, sizeof(hostname)) == 0) {
-		hostname[sizeof(hostname) - 1] = '\0';
-		unavailable_set_hostname(hostname);
 	}
 	d->base = event_base_new();
 	if (d->base == NULL) {

@@ -19,6 +19,7 @@
 #include "connlimit.h"
 #include "director.h"
 #include "hosts.h"
+#include "lmtp_proxy.h"
 #include "log.h"
 #include "moves.h"
 #include "registry.h"
@@ -242,6 +243,7 @@ director_shutdown(struct director *d)
 	d->shutting_down = true;
 	n = registry_session_count(d->registry);
 	session_close_all(d);
+	lmtp_proxy_close_all(d);
 	moves_free_all(d);
 	if (n > 0)
 		log_info("shutdown: closed %zu proxied sessions", n);

@@ -25,6 +25,7 @@ struct event;
 struct event_base;
 struct host;
 struct hosts;
+struct lmtp_conn;
 struct move;
 struct registry;
 struct session;
@@ -47,6 +48,7 @@ struct director {
 	struct event *tick; /* once a second: expiry and refresh */
 	uint32_t last_refresh;
 	struct session *sessions; /* every open session (session.c) */
+	struct lmtp_conn *lmtp_conns; /* LMTP connections (lmtp_proxy.c) */
 	struct move *moves; /* moves in progress (moves.c) */
 	struct admin *admin; /* the admin socket (admin.c), or NULL */
 	char *state_path; /* the backend state file (hoststate.h) */

@@ -1,11 +1,6 @@
 /*
- * unavailable.c - answer every client with a protocol-correct temporary
- * failure, because proxying is not implemented yet.
- *
- * The reply is one short line written to a fresh socket, whose send buffer
- * is empty, so a single nonblocking send either takes it whole or the
- * client is already gone; nothing is ever queued and no state outlives the
- * call.
+ * unavailable.c - the handler of listeners whose protocol is not served
+ * yet (the director ring): log and close; no state outlives the call.
  */
 #include "compat.h"
 
@@ -20,18 +15,6 @@
 
 #include "log.h"
 #include "unavailable.h"
-
-#define UNAVAILABLE_HOSTNAME_MAX 255
-
-static char unavailable_hostname[UNAVAILABLE_HOSTNAME_MAX + 1] = "localhost";
-
-void
-unavailable_set_hostname(const char *hostname)
-{
-	if (hostname == NULL || hostname[0] == '\0')
-		return;
-	strlcpy(unavailable_hostname, hostname, sizeof(unavailable_hostname));
-}
 
 static void
 unavailable_peer_text(const struct sockaddr *sa, char *buf, size_t size)
@@ -72,26 +55,12 @@ unavailable_reply(int fd, const struct sockaddr *peer,
 }
 
 static void
-unavailable_lmtp(int fd, const struct sockaddr *peer, socklen_t peer_len,
-    const struct listener_info *info, void *context)
-{
-	char line[UNAVAILABLE_HOSTNAME_MAX + 64];
-
-	snprintf(line, sizeof(line), "421 4.3.0 %s Service not available\r\n",
-	    unavailable_hostname);
-	unavailable_reply(fd, peer, info, line);
-}
-
-static void
 unavailable_ring(int fd, const struct sockaddr *peer, socklen_t peer_len,
     const struct listener_info *info, void *context)
 {
 	unavailable_reply(fd, peer, info, NULL);
 }
 
-const struct listener_handler unavailable_lmtp_handler = {
-    .accept = unavailable_lmtp,
-};
 const struct listener_handler unavailable_ring_handler = {
     .accept = unavailable_ring,
 };

@@ -1,0 +1,966 @@
+/*
+ * lmtp_proxy.c - the LMTP proxy shell (see lmtp_proxy.h).
+ *
+ * One struct lmtp_conn per client connection; per transaction, one
+ * struct lmtp_link per distinct backend.  RCPTs are handled one at a
+ * time (the server module holds the next command until the current one
+ * is answered), so a recipient's reply is always its backend's reply to
+ * that very RCPT.  A link connects, does its handshake and then sends
+ * MAIL before its first RCPT.  At DATA the links with accepted
+ * recipients get DATA at once; each streams the spooled body when both
+ * its 354 and the client's end marker have arrived.  Links are closed
+ * when the transaction ends.
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "buf.h"
+#include "connlimit.h"
+#include "director.h"
+#include "hosts.h"
+#include "lmtp_backend.h"
+#include "lmtp_proxy.h"
+#include "lmtp_server.h"
+#include "log.h"
+#include "moves.h"
+#include "session.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+#define LMTP_TAG "" /* listeners carry no tag yet */
+#define LMTP_CLIENT_IDLE_MS (5 * 60 * 1000)
+#define LMTP_LOG_RCPTS_MAX 2048 /* bytes of recipients in a log line */
+#define LMTP_READ_CHUNK 65536
+
+enum lmtp_rcpt_state {
+	LMTP_RCPT_ROUTING, /* waiting for its backend's RCPT reply */
+	LMTP_RCPT_ACCEPTED,
+	LMTP_RCPT_REFUSED,
+};
+
+struct lmtp_rcpt {
+	char *addr;
+	struct lmtp_link *link; /* NULL if never routed */
+	enum lmtp_rcpt_state state;
+	bool answered; /* its DATA reply was given */
+	char code[4]; /* first three bytes of its last reply, for logs */
+};
+
+struct lmtp_link {
+	struct lmtp_link *next;
+	struct lmtp_conn *c;
+	struct ipaddr ip;
+	char name[IPADDR_STR_MAX + 8]; /* ip:port */
+	struct bufferevent *bev;
+	struct lmtp_backend *b;
+	bool ready, mail_sent, data_sent, data_ready, body_sent;
+	bool closed;
+	int want_rcpt; /* RCPT to send once ready, or -1 */
+	unsigned int accepted;
+};
+
+struct lmtp_conn {
+	struct lmtp_conn *prev, *next; /* d->lmtp_conns */
+	struct director *d;
+	struct bufferevent *client;
+	struct lmtp_server *srv;
+	struct proto_client_info info;
+	struct ipaddr client_ip;
+	bool ip_counted, tls_active, closing;
+	bool waiting; /* an event of srv is being answered */
+	struct move_waiter move_wait;
+
+	struct lmtp_rcpt *rcpts;
+	unsigned int rcpt_count, rcpt_cap;
+	struct lmtp_link *links;
+	/* the body */
+	struct evbuffer *spool;
+	int spool_fd;
+	uint64_t spool_len;
+	bool body_complete;
+	unsigned int replies_due;
+	bool tx_finished; /* all replies given: end it at a safe point */
+	char *from; /* MAIL FROM of the transaction, for the log */
+	struct timeval tx_started;
+};
+
+static void lmtp_process(struct lmtp_conn *c);
+static void lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev);
+
+static void lmtp_log(const struct lmtp_conn *c, enum log_level level,
+    const char *fmt, ...) ATTR_PRINTF(3, 4);
+
+static void
+lmtp_log(const struct lmtp_conn *c, enum log_level level, const char *fmt, ...)
+{
+	char msg[3072];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(level, "lmtp(%s): %s", c->info.session_id, msg);
+}
+
+static void
+lmtp_client_flush(struct lmtp_conn *c)
+{
+	struct buf *out = lmtp_server_output(c->srv);
+
+	if (out->len > 0 && c->client != NULL) {
+		bufferevent_write(c->client, out->data, out->len);
+		buf_consume(out, out->len);
+	}
+}
+
+/* -- links ---------------------------------------------------------------- */
+
+static void
+lmtp_link_flush(struct lmtp_link *l)
+{
+	struct buf *out = lmtp_backend_output(l->b);
+
+	if (out->len > 0 && l->bev != NULL) {
+		bufferevent_write(l->bev, out->data, out->len);
+		buf_consume(out, out->len);
+	}
+}
+
+static void
+lmtp_link_free(struct lmtp_link *l)
+{
+	if (l->bev != NULL)
+		bufferevent_free(l->bev);
+	lmtp_backend_free(&l->b);
+	free(l);
+}
+
+/* Answers a recipient whose backend failed (not yet answered). */
+static void
+lmtp_rcpt_fail(struct lmtp_conn *c, unsigned int i, const char *why)
+{
+	struct lmtp_rcpt *r = &c->rcpts[i];
+	char reply[LMTP_REPLY_MAX + 1];
+
+	snprintf(reply, sizeof(reply), "451 4.4.0 <%s> backend %s: %s", r->addr,
+	    r->link != NULL ? r->link->name : "-", why);
+	strlcpy(r->code, "451", sizeof(r->code));
+	if (r->state == LMTP_RCPT_ROUTING) {
+		r->state = LMTP_RCPT_REFUSED;
+		lmtp_server_rcpt_reply(c->srv, reply);
+		c->waiting = false;
+	} else if (r->state == LMTP_RCPT_ACCEPTED && !r->answered &&
+	    c->replies_due > 0) {
+		r->answered = true;
+		c->replies_due--;
+		(void)lmtp_server_data_reply(c->srv, i, reply);
+	}
+}
+
+static void lmtp_tx_maybe_done(struct lmtp_conn *c);
+
+/* The backend connection failed or closed: its recipients still waiting
+ * for a reply get 4xx. */
+static void
+lmtp_link_lost(struct lmtp_link *l, const char *why)
+{
+	struct lmtp_conn *c = l->c;
+	unsigned int i;
+
+	if (l->closed)
+		return;
+	l->closed = true;
+	lmtp_log(c, LOG_LEVEL_WARNING, "backend %s: %s", l->name, why);
+	for (i = 0; i < c->rcpt_count; i++) {
+		if (c->rcpts[i].link == l)
+			lmtp_rcpt_fail(c, i, why);
+	}
+	lmtp_client_flush(c);
+	lmtp_tx_maybe_done(c);
+}
+
+static void
+lmtp_link_process(struct lmtp_link *l)
+{
+	struct evbuffer *in;
+	enum lmtp_backend_event ev;
+	size_t len, consumed;
+
+	while (!l->closed) {
+		in = bufferevent_get_input(l->bev);
+		len = evbuffer_get_length(in);
+		ev = lmtp_backend_input(l->b,
+		    len == 0 ? "" : (const void *)evbuffer_pullup(in, -1), len,
+		    &consumed);
+		evbuffer_drain(in, consumed);
+		lmtp_link_flush(l);
+		if (ev == LMTP_BACKEND_EV_MORE) {
+			if (consumed == 0)
+				return;
+			continue;
+		}
+		lmtp_link_event(l, ev);
+	}
+}
+
+static void
+lmtp_on_link_read(struct bufferevent *bev, void *arg)
+{
+	struct lmtp_conn *c = ((struct lmtp_link *)arg)->c;
+
+	(void)bev;
+	lmtp_link_process(arg);
+	lmtp_process(c);
+}
+
+static void
+lmtp_on_link_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct lmtp_link *l = arg;
+	struct lmtp_conn *c = l->c;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->d->conf->backend.tls == CONF_TLS_IMPLICIT) {
+			l->bev =
+			    tls_wrap(l->bev, c->d->tls_client, false, NULL);
+			if (l->bev == NULL) {
+				lmtp_link_lost(l, "TLS setup failed");
+				lmtp_process(c);
+				return;
+			}
+			bufferevent_setcb(l->bev, lmtp_on_link_read, NULL,
+			    lmtp_on_link_event, l);
+			bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+		}
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		lmtp_link_lost(l, "timed out");
+	else if (what & BEV_EVENT_EOF)
+		lmtp_link_lost(l, "connection closed");
+	else
+		lmtp_link_lost(
+		    l, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	lmtp_process(c);
+}
+
+static void
+lmtp_link_timeouts(struct lmtp_link *l, uint64_t ms)
+{
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+	    .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+
+	bufferevent_set_timeouts(l->bev, &tv, &tv);
+}
+
+static struct lmtp_link *
+lmtp_link_get(struct lmtp_conn *c, const struct host *host)
+{
+	const struct conf *conf = c->d->conf;
+	struct lmtp_backend_settings set = {
+	    .hostname = c->d->hostname,
+	    .starttls = conf->backend.tls == CONF_TLS_STARTTLS,
+	};
+	struct sockaddr_storage ss;
+	struct lmtp_link *l;
+	socklen_t sslen;
+
+	for (l = c->links; l != NULL; l = l->next) {
+		if (ipaddr_equals(&l->ip, &host->ip))
+			return l;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->c = c;
+	l->ip = host->ip;
+	l->want_rcpt = -1;
+	snprintf(l->name, sizeof(l->name),
+	    host->ip.family == IPADDR_FAMILY_V6 ? "[%s]:%u" : "%s:%u",
+	    host->ip_str, conf->backend.lmtp_port);
+	l->next = c->links;
+	c->links = l;
+	l->b = lmtp_backend_new(&set, &c->info, lmtp_server_helo(c->srv));
+	l->bev = bufferevent_socket_new(c->d->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (l->b == NULL || l->bev == NULL) {
+		l->closed = true;
+		return l;
+	}
+	bufferevent_setcb(
+	    l->bev, lmtp_on_link_read, NULL, lmtp_on_link_event, l);
+	lmtp_link_timeouts(l, conf->backend.connect_timeout_ms);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	sslen = session_backend_sockaddr(&l->ip, conf->backend.lmtp_port, &ss);
+	if (bufferevent_socket_connect(
+		l->bev, (struct sockaddr *)&ss, (int)sslen) == -1)
+		l->closed = true;
+	return l;
+}
+
+/* Sends MAIL (first time) and the waiting RCPT of a ready link. */
+static void
+lmtp_link_send_rcpt(struct lmtp_link *l)
+{
+	struct lmtp_conn *c = l->c;
+	unsigned int i;
+
+	if (!l->ready || l->want_rcpt < 0)
+		return;
+	i = (unsigned int)l->want_rcpt;
+	l->want_rcpt = -1;
+	if (!l->mail_sent) {
+		if (lmtp_backend_mail(l->b, lmtp_server_mail_from(c->srv),
+			lmtp_server_mail_params(c->srv)) == -1) {
+			lmtp_rcpt_fail(c, i, "MAIL FROM not accepted");
+			return;
+		}
+		l->mail_sent = true;
+	}
+	if (lmtp_backend_rcpt(l->b, i, c->rcpts[i].addr) == -1) {
+		lmtp_rcpt_fail(c, i, "address not accepted");
+		return;
+	}
+	lmtp_link_flush(l);
+}
+
+/* Streams the body to a link once both its 354 and the whole body are
+ * there. */
+static void
+lmtp_link_send_body(struct lmtp_link *l)
+{
+	struct lmtp_conn *c = l->c;
+	struct evbuffer *out;
+	int fd;
+
+	if (!l->data_ready || !c->body_complete || l->body_sent || l->closed)
+		return;
+	l->body_sent = true;
+	lmtp_link_flush(l);
+	out = bufferevent_get_output(l->bev);
+	if (c->spool_fd != -1) {
+		fd = dup(c->spool_fd);
+		if (fd == -1 ||
+		    evbuffer_add_file(out, fd, 0, (ev_off_t)c->spool_len) ==
+			-1) {
+			if (fd != -1)
+				close(fd);
+			lmtp_link_lost(l, "cannot read the spooled message");
+			return;
+		}
+	} else if (c->spool_len > 0) {
+		evbuffer_add(out, evbuffer_pullup(c->spool, -1),
+		    evbuffer_get_length(c->spool));
+	}
+	if (lmtp_backend_data_end(l->b) == -1) {
+		lmtp_link_lost(l, "protocol state error at the end of DATA");
+		return;
+	}
+	lmtp_link_flush(l);
+}
+
+static void
+lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
+{
+	struct lmtp_conn *c = l->c;
+	const char *reply;
+	unsigned int i;
+
+	switch (ev) {
+	case LMTP_BACKEND_EV_MORE:
+		break;
+	case LMTP_BACKEND_EV_STARTTLS:
+		l->bev = tls_wrap(l->bev, c->d->tls_client, false, NULL);
+		if (l->bev == NULL) {
+			lmtp_link_lost(l, "STARTTLS setup failed");
+			break;
+		}
+		bufferevent_setcb(
+		    l->bev, lmtp_on_link_read, NULL, lmtp_on_link_event, l);
+		bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+		lmtp_backend_tls_started(l->b);
+		lmtp_link_flush(l);
+		break;
+	case LMTP_BACKEND_EV_READY:
+		l->ready = true;
+		lmtp_link_timeouts(l, c->d->conf->lmtp_backend_timeout_ms);
+		lmtp_link_send_rcpt(l);
+		break;
+	case LMTP_BACKEND_EV_RCPT_REPLY:
+		i = lmtp_backend_reply_index(l->b);
+		reply = lmtp_backend_reply(l->b);
+		if (i >= c->rcpt_count ||
+		    c->rcpts[i].state != LMTP_RCPT_ROUTING) {
+			lmtp_link_lost(l, "reply for an unknown recipient");
+			break;
+		}
+		strlcpy(c->rcpts[i].code, reply, sizeof(c->rcpts[i].code));
+		if (reply[0] == '2') {
+			c->rcpts[i].state = LMTP_RCPT_ACCEPTED;
+			l->accepted++;
+		} else
+			c->rcpts[i].state = LMTP_RCPT_REFUSED;
+		lmtp_server_rcpt_reply(c->srv, reply);
+		lmtp_client_flush(c);
+		c->waiting = false;
+		break;
+	case LMTP_BACKEND_EV_DATA_READY:
+		l->data_ready = true;
+		lmtp_link_send_body(l);
+		break;
+	case LMTP_BACKEND_EV_DATA_REPLY:
+		i = lmtp_backend_reply_index(l->b);
+		reply = lmtp_backend_reply(l->b);
+		if (i >= c->rcpt_count || c->rcpts[i].link != l ||
+		    c->rcpts[i].answered) {
+			lmtp_link_lost(l, "reply for an unknown recipient");
+			break;
+		}
+		c->rcpts[i].answered = true;
+		strlcpy(c->rcpts[i].code, reply, sizeof(c->rcpts[i].code));
+		c->replies_due--;
+		(void)lmtp_server_data_reply(c->srv, i, reply);
+		lmtp_client_flush(c);
+		lmtp_tx_maybe_done(c);
+		break;
+	case LMTP_BACKEND_EV_DONE:
+		break;
+	case LMTP_BACKEND_EV_CLOSE:
+		lmtp_link_lost(l,
+		    lmtp_backend_error(l->b)[0] != '\0'
+			? lmtp_backend_error(l->b)
+			: "closed");
+		break;
+	}
+}
+
+/* -- transactions ------------------------------------------------------- */
+
+static void
+lmtp_spool_free(struct lmtp_conn *c)
+{
+	if (c->spool != NULL)
+		evbuffer_free(c->spool);
+	c->spool = NULL;
+	if (c->spool_fd != -1)
+		close(c->spool_fd);
+	c->spool_fd = -1;
+	c->spool_len = 0;
+	c->body_complete = false;
+}
+
+/* Ends the transaction: its backend connections, recipients and spool. */
+static void
+lmtp_tx_end(struct lmtp_conn *c)
+{
+	struct lmtp_link *l, *next;
+	unsigned int i;
+
+	for (l = c->links; l != NULL; l = next) {
+		next = l->next;
+		lmtp_link_free(l);
+	}
+	c->links = NULL;
+	for (i = 0; i < c->rcpt_count; i++)
+		free(c->rcpts[i].addr);
+	c->rcpt_count = 0;
+	c->replies_due = 0;
+	c->tx_finished = false;
+	free(c->from);
+	c->from = NULL;
+	lmtp_spool_free(c);
+}
+
+static void
+lmtp_tx_log(struct lmtp_conn *c)
+{
+	char rcpts[LMTP_LOG_RCPTS_MAX], one[512];
+	struct timeval now;
+	unsigned int i;
+	long long ms;
+
+	rcpts[0] = '\0';
+	for (i = 0; i < c->rcpt_count; i++) {
+		const struct lmtp_rcpt *r = &c->rcpts[i];
+
+		snprintf(one, sizeof(one), "%s<%s>@%s=%s", i > 0 ? " " : "",
+		    r->addr, r->link != NULL ? r->link->name : "-",
+		    r->code[0] != '\0' ? r->code : "-");
+		if (strlcat(rcpts, one, sizeof(rcpts)) >= sizeof(rcpts))
+			break;
+	}
+	gettimeofday(&now, NULL);
+	ms = (long long)(now.tv_sec - c->tx_started.tv_sec) * 1000 +
+	    (now.tv_usec - c->tx_started.tv_usec) / 1000;
+	lmtp_log(c, LOG_LEVEL_INFO,
+	    "delivery: from=<%s>, size=%llu, rcpts: %s, time=%lldms",
+	    c->from != NULL ? c->from : "", (unsigned long long)c->spool_len,
+	    rcpts, ms);
+}
+
+/* All DATA replies given: log and resume the client.  The links are
+ * closed by lmtp_process(), outside their own callbacks. */
+static void
+lmtp_tx_maybe_done(struct lmtp_conn *c)
+{
+	if (!c->body_complete || c->replies_due > 0 || c->tx_finished)
+		return;
+	lmtp_tx_log(c);
+	c->tx_finished = true;
+	c->waiting = false;
+}
+
+static void lmtp_rcpt_route(struct lmtp_conn *c);
+
+static void
+lmtp_on_move_done(void *context)
+{
+	struct lmtp_conn *c = context;
+
+	lmtp_rcpt_route(c);
+	lmtp_client_flush(c);
+	lmtp_process(c);
+}
+
+/* Routes the last recipient (c->rcpt_count - 1) and sends its RCPT. */
+static void
+lmtp_rcpt_route(struct lmtp_conn *c)
+{
+	unsigned int i = c->rcpt_count - 1;
+	struct lmtp_rcpt *r = &c->rcpts[i];
+	const char *err = NULL;
+	struct lmtp_link *l;
+	struct host *host;
+	uint32_t hash;
+
+	if (director_user_hash(c->d, r->addr, &hash, &err) == -1) {
+		lmtp_rcpt_fail(c, i, err);
+		return;
+	}
+	if (moves_wait(c->d, hash, LMTP_TAG, &c->move_wait)) {
+		/* bounded: a move ends after the kick delay */
+		c->move_wait.cb = lmtp_on_move_done;
+		c->move_wait.context = c;
+		return;
+	}
+	host = director_route(c->d, LMTP_TAG, hash);
+	if (host == NULL) {
+		lmtp_rcpt_fail(c, i, "no usable backend");
+		return;
+	}
+	l = lmtp_link_get(c, host);
+	r->link = l;
+	if (l->closed) {
+		lmtp_rcpt_fail(c, i, "cannot connect");
+		return;
+	}
+	l->want_rcpt = (int)i;
+	lmtp_link_send_rcpt(l);
+}
+
+static void
+lmtp_on_rcpt(struct lmtp_conn *c)
+{
+	struct lmtp_rcpt *r;
+
+	if (lmtp_server_rcpt_index(c->srv) == 0) {
+		/* a new transaction */
+		lmtp_tx_end(c);
+		gettimeofday(&c->tx_started, NULL);
+		c->from = xstrdup(lmtp_server_mail_from(c->srv));
+	}
+	if (c->rcpt_count == c->rcpt_cap) {
+		c->rcpt_cap = c->rcpt_cap == 0 ? 8 : c->rcpt_cap * 2;
+		c->rcpts = xreallocarray(c->rcpts, c->rcpt_cap, sizeof(*r));
+	}
+	r = &c->rcpts[c->rcpt_count++];
+	memset(r, 0, sizeof(*r));
+	r->addr = xstrdup(lmtp_server_rcpt_addr(c->srv));
+	r->state = LMTP_RCPT_ROUTING;
+	c->waiting = true;
+	lmtp_rcpt_route(c);
+}
+
+static void
+lmtp_on_data_start(struct lmtp_conn *c)
+{
+	struct lmtp_link *l;
+	unsigned int i;
+
+	c->spool = evbuffer_new();
+	c->spool_fd = -1;
+	c->spool_len = 0;
+	c->replies_due = 0;
+	for (i = 0; i < c->rcpt_count; i++) {
+		if (c->rcpts[i].state == LMTP_RCPT_ACCEPTED)
+			c->replies_due++;
+	}
+	for (l = c->links; l != NULL; l = l->next) {
+		if (l->accepted == 0 || l->closed)
+			continue;
+		if (lmtp_backend_data(l->b) == -1)
+			lmtp_link_lost(l, "protocol state error at DATA");
+		else {
+			l->data_sent = true;
+			lmtp_link_flush(l);
+		}
+	}
+	if (c->spool == NULL) {
+		lmtp_server_data_refuse(
+		    c->srv, "451 4.3.0 Out of memory for the message");
+		return;
+	}
+	lmtp_server_data_go(c->srv);
+}
+
+/* Spools a body chunk: memory first, a temporary file beyond the limit.
+ * Returns 0 or -1 (logged). */
+static int
+lmtp_spool_add(struct lmtp_conn *c, const char *data, size_t len)
+{
+	const struct conf *conf = c->d->conf;
+	char path[PATH_MAX];
+	ssize_t n;
+
+	if (c->spool_fd == -1 && c->spool_len + len > conf->lmtp_spool_memory) {
+		snprintf(path, sizeof(path), "%s/lmtp-spool.XXXXXX",
+		    conf->state_dir);
+		c->spool_fd = mkostemp(path, O_CLOEXEC);
+		if (c->spool_fd == -1) {
+			lmtp_log(c, LOG_LEVEL_ERROR, "spool file %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		/* nothing is left behind, even if we crash */
+		(void)unlink(path);
+		while (evbuffer_get_length(c->spool) > 0) {
+			if (evbuffer_write(c->spool, c->spool_fd) <= 0)
+				return -1;
+		}
+	}
+	if (c->spool_fd == -1) {
+		if (evbuffer_add(c->spool, data, len) == -1)
+			return -1;
+	} else {
+		while (len > 0) {
+			n = write(c->spool_fd, data, len);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				lmtp_log(c, LOG_LEVEL_ERROR,
+				    "spool file write: %s", strerror(errno));
+				return -1;
+			}
+			data += n;
+			len -= (size_t)n;
+			c->spool_len += (uint64_t)n;
+		}
+		return 0;
+	}
+	c->spool_len += len;
+	return 0;
+}
+
+static void
+lmtp_on_data_end(struct lmtp_conn *c)
+{
+	struct lmtp_link *l;
+	unsigned int i;
+
+	c->body_complete = true;
+	c->waiting = true;
+	/* recipients whose link died before the end: 4xx now */
+	for (i = 0; i < c->rcpt_count; i++) {
+		struct lmtp_rcpt *r = &c->rcpts[i];
+
+		if (r->state == LMTP_RCPT_ACCEPTED && !r->answered &&
+		    (r->link == NULL || r->link->closed))
+			lmtp_rcpt_fail(c, i, "connection lost");
+	}
+	for (l = c->links; l != NULL; l = l->next)
+		lmtp_link_send_body(l);
+	lmtp_client_flush(c);
+	lmtp_tx_maybe_done(c);
+}
+
+/* -- the client connection ------------------------------------------------ */
+
+static void
+lmtp_conn_free(struct lmtp_conn *c)
+{
+	struct director *d = c->d;
+
+	moves_unwait(&c->move_wait);
+	lmtp_tx_end(c);
+	free(c->rcpts);
+	lmtp_server_free(&c->srv);
+	if (c->client != NULL)
+		bufferevent_free(c->client);
+	if (c->ip_counted)
+		connlimit_release(d->connlimit, &c->client_ip);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		d->lmtp_conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	d->connections--;
+	free(c);
+}
+
+static void
+lmtp_on_client_write(struct bufferevent *bev, void *arg)
+{
+	struct lmtp_conn *c = arg;
+
+	(void)bev;
+	if (c->closing)
+		lmtp_conn_free(c);
+}
+
+static void
+lmtp_close_after_flush(struct lmtp_conn *c)
+{
+	c->closing = true;
+	bufferevent_disable(c->client, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
+		lmtp_conn_free(c);
+}
+
+static void lmtp_client_setcb(struct lmtp_conn *c);
+
+/* Feeds client input to the server module until it needs more or an
+ * event is being answered.  May free c. */
+static void
+lmtp_process(struct lmtp_conn *c)
+{
+	enum lmtp_server_event ev;
+	struct evbuffer *in;
+	const char *chunk;
+	size_t len, consumed, chunk_len;
+
+	if (c->tx_finished) {
+		c->tx_finished = false;
+		lmtp_tx_end(c);
+	}
+	while (!c->waiting && !c->closing) {
+		in = bufferevent_get_input(c->client);
+		len = evbuffer_get_length(in);
+		chunk = NULL;
+		chunk_len = 0;
+		ev = lmtp_server_input(c->srv,
+		    len == 0 ? "" : (const void *)evbuffer_pullup(in, -1), len,
+		    &consumed, &chunk, &chunk_len);
+		if (ev == LMTP_SERVER_EV_DATA_CHUNK && chunk_len > 0 &&
+		    lmtp_spool_add(c, chunk, chunk_len) == -1) {
+			lmtp_log(c, LOG_LEVEL_ERROR,
+			    "cannot spool the message; closing");
+			bufferevent_write(c->client,
+			    "421 4.3.0 Cannot store the message\r\n", 37);
+			lmtp_close_after_flush(c);
+			return;
+		}
+		evbuffer_drain(in, consumed);
+		lmtp_client_flush(c);
+		switch (ev) {
+		case LMTP_SERVER_EV_MORE:
+			if (consumed == 0)
+				return;
+			break;
+		case LMTP_SERVER_EV_RCPT:
+			lmtp_on_rcpt(c);
+			lmtp_client_flush(c);
+			break;
+		case LMTP_SERVER_EV_DATA_START:
+			lmtp_on_data_start(c);
+			lmtp_client_flush(c);
+			break;
+		case LMTP_SERVER_EV_DATA_CHUNK:
+			break;
+		case LMTP_SERVER_EV_DATA_END:
+			lmtp_on_data_end(c);
+			break;
+		case LMTP_SERVER_EV_DATA_ABORT:
+			lmtp_log(c, LOG_LEVEL_INFO,
+			    "message over lmtp_max_message_size refused");
+			lmtp_tx_end(c);
+			break;
+		case LMTP_SERVER_EV_RESET:
+			lmtp_tx_end(c);
+			break;
+		case LMTP_SERVER_EV_STARTTLS:
+			evbuffer_drain(in, evbuffer_get_length(in));
+			c->client =
+			    tls_wrap(c->client, c->d->tls_server, true, NULL);
+			if (c->client == NULL) {
+				lmtp_log(c, LOG_LEVEL_WARNING,
+				    "STARTTLS setup failed");
+				lmtp_conn_free(c);
+				return;
+			}
+			c->tls_active = true;
+			lmtp_client_setcb(c);
+			lmtp_server_tls_started(c->srv);
+			break;
+		case LMTP_SERVER_EV_CLOSE:
+			lmtp_close_after_flush(c);
+			return;
+		}
+	}
+}
+
+static void
+lmtp_on_client_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	lmtp_process(arg);
+}
+
+static void
+lmtp_on_client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct lmtp_conn *c = arg;
+
+	(void)bev;
+	if (what == BEV_EVENT_CONNECTED)
+		return;
+	if (what & BEV_EVENT_TIMEOUT)
+		lmtp_log(c, LOG_LEVEL_INFO, "client idle for too long");
+	else if (c->rcpt_count > 0)
+		lmtp_log(c, LOG_LEVEL_INFO,
+		    "client disconnected in the middle of a transaction");
+	lmtp_conn_free(c);
+}
+
+static void
+lmtp_client_setcb(struct lmtp_conn *c)
+{
+	struct timeval tv = {.tv_sec = LMTP_CLIENT_IDLE_MS / 1000};
+
+	bufferevent_setcb(c->client, lmtp_on_client_read, lmtp_on_client_write,
+	    lmtp_on_client_event, c);
+	bufferevent_set_timeouts(c->client, &tv, NULL);
+	/* at most one read's worth queued beyond what is being parsed */
+	bufferevent_setwatermark(c->client, EV_READ, 0, LMTP_READ_CHUNK);
+	bufferevent_enable(c->client, EV_READ | EV_WRITE);
+}
+
+static void
+lmtp_refuse(struct director *d, int fd, const char *line, const char *why,
+    const char *ip)
+{
+	ssize_t ret ATTR_UNUSED;
+
+	log_warn("lmtp: refused %s: %s", ip, why);
+	ret = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void
+lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, void *context)
+{
+	static const char too_many[] = "421 4.3.2 Too many connections\r\n";
+	struct director *d = context;
+	const struct conf *conf = d->conf;
+	struct lmtp_server_settings set = {0};
+	struct sockaddr_storage local;
+	socklen_t local_len = sizeof(local);
+	struct lmtp_conn *c;
+	char ip[46];
+	uint16_t port;
+
+	(void)peer_len;
+	session_sockaddr_text(peer, ip, sizeof(ip), &port);
+	if (d->shutting_down || d->connections + 1 > conf->max_connections) {
+		lmtp_refuse(d, fd, too_many, "max_connections reached", ip);
+		return;
+	}
+	if (info->haproxy) {
+		lmtp_refuse(d, fd,
+		    "421 4.3.0 PROXY headers are not supported "
+		    "on LMTP\r\n",
+		    "haproxy = yes is not supported on LMTP listeners", ip);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->d = d;
+	c->spool_fd = -1;
+	strlcpy(c->info.client_ip, ip, sizeof(c->info.client_ip));
+	c->info.client_port = port;
+	if (getsockname(fd, (struct sockaddr *)&local, &local_len) == 0)
+		session_sockaddr_text((struct sockaddr *)&local,
+		    c->info.local_ip, sizeof(c->info.local_ip),
+		    &c->info.local_port);
+	director_session_id(d, c->info.session_id, sizeof(c->info.session_id));
+	c->info.ttl = DIRECTOR_PROXY_TTL - 1;
+	c->next = d->lmtp_conns;
+	if (d->lmtp_conns != NULL)
+		d->lmtp_conns->prev = c;
+	d->lmtp_conns = c;
+	d->connections++;
+	if (ipaddr_parse(ip, &c->client_ip) == 0) {
+		if (!connlimit_acquire(d->connlimit, &c->client_ip,
+			conf->max_connections_per_ip)) {
+			lmtp_refuse(d, fd, too_many,
+			    "max_connections_per_ip reached", ip);
+			fd = -1;
+		} else
+			c->ip_counted = true;
+	}
+	if (fd == -1) {
+		lmtp_conn_free(c);
+		return;
+	}
+	if (info->tls == CONF_TLS_IMPLICIT) {
+		c->client =
+		    tls_socket_new(d->base, fd, d->tls_server, true, NULL);
+		c->tls_active = true;
+	} else
+		c->client =
+		    bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->client == NULL) {
+		lmtp_log(c, LOG_LEVEL_ERROR, "cannot set up the connection");
+		lmtp_conn_free(c);
+		return;
+	}
+	set.hostname = d->hostname;
+	set.client = &c->info;
+	set.starttls = info->tls == CONF_TLS_STARTTLS && d->tls_server != NULL;
+	set.max_rcpts = conf->lmtp_max_recipients;
+	set.size_max = conf->lmtp_max_message_size;
+	c->srv = lmtp_server_new(&set);
+	lmtp_server_greeting(c->srv);
+	lmtp_client_flush(c);
+	lmtp_client_setcb(c);
+	lmtp_log(c, LOG_LEVEL_DEBUG, "connect from %s:%u", ip, port);
+}
+
+const struct listener_handler lmtp_proxy_handler = {
+    .accept = lmtp_accept,
+};
+
+void
+lmtp_proxy_close_all(struct director *d)
+{
+	static const char bye[] = "421 4.3.2 Server shutting down\r\n";
+
+	while (d->lmtp_conns != NULL) {
+		struct lmtp_conn *c = d->lmtp_conns;
+
+		if (c->client != NULL && !c->tls_active)
+			(void)send(bufferevent_getfd(c->client), bye,
+			    sizeof(bye) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		lmtp_conn_free(c);
+	}
+}
