@@ -6,7 +6,8 @@ harness), writes and checks a directord configuration, starts directord,
 shows with `directorctl simulate` which backend each user maps to under
 both hashing methods and how evenly 100000 users spread, and logs a few
 users in over IMAP and POP3 through the director, checking in the
-backends' own logs that each landed where predicted, then shows
+backends' own logs that each landed where predicted, delivers a message
+over LMTP to users on different backends and reads it back, then shows
 `directorctl status` and moves a user with a live session.  Runs as
 root (Dovecot and directord drop privileges); everything it starts is
 stopped and its temporary directory removed, also on error or Ctrl-C.
@@ -19,6 +20,7 @@ import poplib
 import re
 import os
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -216,6 +218,74 @@ def step_login(demo):
         "\n  backends at once" % len(checked))
 
 
+def _lmtp_deliver(host, port, sender, rcpts, body):
+    """One LMTP transaction to rcpts; returns the conversation.  (Python's
+    smtplib reads only one reply after DATA, LMTP sends one per
+    recipient.)"""
+    lines = []
+    with socket.create_connection((host, port), timeout=30) as s:
+        f = s.makefile("rb")
+
+        def reply():
+            while True:
+                line = f.readline().decode().rstrip("\r\n")
+                lines.append("S: " + line)
+                if line[3:4] != "-":
+                    return line
+
+        def cmd(text):
+            lines.append("C: " + text)
+            s.sendall(text.encode() + b"\r\n")
+            return reply()
+
+        reply()
+        cmd("LHLO demo")
+        cmd("MAIL FROM:<%s>" % sender)
+        for r in rcpts:
+            if not cmd("RCPT TO:<%s>" % r).startswith("250"):
+                raise RuntimeError("recipient %s refused" % r)
+        cmd("DATA")
+        lines.append("C: (%d bytes of message)" % len(body))
+        s.sendall(body.encode() + b".\r\n")
+        for r in rcpts:
+            if not reply().startswith("250"):
+                raise RuntimeError("delivery to %s failed" % r)
+        cmd("QUIT")
+    return lines
+
+
+def step_lmtp(demo):
+    say("Mail arrives over LMTP at the director, which routes every"
+        "\nrecipient to its user's backend and gives each recipient the reply"
+        "\nof its own backend.  One message to three users is stored once for"
+        "\neach, on that user's backend, and each reads it over IMAP through"
+        "\nthe director.\n")
+    rcpts = LOGIN_USERS
+    host, port = demo.director.listeners()["lmtp"]
+    offsets = {b.name: b.log_offset() for b in demo.backends}
+    body = ("From: demo@example.org\r\nSubject: hello from the director"
+            "\r\n\r\nDelivered through the director.\r\n")
+    say("  LMTP conversation (C: client, S: director):")
+    for line in _lmtp_deliver(host, port, "demo@example.org", rcpts, body):
+        say("    " + line)
+    picks = _picked(demo, rcpts)
+    by_ip = {b.ip: b for b in demo.backends}
+    for user in rcpts:
+        want = by_ip[picks[user]]
+        m = want.wait_log(r"[^\n]*lmtp\(%s\)[^\n]*saved mail to[^\n]*"
+                          % user, timeout=10, offset=offsets[want.name])
+        imap = _imap_session(demo, user)
+        imap.select("INBOX", readonly=True)
+        typ, data = imap.search(None, "SUBJECT", "\"hello from the director\"")
+        found = len(data[0].split()) if typ == "OK" else 0
+        imap.logout()
+        say("  %-6s delivered on %s; IMAP through the director finds %d "
+            "copy" % (user, want.name, found))
+        say("    %s log: %s" % (want.name, m.group(0).strip()))
+        if found != 1:
+            raise RuntimeError("%s: %d copies in INBOX" % (user, found))
+
+
 def step_admin(demo):
     say("Operators manage a running director through its admin socket,"
         "\nwith directorctl (or Dovecot's own `doveadm director -a SOCKET`)."
@@ -274,6 +344,7 @@ STEPS = [
     ("configure and start directord", step_director),
     ("which backend each user maps to, and the balance", step_map),
     ("IMAP and POP3 logins through the director", step_login),
+    ("mail delivered over LMTP through the director", step_lmtp),
     ("directorctl status, and a safe move of a live user", step_admin),
     ("stop everything", step_stop),
 ]

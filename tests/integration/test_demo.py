@@ -21,13 +21,16 @@ def test_demo_runs(address_plan):
                          text=True, errors="replace", timeout=40,
                          env=directord.sanitizer_env())
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
-    for n in range(1, 6):
+    for n in range(1, 8):
         assert "== Step %d:" % n in res.stdout
     assert "directord ready" in res.stdout
     assert res.stdout.count("Login: user=<") == 4
     # logins went through the director and met on the predicted backend
     assert res.stdout.count("(predicted ") == 3
     assert "no user was ever on two" in res.stdout
+    # the LMTP step: one reply per recipient, each copy found over IMAP
+    assert res.stdout.count("Saved") == 3
+    assert res.stdout.count("IMAP through the director finds 1 copy") == 3
     # the admin step: status table, a move that kicks the live session
     assert "$ directorctl -c FILE status" in res.stdout
     assert "the open session on b" in res.stdout
