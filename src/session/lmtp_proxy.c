@@ -305,6 +305,8 @@ lmtp_link_get(struct lmtp_conn *c, const struct host *host)
 	if (bufferevent_socket_connect(
 		l->bev, (struct sockaddr *)&ss, (int)sslen) == -1)
 		l->closed = true;
+	else
+		session_nodelay(bufferevent_getfd(l->bev));
 	return l;
 }
 
@@ -893,6 +895,7 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 		    "haproxy = yes is not supported on LMTP listeners", ip);
 		return;
 	}
+	session_nodelay(fd);
 	c = xcalloc(1, sizeof(*c));
 	c->d = d;
 	c->spool_fd = -1;

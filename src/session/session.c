@@ -22,6 +22,7 @@
 #include <sys/time.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -172,6 +173,16 @@ session_sockaddr_text(
 		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, (socklen_t)ipsize);
 		*port_r = ntohs(sin6->sin6_port);
 	}
+}
+
+void
+session_nodelay(int fd)
+{
+	int one = 1;
+
+	if (fd != -1)
+		(void)setsockopt(
+		    fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 socklen_t
@@ -563,7 +574,9 @@ session_login_route(struct session *s)
 	session_backend_setcb(s);
 	sslen = session_backend_sockaddr(&s->backend_ip, s->backend_port, &ss);
 	if (bufferevent_socket_connect(
-		s->backend, (struct sockaddr *)&ss, (int)sslen) == -1) {
+		s->backend, (struct sockaddr *)&ss, (int)sslen) == 0)
+		session_nodelay(bufferevent_getfd(s->backend));
+	else {
 		char why[128];
 
 		snprintf(why, sizeof(why), "connect: %s",
@@ -844,6 +857,7 @@ session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	struct timeval tv;
 
 	(void)peer_len;
+	session_nodelay(fd);
 	s = xcalloc(1, sizeof(*s));
 	s->d = d;
 	s->proto = proto;

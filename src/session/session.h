@@ -41,6 +41,10 @@ struct sockaddr_storage;
 socklen_t session_backend_sockaddr(
     const struct ipaddr *ip, uint16_t port, struct sockaddr_storage *ss);
 
+/* Sets TCP_NODELAY on fd (-1 is ignored): a proxy relays small writes,
+ * which Nagle's algorithm and delayed ACKs would hold back. */
+void session_nodelay(int fd);
+
 /* Number of open sessions (pre-login and proxying). */
 unsigned int session_count(const struct director *d);
 
