@@ -404,3 +404,25 @@ def test_hostile_input(proxy_director, backends):
         assert c.cmd("LHLO again").startswith("250")
     with rawclient.imap_connect(*d.listeners()["imap"]) as c:
         assert c.command("a", "NOOP").startswith(b"a OK")
+
+
+def test_backend_sees_client_address_and_helo(proxy_director, backends,
+                                              address_plan):
+    # XCLIENT: the backend logs the MTA's address, not the director's
+    d = lmtp_director(proxy_director)
+    src = "127.%d.2.7" % address_plan.slot
+    offs = {b.name: b.log_offset() for b in backends}
+    s = socket.create_connection(d.listeners()["lmtp"], timeout=30,
+                                 source_address=(src, 0))
+    c = Lmtp.__new__(Lmtp)
+    c.sock, c.pending = s, b""
+    with c:
+        assert c.reply().startswith("220 ")
+        assert c.cmd("LHLO mta.example.org").startswith("250")
+        _, at_data = c.deliver(["user380"], message("xclient"))
+        assert at_data["user380"].startswith("250")
+        c.cmd("QUIT")
+    ip = delivered_to(d, "user380")
+    b = next(b for b in backends if b.ip == ip)
+    b.wait_log(r"lmtp\(\d+\): Info: Disconnect from %s" % re.escape(src),
+               offset=offs[b.name])
