@@ -8,8 +8,9 @@
  * that very RCPT.  A link connects, does its handshake and then sends
  * MAIL before its first RCPT.  At DATA the links with accepted
  * recipients get DATA at once; each streams the spooled body when both
- * its 354 and the client's end marker have arrived.  Links are closed
- * when the transaction ends.
+ * its 354 and the client's end marker have arrived.  When the
+ * transaction ends, links that are idle again are kept for the client's
+ * next transaction; the others are closed.
  */
 #include "compat.h"
 
@@ -66,6 +67,7 @@ struct lmtp_link {
 	struct bufferevent *bev;
 	struct lmtp_backend *b;
 	bool ready, mail_sent, data_sent, data_ready, body_sent;
+	bool idle; /* handshake or last transaction done, nothing pending */
 	bool closed;
 	int want_rcpt; /* RCPT to send once ready, or -1 */
 	unsigned int accepted;
@@ -182,7 +184,9 @@ lmtp_link_lost(struct lmtp_link *l, const char *why)
 	if (l->closed)
 		return;
 	l->closed = true;
-	lmtp_log(c, LOG_LEVEL_WARNING, "backend %s: %s", l->name, why);
+	/* a kept connection between transactions may end quietly */
+	lmtp_log(c, l->idle ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING,
+	    "backend %s: %s", l->name, why);
 	for (i = 0; i < c->rcpt_count; i++) {
 		if (c->rcpts[i].link == l)
 			lmtp_rcpt_fail(c, i, why);
@@ -328,6 +332,7 @@ lmtp_link_send_rcpt(struct lmtp_link *l)
 			return;
 		}
 		l->mail_sent = true;
+		l->idle = false;
 	}
 	if (lmtp_backend_rcpt(l->b, i, c->rcpts[i].addr) == -1) {
 		lmtp_rcpt_fail(c, i, "address not accepted");
@@ -395,6 +400,7 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 		break;
 	case LMTP_BACKEND_EV_READY:
 		l->ready = true;
+		l->idle = true;
 		lmtp_link_timeouts(l, c->d->conf->lmtp_backend_timeout_ms);
 		lmtp_link_send_rcpt(l);
 		break;
@@ -436,6 +442,7 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 		lmtp_tx_maybe_done(c);
 		break;
 	case LMTP_BACKEND_EV_DONE:
+		l->idle = true;
 		break;
 	case LMTP_BACKEND_EV_CLOSE:
 		lmtp_link_lost(l,
@@ -463,16 +470,33 @@ lmtp_spool_free(struct lmtp_conn *c)
 
 /* Ends the transaction: its backend connections, recipients and spool. */
 static void
-lmtp_tx_end(struct lmtp_conn *c)
+lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle)
 {
-	struct lmtp_link *l, *next;
-	unsigned int i;
+	struct lmtp_link *l, *next, **prevp = &c->links;
 
 	for (l = c->links; l != NULL; l = next) {
 		next = l->next;
+		if (keep_idle && l->idle && !l->closed) {
+			/* reused by the next transaction of this client:
+			 * no new connect, LHLO and XCLIENT */
+			l->mail_sent = l->data_sent = l->data_ready = false;
+			l->body_sent = false;
+			l->accepted = 0;
+			l->want_rcpt = -1;
+			prevp = &l->next;
+			continue;
+		}
+		*prevp = next;
 		lmtp_link_free(l);
 	}
-	c->links = NULL;
+}
+
+static void
+lmtp_tx_end(struct lmtp_conn *c)
+{
+	unsigned int i;
+
+	lmtp_tx_end_links(c, true);
 	for (i = 0; i < c->rcpt_count; i++)
 		free(c->rcpts[i].addr);
 	c->rcpt_count = 0;
@@ -704,6 +728,7 @@ lmtp_conn_free(struct lmtp_conn *c)
 
 	moves_unwait(&c->move_wait);
 	lmtp_tx_end(c);
+	lmtp_tx_end_links(c, false);
 	free(c->rcpts);
 	lmtp_server_free(&c->srv);
 	if (c->client != NULL)
