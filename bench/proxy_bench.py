@@ -184,6 +184,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "rel"))
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--idle", type=int, default=10000)
+    ap.add_argument("--concurrency", type=int, default=CONCURRENCY,
+                    help="parallel sessions of the throughput runs")
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory (logs) for a look")
     args = ap.parse_args()
@@ -209,6 +211,7 @@ def main():
               "sessions instead of %d" % (want, (want - 256) // 2, idle,
                                           args.idle), flush=True)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    globals()["CONCURRENCY"] = args.concurrency
     plan = netutil.allocate_plan()
     work = tempfile.mkdtemp(prefix="director-bench-", dir="/tmp")
     os.chmod(work, 0o755)
