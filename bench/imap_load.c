@@ -12,6 +12,8 @@
  */
 #include "compat.h"
 
+#include "load_util.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,15 +52,6 @@ static unsigned load_next_user;
 static double *load_samples;
 static size_t load_nsamples;
 static unsigned long load_errors;
-
-static double
-load_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 load_send(int fd, const char *s)
@@ -162,14 +154,6 @@ load_read(struct load_conn *c, int idle)
 }
 
 static int
-load_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int
 load_run(unsigned conc, double seconds, int idle)
 {
 	struct load_conn *conns = calloc(conc, sizeof(*conns));
@@ -233,15 +217,12 @@ load_run(unsigned conc, double seconds, int idle)
 		}
 	}
 	if (!idle) {
-		double el = load_now() - t0;
+		double el = load_now() - t0, p50, p99;
 
-		qsort(load_samples, load_nsamples, sizeof(double), load_cmp);
+		load_percentiles(load_samples, load_nsamples, &p50, &p99);
 		printf("sessions %zu sessions_per_s %.1f p50_ms %.3f "
 		       "p99_ms %.3f errors %lu\n",
-		    load_nsamples, (double)load_nsamples / el,
-		    load_nsamples ? load_samples[load_nsamples / 2] * 1e3 : 0,
-		    load_nsamples ? load_samples[load_nsamples * 99 / 100] * 1e3
-				  : 0,
+		    load_nsamples, (double)load_nsamples / el, p50, p99,
 		    load_errors);
 	} else {
 		printf("idle_done errors %lu\n", load_errors);
@@ -275,16 +256,7 @@ main(int argc, char **argv)
 	load_users = (unsigned)atoi(argv[6]);
 	if (conc == 0 || conc > LOAD_MAX_CONNS || load_users == 0)
 		return 2;
-	{
-		/* one descriptor per connection */
-		struct rlimit rl;
-
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-		    rl.rlim_cur < (rlim_t)conc + 64) {
-			rl.rlim_cur = rl.rlim_max;
-			(void)setrlimit(RLIMIT_NOFILE, &rl);
-		}
-	}
+	load_raise_nofile((rlim_t)conc + 64);
 	load_samples = calloc(LOAD_MAX_SAMPLES, sizeof(double));
 	if (load_samples == NULL)
 		return 1;

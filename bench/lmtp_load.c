@@ -11,7 +11,8 @@
  */
 #include "compat.h"
 
-#include <sys/resource.h>
+#include "load_util.h"
+
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -45,15 +46,6 @@ static size_t load_body_len;
 static double *load_samples;
 static size_t load_nsamples;
 static unsigned long load_errors;
-
-static double
-load_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 load_write(int fd, const char *data, size_t len)
@@ -162,14 +154,6 @@ load_read(struct lmtp_load_conn *c)
 	return c->len == sizeof(c->buf) ? -1 : 0;
 }
 
-static int
-load_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* The message: headers and lines of text up to size bytes, dot-stuffed
  * (no line starts with a dot) and ended by the end marker. */
 static void
@@ -196,9 +180,8 @@ main(int argc, char **argv)
 {
 	struct lmtp_load_conn *conns;
 	struct pollfd *pfds;
-	struct rlimit rl;
 	unsigned int conc, i;
-	double t0, end, el;
+	double t0, end, el, p50, p99;
 
 	if (argc != 8) {
 		printf("usage: lmtp_load HOST PORT CONC SECONDS RCPTS SIZE "
@@ -216,10 +199,7 @@ main(int argc, char **argv)
 	if (conc == 0 || conc > LMTP_LOAD_MAX_CONNS || load_rcpts == 0 ||
 	    load_rcpts > LMTP_LOAD_MAX_RCPTS || load_users == 0)
 		return 2;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < conc + 64) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	load_raise_nofile((rlim_t)conc + 64);
 	load_make_body((size_t)atol(argv[6]));
 	load_samples = calloc(LMTP_LOAD_MAX_SAMPLES, sizeof(double));
 	conns = calloc(conc, sizeof(*conns));
@@ -251,13 +231,10 @@ main(int argc, char **argv)
 		}
 	}
 	el = load_now() - t0;
-	qsort(load_samples, load_nsamples, sizeof(double), load_cmp);
+	load_percentiles(load_samples, load_nsamples, &p50, &p99);
 	printf("deliveries %zu deliveries_per_s %.1f p50_ms %.3f p99_ms %.3f "
 	       "errors %lu\n",
-	    load_nsamples, (double)load_nsamples / el,
-	    load_nsamples ? load_samples[load_nsamples / 2] * 1e3 : 0,
-	    load_nsamples ? load_samples[load_nsamples * 99 / 100] * 1e3 : 0,
-	    load_errors);
+	    load_nsamples, (double)load_nsamples / el, p50, p99, load_errors);
 	for (i = 0; i < conc; i++)
 		if (conns[i].fd >= 0)
 			close(conns[i].fd);
