@@ -36,6 +36,7 @@
 #include "lmtp_server.h"
 #include "log.h"
 #include "moves.h"
+#include "registry.h"
 #include "session.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -53,6 +54,10 @@ enum lmtp_rcpt_state {
 
 struct lmtp_rcpt {
 	char *addr;
+	uint32_t hash;
+	/* registered while accepted, so a move or kick of its user aborts
+	 * the delivery to the old backend (451: the MTA retries) */
+	struct registry_member *member;
 	struct lmtp_link *link; /* NULL if never routed */
 	enum lmtp_rcpt_state state;
 	bool answered; /* its DATA reply was given */
@@ -83,6 +88,7 @@ struct lmtp_conn {
 	bool ip_counted, tls_active, closing;
 	bool waiting; /* an event of srv is being answered */
 	struct move_waiter move_wait;
+	struct event *resume_ev; /* lmtp_process() from the loop */
 
 	struct lmtp_rcpt *rcpts;
 	unsigned int rcpt_count, rcpt_cap;
@@ -99,6 +105,7 @@ struct lmtp_conn {
 };
 
 static void lmtp_process(struct lmtp_conn *c);
+static void lmtp_on_resume(evutil_socket_t fd, short what, void *arg);
 static void lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev);
 
 static void lmtp_log(const struct lmtp_conn *c, enum log_level level,
@@ -376,6 +383,34 @@ lmtp_link_send_body(struct lmtp_link *l)
 	lmtp_link_flush(l);
 }
 
+/* A move or kick of a user with a delivery on this link: abort the
+ * link (its recipients get 451) and resume the client from the loop,
+ * not from inside the registry's kick. */
+static void
+lmtp_on_kick(void *owner)
+{
+	struct lmtp_link *l = owner;
+	struct lmtp_conn *c = l->c;
+
+	if (l->closed)
+		return;
+	if (l->bev != NULL) {
+		bufferevent_free(l->bev);
+		l->bev = NULL;
+	}
+	lmtp_link_lost(l, "delivery aborted: user moved or kicked");
+	event_active(c->resume_ev, 0, 0);
+}
+
+static void
+lmtp_rcpt_register(
+    struct lmtp_conn *c, struct lmtp_rcpt *r, struct lmtp_link *l)
+{
+	r->member = xcalloc(1, sizeof(*r->member));
+	r->member->kick = lmtp_on_kick;
+	registry_add(c->d->registry, r->member, r->hash, LMTP_TAG, &l->ip, l);
+}
+
 static void
 lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 {
@@ -416,6 +451,7 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 		if (reply[0] == '2') {
 			c->rcpts[i].state = LMTP_RCPT_ACCEPTED;
 			l->accepted++;
+			lmtp_rcpt_register(c, &c->rcpts[i], l);
 		} else
 			c->rcpts[i].state = LMTP_RCPT_REFUSED;
 		lmtp_server_rcpt_reply(c->srv, reply);
@@ -496,6 +532,12 @@ lmtp_tx_end(struct lmtp_conn *c)
 {
 	unsigned int i;
 
+	for (i = 0; i < c->rcpt_count; i++) {
+		if (c->rcpts[i].member != NULL) {
+			registry_remove(c->d->registry, c->rcpts[i].member);
+			free(c->rcpts[i].member);
+		}
+	}
 	lmtp_tx_end_links(c, true);
 	for (i = 0; i < c->rcpt_count; i++)
 		free(c->rcpts[i].addr);
@@ -573,6 +615,7 @@ lmtp_rcpt_route(struct lmtp_conn *c)
 		lmtp_rcpt_fail(c, i, err);
 		return;
 	}
+	r->hash = hash;
 	if (moves_wait(c->d, hash, LMTP_TAG, &c->move_wait)) {
 		/* bounded: a move ends after the kick delay */
 		c->move_wait.cb = lmtp_on_move_done;
@@ -731,6 +774,8 @@ lmtp_conn_free(struct lmtp_conn *c)
 	lmtp_tx_end_links(c, false);
 	free(c->rcpts);
 	lmtp_server_free(&c->srv);
+	if (c->resume_ev != NULL)
+		event_free(c->resume_ev);
 	if (c->client != NULL)
 		bufferevent_free(c->client);
 	if (c->ip_counted)
@@ -847,6 +892,12 @@ lmtp_process(struct lmtp_conn *c)
 }
 
 static void
+lmtp_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	lmtp_process(arg);
+}
+
+static void
 lmtp_on_client_read(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
@@ -924,6 +975,7 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	c = xcalloc(1, sizeof(*c));
 	c->d = d;
 	c->spool_fd = -1;
+	c->resume_ev = event_new(d->base, -1, 0, lmtp_on_resume, c);
 	strlcpy(c->info.client_ip, ip, sizeof(c->info.client_ip));
 	c->info.client_port = port;
 	if (getsockname(fd, (struct sockaddr *)&local, &local_len) == 0)
@@ -957,7 +1009,7 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	} else
 		c->client =
 		    bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->client == NULL) {
+	if (c->client == NULL || c->resume_ev == NULL) {
 		lmtp_log(c, LOG_LEVEL_ERROR, "cannot set up the connection");
 		lmtp_conn_free(c);
 		return;

@@ -207,7 +207,10 @@ registry_session_count(const struct registry *reg)
  * work), so no list is walked while kicks run.
  */
 struct registry_kick_list {
-	void **owners;
+	struct registry_kick {
+		registry_kick_fn *fn;
+		void *owner;
+	} * kicks;
 	size_t count, cap;
 };
 
@@ -225,10 +228,11 @@ registry_kick_collect(struct registry_kick_list *kl,
 			continue;
 		if (kl->count == kl->cap) {
 			kl->cap = kl->cap == 0 ? 8 : kl->cap * 2;
-			kl->owners = xreallocarray(
-			    kl->owners, kl->cap, sizeof(*kl->owners));
+			kl->kicks = xreallocarray(
+			    kl->kicks, kl->cap, sizeof(*kl->kicks));
 		}
-		kl->owners[kl->count++] = m->owner;
+		kl->kicks[kl->count].fn = m->kick;
+		kl->kicks[kl->count++].owner = m->owner;
 	}
 }
 
@@ -237,9 +241,13 @@ registry_kick_run(struct registry *reg, struct registry_kick_list *kl)
 {
 	size_t i, n = kl->count;
 
-	for (i = 0; i < n; i++)
-		reg->kick(kl->owners[i]);
-	free(kl->owners);
+	for (i = 0; i < n; i++) {
+		if (kl->kicks[i].fn != NULL)
+			kl->kicks[i].fn(kl->kicks[i].owner);
+		else
+			reg->kick(kl->kicks[i].owner);
+	}
+	free(kl->kicks);
 	return n;
 }
 

@@ -25,16 +25,19 @@ struct registry_user;
  * and leaves the fields alone between registry_add() and
  * registry_remove().
  */
+/* Asks the owner of a member to end its session; the owner must call
+ * registry_remove() (now or later). */
+typedef void registry_kick_fn(void *owner);
+
 struct registry_member {
 	struct registry_user *user; /* NULL while not registered */
 	struct registry_member *prev, *next; /* within the user */
 	struct ipaddr backend;
 	void *owner; /* passed to the kick function */
+	/* Set by the caller before registry_add() to kick this member
+	 * differently; NULL: the registry's kick function. */
+	registry_kick_fn *kick;
 };
-
-/* Asks the owner of a member to end its session; the owner must call
- * registry_remove() (now or later). */
-typedef void registry_kick_fn(void *owner);
 
 struct registry *registry_new(registry_kick_fn *kick);
 /* Frees the registry; members must have been removed. */

@@ -426,3 +426,37 @@ def test_backend_sees_client_address_and_helo(proxy_director, backends,
     b = next(b for b in backends if b.ip == ip)
     b.wait_log(r"lmtp\(\d+\): Info: Disconnect from %s" % re.escape(src),
                offset=offs[b.name])
+
+
+def test_kick_aborts_a_delivery_in_flight(director_factory, backend_factory):
+    # a delivery stuck on the user's backend is aborted by a kick (what a
+    # move does on the old backend): 451 at once, the MTA retries later
+    from harness import adminclient
+    bs = backend_factory(3, first=4)
+    d = director_factory(1, mail_servers=bs,
+                         settings={"lmtp_backend_timeout": "60 s"})
+    user = "user390"
+    by = _users_by_backend(d, bs, [user])
+    (name,) = by
+    frozen = bs.by_name(name)
+    with Lmtp(d) as c:
+        assert c.cmd("MAIL FROM:<sender@example.com>").startswith("250")
+        assert c.cmd("RCPT TO:<%s>" % user).startswith("250")
+        assert c.cmd("DATA").startswith("354")
+        pids = process_tree(frozen)
+        for p in pids:
+            os.kill(p, signal.SIGSTOP)
+        try:
+            c.send(stuff(message("kicked")) + b".\r\n")
+            time.sleep(0.5)
+            with adminclient.AdminClient(d.admin_socket) as a:
+                assert a.command("USER-KICK", user) == "OK"
+            started = time.monotonic()
+            reply = c.reply()
+            assert time.monotonic() - started < 10
+        finally:
+            for p in pids:
+                os.kill(p, signal.SIGCONT)
+    assert reply.startswith("451 4.4.0"), reply
+    assert "moved or kicked" in reply
+    bs.check_invariant = False
