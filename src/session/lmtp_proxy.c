@@ -372,7 +372,9 @@ lmtp_link_send_body(struct lmtp_link *l)
 			lmtp_link_lost(l, "cannot read the spooled message");
 			return;
 		}
-	} else if (c->spool_len > 0) {
+	} else if (c->spool_len > 0 &&
+	    evbuffer_add_buffer_reference(out, c->spool) == -1) {
+		/* a reference shares the spool's memory; else copy it */
 		evbuffer_add(out, evbuffer_pullup(c->spool, -1),
 		    evbuffer_get_length(c->spool));
 	}
