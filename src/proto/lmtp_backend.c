@@ -309,45 +309,35 @@ lmtp_backend_caps_done(struct lmtp_backend *b)
 static void
 lmtp_backend_cap(struct lmtp_backend *b, const char *text, size_t len)
 {
-	const char *sp = memchr(text, ' ', len);
-	size_t wlen = sp != NULL ? (size_t)(sp - text) : len;
+	const char *p = text, *end = text + len, *w;
+	size_t wlen;
 
-#define LMTP_CAP(name)                                                         \
-	(wlen == sizeof(name) - 1 && strncasecmp(text, name, wlen) == 0)
-	if (LMTP_CAP("PIPELINING"))
+	w = proto_next_word(&p, end, &wlen);
+	if (w == NULL)
+		return;
+	if (proto_word_is(w, wlen, "PIPELINING"))
 		b->cap_pipelining = true;
-	else if (LMTP_CAP("STARTTLS"))
+	else if (proto_word_is(w, wlen, "STARTTLS"))
 		b->cap_starttls = true;
-	else if (LMTP_CAP("8BITMIME"))
+	else if (proto_word_is(w, wlen, "8BITMIME"))
 		b->cap_8bitmime = true;
-	else if (LMTP_CAP("SIZE"))
+	else if (proto_word_is(w, wlen, "SIZE"))
 		b->cap_size = true;
-	else if (LMTP_CAP("XCLIENT")) {
-		const char *p = text + wlen, *end = text + len, *q;
-
+	else if (proto_word_is(w, wlen, "XCLIENT")) {
 		b->cap_xclient = true;
-		while (p < end) {
-			while (p < end && *p == ' ')
-				p++;
-			q = memchr(p, ' ', (size_t)(end - p));
-			if (q == NULL)
-				q = end;
-			wlen = (size_t)(q - p);
-			text = p;
-			if (LMTP_CAP("ADDR"))
+		while ((w = proto_next_word(&p, end, &wlen)) != NULL) {
+			if (proto_word_is(w, wlen, "ADDR"))
 				b->xclient_attrs |= LMTP_XC_ADDR;
-			else if (LMTP_CAP("PORT"))
+			else if (proto_word_is(w, wlen, "PORT"))
 				b->xclient_attrs |= LMTP_XC_PORT;
-			else if (LMTP_CAP("HELO"))
+			else if (proto_word_is(w, wlen, "HELO"))
 				b->xclient_attrs |= LMTP_XC_HELO;
-			else if (LMTP_CAP("SESSION"))
+			else if (proto_word_is(w, wlen, "SESSION"))
 				b->xclient_attrs |= LMTP_XC_SESSION;
-			else if (LMTP_CAP("TTL"))
+			else if (proto_word_is(w, wlen, "TTL"))
 				b->xclient_attrs |= LMTP_XC_TTL;
-			p = q;
 		}
 	}
-#undef LMTP_CAP
 }
 
 /* Sends what may go out now: everything with PIPELINING (never past

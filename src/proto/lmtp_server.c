@@ -534,8 +534,7 @@ lmtp_server_command(struct lmtp_server *s, const char *line, size_t len)
 	arg = sp != NULL ? sp + 1 : line + len;
 	alen = len - (size_t)(arg - line);
 
-#define LMTP_IS(name)                                                          \
-	(vlen == sizeof(name) - 1 && strncasecmp(line, name, vlen) == 0)
+#define LMTP_IS(name) proto_word_is(line, vlen, name)
 	if (LMTP_IS("LHLO"))
 		return lmtp_server_cmd_lhlo(s, arg, alen);
 	if (LMTP_IS("MAIL"))

@@ -250,32 +250,26 @@ pop3_backend_caps_done(struct pop3_backend *b)
 static void
 pop3_backend_capa_line(struct pop3_backend *b, const char *line, size_t len)
 {
-	const char *sp = memchr(line, ' ', len);
-	size_t wlen = sp != NULL ? (size_t)(sp - line) : len;
+	const char *p = line, *end = line + len, *w;
+	size_t wlen;
 
-#define POP3_CAP(name)                                                         \
-	(wlen == sizeof(name) - 1 && strncasecmp(line, name, wlen) == 0)
-	if (POP3_CAP("STLS"))
+	w = proto_next_word(&p, end, &wlen);
+	if (w == NULL)
+		return;
+	if (proto_word_is(w, wlen, "STLS"))
 		b->cap_stls = true;
-	else if (POP3_CAP("PIPELINING"))
+	else if (proto_word_is(w, wlen, "PIPELINING"))
 		b->cap_pipelining = true;
-	else if (POP3_CAP("XCLIENT"))
+	else if (proto_word_is(w, wlen, "XCLIENT"))
 		b->cap_xclient = true;
-	else if (POP3_CAP("USER"))
+	else if (proto_word_is(w, wlen, "USER"))
 		b->cap_user = true;
-	else if (POP3_CAP("SASL") && sp != NULL) {
-		const char *p = sp + 1, *end = line + len, *q;
-
-		while (p < end) {
-			q = memchr(p, ' ', (size_t)(end - p));
-			if (q == NULL)
-				q = end;
-			if (q - p == 5 && strncasecmp(p, "PLAIN", 5) == 0)
+	else if (proto_word_is(w, wlen, "SASL")) {
+		while ((w = proto_next_word(&p, end, &wlen)) != NULL) {
+			if (proto_word_is(w, wlen, "PLAIN"))
 				b->cap_plain = true;
-			p = q + 1;
 		}
 	}
-#undef POP3_CAP
 }
 
 static void

@@ -347,8 +347,7 @@ pop3_client_command(struct pop3_client *c, const char *line, size_t len)
 	arg = sp != NULL ? sp + 1 : line + len;
 	alen = len - (size_t)(arg - line);
 
-#define POP3_IS(name)                                                          \
-	(clen == sizeof(name) - 1 && strncasecmp(line, name, clen) == 0)
+#define POP3_IS(name) proto_word_is(line, clen, name)
 	if (POP3_IS("CAPA")) {
 		pop3_client_capa(c);
 		return PROTO_ACT_MORE;

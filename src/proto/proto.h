@@ -75,6 +75,14 @@ struct proto_creds {
  * user separator is applied by the routing core, not here. */
 const char *proto_creds_user(const struct proto_creds *creds);
 
+/* Whether the len bytes of word are name, ignoring ASCII case (verbs,
+ * capability names). */
+bool proto_word_is(const char *word, size_t len, const char *name);
+/* The next space-separated word of [*pp, end) (spaces before it are
+ * skipped): returns its start with its length in *len_r and moves *pp
+ * past it, or returns NULL when only spaces are left. */
+const char *proto_next_word(const char **pp, const char *end, size_t *len_r);
+
 /* Who the client is, for the backend (IMAP ID x-* fields, XCLIENT). */
 struct proto_client_info {
 	char client_ip[46]; /* the real client (after PROXY protocol) */
