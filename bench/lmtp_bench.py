@@ -12,18 +12,14 @@ Twice: every process sharing every CPU, and directord on a CPU of its own
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from harness import directord, dovecot, netutil, procutil  # noqa: E402
-from proxy_bench import backend_pids, pin_tree  # noqa: E402
+import benchlib  # noqa: E402
 
 CONCURRENCY = 8
 ROUNDS = 3
@@ -75,49 +71,20 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "rel"))
     ap.add_argument("--seconds", type=int, default=5)
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("lmtp_bench.py: run as root")
     build = os.path.abspath(args.build)
     load = os.path.join(build, "bench", "lmtp_load")
-    for prog in (load, os.path.join(build, "directord")):
-        if not os.access(prog, os.X_OK):
-            sys.exit("lmtp_bench.py: %s missing" % prog)
-    plan = netutil.allocate_plan()
-    work = tempfile.mkdtemp(prefix="director-lmtp-bench-", dir="/tmp")
-    os.chmod(work, 0o755)
-    backend = director = None
-    cpus = sorted(os.sched_getaffinity(0))
-    try:
-        (backend,) = dovecot.start_backends(plan, work, 1)
-        director = directord.Directord(
-            "d1", plan.director_ip(1), os.path.join(work, "d1"),
-            mail_servers=[backend],
-            binary=os.path.join(build, "directord"),
-            settings={"log_level": "warning"}, env={"ASAN_OPTIONS": ""})
-        director.start()
+    benchlib.require("lmtp_bench.py", build, ("bench/lmtp_load", "directord"))
+    with benchlib.cluster(build, {}) as (backend, director):
         print("directord %s (release build, log_level = warning) in front "
               "of Dovecot lmtp on %s\n" % (build, backend.ip), flush=True)
         for rcpts in (1, 5):
             compare(load, backend, director, rcpts, args.seconds,
-                    "load generator, Dovecot and directord share %d CPUs" %
-                    len(cpus))
-        if len(cpus) >= 2:
-            pin_tree(backend_pids(backend), set(cpus[1:]))
-            os.sched_setaffinity(0, set(cpus[1:]))
-            pin_tree([director.pid], {cpus[0]})
-            for rcpts in (1, 5):
-                compare(load, backend, director, rcpts, args.seconds,
-                        "directord pinned to CPU %d, the rest to CPUs %s" %
-                        (cpus[0], ",".join(map(str, cpus[1:]))))
-            os.sched_setaffinity(0, set(cpus))
-    finally:
-        if director is not None:
-            director.stop()
-        if backend is not None:
-            dovecot.stop_backends([backend])
-        procutil.stop_all()
-        plan.release()
-        shutil.rmtree(work, ignore_errors=True)
+                    benchlib.shared_label())
+        with benchlib.director_on_own_cpu(backend, director) as label:
+            if label is not None:
+                for rcpts in (1, 5):
+                    compare(load, backend, director, rcpts, args.seconds,
+                            label)
     return 0
 
 

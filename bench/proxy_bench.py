@@ -20,18 +20,16 @@ import argparse
 import os
 import re
 import resource
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from harness import directord, dovecot, netutil, procutil  # noqa: E402
+import benchlib  # noqa: E402
 
 CONCURRENCY = 64            # parallel sessions: enough to saturate the backend
 ROUNDS = 3
@@ -63,33 +61,6 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS for pid %d" % pid)
-
-
-def backend_pids(backend):
-    """The Dovecot master of backend and all its children."""
-    with open(backend.master_pid_path) as f:
-        master = int(f.read().strip())
-    pids = [master]
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open("/proc/%s/stat" % p) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            if ppid == master:
-                pids.append(int(p))
-    return pids
-
-
-def pin_tree(pids, cpus):
-    """Pins every thread of pids to cpus (new children inherit it)."""
-    for pid in pids:
-        try:
-            for tid in os.listdir("/proc/%d/task" % pid):
-                os.sched_setaffinity(int(tid), cpus)
-        except OSError:
-            pass
 
 
 def run_load(load, ip, port, mode, conc, seconds):
@@ -189,14 +160,9 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory (logs) for a look")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("proxy_bench.py: run as root")
     build = os.path.abspath(args.build)
     load = os.path.join(build, "bench", "imap_load")
-    for prog in (load, os.path.join(build, "directord")):
-        if not os.access(prog, os.X_OK):
-            sys.exit("proxy_bench.py: %s missing (make BUILD=%s benches "
-                     "bins)" % (prog, args.build))
+    benchlib.require("proxy_bench.py", build, ("bench/imap_load", "directord"))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = NOFILE if hard == resource.RLIM_INFINITY else min(NOFILE, hard)
     try:
@@ -212,23 +178,11 @@ def main():
                                           args.idle), flush=True)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     globals()["CONCURRENCY"] = args.concurrency
-    plan = netutil.allocate_plan()
-    work = tempfile.mkdtemp(prefix="director-bench-", dir="/tmp")
-    os.chmod(work, 0o755)
-    backend = director = None
-    try:
-        (backend,) = dovecot.start_backends(plan, work, 1,
-                                            extra_conf=DOVECOT_EXTRA)
-        director = directord.Directord(
-            "d1", plan.director_ip(1), os.path.join(work, "d1"),
-            mail_servers=[backend],
-            binary=os.path.join(build, "directord"),
-            settings={"disable_plaintext_auth": "no",
-                      "log_level": "warning",
-                      "max_connections": str(idle + 1000),
-                      "max_connections_per_ip": str(idle + 1000)},
-            env={"ASAN_OPTIONS": ""})
-        director.start()
+    settings = {"disable_plaintext_auth": "no",
+                "max_connections": str(idle + 1000),
+                "max_connections_per_ip": str(idle + 1000)}
+    with benchlib.cluster(build, settings, DOVECOT_EXTRA,
+                          keep=args.keep) as (backend, director):
         print("directord %s (release build, log_level = warning) in front "
               "of Dovecot %s on %s" %
               (build, subprocess.run(["dovecot", "--version"],
@@ -236,34 +190,14 @@ def main():
                .stdout.strip(), backend.ip), flush=True)
         # 1. everything shares every CPU of this machine
         throughput(load, backend, director, args.seconds,
-                   "load generator, Dovecot and directord share %d CPUs" %
-                   os.cpu_count())
+                   benchlib.shared_label())
         # 2. as deployed: the director on its own CPU (its own host in
-        # production), Dovecot and the load generator on the others, the
-        # same for the direct and the proxied runs
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) >= 2:
-            pin_tree(backend_pids(backend), set(cpus[1:]))
-            os.sched_setaffinity(0, set(cpus[1:]))
-            pin_tree([director.pid], {cpus[0]})
-            throughput(load, backend, director, args.seconds,
-                       "directord pinned to CPU %d, Dovecot and the load "
-                       "generator to CPUs %s" %
-                       (cpus[0], ",".join(map(str, cpus[1:]))))
-            os.sched_setaffinity(0, set(cpus))
+        # production), the same for the direct and the proxied runs
+        with benchlib.director_on_own_cpu(backend, director) as label:
+            if label is not None:
+                throughput(load, backend, director, args.seconds, label)
         if idle > 0:
             idle_memory(load, director, idle, 10)
-    finally:
-        if director is not None:
-            director.stop()
-        if backend is not None:
-            dovecot.stop_backends([backend])
-        procutil.stop_all()
-        plan.release()
-        if args.keep:
-            print("work directory kept: %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

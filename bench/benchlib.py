@@ -1,0 +1,108 @@
+"""What the benchmark scripts of bench/ share: one real Dovecot backend
+and a release directord in front of it on loopback (the integration
+harness), and pinning directord to a CPU of its own."""
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+from harness import directord, dovecot, netutil, procutil  # noqa: E402
+
+
+def require(name, build, programs):
+    """Exits unless root and every program of build is there."""
+    if os.geteuid() != 0:
+        sys.exit("%s: run as root (it starts Dovecot and directord)" % name)
+    for prog in programs:
+        if not os.access(os.path.join(build, prog), os.X_OK):
+            sys.exit("%s: %s missing in %s (make BUILD=%s benches bins)" %
+                     (name, prog, build, build))
+
+
+@contextlib.contextmanager
+def cluster(build, settings, dovecot_extra="", keep=False):
+    """Yields (backend, director): one Dovecot backend and a started
+    directord from build with settings (log_level warning by default);
+    stops both and removes their files afterwards (kept with keep)."""
+    plan = netutil.allocate_plan()
+    work = tempfile.mkdtemp(prefix="director-bench-", dir="/tmp")
+    os.chmod(work, 0o755)
+    backend = director = None
+    try:
+        (backend,) = dovecot.start_backends(plan, work, 1,
+                                            extra_conf=dovecot_extra)
+        top = {"log_level": "warning"}
+        top.update(settings)
+        director = directord.Directord(
+            "d1", plan.director_ip(1), os.path.join(work, "d1"),
+            mail_servers=[backend],
+            binary=os.path.join(build, "directord"), settings=top,
+            env={"ASAN_OPTIONS": ""})
+        director.start()
+        yield backend, director
+    finally:
+        if director is not None:
+            director.stop()
+        if backend is not None:
+            dovecot.stop_backends([backend])
+        procutil.stop_all()
+        plan.release()
+        if keep:
+            print("work directory kept: %s" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def backend_pids(backend):
+    """The Dovecot master of backend and all its children."""
+    with open(backend.master_pid_path) as f:
+        master = int(f.read().strip())
+    pids = [master]
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open("/proc/%s/stat" % p) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if ppid == master:
+                pids.append(int(p))
+    return pids
+
+
+def pin_tree(pids, cpus):
+    """Pins every thread of pids to cpus (new children inherit it)."""
+    for pid in pids:
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass
+
+
+@contextlib.contextmanager
+def director_on_own_cpu(backend, director):
+    """Pins directord to the first CPU and Dovecot and this process (so
+    its load generators) to the others, as when the director runs on its
+    own host; yields the label to print, or None on a single CPU."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        yield None
+        return
+    pin_tree(backend_pids(backend), set(cpus[1:]))
+    os.sched_setaffinity(0, set(cpus[1:]))
+    pin_tree([director.pid], {cpus[0]})
+    try:
+        yield ("directord pinned to CPU %d, Dovecot and the load generator "
+               "to CPUs %s" % (cpus[0], ",".join(map(str, cpus[1:]))))
+    finally:
+        os.sched_setaffinity(0, set(cpus))
+
+
+def shared_label():
+    return ("load generator, Dovecot and directord share %d CPUs" %
+            len(os.sched_getaffinity(0)))
