@@ -6,6 +6,7 @@ backend; a backend that is down before DATA or stops answering during it
 costs 4xx for its own recipients only, and every 250 is really stored;
 size limit, 8-bit content, a 20 MB message, pipelining, RSET, hostile
 input; no spool file is left behind."""
+import contextlib
 import hashlib
 import imaplib
 import os
@@ -18,7 +19,7 @@ import time
 
 import pytest
 
-from harness import dovecot, rawclient
+from harness import adminclient, dovecot, rawclient
 
 PASS = dovecot.USER_PASSWORD
 
@@ -239,6 +240,30 @@ def process_tree(backend):
     return pids
 
 
+@contextlib.contextmanager
+def frozen(backend):
+    """Stops every process of a Dovecot instance (SIGSTOP) for the block:
+    its connections stay open and answer nothing."""
+    pids = process_tree(backend)
+    for p in pids:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for p in pids:
+            os.kill(p, signal.SIGCONT)
+
+
+def fresh_cluster(director_factory, backend_factory, timeout, users):
+    """Three backends of the test's own (so one may be stopped), a
+    director with lmtp_backend_timeout, and {backend name: [users]} as it
+    routes users."""
+    bs = backend_factory(3, first=4)
+    d = director_factory(1, mail_servers=bs,
+                         settings={"lmtp_backend_timeout": timeout})
+    return bs, d, _users_by_backend(d, bs, users)
+
+
 def _users_by_backend(d, backends, users):
     """{backend name: [users]} as the director routes them now."""
     out = {}
@@ -253,11 +278,8 @@ def _users_by_backend(d, backends, users):
 
 
 def test_backend_down_before_data(director_factory, backend_factory):
-    bs = backend_factory(3, first=4)
-    d = director_factory(1, mail_servers=bs,
-                         settings={"lmtp_backend_timeout": "3 s"})
     users = ["user%d" % i for i in range(300, 315)]
-    by = _users_by_backend(d, bs, users)
+    bs, d, by = fresh_cluster(director_factory, backend_factory, "3 s", users)
     assert len(by) >= 2, by
     down = bs.by_name(sorted(by)[0])
     down.stop()
@@ -277,36 +299,27 @@ def test_backend_down_before_data(director_factory, backend_factory):
 
 def test_backend_stops_answering_during_data(director_factory,
                                              backend_factory):
-    bs = backend_factory(3, first=4)
-    d = director_factory(1, mail_servers=bs,
-                         settings={"lmtp_backend_timeout": "2 s"})
     users = ["user%d" % i for i in range(320, 335)]
-    by = _users_by_backend(d, bs, users)
+    bs, d, by = fresh_cluster(director_factory, backend_factory, "2 s", users)
     assert len(by) >= 2, by
-    frozen = bs.by_name(sorted(by)[0])
+    stuck = bs.by_name(sorted(by)[0])
     msg = message("frozen", 200)
     with Lmtp(d) as c:
         assert c.cmd("MAIL FROM:<sender@example.com>").startswith("250")
         for u in users:
             assert c.cmd("RCPT TO:<%s>" % u).startswith("250")
         assert c.cmd("DATA").startswith("354")
-        pids = process_tree(frozen)
-        for p in pids:
-            os.kill(p, signal.SIGSTOP)
-        try:
+        with frozen(stuck):
             c.send(stuff(msg) + b".\r\n")
             started = time.monotonic()
             replies = {u: c.reply() for u in users}
             waited = time.monotonic() - started
-        finally:
-            for p in pids:
-                os.kill(p, signal.SIGCONT)
     for u in users:
-        if u in by[frozen.name]:
+        if u in by[stuck.name]:
             assert replies[u].startswith("451 4.4.0"), replies[u]
         else:
             assert replies[u].startswith("250"), replies[u]
-            check_stored([b for b in bs if b is not frozen], d, u, "frozen",
+            check_stored([b for b in bs if b is not stuck], d, u, "frozen",
                          msg)
     assert waited < 30
     assert no_spool_files(d) == []
@@ -431,22 +444,15 @@ def test_backend_sees_client_address_and_helo(proxy_director, backends,
 def test_kick_aborts_a_delivery_in_flight(director_factory, backend_factory):
     # a delivery stuck on the user's backend is aborted by a kick (what a
     # move does on the old backend): 451 at once, the MTA retries later
-    from harness import adminclient
-    bs = backend_factory(3, first=4)
-    d = director_factory(1, mail_servers=bs,
-                         settings={"lmtp_backend_timeout": "60 s"})
     user = "user390"
-    by = _users_by_backend(d, bs, [user])
+    bs, d, by = fresh_cluster(director_factory, backend_factory, "60 s",
+                              [user])
     (name,) = by
-    frozen = bs.by_name(name)
     with Lmtp(d) as c:
         assert c.cmd("MAIL FROM:<sender@example.com>").startswith("250")
         assert c.cmd("RCPT TO:<%s>" % user).startswith("250")
         assert c.cmd("DATA").startswith("354")
-        pids = process_tree(frozen)
-        for p in pids:
-            os.kill(p, signal.SIGSTOP)
-        try:
+        with frozen(bs.by_name(name)):
             c.send(stuff(message("kicked")) + b".\r\n")
             time.sleep(0.5)
             with adminclient.AdminClient(d.admin_socket) as a:
@@ -454,9 +460,6 @@ def test_kick_aborts_a_delivery_in_flight(director_factory, backend_factory):
             started = time.monotonic()
             reply = c.reply()
             assert time.monotonic() - started < 10
-        finally:
-            for p in pids:
-                os.kill(p, signal.SIGCONT)
     assert reply.startswith("451 4.4.0"), reply
     assert "moved or kicked" in reply
     bs.check_invariant = False
