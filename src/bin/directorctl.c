@@ -38,6 +38,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "hosts.h"
+#include "strnum.h"
 #include "userhash.h"
 #include "xmalloc.h"
 
@@ -643,7 +644,7 @@ ctl_resolve(const char *name, char ips_r[][INET6_ADDRSTRLEN], size_t max)
 static int
 ctl_arg_uint(const char *what, const char *s, uint64_t max, uint64_t *v_r)
 {
-	if (adminwire_parse_uint(s, max, v_r) == -1) {
+	if (str_to_uint64(s, max, v_r) == -1) {
 		fprintf(stderr,
 		    "directorctl: %s '%s': expected a number 0..%llu\n", what,
 		    s, (unsigned long long)max);

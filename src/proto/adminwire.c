@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "adminwire.h"
+#include "strnum.h"
 #include "buf.h"
 #include "xmalloc.h"
 
@@ -138,7 +139,7 @@ adminwire_handshake_ok(const char *line)
 	if (strncmp(line, prefix, sizeof(prefix) - 1) != 0)
 		return false;
 	minor = line + sizeof(prefix) - 1;
-	return adminwire_parse_uint(minor, UINT32_MAX, &v) == 0;
+	return str_to_uint64(minor, UINT32_MAX, &v) == 0;
 }
 
 void
@@ -233,25 +234,6 @@ adminwire_reply_kind(const char *line)
 	return ADMINWIRE_REPLY_ERROR;
 }
 
-int
-adminwire_parse_uint(const char *s, uint64_t max, uint64_t *value_r)
-{
-	uint64_t v = 0;
-	const char *p;
-
-	if (*s == '\0')
-		return -1;
-	for (p = s; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		if (v > (max - (uint64_t)(*p - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*value_r = v;
-	return 0;
-}
-
 /* A unix timestamp field: decimal, or a leading '-' (Dovecot prints
  * time_t with %ld); bounded to what fits a struct tm comfortably. */
 static int
@@ -260,12 +242,12 @@ adminwire_parse_time(const char *s, int64_t *t_r)
 	uint64_t v;
 
 	if (*s == '-') {
-		if (adminwire_parse_uint(s + 1, INT32_MAX, &v) == -1)
+		if (str_to_uint64(s + 1, INT32_MAX, &v) == -1)
 			return -1;
 		*t_r = -(int64_t)v;
 		return 0;
 	}
-	if (adminwire_parse_uint(s, (uint64_t)INT64_MAX / 2, &v) == -1)
+	if (str_to_uint64(s, (uint64_t)INT64_MAX / 2, &v) == -1)
 		return -1;
 	*t_r = (int64_t)v;
 	return 0;
@@ -287,8 +269,7 @@ adminwire_cell_time(const char *cell, int64_t *t_r, const char **frac_r)
 	if (dot == NULL)
 		return adminwire_parse_time(cell, t_r);
 	n = (size_t)(dot - cell);
-	if (n >= sizeof(secs) ||
-	    adminwire_parse_uint(dot + 1, UINT32_MAX, &v) == -1)
+	if (n >= sizeof(secs) || str_to_uint64(dot + 1, UINT32_MAX, &v) == -1)
 		return -1;
 	memcpy(secs, cell, n);
 	secs[n] = '\0';
@@ -303,8 +284,8 @@ adminwire_parse_host(
 	uint64_t v, u;
 
 	if (count < 6 || fields[0][0] == '\0' ||
-	    adminwire_parse_uint(fields[1], UINT32_MAX, &v) == -1 ||
-	    adminwire_parse_uint(fields[2], UINT32_MAX, &u) == -1 ||
+	    str_to_uint64(fields[1], UINT32_MAX, &v) == -1 ||
+	    str_to_uint64(fields[2], UINT32_MAX, &u) == -1 ||
 	    (strcmp(fields[4], "U") != 0 && strcmp(fields[4], "D") != 0) ||
 	    adminwire_parse_time(fields[5], &host_r->changed) == -1)
 		return -1;
@@ -336,8 +317,7 @@ adminwire_parse_user(
 {
 	uint64_t h;
 
-	if (count < 3 ||
-	    adminwire_parse_uint(fields[0], UINT32_MAX, &h) == -1 ||
+	if (count < 3 || str_to_uint64(fields[0], UINT32_MAX, &h) == -1 ||
 	    adminwire_parse_time(fields[1], &user_r->expires) == -1 ||
 	    fields[2][0] == '\0')
 		return -1;
@@ -635,7 +615,7 @@ adminwire_cell_json(
 
 	switch (col->kind) {
 	case ADMINWIRE_COL_NUM:
-		if (adminwire_parse_uint(cell, UINT64_MAX, &v) == 0)
+		if (str_to_uint64(cell, UINT64_MAX, &v) == 0)
 			return buf_printf(out, "%llu", (unsigned long long)v);
 		if (*cell == '\0')
 			return buf_append_str(out, "null");

@@ -136,10 +136,6 @@ struct adminwire_user {
 int adminwire_parse_user(
     char *const *fields, size_t count, struct adminwire_user *user_r);
 
-/* Parses a decimal number in [0, max] with nothing around it.  Returns 0,
- * or -1. */
-int adminwire_parse_uint(const char *s, uint64_t max, uint64_t *value_r);
-
 /*
  * A table of strings printed either aligned for people or as a JSON array
  * of objects for scripts.  Column kinds decide both renderings.

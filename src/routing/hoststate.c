@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "hoststate.h"
+#include "strnum.h"
 #include "xmalloc.h"
 
 #define HOSTSTATE_FIELDS_MAX 7
@@ -37,24 +38,6 @@ hoststate_encode(struct hosts *hosts, const struct hosts_spec_entry *config,
 	return ret;
 }
 
-static bool
-hoststate_uint(const char *s, uint32_t max, uint32_t *v_r)
-{
-	uint64_t v = 0;
-
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > max)
-			return false;
-	}
-	*v_r = (uint32_t)v;
-	return true;
-}
-
 /* Parses one record line (NUL-terminated, no LF) into e.  Returns NULL or
  * what is wrong. */
 static const char *
@@ -62,7 +45,7 @@ hoststate_record(char *line, struct hoststate_entry *e)
 {
 	char *f[HOSTSTATE_FIELDS_MAX], *save = NULL, *tok;
 	size_t n = 0, i;
-	uint32_t v;
+	uint64_t v;
 
 	for (tok = strtok_r(line, " ", &save); tok != NULL;
 	     tok = strtok_r(NULL, " ", &save)) {
@@ -80,15 +63,16 @@ hoststate_record(char *line, struct hoststate_entry *e)
 		return "not a host or removed record";
 	if (ipaddr_parse(f[1], &e->ip) == -1)
 		return "invalid IP address";
-	if (!hoststate_uint(f[2], HOST_VHOST_COUNT_MAX, &v))
+	if (str_to_uint64(f[2], HOST_VHOST_COUNT_MAX, &v) == -1)
 		return "invalid vhost count";
-	e->vhost_count = v;
+	e->vhost_count = (unsigned int)v;
 	if (strcmp(f[3], "down") == 0)
 		e->down = true;
 	else if (strcmp(f[3], "up") != 0)
 		return "state is neither up nor down";
-	if (!hoststate_uint(f[4], UINT32_MAX, &e->last_updown_change))
+	if (str_to_uint64(f[4], UINT32_MAX, &v) == -1)
 		return "invalid change time";
+	e->last_updown_change = (uint32_t)v;
 	if (n == 6) {
 		if (strlen(f[5]) > HOST_TAG_MAX)
 			return "tag too long";

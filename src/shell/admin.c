@@ -29,6 +29,7 @@
 
 #include "admin.h"
 #include "admin_cmds.h"
+#include "adminwire.h"
 #include "director.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -214,7 +215,7 @@ admin_conn_process(struct admin_conn *conn)
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
 		if (!conn->handshaked) {
-			if (!admin_cmds_handshake_ok(line)) {
+			if (!adminwire_handshake_ok(line)) {
 				log_warn("admin %s: bad handshake, closing",
 				    conn->peer);
 				free(line);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "moves.h"
 #include "registry.h"
+#include "strnum.h"
 #include "users.h"
 #include "xmalloc.h"
 
@@ -96,20 +97,14 @@ admin_bad_args(struct admin_conn *conn, const char *cmd, const char *why)
 
 /* -- arguments ----------------------------------------------------------- */
 
+/* A decimal argument up to max (<= UINT_MAX). */
 static bool
-admin_parse_uint(const char *s, unsigned long long max, unsigned int *v_r)
+admin_parse_uint(const char *s, unsigned int max, unsigned int *v_r)
 {
-	unsigned long long v = 0;
+	uint64_t v;
 
-	if (*s == '\0')
+	if (str_to_uint64(s, max, &v) == -1)
 		return false;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (unsigned)(*s - '0');
-		if (v > max)
-			return false;
-	}
 	*v_r = (unsigned int)v;
 	return true;
 }
@@ -809,21 +804,6 @@ static const struct admin_cmd admin_cmds[] = {
     {"DIRECTOR-ADD", 1, 2, admin_director_add},
     {"DIRECTOR-REMOVE", 1, 2, admin_director_remove},
 };
-
-bool
-admin_cmds_handshake_ok(const char *line)
-{
-	char copy[64], *f[ADMIN_FIELDS_MAX];
-	size_t n;
-	unsigned int minor;
-
-	if (strlcpy(copy, line, sizeof(copy)) >= sizeof(copy) ||
-	    adminwire_split(copy, f, nitems(f), &n) == -1 || n != 4)
-		return false;
-	return strcmp(f[0], "VERSION") == 0 &&
-	    strcmp(f[1], "director-doveadm") == 0 && strcmp(f[2], "1") == 0 &&
-	    admin_parse_uint(f[3], UINT32_MAX, &minor);
-}
 
 enum admin_cmd_result
 admin_cmds_run(struct admin_conn *conn, char *line, size_t len)

@@ -12,7 +12,6 @@
 #ifndef DIRECTOR_ADMIN_CMDS_H
 #define DIRECTOR_ADMIN_CMDS_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 struct admin_conn;
@@ -22,9 +21,6 @@ enum admin_cmd_result {
 	ADMIN_CMD_WAIT, /* replies later, then calls admin_conn_resume() */
 	ADMIN_CMD_CLOSE, /* protocol error (logged): close without a reply */
 };
-
-/* Whether line (the client's first) is "VERSION\tdirector-doveadm\t1\tN". */
-bool admin_cmds_handshake_ok(const char *line);
 
 /* Runs one command line (NUL-terminated, without its LF; len bytes,
  * modified in place). */

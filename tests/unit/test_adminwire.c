@@ -393,26 +393,6 @@ test_parse_lookup_and_user(void **state)
 	assert_int_equal(adminwire_parse_user(f, n, &u), -1);
 }
 
-static void
-test_parse_uint(void **state)
-{
-	uint64_t v;
-
-	assert_int_equal(adminwire_parse_uint("0", 10, &v), 0);
-	assert_int_equal(v, 0);
-	assert_int_equal(adminwire_parse_uint("10", 10, &v), 0);
-	assert_int_equal(v, 10);
-	assert_int_equal(adminwire_parse_uint("11", 10, &v), -1);
-	assert_int_equal(
-	    adminwire_parse_uint("18446744073709551615", UINT64_MAX, &v), 0);
-	assert_int_equal(v, UINT64_MAX);
-	assert_int_equal(
-	    adminwire_parse_uint("18446744073709551616", UINT64_MAX, &v), -1);
-	assert_int_equal(adminwire_parse_uint("", 10, &v), -1);
-	assert_int_equal(adminwire_parse_uint("+1", 10, &v), -1);
-	assert_int_equal(adminwire_parse_uint("1 ", 10, &v), -1);
-}
-
 /* Renders s with f into a NUL-terminated static string. */
 static const char *
 render(int (*f)(struct buf *, const char *), const char *s)
@@ -559,7 +539,6 @@ main(void)
 	    cmocka_unit_test(test_reply_kind),
 	    cmocka_unit_test(test_parse_host),
 	    cmocka_unit_test(test_parse_lookup_and_user),
-	    cmocka_unit_test(test_parse_uint),
 	    cmocka_unit_test(test_json_and_text_strings),
 	    cmocka_unit_test(test_table),
 	};
