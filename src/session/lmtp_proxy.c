@@ -925,8 +925,15 @@ lmtp_on_client_event(struct bufferevent *bev, short what, void *arg)
 static void
 lmtp_client_setcb(struct lmtp_conn *c)
 {
-	struct timeval tv = {.tv_sec = LMTP_CLIENT_IDLE_MS / 1000};
+	/* a client waiting for its replies is quiet while backends work:
+	 * never drop it before they have had their time */
+	uint64_t ms = c->d->conf->lmtp_backend_timeout_ms * 2;
+	struct timeval tv;
 
+	if (ms < LMTP_CLIENT_IDLE_MS)
+		ms = LMTP_CLIENT_IDLE_MS;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	bufferevent_setcb(c->client, lmtp_on_client_read, lmtp_on_client_write,
 	    lmtp_on_client_event, c);
 	bufferevent_set_timeouts(c->client, &tv, NULL);
