@@ -463,3 +463,55 @@ def test_kick_aborts_a_delivery_in_flight(director_factory, backend_factory):
     assert reply.startswith("451 4.4.0"), reply
     assert "moved or kicked" in reply
     bs.check_invariant = False
+
+
+def test_starttls_and_implicit_tls(director_factory, backends, tls_cert):
+    # LMTP over STARTTLS and on an implicit-TLS listener; plaintext
+    # pipelined after STARTTLS is dropped, never executed
+    import ssl
+    cert, key = tls_cert
+    d = director_factory(1, settings={"ssl_cert": cert, "ssl_key": key},
+                         listen_settings={"lmtp": {"tls": "starttls"}},
+                         extra_listeners={"lmtps": {"protocol": "lmtp",
+                                                    "port": 1025,
+                                                    "tls": "implicit"}})
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    host, port = d.listeners()["lmtp"]
+    msg = message("over-starttls")
+    with smtplib.LMTP(host, port, timeout=30) as s:
+        assert "starttls" in s.docmd("LHLO", "t")[1].decode().lower()
+        s.ehlo_resp = None
+        s.starttls(context=ctx)
+        assert s.sendmail("sender@example.com", ["user395"], msg) == {}
+    check_stored(backends, d, "user395", "over-starttls", msg)
+    with socket.create_connection((host, port), timeout=30) as raw:
+        f = raw.makefile("rb")
+        assert f.readline().startswith(b"220 ")
+        raw.sendall(b"LHLO t\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        raw.sendall(b"STARTTLS\r\nMAIL FROM:<injected@example.com>\r\n")
+        assert f.readline().startswith(b"220 ")
+        # the handshake works only if the plaintext after STARTTLS was
+        # dropped (kept, it would be read as a TLS record)
+        tls = ctx.wrap_socket(raw, server_hostname="director")
+        tf = tls.makefile("rb")
+        tls.sendall(b"LHLO t\r\n")
+        while not tf.readline().startswith(b"250 "):
+            pass
+        # and no transaction from before TLS survives
+        tls.sendall(b"RCPT TO:<user396>\r\n")
+        assert tf.readline().startswith(b"503 5.5.1")
+        tls.close()
+    host, port = d.listeners()["lmtps"]
+    msg = message("over-lmtps")
+    with socket.create_connection((host, port), timeout=30) as raw:
+        c = Lmtp.__new__(Lmtp)
+        c.sock, c.pending = ctx.wrap_socket(raw), b""
+        assert c.reply().startswith("220 ")
+        assert c.cmd("LHLO t").startswith("250")
+        _, at_data = c.deliver(["user397"], msg)
+        assert at_data["user397"].startswith("250")
+    check_stored(backends, d, "user397", "over-lmtps", msg)
