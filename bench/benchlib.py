@@ -1,11 +1,14 @@
 """What the benchmark scripts of bench/ share: one real Dovecot backend
 and a release directord in front of it on loopback (the integration
-harness), and pinning directord to a CPU of its own."""
+harness), pinning Dovecot to a CPU of its own, and measuring the CPU
+time each side spends."""
 import contextlib
 import os
+import resource
 import shutil
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
@@ -85,22 +88,69 @@ def pin_tree(pids, cpus):
 
 
 @contextlib.contextmanager
-def director_on_own_cpu(backend, director):
-    """Pins directord to the first CPU and Dovecot and this process (so
-    its load generators) to the others, as when the director runs on its
-    own host; yields the label to print, or None on a single CPU."""
+def backend_on_own_cpu(backend, director):
+    """Pins Dovecot to the last CPU and directord and this process (so its
+    load generators) to the others, as deployed: the backend on a host of
+    its own, clients and directors elsewhere.  Direct runs then talk to
+    Dovecot across CPUs as the proxied ones do (a client on the backend's
+    own CPU would make the direct runs unrealistically cheap: on loopback
+    a same-CPU wake-up costs much less than a cross-CPU one, more so in a
+    virtual machine).  Yields the label to print, or None on a single
+    CPU."""
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         yield None
         return
-    pin_tree(backend_pids(backend), set(cpus[1:]))
-    os.sched_setaffinity(0, set(cpus[1:]))
-    pin_tree([director.pid], {cpus[0]})
+    pin_tree(backend_pids(backend), {cpus[-1]})
+    os.sched_setaffinity(0, set(cpus[:-1]))
+    pin_tree([director.pid], set(cpus[:-1]))
     try:
-        yield ("directord pinned to CPU %d, Dovecot and the load generator "
-               "to CPUs %s" % (cpus[0], ",".join(map(str, cpus[1:]))))
+        yield ("Dovecot pinned to CPU %d, directord and the load generator "
+               "to CPUs %s" % (cpus[-1], ",".join(map(str, cpus[:-1]))))
     finally:
         os.sched_setaffinity(0, set(cpus))
+        pin_tree(backend_pids(backend), set(cpus))
+        pin_tree([director.pid], set(cpus))
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by pids and their reaped
+    children."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds of Dovecot (master, children and reaped children),
+    directord and this process's reaped children (the load generators)
+    over one run: start(), then stop() returns the three figures."""
+
+    def __init__(self, backend, director):
+        self.backend, self.director = backend, director
+
+    def _now(self):
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (cpu_seconds(backend_pids(self.backend)),
+                cpu_seconds([self.director.pid]),
+                ru.ru_utime + ru.ru_stime)
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.c0 = self._now()
+
+    def stop(self):
+        c1 = self._now()
+        return {"dovecot": c1[0] - self.c0[0],
+                "directord": c1[1] - self.c0[1],
+                "load": c1[2] - self.c0[2],
+                "wall": time.monotonic() - self.t0}
 
 
 def shared_label():

@@ -5,8 +5,9 @@ Deliveries per second of a 10 KB message to 1 and to 5 recipients, with
 bench/lmtp_load against one real Dovecot lmtp backend directly and
 through a release directord in front of it, alternating direct/proxy
 runs ROUNDS times after a warm-up; medians and the ratio proxy/direct.
-Twice: every process sharing every CPU, and directord on a CPU of its own
-(as on its own host in production).  Run as root:
+Twice: every process sharing every CPU, and Dovecot on a CPU of its own
+with directord and the load generator on the other (as deployed:
+backends, directors and MTAs on separate hosts).  Run as root:
     bench/lmtp_bench.py [--build build/rel] [--seconds 5]
 """
 import argparse
@@ -80,7 +81,7 @@ def main():
         for rcpts in (1, 5):
             compare(load, backend, director, rcpts, args.seconds,
                     benchlib.shared_label())
-        with benchlib.director_on_own_cpu(backend, director) as label:
+        with benchlib.backend_on_own_cpu(backend, director) as label:
             if label is not None:
                 for rcpts in (1, 5):
                     compare(load, backend, director, rcpts, args.seconds,

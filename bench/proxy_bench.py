@@ -7,8 +7,10 @@
    backend, alternating direct/proxy runs ROUNDS times after a warm-up and
    reporting the medians and the ratio proxy/direct.  Twice: with every
    process sharing every CPU (the director's CPU then comes out of
-   Dovecot's), and with directord on a CPU of its own, as it runs on its
-   own host in production.
+   Dovecot's), and with Dovecot on a CPU of its own and the load generator
+   and directord on the other, as deployed: backends, directors and
+   clients on separate hosts.  Each comparison also prints the CPU time
+   per session of Dovecot, directord and the load generator.
 2. Memory: IDLE_SESSIONS logged-in idle IMAP sessions through the
    director; the director's VmRSS before and after, per session.
 
@@ -85,6 +87,7 @@ def parse_sessions(out):
 def throughput(load, backend, director, seconds, label):
     bip, bport = backend.ip, backend.imap_port
     dip, dport = director.listeners()["imap"]
+    meter = benchlib.CpuMeter(backend, director)
     # the first login of each user creates its maildir: slow, so the
     # warm-up must have logged in every user at least once
     print("warm-up: %d s direct, %d s through the director" %
@@ -92,11 +95,17 @@ def throughput(load, backend, director, seconds, label):
     run_load(load, bip, bport, "sessions", CONCURRENCY, 2 * seconds)
     run_load(load, dip, dport, "sessions", CONCURRENCY, max(1, seconds // 2))
     direct, proxy = [], []
+
+    def one(runs, ip, port):
+        meter.start()
+        r = parse_sessions(run_load(load, ip, port, "sessions", CONCURRENCY,
+                                    seconds))
+        r.update(meter.stop())
+        runs.append(r)
+
     for r in range(ROUNDS):
-        direct.append(parse_sessions(run_load(load, bip, bport, "sessions",
-                                              CONCURRENCY, seconds)))
-        proxy.append(parse_sessions(run_load(load, dip, dport, "sessions",
-                                             CONCURRENCY, seconds)))
+        one(direct, bip, bport)
+        one(proxy, dip, dport)
         print("round %d: direct %.1f/s (p50 %.2f ms, p99 %.2f ms, %d errors)"
               "  proxy %.1f/s (p50 %.2f ms, p99 %.2f ms, %d errors)" %
               (r + 1, direct[-1]["rate"], direct[-1]["p50"],
@@ -106,6 +115,10 @@ def throughput(load, backend, director, seconds, label):
 
     def med(runs, key):
         return statistics.median(r[key] for r in runs)
+
+    def per_session_us(runs, key):
+        return statistics.median(1e6 * r[key] / max(1, r["sessions"])
+                                 for r in runs)
 
     d_rate, p_rate = med(direct, "rate"), med(proxy, "rate")
     print()
@@ -118,6 +131,19 @@ def throughput(load, backend, director, seconds, label):
     print("  ratio proxy/direct: %.3f  (target >= 0.9)" % (p_rate / d_rate))
     print("  errors: direct %d, proxy %d" %
           (sum(r["errors"] for r in direct), sum(r["errors"] for r in proxy)))
+    d_cpu, p_cpu = (per_session_us(direct, "dovecot"),
+                    per_session_us(proxy, "dovecot"))
+    print("  CPU per session: Dovecot %.0f us direct, %.0f us through the "
+          "director (%+.1f %%); directord %.0f us; load generator %.0f us "
+          "direct, %.0f us through" %
+          (d_cpu, p_cpu, 100.0 * (p_cpu - d_cpu) / d_cpu,
+           per_session_us(proxy, "directord"), per_session_us(direct, "load"),
+           per_session_us(proxy, "load")))
+    print("  CPU busy through the director: Dovecot %.0f %%, directord + "
+          "load generator %.0f %% (of one CPU)" %
+          (100.0 * statistics.median(r["dovecot"] / r["wall"] for r in proxy),
+           100.0 * statistics.median((r["directord"] + r["load"]) / r["wall"]
+                                     for r in proxy)))
     print(flush=True)
 
 
@@ -191,9 +217,9 @@ def main():
         # 1. everything shares every CPU of this machine
         throughput(load, backend, director, args.seconds,
                    benchlib.shared_label())
-        # 2. as deployed: the director on its own CPU (its own host in
-        # production), the same for the direct and the proxied runs
-        with benchlib.director_on_own_cpu(backend, director) as label:
+        # 2. as deployed: the backend on a CPU (host) of its own, the
+        # clients and the director elsewhere, for direct and proxied runs
+        with benchlib.backend_on_own_cpu(backend, director) as label:
             if label is not None:
                 throughput(load, backend, director, args.seconds, label)
         if idle > 0:

@@ -27,6 +27,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "bevio.h"
 #include "buf.h"
 #include "connlimit.h"
 #include "director.h"
@@ -129,7 +130,7 @@ lmtp_client_flush(struct lmtp_conn *c)
 	struct buf *out = lmtp_server_output(c->srv);
 
 	if (out->len > 0 && c->client != NULL) {
-		bufferevent_write(c->client, out->data, out->len);
+		bevio_write(c->client, out->data, out->len);
 		buf_consume(out, out->len);
 	}
 }
@@ -142,7 +143,7 @@ lmtp_link_flush(struct lmtp_link *l)
 	struct buf *out = lmtp_backend_output(l->b);
 
 	if (out->len > 0 && l->bev != NULL) {
-		bufferevent_write(l->bev, out->data, out->len);
+		bevio_write(l->bev, out->data, out->len);
 		buf_consume(out, out->len);
 	}
 }
@@ -198,8 +199,8 @@ lmtp_link_lost(struct lmtp_link *l, const char *why)
 		if (c->rcpts[i].link == l)
 			lmtp_rcpt_fail(c, i, why);
 	}
-	lmtp_client_flush(c);
 	lmtp_tx_maybe_done(c);
+	lmtp_client_flush(c);
 }
 
 static void
@@ -476,8 +477,8 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 		strlcpy(c->rcpts[i].code, reply, sizeof(c->rcpts[i].code));
 		c->replies_due--;
 		(void)lmtp_server_data_reply(c->srv, i, reply);
-		lmtp_client_flush(c);
 		lmtp_tx_maybe_done(c);
+		lmtp_client_flush(c);
 		break;
 	case LMTP_BACKEND_EV_DONE:
 		l->idle = true;
@@ -579,7 +580,9 @@ lmtp_tx_log(struct lmtp_conn *c)
 }
 
 /* All DATA replies given: log and resume the client.  The links are
- * closed by lmtp_process(), outside their own callbacks. */
+ * closed by lmtp_process(), outside their own callbacks.  Called before
+ * the last replies are flushed, so the log line is there before the
+ * client has its answer. */
 static void
 lmtp_tx_maybe_done(struct lmtp_conn *c)
 {
@@ -760,8 +763,8 @@ lmtp_on_data_end(struct lmtp_conn *c)
 	}
 	for (l = c->links; l != NULL; l = l->next)
 		lmtp_link_send_body(l);
-	lmtp_client_flush(c);
 	lmtp_tx_maybe_done(c);
+	lmtp_client_flush(c);
 }
 
 /* -- the client connection ------------------------------------------------ */

@@ -33,6 +33,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "bevio.h"
 #include "buf.h"
 #include "connlimit.h"
 #include "director.h"
@@ -220,7 +221,7 @@ session_client_flush(struct session *s)
 	out = s->proto->client_output(s->pc);
 	if (out->len == 0)
 		return;
-	bufferevent_write(s->client, out->data, out->len);
+	bevio_write(s->client, out->data, out->len);
 	buf_consume(out, out->len);
 }
 
@@ -231,7 +232,7 @@ session_backend_flush(struct session *s)
 
 	if (out->len == 0)
 		return;
-	bufferevent_write(s->backend, out->data, out->len);
+	bevio_write(s->backend, out->data, out->len);
 	buf_consume(out, out->len);
 }
 
@@ -271,7 +272,7 @@ session_close_after_flush(struct session *s, const char *line)
 	}
 	session_client_flush(s);
 	if (line != NULL)
-		bufferevent_write(s->client, line, strlen(line));
+		bevio_write(s->client, line, strlen(line));
 	s->state = SESSION_CLOSING;
 	bufferevent_disable(s->client, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(s->client)) == 0) {
@@ -331,17 +332,18 @@ session_logged_in(struct session *s)
 	    ? s->proto->backend_caps(s->pb)
 	    : NULL;
 
+	/* logged before the client hears of it: the reply leaves at once */
+	session_log(s, LOG_LEVEL_INFO,
+	    "login: user=<%s>, client=%s:%u, backend=%s, result=ok, "
+	    "time=%llums",
+	    s->user, s->info.client_ip, s->info.client_port, s->backend_str,
+	    (unsigned long long)session_ms_since(&s->login_started));
 	s->proto->client_login_result(
 	    s->pc, PROTO_LOGIN_OK, s->proto->backend_reply_text(s->pb), caps);
 	session_client_flush(s);
 	s->proto->backend_free(&s->pb);
 	s->proto->client_free(&s->pc);
 	event_del(s->timer);
-	session_log(s, LOG_LEVEL_INFO,
-	    "login: user=<%s>, client=%s:%u, backend=%s, result=ok, "
-	    "time=%llums",
-	    s->user, s->info.client_ip, s->info.client_port, s->backend_str,
-	    (unsigned long long)session_ms_since(&s->login_started));
 	gettimeofday(&s->proxied_at, NULL);
 	s->state = SESSION_PROXYING;
 	/* the splice owns both bufferevents from here on */

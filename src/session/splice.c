@@ -17,6 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "bevio.h"
 #include "splice.h"
 #include "xmalloc.h"
 
@@ -101,7 +102,7 @@ splice_read_cb(struct bufferevent *bev, void *arg)
 		sp->stats.client_to_backend += n;
 	else
 		sp->stats.backend_to_client += n;
-	evbuffer_add_buffer(out, in);
+	bevio_write_buffer(sp->bev[to], in);
 	if (evbuffer_get_length(out) >= SPLICE_HIGH_WATER) {
 		/* The other side reads slowly: stop reading here until its
 		 * output drains below the low mark (its write callback). */
@@ -142,8 +143,7 @@ splice_begin_close(struct splice *sp, int gone, enum splice_end why)
 	sp->closing = true;
 	sp->why = why;
 	/* Forward whatever the departed side sent before it went away. */
-	evbuffer_add_buffer(
-	    bufferevent_get_output(obev), bufferevent_get_input(sp->bev[gone]));
+	bevio_write_buffer(obev, bufferevent_get_input(sp->bev[gone]));
 	bufferevent_disable(sp->bev[gone], EV_READ | EV_WRITE);
 	bufferevent_disable(obev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(obev)) == 0) {

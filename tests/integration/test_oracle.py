@@ -86,6 +86,60 @@ def test_end_logged_before_login_closes_the_session():
     assert ss[1].is_open
 
 
+def bare_end(hms, proto="imap"):
+    # a session that ended right after its login, logged without the mail
+    # prefix (seen with a LOGOUT pipelined right behind LOGIN)
+    return ("%s%s %s: Info: Disconnected: Logged out in=8 out=469 "
+            "deleted=0 expunged=0" % (DAY, hms, proto))
+
+
+def test_bare_end_closes_the_one_recent_session(tmp_path):
+    b3 = [login("04:52:53.484894", "user832", "FCAA", 25476),
+          bare_end("04:52:53.486209"),
+          login("04:52:53.626586", "user851", "YCAA", 25514)]
+    ss = oracle.parse_log("\n".join(b3), "b3")
+    assert not ss[0].is_open
+    assert ss[0].end == pytest.approx(ts("04:52:53.486209"))
+    assert ss[1].is_open
+    # the same user later on another backend: no overlap
+    b2 = [login("04:52:54.930767", "user832", "FCAB", 25878),
+          logout("04:52:54.931442", "user832", "FCAB", 25878)]
+    files = [write(tmp_path, "b3", b3), write(tmp_path, "b2", b2)]
+    oracle.check_no_overlap(files, now=ts("04:52:57"))
+    # without the bare line the b3 session is open: reported
+    write(tmp_path, "b3", [b3[0], b3[2]])
+    with pytest.raises(oracle.InvariantViolation):
+        oracle.check_no_overlap(files, now=ts("04:52:57"))
+
+
+def test_bare_end_before_its_login():
+    ss = oracle.parse_log("\n".join([
+        bare_end("10:00:01.100000", proto="pop3"),
+        login("10:00:01.100200", "user7", "EEEE", 104, proto="pop3"),
+        login("10:00:01.200000", "user8", "FFFF", 105, proto="pop3"),
+    ]), "b1")
+    assert not ss[0].is_open
+    assert ss[0].end == ss[0].start
+    assert ss[1].is_open
+
+
+def test_bare_end_never_guesses():
+    ss = oracle.parse_log("\n".join([
+        # two recent candidates: neither is ended
+        login("10:00:01.000000", "user1", "AAAA", 101),
+        login("10:00:01.100000", "user2", "BBBB", 102),
+        bare_end("10:00:01.200000"),
+        # an old session is not ended by a bare line
+        login("10:00:05.000000", "user3", "CCCC", 103, proto="pop3"),
+        bare_end("10:00:06.500000", proto="pop3"),
+        # nor one whose login comes well after it, nor a session of the
+        # other protocol
+        login("10:00:06.700000", "user4", "DDDD", 104, proto="pop3"),
+        bare_end("10:00:06.800000"),
+    ]), "b1")
+    assert [s.is_open for s in ss] == [True, True, True, True]
+
+
 def test_end_by_connection_closed_fatal_child_death_and_marker():
     text = "\n".join([
         login("10:00:00.0", "a", "S1", 1),

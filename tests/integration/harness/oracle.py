@@ -13,6 +13,14 @@ into sessions (user, backend, protocol, start, end, session id, client ip):
          by DovecotBackend when it ends the instance); or a later "starting
          up" line of the master (the instance died unnoticed: the end is the
          last line before it).  A session with no end is open until `now`.
+         A session that ends right after its login (a client pipelining
+         LOGOUT) may have its end logged without the mail prefix: "imap:
+         Info: Disconnected: ...".  Such a line ends the one open session
+         of its protocol that started at most BARE_END_WINDOW seconds
+         before it (or the one whose login is logged at most
+         BARE_EARLY_WINDOW after it); with two candidates it ends
+         neither, so the oracle errs towards reporting an overlap rather
+         than hiding one.
   LMTP   "lmtp(u)<PID><ID>: Info: ...saved mail to ..." is a delivery, a
          session of zero length.
 
@@ -42,10 +50,15 @@ _CHILD_RX = re.compile(_TS + r"master: [A-Za-z]+: "
 _MARKER_RX = re.compile(_TS + r"harness: Info: "
                         r"instance (?P<what>stopped|killed)")
 _STARTUP_RX = re.compile(_TS + r"master: Info: Dovecot v.* starting up")
+_BARE_END_RX = re.compile(_TS + r"(?P<proto>imap|pop3): Info: "
+                          r"(?P<msg>(Disconnected|Connection closed|"
+                          r"Logged out).*)$")
 _ANY_TS_RX = re.compile(_TS)
 _END_MSG_RX = re.compile(r"^(Disconnected|Connection closed|Logged out)")
 
 HARNESS_MARKER = "harness: Info: instance %s\n"
+BARE_END_WINDOW = 1.0       # seconds, see above
+BARE_EARLY_WINDOW = 0.1
 
 
 def parse_timestamp(ts):
@@ -123,6 +136,7 @@ def parse_log(text, backend):
     # so a short session's "Disconnected" may come before imap-login's
     # "Login" line
     ended_early = {}            # session id -> (time, reason)
+    bare_early = []             # [(protocol, time, reason)] not yet paired
     last_ts = None
 
     def close(s, t, reason):
@@ -150,10 +164,27 @@ def parse_log(text, backend):
                         client_ip=f.get("rip", ""), pid=pid, line=lineno)
             sessions.append(s)
             early = ended_early.pop(s.session_id, None)
+            bare = [b for b in bare_early if b[0] == s.protocol and
+                    t - b[1] <= BARE_EARLY_WINDOW]
             if early is not None and s.session_id:
                 close(s, early[0], early[1])
+            elif len(bare) == 1:
+                bare_early.remove(bare[0])
+                close(s, bare[0][1], bare[0][2])
             else:
                 open_by_key[(pid, s.session_id)] = s
+            last_ts = t
+            continue
+        m = _BARE_END_RX.match(line)
+        if m:
+            proto, msg = m.group("proto"), m.group("msg")
+            recent = [k for k, o in open_by_key.items()
+                      if o.protocol == proto and
+                      t - o.start <= BARE_END_WINDOW]
+            if len(recent) == 1:
+                close(open_by_key.pop(recent[0]), t, msg[:60])
+            elif not recent:
+                bare_early.append((proto, t, msg[:60]))
             last_ts = t
             continue
         m = _MAIL_RX.match(line)

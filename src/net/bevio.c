@@ -1,0 +1,54 @@
+/*
+ * bevio.c - write-through for libevent socket bufferevents (see bevio.h).
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+
+#include "bevio.h"
+
+/* The socket bev writes to, or -1 when a direct send() would bypass
+ * something: bytes already queued, TLS, a filter, no socket yet. */
+static int
+bevio_direct_fd(struct bufferevent *bev)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0 ||
+	    bufferevent_get_underlying(bev) != NULL ||
+	    bufferevent_openssl_get_ssl(bev) != NULL)
+		return -1;
+	return bufferevent_getfd(bev);
+}
+
+void
+bevio_write(struct bufferevent *bev, const void *data, size_t len)
+{
+	int fd = bevio_direct_fd(bev);
+	ssize_t n;
+
+	if (fd >= 0 && len > 0) {
+		n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			data = (const char *)data + n;
+			len -= (size_t)n;
+		}
+	}
+	if (len > 0)
+		(void)bufferevent_write(bev, data, len);
+}
+
+void
+bevio_write_buffer(struct bufferevent *bev, struct evbuffer *buf)
+{
+	int fd = bevio_direct_fd(bev);
+
+	/* evbuffer_write() drains what it wrote; -1 (EAGAIN or a real
+	 * error) leaves buf whole for the bufferevent to try and report */
+	if (fd >= 0 && evbuffer_get_length(buf) > 0)
+		(void)evbuffer_write(buf, fd);
+	if (evbuffer_get_length(buf) > 0)
+		(void)bufferevent_write_buffer(bev, buf);
+}
