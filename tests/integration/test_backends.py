@@ -249,6 +249,10 @@ def test_oracle_sees_real_overlap(fresh_backends):
     fresh_backends.check_invariant = False      # the overlap is on purpose
     m4 = imap_login(b4, "user170")
     m5 = imap_login(b5, "user170")
+    # both "Login" lines are logged before either session ends: Dovecot
+    # writes that line a little after the client has its OK
+    b4.wait_log(r"Login: user=<user170>")
+    b5.wait_log(r"Login: user=<user170>")
     m4.logout()
     m5.logout()
     # each log is written by its own log process: wait for both
