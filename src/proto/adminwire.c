@@ -14,8 +14,8 @@
 #include <time.h>
 
 #include "adminwire.h"
-#include "strnum.h"
 #include "buf.h"
+#include "strnum.h"
 #include "xmalloc.h"
 
 #define ADMINWIRE_ESC 0x01

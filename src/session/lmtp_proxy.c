@@ -507,7 +507,7 @@ lmtp_spool_free(struct lmtp_conn *c)
 	c->body_complete = false;
 }
 
-/* Ends the transaction: its backend connections, recipients and spool. */
+/* Frees the links of c, but keeps those idle again when keep_idle. */
 static void
 lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle)
 {
@@ -530,6 +530,7 @@ lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle)
 	}
 }
 
+/* Ends the transaction: its recipients, backend connections and spool. */
 static void
 lmtp_tx_end(struct lmtp_conn *c)
 {
@@ -540,10 +541,9 @@ lmtp_tx_end(struct lmtp_conn *c)
 			registry_remove(c->d->registry, c->rcpts[i].member);
 			free(c->rcpts[i].member);
 		}
+		free(c->rcpts[i].addr);
 	}
 	lmtp_tx_end_links(c, true);
-	for (i = 0; i < c->rcpt_count; i++)
-		free(c->rcpts[i].addr);
 	c->rcpt_count = 0;
 	c->replies_due = 0;
 	c->tx_finished = false;
