@@ -51,7 +51,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 # Pure modules: no libevent, no OpenSSL, no sockets (DESIGN.md section 4).
-PURE_DIRS := src/core src/routing src/proto
+PURE_DIRS := src/lib src/conf src/routing src/proto
 
 .PHONY: all bins tests benches check demo bench fuzz install clean \
 	deps fmt fmt-check purity
