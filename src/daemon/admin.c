@@ -32,6 +32,7 @@
 #include "adminwire.h"
 #include "director.h"
 #include "log.h"
+#include "sockaddr.h"
 #include "xmalloc.h"
 
 #define ADMIN_BACKLOG 64
@@ -362,23 +363,11 @@ admin_tcp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
     const struct listener_info *info, void *context)
 {
 	struct director *d = context;
-	char ip[INET6_ADDRSTRLEN] = "?", text[ADMIN_PEER_MAX];
-	unsigned int port = 0;
+	char text[ADMIN_PEER_MAX];
 
 	(void)peer_len;
 	(void)info;
-	if (peer->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)peer;
-
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		port = ntohs(sin->sin_port);
-	} else if (peer->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)peer;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(sin6->sin6_port);
-	}
-	snprintf(text, sizeof(text), "%s:%u", ip, port);
+	sockaddr_peer_text(peer, text, sizeof(text));
 	if (d->admin == NULL || !admin_ip_allowed(d->conf, peer)) {
 		log_warn("admin: connection from %s refused (not in "
 			 "admin_networks)",

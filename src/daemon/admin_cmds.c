@@ -19,8 +19,8 @@
 #include "director.h"
 #include "hosts.h"
 #include "log.h"
-#include "moves.h"
-#include "registry.h"
+#include "engine.h"
+#include "router.h"
 #include "strnum.h"
 #include "users.h"
 #include "xmalloc.h"
@@ -38,16 +38,6 @@ struct admin_cmd {
 	unsigned int min_args, max_args;
 	enum admin_cmd_result (*run)(
 	    struct admin_conn *conn, char **args, size_t nargs);
-};
-
-/* A safe flush (HOST-RESET-USERS) in progress. */
-struct admin_flush {
-	struct admin_conn *conn; /* NULL once the client has gone */
-	struct director *d;
-	uint32_t *hashes; /* users to move, with their new host */
-	uint32_t *hosts; /* host ids */
-	size_t count, next, running, moved;
-	unsigned int max_parallel;
 };
 
 /* -- replies ------------------------------------------------------------- */
@@ -132,7 +122,7 @@ admin_host_arg(struct director *d, const char *arg, bool *bad_r)
 	struct ipaddr ip;
 
 	*bad_r = ipaddr_parse(arg, &ip) == -1;
-	return *bad_r ? NULL : hosts_lookup(d->hosts, &ip);
+	return *bad_r ? NULL : hosts_lookup(engine_hosts(d->engine), &ip);
 }
 
 /* -- host list ------------------------------------------------------------ */
@@ -147,12 +137,12 @@ admin_host_list(struct admin_conn *conn, char **args, size_t nargs)
 	size_t i;
 
 	buf_init(&out, SIZE_MAX);
-	for (i = 0; i < hosts_count(d->hosts); i++) {
-		const struct host *h = hosts_get(d->hosts, i);
+	for (i = 0; i < hosts_count(engine_hosts(d->engine)); i++) {
+		const struct host *h = hosts_get(engine_hosts(d->engine), i);
 
 		snprintf(vhosts, sizeof(vhosts), "%u", h->vhost_count);
 		snprintf(
-		    users, sizeof(users), "%zu", hosts_user_count(d->hosts, h));
+		    users, sizeof(users), "%zu", hosts_user_count(engine_hosts(d->engine), h));
 		snprintf(changed, sizeof(changed), "%u", h->last_updown_change);
 		f[0] = h->ip_str;
 		f[1] = vhosts;
@@ -182,7 +172,7 @@ admin_host_list_removed(struct admin_conn *conn, char **args, size_t nargs)
 		const struct hosts_spec_entry *e =
 		    &conf->mail_server_entries[i];
 
-		if (hosts_lookup(d->hosts, &e->ip) != NULL)
+		if (hosts_lookup(engine_hosts(d->engine), &e->ip) != NULL)
 			continue;
 		ipaddr_format(&e->ip, ip);
 		admin_row(conn, &out, f, 1);
@@ -191,18 +181,51 @@ admin_host_list_removed(struct admin_conn *conn, char **args, size_t nargs)
 	return ADMIN_CMD_DONE;
 }
 
+/*
+ * Hands a write operation to the engine.  Its reply may come at once
+ * (then the command is done) or after a move or flush has finished (then
+ * the connection waits for admin_cmds_reply()).
+ */
+static char admin_engine_sync, admin_engine_async;
+
+static enum admin_cmd_result
+admin_engine(struct admin_conn *conn, struct engine_admin_op *op)
+{
+	struct director *d = admin_conn_director(conn);
+
+	op->who = admin_conn_peer(conn);
+	admin_conn_set_job(conn, &admin_engine_sync);
+	engine_admin(d->engine, router_now_ms(), op, conn);
+	router_run(d->router);
+	if (admin_conn_job(conn) == NULL)
+		return ADMIN_CMD_DONE;
+	admin_conn_set_job(conn, &admin_engine_async);
+	return ADMIN_CMD_WAIT;
+}
+
+void
+admin_cmds_reply(struct admin_conn *conn, const char *text)
+{
+	bool waiting = admin_conn_job(conn) == &admin_engine_async;
+
+	admin_conn_set_job(conn, NULL);
+	admin_reply(conn, text);
+	if (waiting)
+		admin_conn_resume(conn);
+}
+
 /* HOST-SET ip[@tag] [vhost_count] and HOST-UPDATE ip vhost_count. */
 static enum admin_cmd_result
 admin_host_set_or_update(
     struct admin_conn *conn, char **args, size_t nargs, bool update)
 {
-	struct director *d = admin_conn_director(conn);
 	const char *cmd = update ? "HOST-UPDATE" : "HOST-SET";
-	const char *tag = NULL, *err = NULL;
+	struct engine_admin_op op = {
+	    .type = update ? ENGINE_ADMIN_HOST_UPDATE : ENGINE_ADMIN_HOST_SET,
+	    .have_vhosts = nargs > 1,
+	};
 	unsigned int vhosts = HOST_VHOST_COUNT_DEFAULT;
-	bool have_vhosts = nargs > 1;
 	struct ipaddr ip;
-	struct host *host;
 	char *at;
 
 	at = strchr(args[0], '@');
@@ -210,44 +233,19 @@ admin_host_set_or_update(
 		if (update)
 			return admin_bad_args(conn, cmd, "no tag expected");
 		*at = '\0';
-		tag = at + 1;
+		op.tag = at + 1;
 	}
 	if (ipaddr_parse(args[0], &ip) == -1)
 		return admin_bad_args(conn, cmd, "invalid IP address");
-	if (have_vhosts && !admin_parse_uint(args[1], UINT32_MAX, &vhosts))
+	if (op.have_vhosts && !admin_parse_uint(args[1], UINT32_MAX, &vhosts))
 		return admin_bad_args(conn, cmd, "invalid vhost count");
 	if (vhosts > HOST_VHOST_COUNT_MAX) {
 		admin_reply(conn, "vhost count too large");
 		return ADMIN_CMD_DONE;
 	}
-	host = hosts_lookup(d->hosts, &ip);
-	if (host == NULL && update) {
-		admin_reply(conn, "NOTFOUND");
-		return ADMIN_CMD_DONE;
-	}
-	if (host != NULL && tag != NULL &&
-	    strcmp(hosts_tag_name(host->tag), tag) != 0) {
-		admin_reply(conn, "host tag can't be changed");
-		return ADMIN_CMD_DONE;
-	}
-	if (host == NULL) {
-		host = hosts_add(d->hosts, &ip, tag, vhosts, &err);
-		if (host == NULL) {
-			admin_reply(conn, err);
-			return ADMIN_CMD_DONE;
-		}
-		log_info("admin %s: backend %s%s%s added with %u vhosts",
-		    admin_conn_peer(conn), host->ip_str, tag != NULL ? "@" : "",
-		    tag != NULL ? tag : "", vhosts);
-	} else if (have_vhosts && host->vhost_count != vhosts) {
-		log_info("admin %s: backend %s vhosts %u -> %u",
-		    admin_conn_peer(conn), host->ip_str, host->vhost_count,
-		    vhosts);
-		hosts_set_vhost_count(d->hosts, host, vhosts);
-	}
-	director_hosts_changed(d);
-	admin_reply(conn, "OK");
-	return ADMIN_CMD_DONE;
+	op.ip = &ip;
+	op.vhosts = vhosts;
+	return admin_engine(conn, &op);
 }
 
 static enum admin_cmd_result
@@ -262,253 +260,60 @@ admin_host_update(struct admin_conn *conn, char **args, size_t nargs)
 	return admin_host_set_or_update(conn, args, nargs, true);
 }
 
+/* The commands that take one backend IP (or none: all backends). */
 static enum admin_cmd_result
-admin_host_updown(struct admin_conn *conn, char **args, bool down)
+admin_host_op(struct admin_conn *conn, char **args, size_t nargs,
+    const char *cmd, enum engine_admin_type type, bool all_allowed)
 {
-	struct director *d = admin_conn_director(conn);
-	struct host *host;
-	bool bad;
+	struct engine_admin_op op = {.type = type};
+	struct ipaddr ip;
 
-	host = admin_host_arg(d, args[0], &bad);
-	if (bad)
-		return admin_bad_args(
-		    conn, down ? "HOST-DOWN" : "HOST-UP", "invalid IP address");
-	if (host == NULL) {
-		admin_reply(conn, "NOTFOUND");
-		return ADMIN_CMD_DONE;
-	}
-	if (host->down != down) {
-		hosts_set_down(d->hosts, host, down, director_now());
-		log_info("admin %s: backend %s is now %s (its %zu users stay "
-			 "until moved or expired)",
-		    admin_conn_peer(conn), host->ip_str, down ? "down" : "up",
-		    hosts_user_count(d->hosts, host));
-		director_hosts_changed(d);
-	}
-	admin_reply(conn, "OK");
-	return ADMIN_CMD_DONE;
+	if (nargs > 0 && args[0][0] != '\0') {
+		if (ipaddr_parse(args[0], &ip) == -1)
+			return admin_bad_args(conn, cmd, "invalid IP address");
+		op.ip = &ip;
+	} else if (!all_allowed)
+		return admin_bad_args(conn, cmd, "invalid IP address");
+	if (type == ENGINE_ADMIN_HOST_RESET_USERS && nargs > 1 &&
+	    (!admin_parse_uint(args[1], UINT32_MAX, &op.max_parallel) ||
+		op.max_parallel == 0))
+		return admin_bad_args(conn, cmd, "invalid max_parallel");
+	return admin_engine(conn, &op);
 }
 
 static enum admin_cmd_result
 admin_host_up(struct admin_conn *conn, char **args, size_t nargs)
 {
-	return admin_host_updown(conn, args, false);
+	return admin_host_op(
+	    conn, args, nargs, "HOST-UP", ENGINE_ADMIN_HOST_UP, false);
 }
 
 static enum admin_cmd_result
 admin_host_down(struct admin_conn *conn, char **args, size_t nargs)
 {
-	return admin_host_updown(conn, args, true);
+	return admin_host_op(
+	    conn, args, nargs, "HOST-DOWN", ENGINE_ADMIN_HOST_DOWN, false);
 }
 
 static enum admin_cmd_result
 admin_host_remove(struct admin_conn *conn, char **args, size_t nargs)
 {
-	struct director *d = admin_conn_director(conn);
-	char why[ADMIN_PEER_MAX + 32];
-	struct host *host;
-	bool bad;
-
-	host = admin_host_arg(d, args[0], &bad);
-	if (bad)
-		return admin_bad_args(
-		    conn, "HOST-REMOVE", "invalid IP address");
-	if (host == NULL) {
-		admin_reply(conn, "NOTFOUND");
-		return ADMIN_CMD_DONE;
-	}
-	/* unlike Dovecot, its sessions are kicked and its users wait the
-	 * kick delay: they can never be on two backends */
-	snprintf(why, sizeof(why), "admin %s", admin_conn_peer(conn));
-	moves_retire_host(d, &host, why);
-	director_hosts_changed(d);
-	admin_reply(conn, "OK");
-	return ADMIN_CMD_DONE;
+	return admin_host_op(conn, args, nargs, "HOST-REMOVE",
+	    ENGINE_ADMIN_HOST_REMOVE, false);
 }
 
 static enum admin_cmd_result
 admin_host_flush(struct admin_conn *conn, char **args, size_t nargs)
 {
-	struct director *d = admin_conn_director(conn);
-	struct host *host;
-	size_t i, n = 0;
-	bool bad;
-
-	if (nargs == 0 || args[0][0] == '\0') {
-		for (i = 0; i < hosts_count(d->hosts); i++)
-			n +=
-			    hosts_flush_users(d->hosts, hosts_get(d->hosts, i));
-		log_warn("admin %s: flushed all backend hosts with %zu users. "
-			 "This is an unsafe operation: a user may be served by "
-			 "two backends until its old sessions end",
-		    admin_conn_peer(conn), n);
-		admin_reply(conn, "OK");
-		return ADMIN_CMD_DONE;
-	}
-	host = admin_host_arg(d, args[0], &bad);
-	if (bad)
-		return admin_bad_args(conn, "HOST-FLUSH", "invalid IP address");
-	if (host == NULL) {
-		admin_reply(conn, "NOTFOUND");
-		return ADMIN_CMD_DONE;
-	}
-	n = hosts_flush_users(d->hosts, host);
-	log_warn("admin %s: flushed backend %s with %zu users without kicks. "
-		 "This is an unsafe operation: a user may be served by two "
-		 "backends until its old sessions end",
-	    admin_conn_peer(conn), host->ip_str, n);
-	admin_reply(conn, "OK");
-	return ADMIN_CMD_DONE;
-}
-
-/* -- safe flush ----------------------------------------------------------- */
-
-static bool admin_flush_step(struct admin_flush *fl);
-
-static void
-admin_flush_free(struct admin_flush *fl)
-{
-	free(fl->hashes);
-	free(fl->hosts);
-	free(fl);
-}
-
-static void
-admin_flush_on_moved(void *context)
-{
-	struct admin_flush *fl = context;
-
-	fl->running--;
-	(void)admin_flush_step(fl);
-}
-
-/* Starts moves up to the parallel limit.  Once all have ended, frees fl
- * (replying first if the command is waiting for it) and returns true. */
-static bool
-admin_flush_step(struct admin_flush *fl)
-{
-	struct director *d = fl->d;
-	struct admin_conn *conn = fl->conn;
-	struct host *to;
-	bool waiting;
-
-	while (fl->running < fl->max_parallel && fl->next < fl->count &&
-	    !d->shutting_down) {
-		to = hosts_lookup_id(d->hosts, fl->hosts[fl->next]);
-		if (to != NULL) {
-			switch (moves_start(d, fl->hashes[fl->next], to,
-			    admin_flush_on_moved, fl)) {
-			case MOVE_STARTED:
-				fl->running++;
-				fl->moved++;
-				break;
-			case MOVE_DONE:
-				fl->moved++;
-				break;
-			case MOVE_BUSY:
-			case MOVE_FAILED:
-				break;
-			}
-		}
-		fl->next++;
-	}
-	if (fl->running > 0 || (fl->next < fl->count && !d->shutting_down))
-		return false;
-	log_info("safe flush finished: %zu of %zu users moved", fl->moved,
-	    fl->count);
-	waiting = conn != NULL && admin_conn_job(conn) == fl;
-	admin_flush_free(fl);
-	if (waiting) {
-		admin_conn_set_job(conn, NULL);
-		admin_reply(conn, "OK");
-		admin_conn_resume(conn);
-	}
-	return true;
-}
-
-/* Adds the users of host whose hash now maps elsewhere to fl; users with
- * no backend left at all are kicked and forgotten. */
-static void
-admin_flush_collect(struct admin_flush *fl, struct host *host, size_t *cap)
-{
-	struct director *d = fl->d;
-	struct users *users = hosts_tag_users(host->tag);
-	const char *tag = hosts_tag_name(host->tag);
-	struct user *u, *next;
-	struct host *to;
-	uint32_t now = director_now();
-
-	for (u = users_next_on_host(users, NULL, host->id); u != NULL;
-	     u = next) {
-		next = users_next_on_host(users, u, host->id);
-		if (users_is_expired(users, u, now))
-			continue;
-		to = hosts_select(d->hosts, tag, u->hash);
-		if (to == host)
-			continue;
-		if (to == NULL) {
-			(void)registry_kick_user(d->registry, u->hash, NULL);
-			users_remove(users, u);
-			continue;
-		}
-		if (fl->count == *cap) {
-			*cap = *cap == 0 ? 64 : *cap * 2;
-			fl->hashes =
-			    xreallocarray(fl->hashes, *cap, sizeof(uint32_t));
-			fl->hosts =
-			    xreallocarray(fl->hosts, *cap, sizeof(uint32_t));
-		}
-		fl->hashes[fl->count] = u->hash;
-		fl->hosts[fl->count] = to->id;
-		fl->count++;
-	}
+	return admin_host_op(
+	    conn, args, nargs, "HOST-FLUSH", ENGINE_ADMIN_HOST_FLUSH, true);
 }
 
 static enum admin_cmd_result
 admin_host_reset_users(struct admin_conn *conn, char **args, size_t nargs)
 {
-	struct director *d = admin_conn_director(conn);
-	struct admin_flush *fl;
-	struct host *host = NULL;
-	unsigned int max = d->conf->max_parallel_moves;
-	size_t i, cap = 0;
-	bool bad;
-
-	if (nargs > 0 && args[0][0] != '\0') {
-		host = admin_host_arg(d, args[0], &bad);
-		if (bad)
-			return admin_bad_args(
-			    conn, "HOST-RESET-USERS", "invalid IP address");
-		if (host == NULL) {
-			admin_reply(conn, "NOTFOUND");
-			return ADMIN_CMD_DONE;
-		}
-	}
-	if (nargs > 1 &&
-	    (!admin_parse_uint(args[1], UINT32_MAX, &max) || max == 0))
-		return admin_bad_args(
-		    conn, "HOST-RESET-USERS", "invalid max_parallel");
-	fl = xcalloc(1, sizeof(*fl));
-	fl->d = d;
-	fl->conn = conn;
-	fl->max_parallel = max;
-	if (host != NULL)
-		admin_flush_collect(fl, host, &cap);
-	else {
-		for (i = 0; i < hosts_count(d->hosts); i++)
-			admin_flush_collect(fl, hosts_get(d->hosts, i), &cap);
-	}
-	log_info("admin %s: safe flush of %s: moving %zu users, at most %u at "
-		 "a time",
-	    admin_conn_peer(conn), host != NULL ? host->ip_str : "all backends",
-	    fl->count, max);
-	if (admin_flush_step(fl)) {
-		/* nothing had to wait */
-		admin_reply(conn, "OK");
-		return ADMIN_CMD_DONE;
-	}
-	admin_conn_set_job(conn, fl);
-	return ADMIN_CMD_WAIT;
+	return admin_host_op(conn, args, nargs, "HOST-RESET-USERS",
+	    ENGINE_ADMIN_HOST_RESET_USERS, true);
 }
 
 /* -- users ---------------------------------------------------------------- */
@@ -525,7 +330,7 @@ admin_initial_config_ip(struct director *d, uint32_t user_hash, const char *tag,
 	const char *err;
 	size_t i;
 
-	tmp = hosts_new(hosts_get_method(d->hosts), 1);
+	tmp = hosts_new(hosts_get_method(engine_hosts(d->engine)), 1);
 	for (i = 0; i < conf->mail_server_count; i++) {
 		(void)hosts_add(tmp, &conf->mail_server_entries[i].ip,
 		    conf->mail_server_entries[i].tag, HOST_VHOST_COUNT_DEFAULT,
@@ -557,10 +362,10 @@ admin_user_lookup(struct admin_conn *conn, char **args, size_t nargs)
 		admin_reply(conn, "TRYAGAIN");
 		return ADMIN_CMD_DONE;
 	}
-	t = hosts_tag_lookup(d->hosts, tag);
+	t = hosts_tag_lookup(engine_hosts(d->engine), tag);
 	if (t != NULL) {
-		u = users_lookup(hosts_tag_users(t), hash, director_now());
-		h = u != NULL ? hosts_lookup_id(d->hosts, u->host) : NULL;
+		u = users_lookup(hosts_tag_users(t), hash, (uint32_t)(router_now_ms() / 1000));
+		h = u != NULL ? hosts_lookup_id(engine_hosts(d->engine), u->host) : NULL;
 		if (h != NULL) {
 			current = h->ip_str;
 			snprintf(expire, sizeof(expire), "%u",
@@ -568,7 +373,7 @@ admin_user_lookup(struct admin_conn *conn, char **args, size_t nargs)
 				users_expire_secs(hosts_tag_users(t)));
 		}
 	}
-	h = hosts_select(d->hosts, tag, hash);
+	h = hosts_select(engine_hosts(d->engine), tag, hash);
 	if (h != NULL)
 		hashed = h->ip_str;
 	f[0] = current;
@@ -588,7 +393,7 @@ admin_user_list(struct admin_conn *conn, char **args, size_t nargs)
 	struct director *d = admin_conn_director(conn);
 	char hash[16], expire[16];
 	const char *f[3] = {hash, expire, NULL};
-	uint32_t now = director_now();
+	uint32_t now = (uint32_t)(router_now_ms() / 1000);
 	struct host *only = NULL;
 	struct users *users;
 	struct user *u;
@@ -607,8 +412,8 @@ admin_user_list(struct admin_conn *conn, char **args, size_t nargs)
 		}
 	}
 	buf_init(&out, SIZE_MAX);
-	for (i = 0; i < hosts_tag_count(d->hosts); i++) {
-		users = hosts_tag_users(hosts_tag_get(d->hosts, i));
+	for (i = 0; i < hosts_tag_count(engine_hosts(d->engine)); i++) {
+		users = hosts_tag_users(hosts_tag_get(engine_hosts(d->engine), i));
 		for (u = users_first(users); u != NULL;
 		     u = users_next(users, u)) {
 			const struct host *h;
@@ -616,7 +421,7 @@ admin_user_list(struct admin_conn *conn, char **args, size_t nargs)
 			if (users_is_expired(users, u, now) ||
 			    (only != NULL && u->host != only->id))
 				continue;
-			h = hosts_lookup_id(d->hosts, u->host);
+			h = hosts_lookup_id(engine_hosts(d->engine), u->host);
 			if (h == NULL)
 				continue;
 			snprintf(hash, sizeof(hash), "%u", u->hash);
@@ -630,65 +435,35 @@ admin_user_list(struct admin_conn *conn, char **args, size_t nargs)
 	return ADMIN_CMD_DONE;
 }
 
-static void
-admin_move_done(void *context)
-{
-	struct admin_conn *conn = context;
-
-	admin_reply(conn, "OK");
-	admin_conn_resume(conn);
-}
-
 static enum admin_cmd_result
 admin_user_move(struct admin_conn *conn, char **args, size_t nargs)
 {
 	struct director *d = admin_conn_director(conn);
-	struct host *host;
-	uint32_t hash;
-	bool bad;
+	struct engine_admin_op op = {.type = ENGINE_ADMIN_USER_MOVE};
+	struct ipaddr ip;
 
-	host = admin_host_arg(d, args[1], &bad);
-	if (bad)
+	if (ipaddr_parse(args[1], &ip) == -1)
 		return admin_bad_args(conn, "USER-MOVE", "invalid IP address");
-	if (admin_user_hash(d, args[0], &hash) == -1)
+	if (admin_user_hash(d, args[0], &op.user_hash) == -1)
 		return admin_bad_args(conn, "USER-MOVE", "invalid user");
-	if (host == NULL) {
-		admin_reply(conn, "NOTFOUND");
-		return ADMIN_CMD_DONE;
-	}
-	log_info("admin %s: move user %s (hash %u) to %s",
-	    admin_conn_peer(conn), args[0], hash, host->ip_str);
-	switch (moves_start(d, hash, host, admin_move_done, conn)) {
-	case MOVE_STARTED:
-		return ADMIN_CMD_WAIT;
-	case MOVE_DONE:
-		admin_reply(conn, "OK");
-		return ADMIN_CMD_DONE;
-	case MOVE_BUSY:
-		admin_reply(conn, "TRYAGAIN");
-		return ADMIN_CMD_DONE;
-	case MOVE_FAILED:
-	default:
-		admin_reply(conn, "user directory is full");
-		return ADMIN_CMD_DONE;
-	}
+	op.ip = &ip;
+	log_info("admin %s: USER-MOVE %s (hash %u) to %s",
+	    admin_conn_peer(conn), args[0], op.user_hash, args[1]);
+	return admin_engine(conn, &op);
 }
 
 static enum admin_cmd_result
 admin_user_kick(struct admin_conn *conn, char **args, size_t nargs)
 {
 	struct director *d = admin_conn_director(conn);
-	uint32_t hash;
+	struct engine_admin_op op = {.type = ENGINE_ADMIN_USER_KICK};
 	const char *err;
-	size_t n;
 
-	if (director_user_hash(d, args[0], &hash, &err) == -1)
+	if (director_user_hash(d, args[0], &op.user_hash, &err) == -1)
 		return admin_bad_args(conn, "USER-KICK", "invalid user");
-	n = registry_kick_user(d->registry, hash, NULL);
-	log_info("admin %s: kicked user %s: %zu sessions",
-	    admin_conn_peer(conn), args[0], n);
-	admin_reply(conn, "OK");
-	return ADMIN_CMD_DONE;
+	log_info("admin %s: USER-KICK %s (hash %u)", admin_conn_peer(conn),
+	    args[0], op.user_hash);
+	return admin_engine(conn, &op);
 }
 
 static enum admin_cmd_result
@@ -832,12 +607,7 @@ admin_cmds_run(struct admin_conn *conn, char *line, size_t len)
 void
 admin_cmds_conn_gone(struct admin_conn *conn)
 {
-	struct admin_flush *fl = admin_conn_job(conn);
-
-	if (fl != NULL) {
-		/* the flush goes on; nobody is left to answer */
-		fl->conn = NULL;
-		admin_conn_set_job(conn, NULL);
-	}
-	moves_forget(admin_conn_director(conn), conn);
+	/* a move or flush goes on; nobody is left to answer */
+	admin_conn_set_job(conn, NULL);
+	engine_admin_forget(admin_conn_director(conn)->engine, conn);
 }

@@ -27,6 +27,9 @@ enum admin_cmd_result {
 enum admin_cmd_result admin_cmds_run(
     struct admin_conn *conn, char *line, size_t len);
 
+/* The engine's reply to a write command of conn (router hook). */
+void admin_cmds_reply(struct admin_conn *conn, const char *text);
+
 /* conn is going away: a command still running finishes without
  * replying. */
 void admin_cmds_conn_gone(struct admin_conn *conn);

@@ -40,6 +40,7 @@ struct directord {
 	struct event_base *base;
 	struct listener_set *listeners;
 	struct director *director;
+	void *contexts[CONF_PROTOCOL_COUNT]; /* of the listener handlers */
 	struct event *sig_term;
 	struct event *sig_int;
 	struct event *sig_hup;
@@ -254,8 +255,13 @@ daemon_start(struct directord *d, bool foreground)
 	if (director_start(d->director, d->base) == -1 ||
 	    admin_start(d->director->admin, d->base) == -1)
 		return -1;
+	d->contexts[CONF_PROTOCOL_IMAP] = &d->director->proxy;
+	d->contexts[CONF_PROTOCOL_POP3] = &d->director->proxy;
+	d->contexts[CONF_PROTOCOL_LMTP] = &d->director->proxy;
+	d->contexts[CONF_PROTOCOL_RING] = d->director;
+	d->contexts[CONF_PROTOCOL_ADMIN] = d->director;
 	if (listener_set_start(
-		d->listeners, d->base, daemon_handlers, d->director) == -1)
+		d->listeners, d->base, daemon_handlers, d->contexts) == -1)
 		return -1;
 	if (pidfile_claim(d->conf->pid_file, &error) == -1)
 		goto fail;

@@ -19,9 +19,11 @@
 
 #include "buf.h"
 #include "director.h"
+#include "engine.h"
 #include "hosts.h"
 #include "hoststate.h"
 #include "log.h"
+#include "router.h"
 #include "xmalloc.h"
 
 #define HOSTSTATE_FILE_NAME "hosts.state"
@@ -60,12 +62,15 @@ director_hosts_changed(struct director *d)
 {
 	const char *path = hoststate_file_path(d);
 	char *tmp = xasprintf("%s.tmp", path);
+	const struct hosts_spec_entry *configured;
 	struct buf out;
+	size_t count;
 	int fd;
 
 	buf_init(&out, HOSTSTATE_FILE_MAX);
-	if (hoststate_encode(d->hosts, d->conf->mail_server_entries,
-		d->conf->mail_server_count, &out) == -1) {
+	configured = engine_configured(d->engine, &count);
+	if (hoststate_encode(engine_hosts(d->engine), configured, count,
+		&out) == -1) {
 		log_error("state file %s: too large, not saved", path);
 		goto out;
 	}
@@ -89,7 +94,8 @@ director_hosts_changed(struct director *d)
 		goto out;
 	}
 	log_debug(
-	    "state file %s saved: %zu backends", path, hosts_count(d->hosts));
+	    "state file %s saved: %zu backends", path,
+	    hosts_count(engine_hosts(d->engine)));
 out:
 	buf_deinit(&out);
 	free(tmp);
@@ -137,49 +143,13 @@ hoststate_read(const char *path, char **data_r, size_t *len_r)
 	return 0;
 }
 
-static void
-hoststate_apply(struct director *d, const struct hoststate_entry *e)
-{
-	char ip[IPADDR_STR_MAX];
-	struct host *h = hosts_lookup(d->hosts, &e->ip);
-	const char *err = NULL;
-
-	ipaddr_format(&e->ip, ip);
-	if (e->removed) {
-		if (h != NULL) {
-			log_info("backend %s stays removed (state file)", ip);
-			hosts_remove(d->hosts, &h);
-		}
-		return;
-	}
-	if (h == NULL) {
-		h = hosts_add(d->hosts, &e->ip, e->tag, e->vhost_count, &err);
-		if (h == NULL) {
-			log_error("state file: backend %s: %s", ip, err);
-			return;
-		}
-		log_info("backend %s%s%s added (state file)", ip,
-		    e->tag[0] != '\0' ? "@" : "", e->tag);
-	} else if (strcmp(hosts_tag_name(h->tag), e->tag) != 0)
-		(void)hosts_set_tag(d->hosts, h, e->tag);
-	if (h->vhost_count != e->vhost_count)
-		hosts_set_vhost_count(d->hosts, h, e->vhost_count);
-	hosts_set_down(d->hosts, h, e->down, e->last_updown_change);
-	/* the saved time even when the state did not change (no cache
-	 * depends on it) */
-	h->last_updown_change = e->last_updown_change;
-	if (e->down || e->vhost_count != HOST_VHOST_COUNT_DEFAULT)
-		log_info("backend %s: %u vhosts, %s (state file)", ip,
-		    e->vhost_count, e->down ? "down" : "up");
-}
-
 void
 director_load_state(struct director *d)
 {
 	const char *path = hoststate_file_path(d);
 	struct hoststate_entry *entries;
 	char err[256], *data = NULL;
-	size_t len = 0, count, i;
+	size_t len = 0, count;
 
 	if (hoststate_read(path, &data, &len) != 0)
 		return;
@@ -193,8 +163,7 @@ director_load_state(struct director *d)
 		return;
 	}
 	free(data);
-	for (i = 0; i < count; i++)
-		hoststate_apply(d, &entries[i]);
+	engine_load_state(d->engine, router_now_ms(), entries, count);
 	free(entries);
 	log_info("state file %s: %zu records applied", path, count);
 }

@@ -14,28 +14,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sockaddr.h"
 #include "unavailable.h"
-
-static void
-unavailable_peer_text(const struct sockaddr *sa, char *buf, size_t size)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned int port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		port = ntohs(sin->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 =
-		    (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(sin6->sin6_port);
-	}
-	snprintf(buf, size, "%s:%u", ip, port);
-}
 
 static void
 unavailable_reply(int fd, const struct sockaddr *peer,
@@ -43,7 +23,7 @@ unavailable_reply(int fd, const struct sockaddr *peer,
 {
 	char peer_text[INET6_ADDRSTRLEN + 8];
 
-	unavailable_peer_text(peer, peer_text, sizeof(peer_text));
+	sockaddr_peer_text(peer, peer_text, sizeof(peer_text));
 	log_debug("%s connection from %s on listen %s: proxying not "
 		  "available yet, closing",
 	    conf_protocol_name(info->protocol), peer_text, info->name);

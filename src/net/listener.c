@@ -39,7 +39,7 @@ struct listener_set {
 	struct listener *listeners;
 	size_t count;
 	const struct listener_handler *const *handlers;
-	void *context;
+	void *const *contexts;
 	struct event *resume_ev;
 	bool paused;
 };
@@ -218,19 +218,20 @@ listener_accept(evutil_socket_t lfd, short what, void *arg)
 			}
 		}
 		set->handlers[l->info.protocol]->accept(
-		    fd, (struct sockaddr *)&ss, len, &l->info, set->context);
+		    fd, (struct sockaddr *)&ss, len, &l->info,
+		    set->contexts[l->info.protocol]);
 	}
 }
 
 int
 listener_set_start(struct listener_set *set, struct event_base *base,
-    const struct listener_handler *const *handlers, void *context)
+    const struct listener_handler *const *handlers, void *const *contexts)
 {
 	struct listener *l;
 	size_t i;
 
 	set->handlers = handlers;
-	set->context = context;
+	set->contexts = contexts;
 	set->resume_ev = evtimer_new(base, listener_set_resume, set);
 	if (set->resume_ev == NULL) {
 		log_error("cannot create a timer event");

@@ -48,11 +48,12 @@ struct listener_set *listener_set_bind(const struct conf *conf, char **error_r);
 /* Number of bound sockets. */
 size_t listener_set_count(const struct listener_set *set);
 
-/* Starts accepting on base.  handlers is indexed by enum conf_protocol
- * and must outlive the set; context is passed to every handler call.
+/* Starts accepting on base.  handlers and contexts are indexed by enum
+ * conf_protocol and must outlive the set; a connection's handler gets
+ * the context of its protocol.
  * Returns 0 or -1 (error logged). */
 int listener_set_start(struct listener_set *set, struct event_base *base,
-    const struct listener_handler *const *handlers, void *context);
+    const struct listener_handler *const *handlers, void *const *contexts);
 
 /* Closes every socket, frees *set and sets it to NULL (NULL is fine). */
 void listener_set_free(struct listener_set **set);

@@ -30,15 +30,15 @@
 #include "bevio.h"
 #include "buf.h"
 #include "connlimit.h"
-#include "director.h"
 #include "hosts.h"
 #include "lmtp_backend.h"
 #include "lmtp_proxy.h"
 #include "lmtp_server.h"
 #include "log.h"
-#include "moves.h"
-#include "registry.h"
+#include "proxy.h"
+#include "router.h"
 #include "session.h"
+#include "sockaddr.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -56,13 +56,22 @@ enum lmtp_rcpt_state {
 struct lmtp_rcpt {
 	char *addr;
 	uint32_t hash;
-	/* registered while accepted, so a move or kick of its user aborts
-	 * the delivery to the old backend (451: the MTA retries) */
-	struct registry_member *member;
+	/* routed and registered in one step, from its RCPT until its
+	 * delivery is over, so a move or kick of its user aborts a delivery
+	 * to the old backend at any point (451: the MTA retries) */
+	struct lmtp_route *route;
 	struct lmtp_link *link; /* NULL if never routed */
 	enum lmtp_rcpt_state state;
 	bool answered; /* its DATA reply was given */
 	char code[4]; /* first three bytes of its last reply, for logs */
+};
+
+/* A recipient as the engine knows it (apart from rcpts[], which moves
+ * when it grows). */
+struct lmtp_route {
+	struct router_client rc;
+	struct lmtp_conn *c;
+	unsigned int index;
 };
 
 struct lmtp_link {
@@ -81,14 +90,13 @@ struct lmtp_link {
 
 struct lmtp_conn {
 	struct lmtp_conn *prev, *next; /* d->lmtp_conns */
-	struct director *d;
+	struct proxy_env *d;
 	struct bufferevent *client;
 	struct lmtp_server *srv;
 	struct proto_client_info info;
 	struct ipaddr client_ip;
 	bool ip_counted, tls_active, closing;
 	bool waiting; /* an event of srv is being answered */
-	struct move_waiter move_wait;
 	struct event *resume_ev; /* lmtp_process() from the loop */
 
 	struct lmtp_rcpt *rcpts;
@@ -157,6 +165,18 @@ lmtp_link_free(struct lmtp_link *l)
 	free(l);
 }
 
+/* The recipient's delivery is over (failed, refused, or its transaction
+ * ended): the engine stops counting it on its backend. */
+static void
+lmtp_rcpt_unroute(struct lmtp_conn *c, struct lmtp_rcpt *r)
+{
+	if (r->route == NULL)
+		return;
+	router_end(c->d->router, &r->route->rc);
+	free(r->route);
+	r->route = NULL;
+}
+
 /* Answers a recipient whose backend failed (not yet answered). */
 static void
 lmtp_rcpt_fail(struct lmtp_conn *c, unsigned int i, const char *why)
@@ -167,6 +187,7 @@ lmtp_rcpt_fail(struct lmtp_conn *c, unsigned int i, const char *why)
 	snprintf(reply, sizeof(reply), "451 4.4.0 <%s> backend %s: %s", r->addr,
 	    r->link != NULL ? r->link->name : "-", why);
 	strlcpy(r->code, "451", sizeof(r->code));
+	lmtp_rcpt_unroute(c, r);
 	if (r->state == LMTP_RCPT_ROUTING) {
 		r->state = LMTP_RCPT_REFUSED;
 		lmtp_server_rcpt_reply(c->srv, reply);
@@ -196,8 +217,11 @@ lmtp_link_lost(struct lmtp_link *l, const char *why)
 	lmtp_log(c, l->idle ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING,
 	    "backend %s: %s", l->name, why);
 	for (i = 0; i < c->rcpt_count; i++) {
-		if (c->rcpts[i].link == l)
-			lmtp_rcpt_fail(c, i, why);
+		if (c->rcpts[i].link != l)
+			continue;
+		lmtp_rcpt_fail(c, i, why);
+		/* answered ones too: nothing more reaches that backend */
+		lmtp_rcpt_unroute(c, &c->rcpts[i]);
 	}
 	lmtp_tx_maybe_done(c);
 	lmtp_client_flush(c);
@@ -279,28 +303,29 @@ lmtp_link_timeouts(struct lmtp_link *l, uint64_t ms)
 }
 
 static struct lmtp_link *
-lmtp_link_get(struct lmtp_conn *c, const struct host *host)
+lmtp_link_get(struct lmtp_conn *c, const struct ipaddr *ip)
 {
 	const struct conf *conf = c->d->conf;
 	struct lmtp_backend_settings set = {
 	    .hostname = c->d->hostname,
 	    .starttls = conf->backend.tls == CONF_TLS_STARTTLS,
 	};
+	char ipstr[IPADDR_STR_MAX];
 	struct sockaddr_storage ss;
 	struct lmtp_link *l;
 	socklen_t sslen;
 
 	for (l = c->links; l != NULL; l = l->next) {
-		if (ipaddr_equals(&l->ip, &host->ip))
+		if (ipaddr_equals(&l->ip, ip))
 			return l;
 	}
 	l = xcalloc(1, sizeof(*l));
 	l->c = c;
-	l->ip = host->ip;
+	l->ip = *ip;
 	l->want_rcpt = -1;
 	snprintf(l->name, sizeof(l->name),
-	    host->ip.family == IPADDR_FAMILY_V6 ? "[%s]:%u" : "%s:%u",
-	    host->ip_str, conf->backend.lmtp_port);
+	    ip->family == IPADDR_FAMILY_V6 ? "[%s]:%u" : "%s:%u",
+	    ipaddr_format(ip, ipstr), conf->backend.lmtp_port);
 	l->next = c->links;
 	c->links = l;
 	l->b = lmtp_backend_new(&set, &c->info, lmtp_server_helo(c->srv));
@@ -313,7 +338,7 @@ lmtp_link_get(struct lmtp_conn *c, const struct host *host)
 	    l->bev, lmtp_on_link_read, NULL, lmtp_on_link_event, l);
 	lmtp_link_timeouts(l, conf->backend.connect_timeout_ms);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
-	sslen = session_backend_sockaddr(&l->ip, conf->backend.lmtp_port, &ss);
+	sslen = sockaddr_from_ip(&l->ip, conf->backend.lmtp_port, &ss);
 	if (bufferevent_socket_connect(
 		l->bev, (struct sockaddr *)&ss, (int)sslen) == -1)
 		l->closed = true;
@@ -386,32 +411,27 @@ lmtp_link_send_body(struct lmtp_link *l)
 	lmtp_link_flush(l);
 }
 
-/* A move or kick of a user with a delivery on this link: abort the
- * link (its recipients get 451) and resume the client from the loop,
- * not from inside the registry's kick. */
+/* A move or kick of a user with a delivery on this link (or on its way
+ * to it): abort the link (its recipients get 451) and resume the client
+ * from the loop, not from inside the router's effects. */
 static void
-lmtp_on_kick(void *owner)
+lmtp_on_kick(struct router_client *rc)
 {
-	struct lmtp_link *l = owner;
-	struct lmtp_conn *c = l->c;
+	struct lmtp_route *route = (struct lmtp_route *)rc;
+	struct lmtp_conn *c = route->c;
+	struct lmtp_rcpt *r = &c->rcpts[route->index];
+	struct lmtp_link *l = r->link;
 
-	if (l->closed)
+	if (l == NULL || l->closed) {
+		lmtp_rcpt_unroute(c, r);
 		return;
+	}
 	if (l->bev != NULL) {
 		bufferevent_free(l->bev);
 		l->bev = NULL;
 	}
 	lmtp_link_lost(l, "delivery aborted: user moved or kicked");
 	event_active(c->resume_ev, 0, 0);
-}
-
-static void
-lmtp_rcpt_register(
-    struct lmtp_conn *c, struct lmtp_rcpt *r, struct lmtp_link *l)
-{
-	r->member = xcalloc(1, sizeof(*r->member));
-	r->member->kick = lmtp_on_kick;
-	registry_add(c->d->registry, r->member, r->hash, LMTP_TAG, &l->ip, l);
 }
 
 static void
@@ -454,9 +474,10 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 		if (reply[0] == '2') {
 			c->rcpts[i].state = LMTP_RCPT_ACCEPTED;
 			l->accepted++;
-			lmtp_rcpt_register(c, &c->rcpts[i], l);
-		} else
+		} else {
 			c->rcpts[i].state = LMTP_RCPT_REFUSED;
+			lmtp_rcpt_unroute(c, &c->rcpts[i]);
+		}
 		lmtp_server_rcpt_reply(c->srv, reply);
 		lmtp_client_flush(c);
 		c->waiting = false;
@@ -537,10 +558,7 @@ lmtp_tx_end(struct lmtp_conn *c)
 	unsigned int i;
 
 	for (i = 0; i < c->rcpt_count; i++) {
-		if (c->rcpts[i].member != NULL) {
-			registry_remove(c->d->registry, c->rcpts[i].member);
-			free(c->rcpts[i].member);
-		}
+		lmtp_rcpt_unroute(c, &c->rcpts[i]);
 		free(c->rcpts[i].addr);
 	}
 	lmtp_tx_end_links(c, true);
@@ -593,46 +611,16 @@ lmtp_tx_maybe_done(struct lmtp_conn *c)
 	c->waiting = false;
 }
 
-static void lmtp_rcpt_route(struct lmtp_conn *c);
-
+/* The last recipient (c->rcpt_count - 1) got its backend: send its
+ * RCPT there. */
 static void
-lmtp_on_move_done(void *context)
-{
-	struct lmtp_conn *c = context;
-
-	lmtp_rcpt_route(c);
-	lmtp_client_flush(c);
-	lmtp_process(c);
-}
-
-/* Routes the last recipient (c->rcpt_count - 1) and sends its RCPT. */
-static void
-lmtp_rcpt_route(struct lmtp_conn *c)
+lmtp_rcpt_routed(struct lmtp_conn *c)
 {
 	unsigned int i = c->rcpt_count - 1;
 	struct lmtp_rcpt *r = &c->rcpts[i];
-	const char *err = NULL;
 	struct lmtp_link *l;
-	struct host *host;
-	uint32_t hash;
 
-	if (director_user_hash(c->d, r->addr, &hash, &err) == -1) {
-		lmtp_rcpt_fail(c, i, err);
-		return;
-	}
-	r->hash = hash;
-	if (moves_wait(c->d, hash, LMTP_TAG, &c->move_wait)) {
-		/* bounded: a move ends after the kick delay */
-		c->move_wait.cb = lmtp_on_move_done;
-		c->move_wait.context = c;
-		return;
-	}
-	host = director_route(c->d, LMTP_TAG, hash);
-	if (host == NULL) {
-		lmtp_rcpt_fail(c, i, "no usable backend");
-		return;
-	}
-	l = lmtp_link_get(c, host);
+	l = lmtp_link_get(c, router_backend(&r->route->rc));
 	r->link = l;
 	if (l->closed) {
 		lmtp_rcpt_fail(c, i, "cannot connect");
@@ -640,6 +628,63 @@ lmtp_rcpt_route(struct lmtp_conn *c)
 	}
 	l->want_rcpt = (int)i;
 	lmtp_link_send_rcpt(l);
+}
+
+/* A recipient that waited for its user's move got its backend. */
+static void
+lmtp_on_routed(struct router_client *rc)
+{
+	struct lmtp_conn *c = ((struct lmtp_route *)rc)->c;
+
+	lmtp_rcpt_routed(c);
+	lmtp_client_flush(c);
+	lmtp_process(c);
+}
+
+static void
+lmtp_on_route_failed(struct router_client *rc, const char *why)
+{
+	struct lmtp_route *route = (struct lmtp_route *)rc;
+	struct lmtp_conn *c = route->c;
+
+	lmtp_rcpt_fail(c, route->index, why);
+	lmtp_client_flush(c);
+	lmtp_process(c);
+}
+
+static const struct router_client_ops lmtp_router_ops = {
+    .routed = lmtp_on_routed,
+    .failed = lmtp_on_route_failed,
+    .kick = lmtp_on_kick,
+};
+
+/* Routes the last recipient (c->rcpt_count - 1) and registers it. */
+static void
+lmtp_rcpt_route(struct lmtp_conn *c)
+{
+	unsigned int i = c->rcpt_count - 1;
+	struct lmtp_rcpt *r = &c->rcpts[i];
+	const char *err = NULL;
+
+	if (router_user_hash(c->d->router, r->addr, &r->hash, &err) == -1) {
+		lmtp_rcpt_fail(c, i, err);
+		return;
+	}
+	r->route = xcalloc(1, sizeof(*r->route));
+	r->route->rc.ops = &lmtp_router_ops;
+	r->route->c = c;
+	r->route->index = i;
+	switch (router_route(c->d->router, &r->route->rc, r->hash, LMTP_TAG)) {
+	case ENGINE_ROUTE_OK:
+		lmtp_rcpt_routed(c);
+		break;
+	case ENGINE_ROUTE_WAIT:
+		/* bounded: a move ends after its kicks and the kick delay */
+		break;
+	case ENGINE_ROUTE_FAIL:
+		lmtp_rcpt_fail(c, i, "no usable backend");
+		break;
+	}
 }
 
 static void
@@ -772,9 +817,8 @@ lmtp_on_data_end(struct lmtp_conn *c)
 static void
 lmtp_conn_free(struct lmtp_conn *c)
 {
-	struct director *d = c->d;
+	struct proxy_env *d = c->d;
 
-	moves_unwait(&c->move_wait);
 	lmtp_tx_end(c);
 	lmtp_tx_end_links(c, false);
 	free(c->rcpts);
@@ -946,7 +990,7 @@ lmtp_client_setcb(struct lmtp_conn *c)
 }
 
 static void
-lmtp_refuse(struct director *d, int fd, const char *line, const char *why,
+lmtp_refuse(struct proxy_env *d, int fd, const char *line, const char *why,
     const char *ip)
 {
 	ssize_t ret ATTR_UNUSED;
@@ -961,7 +1005,7 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
     const struct listener_info *info, void *context)
 {
 	static const char too_many[] = "421 4.3.2 Too many connections\r\n";
-	struct director *d = context;
+	struct proxy_env *d = context;
 	const struct conf *conf = d->conf;
 	struct lmtp_server_settings set = {0};
 	struct sockaddr_storage local;
@@ -971,7 +1015,7 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	uint16_t port;
 
 	(void)peer_len;
-	session_sockaddr_text(peer, ip, sizeof(ip), &port);
+	sockaddr_text(peer, ip, sizeof(ip), &port);
 	if (d->shutting_down || d->connections + 1 > conf->max_connections) {
 		lmtp_refuse(d, fd, too_many, "max_connections reached", ip);
 		return;
@@ -991,11 +1035,11 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	strlcpy(c->info.client_ip, ip, sizeof(c->info.client_ip));
 	c->info.client_port = port;
 	if (getsockname(fd, (struct sockaddr *)&local, &local_len) == 0)
-		session_sockaddr_text((struct sockaddr *)&local,
+		sockaddr_text((struct sockaddr *)&local,
 		    c->info.local_ip, sizeof(c->info.local_ip),
 		    &c->info.local_port);
-	director_session_id(d, c->info.session_id, sizeof(c->info.session_id));
-	c->info.ttl = DIRECTOR_PROXY_TTL - 1;
+	proxy_session_id(d, c->info.session_id, sizeof(c->info.session_id));
+	c->info.ttl = PROXY_TTL - 1;
 	c->next = d->lmtp_conns;
 	if (d->lmtp_conns != NULL)
 		d->lmtp_conns->prev = c;
@@ -1043,7 +1087,7 @@ const struct listener_handler lmtp_proxy_handler = {
 };
 
 void
-lmtp_proxy_close_all(struct director *d)
+lmtp_proxy_close_all(struct proxy_env *d)
 {
 	static const char bye[] = "421 4.3.2 Server shutting down\r\n";
 

@@ -21,12 +21,12 @@
 
 #include "listener.h"
 
-struct director;
+struct proxy_env;
 
-/* The LMTP listener handler; context is the struct director. */
+/* The LMTP listener handler; context is the struct proxy_env. */
 extern const struct listener_handler lmtp_proxy_handler;
 
 /* Closes every LMTP connection (shutdown): clients get 421. */
-void lmtp_proxy_close_all(struct director *d);
+void lmtp_proxy_close_all(struct proxy_env *d);
 
 #endif

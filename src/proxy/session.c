@@ -36,13 +36,13 @@
 #include "bevio.h"
 #include "buf.h"
 #include "connlimit.h"
-#include "director.h"
 #include "hosts.h"
 #include "log.h"
-#include "moves.h"
 #include "proxyproto.h"
-#include "registry.h"
+#include "proxy.h"
+#include "router.h"
 #include "session.h"
+#include "sockaddr.h"
 #include "session_proto.h"
 #include "splice.h"
 #include "tls.h"
@@ -69,7 +69,7 @@ enum session_state {
 
 struct session {
 	struct session *prev, *next; /* d->sessions */
-	struct director *d;
+	struct proxy_env *d;
 	const struct session_proto *proto;
 	enum session_state state;
 	enum conf_tls tls_mode;
@@ -88,8 +88,7 @@ struct session {
 	void *pb; /* protocol backend module */
 	struct event *timer; /* login timeout, then close flush */
 	struct splice *splice;
-	struct registry_member member;
-	struct move_waiter move_wait;
+	struct router_client rc; /* routed and registered in one step */
 
 	struct proto_client_info info;
 	struct ipaddr client_ip;
@@ -118,7 +117,6 @@ session_state_name(const struct session *s)
 	}
 }
 static void session_login_route(struct session *s);
-static void session_on_move_done(void *context);
 static void session_free(struct session *s);
 
 /* -- small helpers ----------------------------------------------------- */
@@ -158,25 +156,6 @@ session_log(const struct session *s, enum log_level level, const char *fmt, ...)
 }
 
 void
-session_sockaddr_text(
-    const struct sockaddr *sa, char *ip, size_t ipsize, uint16_t *port_r)
-{
-	ip[0] = '\0';
-	*port_r = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		inet_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)ipsize);
-		*port_r = ntohs(sin->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, (socklen_t)ipsize);
-		*port_r = ntohs(sin6->sin6_port);
-	}
-}
-
-void
 session_nodelay(int fd)
 {
 	int one = 1;
@@ -184,28 +163,6 @@ session_nodelay(int fd)
 	if (fd != -1)
 		(void)setsockopt(
 		    fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-socklen_t
-session_backend_sockaddr(
-    const struct ipaddr *ip, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (ip->family == IPADDR_FAMILY_V4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, ip->a, 4);
-		return sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, ip->a, 16);
-		return sizeof(*sin6);
-	}
 }
 
 /* -- output ------------------------------------------------------------ */
@@ -239,7 +196,8 @@ session_backend_flush(struct session *s)
 static void
 session_drop_backend(struct session *s)
 {
-	registry_remove(s->d->registry, &s->member);
+	/* the login is cancelled, or the session has ended */
+	router_end(s->d->router, &s->rc);
 	if (s->pb != NULL)
 		s->proto->backend_free(&s->pb);
 	if (s->backend != NULL) {
@@ -346,6 +304,7 @@ session_logged_in(struct session *s)
 	event_del(s->timer);
 	gettimeofday(&s->proxied_at, NULL);
 	s->state = SESSION_PROXYING;
+	router_alive(s->d->router, &s->rc);
 	/* the splice owns both bufferevents from here on */
 	s->splice = splice_start(s->client, s->backend,
 	    s->d->conf->backend.idle_timeout_ms, session_on_splice_end, s);
@@ -494,7 +453,7 @@ session_login(struct session *s)
 	user = proto_creds_user(creds);
 	log_sanitize(s->user, sizeof(s->user), user, strlen(user));
 	s->backend_str[0] = '\0';
-	if (director_user_hash(s->d, user, &s->user_hash, &err) == -1) {
+	if (router_user_hash(s->d->router, user, &s->user_hash, &err) == -1) {
 		session_log(s, LOG_LEVEL_INFO,
 		    "login: user=<%s>, result=rejected, reason=%s", s->user,
 		    err);
@@ -503,7 +462,7 @@ session_login(struct session *s)
 		session_client_process(s);
 		return;
 	}
-	s->info.ttl = DIRECTOR_PROXY_TTL - 1;
+	s->info.ttl = PROXY_TTL - 1;
 	if (s->proto->client_proxy_ttl(s->pc, &ttl) && ttl <= s->info.ttl)
 		s->info.ttl = ttl == 0 ? 0 : ttl - 1;
 	if (s->info.ttl == 0) {
@@ -515,46 +474,76 @@ session_login(struct session *s)
 
 /* -- routing ----------------------------------------------------------- */
 
-/* The user's move ended: route the waiting login. */
-static void
-session_on_move_done(void *context)
-{
-	struct session *s = context;
+static void session_login_connect(struct session *s);
+static void session_kick(void *owner);
 
-	if (s->state == SESSION_MOVE_WAIT)
-		session_login_route(s);
+static void
+session_on_routed(struct router_client *rc)
+{
+	struct session *s = (struct session *)((char *)rc -
+	    offsetof(struct session, rc));
+
+	session_login_connect(s);
 }
 
-/* Picks the backend for the logged-in user and connects to it. */
+static void
+session_on_route_failed(struct router_client *rc, const char *why)
+{
+	struct session *s = (struct session *)((char *)rc -
+	    offsetof(struct session, rc));
+
+	session_login_tempfail(s, why);
+}
+
+static void
+session_on_kick(struct router_client *rc)
+{
+	session_kick((char *)rc - offsetof(struct session, rc));
+}
+
+static const struct router_client_ops session_router_ops = {
+    .routed = session_on_routed,
+    .failed = session_on_route_failed,
+    .kick = session_on_kick,
+};
+
+/*
+ * Routes the user and registers the session in one step: from here on a
+ * move or kick also stops a login still on its way to the old backend.
+ * A login of a user being moved waits (bounded by the login timer).
+ */
 static void
 session_login_route(struct session *s)
 {
-	const struct proto_creds *creds = s->proto->client_creds(s->pc);
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	struct host *host;
-
-	/* Bounded: a move ends after the kick delay, and the login timer
-	 * keeps running.  Checked again after waking: another move may
-	 * have begun meanwhile. */
-	if (moves_wait(s->d, s->user_hash, SESSION_TAG, &s->move_wait)) {
+	switch (router_route(s->d->router, &s->rc, s->user_hash, SESSION_TAG)) {
+	case ENGINE_ROUTE_OK:
+		session_login_connect(s);
+		break;
+	case ENGINE_ROUTE_WAIT:
 		session_log(s, LOG_LEVEL_DEBUG,
 		    "login: user=<%s> waits for its move to end", s->user);
-		s->move_wait.cb = session_on_move_done;
-		s->move_wait.context = s;
 		s->state = SESSION_MOVE_WAIT;
-		return;
-	}
-	host = director_route(s->d, SESSION_TAG, s->user_hash);
-	if (host == NULL) {
+		break;
+	case ENGINE_ROUTE_FAIL:
 		session_login_tempfail(s, "no usable backend");
-		return;
+		break;
 	}
-	s->backend_ip = host->ip;
+}
+
+/* Connects and logs in to the backend the session was routed to. */
+static void
+session_login_connect(struct session *s)
+{
+	const struct proto_creds *creds = s->proto->client_creds(s->pc);
+	struct sockaddr_storage ss;
+	char ip[IPADDR_STR_MAX];
+	socklen_t sslen;
+
+	s->backend_ip = *router_backend(&s->rc);
 	s->backend_port = s->proto->backend_port(&s->d->conf->backend);
 	snprintf(s->backend_str, sizeof(s->backend_str),
-	    host->ip.family == IPADDR_FAMILY_V6 ? "[%s]:%u" : "%s:%u",
-	    host->ip_str, s->backend_port);
+	    s->backend_ip.family == IPADDR_FAMILY_V6 ? "[%s]:%u" : "%s:%u",
+	    ipaddr_format(&s->backend_ip, ip), s->backend_port);
 	s->pb = s->proto->backend_new(s->pc, creds, &s->info,
 	    s->d->conf->backend.tls == CONF_TLS_STARTTLS);
 	if (s->pb == NULL) {
@@ -562,11 +551,6 @@ session_login_route(struct session *s)
 		return;
 	}
 	s->state = SESSION_BACKEND;
-	/* Registered from now on, not only once logged in: a move or kick
-	 * must also stop a login that is still on its way to the old
-	 * backend, or it would land there after the move. */
-	registry_add(s->d->registry, &s->member, s->user_hash, SESSION_TAG,
-	    &s->backend_ip, s);
 	s->backend =
 	    bufferevent_socket_new(s->d->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (s->backend == NULL) {
@@ -574,7 +558,7 @@ session_login_route(struct session *s)
 		return;
 	}
 	session_backend_setcb(s);
-	sslen = session_backend_sockaddr(&s->backend_ip, s->backend_port, &ss);
+	sslen = sockaddr_from_ip(&s->backend_ip, s->backend_port, &ss);
 	if (bufferevent_socket_connect(
 		s->backend, (struct sockaddr *)&ss, (int)sslen) == 0)
 		session_nodelay(bufferevent_getfd(s->backend));
@@ -851,7 +835,7 @@ bad:
 static void
 session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
     const struct listener_info *info, const struct session_proto *proto,
-    struct director *d)
+    struct proxy_env *d)
 {
 	struct sockaddr_storage local;
 	socklen_t local_len = sizeof(local);
@@ -862,17 +846,18 @@ session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	session_nodelay(fd);
 	s = xcalloc(1, sizeof(*s));
 	s->d = d;
+	s->rc.ops = &session_router_ops;
 	s->proto = proto;
 	s->fd = fd;
 	s->tls_mode = info->tls;
 	s->state = SESSION_PROXY_HEADER;
 	gettimeofday(&s->started, NULL);
 	s->timer = event_new(d->base, -1, 0, session_on_login_timeout, s);
-	director_session_id(d, s->info.session_id, sizeof(s->info.session_id));
-	session_sockaddr_text(peer, s->info.client_ip,
+	proxy_session_id(d, s->info.session_id, sizeof(s->info.session_id));
+	sockaddr_text(peer, s->info.client_ip,
 	    sizeof(s->info.client_ip), &s->info.client_port);
 	if (getsockname(fd, (struct sockaddr *)&local, &local_len) == 0)
-		session_sockaddr_text((struct sockaddr *)&local,
+		sockaddr_text((struct sockaddr *)&local,
 		    s->info.local_ip, sizeof(s->info.local_ip),
 		    &s->info.local_port);
 	s->next = d->sessions;
@@ -924,18 +909,13 @@ session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 static void
 session_free(struct session *s)
 {
-	struct director *d = s->d;
+	struct proxy_env *d = s->d;
 
 	if (s->splice != NULL) {
 		/* ends via session_on_splice_end, which frees s */
 		splice_stop(s->splice, SPLICE_END_SHUTDOWN);
 		return;
 	}
-	registry_remove(d->registry, &s->member);
-	moves_unwait(&s->move_wait);
-	if (s->state == SESSION_PROXYING)
-		director_refresh_user(
-		    d, s->user_hash, SESSION_TAG, &s->backend_ip);
 	session_drop_backend(s);
 	if (s->pc != NULL)
 		s->proto->client_free(&s->pc);
@@ -960,7 +940,7 @@ session_free(struct session *s)
 	free(s);
 }
 
-void
+static void
 session_kick(void *owner)
 {
 	struct session *s = owner;
@@ -990,7 +970,7 @@ session_write_now(struct session *s)
 }
 
 void
-session_close_all(struct director *d)
+session_close_all(struct proxy_env *d)
 {
 	struct session *s;
 
@@ -1011,7 +991,7 @@ session_close_all(struct director *d)
 }
 
 unsigned int
-session_count(const struct director *d)
+session_count(const struct proxy_env *d)
 {
 	return d->connections;
 }

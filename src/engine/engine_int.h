@@ -1,0 +1,117 @@
+/*
+ * engine_int.h - what the engine's own files share (engine.c: sessions,
+ * routing, fences, effects, the tick; engine_admin.c: admin operations,
+ * safe flushes, the configured list and the state file).  Not for use
+ * outside src/engine.
+ *
+ * A fence holds logins back until the sessions it waits for have ended
+ * and the kick delay has passed since:
+ *   MOVE     user U in tag T goes to backend B: waits for U's sessions
+ *            on every other backend; holds U's logins in T.
+ *   REMOVAL  backend B left tag T (removed, or moved to another tag):
+ *            waits for B's sessions; holds the logins of users with no
+ *            assignment in T (B's former users among them).
+ * A fence counts the sessions routed before it (seq) that match it, so a
+ * session can count for several fences, and sessions routed later never
+ * do.
+ */
+#ifndef DIRECTOR_ENGINE_INT_H
+#define DIRECTOR_ENGINE_INT_H
+
+#include <sys/queue.h>
+
+#include "engine.h"
+
+enum engine_fence_kind {
+	ENGINE_FENCE_MOVE,
+	ENGINE_FENCE_REMOVAL,
+};
+
+struct engine_flush;
+
+struct engine_fence {
+	TAILQ_ENTRY(engine_fence) link;
+	enum engine_fence_kind kind;
+	uint32_t user_hash; /* MOVE */
+	struct host_tag *tag;
+	struct ipaddr backend; /* MOVE: the target; REMOVAL: the one gone */
+	uint64_t seq; /* sessions routed before this count */
+	size_t pending; /* of those, still open */
+	uint64_t deadline_ms; /* set once pending is 0 */
+	struct engine_session *waiters;
+	void *requester; /* admin reply "OK" when done, or NULL */
+	struct engine_flush *flush; /* the safe flush it belongs to */
+};
+TAILQ_HEAD(engine_fence_list, engine_fence);
+
+/* A safe flush (HOST-RESET-USERS): users to move, a few at a time. */
+struct engine_flush {
+	TAILQ_ENTRY(engine_flush) link;
+	uint32_t *hashes;
+	uint32_t *hosts; /* host ids */
+	size_t count, next, running, moved;
+	unsigned int max_parallel;
+	void *requester;
+};
+TAILQ_HEAD(engine_flush_list, engine_flush);
+
+/* The sessions of one user hash (every tag). */
+struct engine_user {
+	struct engine_user *bucket_next;
+	uint32_t hash;
+	struct engine_session *sessions;
+	size_t count;
+};
+
+struct engine {
+	struct engine_settings set;
+	struct hosts *hosts;
+	struct hosts_spec_entry *configured;
+	size_t configured_count;
+
+	struct engine_user **buckets;
+	size_t nbuckets, nusers, nsessions;
+	uint64_t seq;
+
+	struct engine_fence_list fences;
+	struct engine_flush_list flushes;
+	size_t nmoves, nfences;
+
+	struct engine_effect *effects;
+	size_t effects_head, effects_count, effects_cap;
+
+	uint64_t now_ms; /* latest time seen */
+	uint64_t last_refresh_ms;
+	bool shutting_down;
+};
+
+/* engine.c */
+void engine_effect_add(struct engine *e, enum engine_effect_type type,
+    struct engine_session *s, void *requester, const char *text);
+void engine_reply(struct engine *e, void *requester, const char *text);
+void engine_save_hosts(struct engine *e);
+/* Kicks the sessions of user_hash (any tag) not on except (NULL: all);
+ * returns how many kicks were asked for. */
+size_t engine_kick_user(
+    struct engine *e, uint32_t user_hash, const struct ipaddr *except);
+/*
+ * Starts moving user_hash to host.  Returns the fence (the move goes
+ * on), or NULL with *status_r: "OK" (already there, nothing to wait
+ * for), "TRYAGAIN" (already moving) or a failure text.
+ */
+struct engine_fence *engine_move_start(struct engine *e, uint32_t user_hash,
+    struct host *host, const char **status_r);
+/* Takes *hostp out of its tag (removal when new_tag is NULL, else a tag
+ * change): kicks its sessions, forgets its users, fences the old tag.
+ * Returns -1 (nothing done) for an invalid new_tag. */
+int engine_retire_host(struct engine *e, struct host **hostp,
+    const char *new_tag, const char *why);
+
+/* engine_admin.c */
+/* A move of a flush ended. */
+void engine_flush_moved(struct engine *e, struct engine_flush *fl);
+/* Starts what the running flushes may start; replies for finished ones. */
+void engine_flush_step_all(struct engine *e);
+void engine_flush_free_all(struct engine *e);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * proxy.h - what every proxied connection (IMAP, POP3, LMTP) shares:
+ * the configuration, the event base, the router to the engine, the TLS
+ * contexts, per-IP and total connection counts, and the lists of open
+ * connections.  The daemon owns one struct proxy_env and hands it to
+ * the listeners as the proxies' context; nothing here refers back to
+ * the daemon.
+ */
+#ifndef DIRECTOR_PROXY_H
+#define DIRECTOR_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf;
+struct connlimit;
+struct event_base;
+struct lmtp_conn;
+struct router;
+struct session;
+struct ssl_ctx_st;
+
+/* The proxy TTL we start with (Dovecot's default proxy_max_ttl). */
+#define PROXY_TTL 5
+#define PROXY_HOSTNAME_MAX 255
+
+struct proxy_env {
+	const struct conf *conf; /* the daemon's current configuration */
+	struct event_base *base;
+	struct router *router;
+	struct connlimit *connlimit;
+	struct ssl_ctx_st *tls_server; /* NULL without ssl_cert */
+	struct ssl_ctx_st *tls_client; /* NULL with backend tls = no */
+	struct session *sessions; /* IMAP and POP3 (session.c) */
+	struct lmtp_conn *lmtp_conns; /* LMTP (lmtp_proxy.c) */
+	unsigned int connections; /* open client connections */
+	uint64_t session_seq;
+	bool shutting_down;
+	char hostname[PROXY_HOSTNAME_MAX + 1]; /* for LMTP greetings */
+};
+
+/* Writes a fresh session id (base64url text, NUL-terminated) to buf. */
+void proxy_session_id(struct proxy_env *env, char *buf, size_t size);
+
+#endif
