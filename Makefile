@@ -51,10 +51,10 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 # Pure modules: no libevent, no OpenSSL, no sockets (DESIGN.md section 4).
-PURE_DIRS := src/lib src/conf src/routing src/proto
+PURE_DIRS := src/lib src/conf src/routing src/proto src/engine
 
 .PHONY: all bins tests benches check demo bench fuzz install clean \
-	deps fmt fmt-check purity
+	deps fmt fmt-check purity layout
 
 all: bins
 
@@ -74,9 +74,20 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/%: $(BUILD)/src/bin/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+# Unit tests of pure modules link without libevent and OpenSSL: if one
+# pulls in an I/O symbol through the library, the link fails.
+UNIT_IO_SRCS := $(shell grep -l -E \
+    '\#include *[<"](event2/|openssl/|bevio.h|tls.h)' tests/unit/*.c)
+UNIT_IO_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_IO_SRCS))
+PURE_LIBS := $(shell pkg-config --libs libbsd 2>/dev/null)
+
+$(UNIT_IO_BINS): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka -lm
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PURE_LIBS) -lcmocka -lm
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -108,6 +119,11 @@ build/fuzz/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libdirector.a
 	@mkdir -p $(dir $@)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $< \
 	    build/fuzz/libdirector.a $(PKG_LIBS) -lm
+
+# Folder layout (scripts/layout-check.py): no folder cycles, pure folders
+# include no I/O header and no impure folder, no file over ~900 lines.
+layout:
+	@/usr/bin/python3 scripts/layout-check.py
 
 purity:
 	@bad=$$(grep -l -E '#include *<(event2|openssl)/|<sys/socket.h>' \

@@ -141,8 +141,8 @@ admin_host_list(struct admin_conn *conn, char **args, size_t nargs)
 		const struct host *h = hosts_get(engine_hosts(d->engine), i);
 
 		snprintf(vhosts, sizeof(vhosts), "%u", h->vhost_count);
-		snprintf(
-		    users, sizeof(users), "%zu", hosts_user_count(engine_hosts(d->engine), h));
+		snprintf(users, sizeof(users), "%zu",
+		    hosts_user_count(engine_hosts(d->engine), h));
 		snprintf(changed, sizeof(changed), "%u", h->last_updown_change);
 		f[0] = h->ip_str;
 		f[1] = vhosts;
@@ -298,8 +298,8 @@ admin_host_down(struct admin_conn *conn, char **args, size_t nargs)
 static enum admin_cmd_result
 admin_host_remove(struct admin_conn *conn, char **args, size_t nargs)
 {
-	return admin_host_op(conn, args, nargs, "HOST-REMOVE",
-	    ENGINE_ADMIN_HOST_REMOVE, false);
+	return admin_host_op(
+	    conn, args, nargs, "HOST-REMOVE", ENGINE_ADMIN_HOST_REMOVE, false);
 }
 
 static enum admin_cmd_result
@@ -364,8 +364,11 @@ admin_user_lookup(struct admin_conn *conn, char **args, size_t nargs)
 	}
 	t = hosts_tag_lookup(engine_hosts(d->engine), tag);
 	if (t != NULL) {
-		u = users_lookup(hosts_tag_users(t), hash, (uint32_t)(router_now_ms() / 1000));
-		h = u != NULL ? hosts_lookup_id(engine_hosts(d->engine), u->host) : NULL;
+		u = users_lookup(hosts_tag_users(t), hash,
+		    (uint32_t)(router_now_ms() / 1000));
+		h = u != NULL
+		    ? hosts_lookup_id(engine_hosts(d->engine), u->host)
+		    : NULL;
 		if (h != NULL) {
 			current = h->ip_str;
 			snprintf(expire, sizeof(expire), "%u",
@@ -413,7 +416,8 @@ admin_user_list(struct admin_conn *conn, char **args, size_t nargs)
 	}
 	buf_init(&out, SIZE_MAX);
 	for (i = 0; i < hosts_tag_count(engine_hosts(d->engine)); i++) {
-		users = hosts_tag_users(hosts_tag_get(engine_hosts(d->engine), i));
+		users =
+		    hosts_tag_users(hosts_tag_get(engine_hosts(d->engine), i));
 		for (u = users_first(users); u != NULL;
 		     u = users_next(users, u)) {
 			const struct host *h;

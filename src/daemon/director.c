@@ -144,8 +144,8 @@ director_new(const struct conf *conf, char **error_r)
 	}
 	if (gethostname(d->proxy.hostname, sizeof(d->proxy.hostname)) == -1 ||
 	    d->proxy.hostname[0] == '\0')
-		strlcpy(d->proxy.hostname, "localhost",
-		    sizeof(d->proxy.hostname));
+		strlcpy(
+		    d->proxy.hostname, "localhost", sizeof(d->proxy.hostname));
 	d->proxy.hostname[sizeof(d->proxy.hostname) - 1] = '\0';
 	d->proxy.session_seq = (uint64_t)arc4random() << 32;
 	return d;

@@ -69,8 +69,8 @@ director_hosts_changed(struct director *d)
 
 	buf_init(&out, HOSTSTATE_FILE_MAX);
 	configured = engine_configured(d->engine, &count);
-	if (hoststate_encode(engine_hosts(d->engine), configured, count,
-		&out) == -1) {
+	if (hoststate_encode(
+		engine_hosts(d->engine), configured, count, &out) == -1) {
 		log_error("state file %s: too large, not saved", path);
 		goto out;
 	}
@@ -93,8 +93,7 @@ director_hosts_changed(struct director *d)
 		(void)unlink(tmp);
 		goto out;
 	}
-	log_debug(
-	    "state file %s saved: %zu backends", path,
+	log_debug("state file %s saved: %zu backends", path,
 	    hosts_count(engine_hosts(d->engine)));
 out:
 	buf_deinit(&out);

@@ -161,8 +161,7 @@ engine_save_hosts(struct engine *e)
 /* Drops the queued effects for which drop() says so. */
 static void
 engine_effects_filter(struct engine *e,
-    bool (*drop)(const struct engine_effect *, const void *),
-    const void *what)
+    bool (*drop)(const struct engine_effect *, const void *), const void *what)
 {
 	size_t i, j = e->effects_head;
 
@@ -248,8 +247,8 @@ engine_user_sessions(const struct engine *e, uint32_t user_hash)
 
 /* Links s (routed to backend) into its user's list. */
 static void
-engine_register(struct engine *e, struct engine_session *s,
-    const struct ipaddr *backend)
+engine_register(
+    struct engine *e, struct engine_session *s, const struct ipaddr *backend)
 {
 	struct engine_user *u = engine_user_find(e, s->user_hash);
 	size_t b;
@@ -435,7 +434,8 @@ engine_find_move(
 {
 	struct engine_fence *f;
 
-	TAILQ_FOREACH (f, &e->fences, link) {
+	TAILQ_FOREACH(f, &e->fences, link)
+	{
 		if (f->kind == ENGINE_FENCE_MOVE && f->tag == tag &&
 		    f->user_hash == user_hash)
 			return f;
@@ -448,7 +448,8 @@ engine_find_removal(const struct engine *e, const struct host_tag *tag)
 {
 	struct engine_fence *f;
 
-	TAILQ_FOREACH (f, &e->fences, link) {
+	TAILQ_FOREACH(f, &e->fences, link)
+	{
 		if (f->kind == ENGINE_FENCE_REMOVAL && f->tag == tag)
 			return f;
 	}
@@ -588,8 +589,8 @@ engine_move_start(struct engine *e, uint32_t user_hash, struct host *host,
 }
 
 int
-engine_retire_host(struct engine *e, struct host **hostp, const char *new_tag,
-    const char *why)
+engine_retire_host(
+    struct engine *e, struct host **hostp, const char *new_tag, const char *why)
 {
 	struct host *host = *hostp;
 	struct host_tag *tag = host->tag;
@@ -650,8 +651,8 @@ engine_route_now(struct engine *e, struct engine_session *s)
 		f->waiters = s;
 		return ENGINE_ROUTE_WAIT;
 	}
-	host = hosts_route_user(e->hosts, hosts_tag_name(s->tag),
-	    s->user_hash, now, &created);
+	host = hosts_route_user(
+	    e->hosts, hosts_tag_name(s->tag), s->user_hash, now, &created);
 	if (host == NULL)
 		return ENGINE_ROUTE_FAIL;
 	engine_register(e, s, &host->ip);
@@ -685,8 +686,7 @@ engine_session_alive(
 }
 
 void
-engine_session_end(
-    struct engine *e, uint64_t now_ms, struct engine_session *s)
+engine_session_end(struct engine *e, uint64_t now_ms, struct engine_session *s)
 {
 	struct engine_fence *f;
 
@@ -710,7 +710,8 @@ engine_session_end(
 		/* FALLTHROUGH */
 	case ENGINE_SESSION_ROUTED:
 		engine_unregister(e, s);
-		TAILQ_FOREACH (f, &e->fences, link) {
+		TAILQ_FOREACH(f, &e->fences, link)
+		{
 			if (f->pending > 0 && engine_fence_matches(f, s) &&
 			    --f->pending == 0)
 				engine_fence_pending_done(e, f);
@@ -767,7 +768,8 @@ engine_next_deadline(const struct engine *e)
 	uint64_t next = e->now_ms + ENGINE_TICK_MS;
 	const struct engine_fence *f;
 
-	TAILQ_FOREACH (f, &e->fences, link) {
+	TAILQ_FOREACH(f, &e->fences, link)
+	{
 		if (f->pending == 0 && f->deadline_ms < next)
 			next = f->deadline_ms;
 	}
@@ -780,11 +782,13 @@ engine_admin_forget(struct engine *e, void *requester)
 	struct engine_fence *f;
 	struct engine_flush *fl;
 
-	TAILQ_FOREACH (f, &e->fences, link) {
+	TAILQ_FOREACH(f, &e->fences, link)
+	{
 		if (f->requester == requester)
 			f->requester = NULL;
 	}
-	TAILQ_FOREACH (fl, &e->flushes, link) {
+	TAILQ_FOREACH(fl, &e->flushes, link)
+	{
 		if (fl->requester == requester)
 			fl->requester = NULL;
 	}
@@ -808,7 +812,8 @@ engine_shutdown(struct engine *e, uint64_t now_ms)
 		}
 	}
 	/* waiters are told to fail; nothing is routed any more */
-	TAILQ_FOREACH (f, &e->fences, link) {
+	TAILQ_FOREACH(f, &e->fences, link)
+	{
 		f->pending = 0;
 		f->deadline_ms = 0;
 	}

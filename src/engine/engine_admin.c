@@ -132,7 +132,8 @@ engine_apply_state(struct engine *e, const struct hoststate_entry *st)
 		return;
 	}
 	if (h == NULL) {
-		h = hosts_add(e->hosts, &st->ip, st->tag, st->vhost_count, &err);
+		h = hosts_add(
+		    e->hosts, &st->ip, st->tag, st->vhost_count, &err);
 		if (h == NULL) {
 			log_error("state file: backend %s: %s", ip, err);
 			return;
@@ -285,7 +286,8 @@ engine_flush_free(struct engine *e, struct engine_flush *fl)
 	struct engine_fence *f;
 
 	TAILQ_REMOVE(&e->flushes, fl, link);
-	TAILQ_FOREACH (f, &e->fences, link) {
+	TAILQ_FOREACH(f, &e->fences, link)
+	{
 		if (f->flush == fl)
 			f->flush = NULL;
 	}
@@ -416,7 +418,8 @@ engine_host_reset_users(
 		engine_flush_collect(e, fl, host, &cap);
 	else {
 		for (i = 0; i < hosts_count(e->hosts); i++)
-			engine_flush_collect(e, fl, hosts_get(e->hosts, i), &cap);
+			engine_flush_collect(
+			    e, fl, hosts_get(e->hosts, i), &cap);
 	}
 	log_info("admin %s: safe flush of %s: moving %zu users, at most %u at "
 		 "a time",

@@ -217,8 +217,8 @@ listener_accept(evutil_socket_t lfd, short what, void *arg)
 				return;
 			}
 		}
-		set->handlers[l->info.protocol]->accept(
-		    fd, (struct sockaddr *)&ss, len, &l->info,
+		set->handlers[l->info.protocol]->accept(fd,
+		    (struct sockaddr *)&ss, len, &l->info,
 		    set->contexts[l->info.protocol]);
 	}
 }

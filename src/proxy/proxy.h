@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/queue.h>
+
 struct conf;
 struct connlimit;
 struct event_base;
@@ -32,8 +34,8 @@ struct proxy_env {
 	struct connlimit *connlimit;
 	struct ssl_ctx_st *tls_server; /* NULL without ssl_cert */
 	struct ssl_ctx_st *tls_client; /* NULL with backend tls = no */
-	struct session *sessions; /* IMAP and POP3 (session.c) */
-	struct lmtp_conn *lmtp_conns; /* LMTP (lmtp_proxy.c) */
+	LIST_HEAD(, session) sessions; /* IMAP and POP3 (session.c) */
+	LIST_HEAD(, lmtp_conn) lmtp_conns; /* LMTP (lmtp_proxy.c) */
 	unsigned int connections; /* open client connections */
 	uint64_t session_seq;
 	bool shutting_down;

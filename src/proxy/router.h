@@ -66,13 +66,12 @@ struct engine *router_engine(const struct router *r);
  * The user hash of a login name or recipient (after the master user
  * separator).  Returns 0, or -1 with a static *error_r.
  */
-int router_user_hash(const struct router *r, const char *name,
-    uint32_t *hash_r, const char **error_r);
+int router_user_hash(const struct router *r, const char *name, uint32_t *hash_r,
+    const char **error_r);
 
 /* Routes c (idle) for user_hash in tag and registers it for kicks. */
-enum engine_route_result router_route(
-    struct router *r, struct router_client *c, uint32_t user_hash,
-    const char *tag);
+enum engine_route_result router_route(struct router *r, struct router_client *c,
+    uint32_t user_hash, const char *tag);
 /* The backend of a routed client. */
 const struct ipaddr *router_backend(const struct router_client *c);
 /* Whether c is routed (or waiting) and so must be ended. */

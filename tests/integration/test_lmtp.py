@@ -329,8 +329,9 @@ def test_backend_stops_answering_during_data(director_factory,
 # -- limits and odd input ------------------------------------------------------
 
 def test_size_limit_8bit_and_20mb(proxy_director, backends):
+    # a loaded machine may take longer than the usual 3 s to store 20 MB
     d = lmtp_director(proxy_director, lmtp_max_message_size="25M",
-                      lmtp_spool_memory="64k")
+                      lmtp_spool_memory="64k", lmtp_backend_timeout="60 s")
     with Lmtp(d) as c:
         caps = c.cmd("LHLO tester")
         assert "SIZE 26214400" in caps and "8BITMIME" in caps

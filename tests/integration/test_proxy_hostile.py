@@ -4,6 +4,7 @@ executes what it must not, and keeps serving other clients normally after
 every case.  Also backends that refuse or never greet, and clients or the
 daemon going away at awkward moments.  The director_factory fixture fails a test on sanitizer
 reports or an unclean exit at teardown."""
+import re
 import time
 
 import pytest
@@ -29,6 +30,20 @@ def assert_serves(d, user="user500"):
         reply = c.command("ok1", "LOGIN %s %s" % (user, PASS))
         assert reply.startswith(b"ok1 OK"), reply
         assert c.command("ok2", "SELECT INBOX").startswith(b"ok2 OK")
+
+
+def wait_closed(d, offset, count):
+    """Waits until d has logged the end of count pre-login connections
+    after log offset: every byte they sent has been handled."""
+    deadline = time.monotonic() + 10
+    while True:
+        n = len(re.findall(r"disconnected before login: ",
+                           d.log_text(offset)))
+        if n >= count:
+            return
+        assert time.monotonic() < deadline, \
+            "%d of %d connections logged as closed" % (n, count)
+        time.sleep(0.05)
 
 
 def nobody_logged_in(d, backends, user):
@@ -94,12 +109,13 @@ def test_pipelining_after_invalid_command(d):
 def test_rejected_command_with_nonsync_literal(d, backends):
     # the literal's bytes look like a command and must not run
     inner = "b LOGIN user505 %s\r\n" % PASS
+    off = d.log_offset()
     with imap(d) as c:
         c.send("a FOO {%d+}\r\n%s\r\nc NOOP\r\n" % (len(inner), inner))
         lines = c.until("c ")
         assert lines[0].startswith(b"a BAD"), lines
         assert not any(l.startswith(b"b ") for l in lines), lines
-    time.sleep(0.2)
+    wait_closed(d, off, 1)
     nobody_logged_in(d, backends, "user505")
     assert_serves(d)
 
@@ -197,6 +213,7 @@ def test_slowloris_closed_at_login_timeout(proxy_director, proto):
 def test_max_connections_per_ip(proxy_director, address_plan):
     d = proxy_director(settings={"max_connections_per_ip": "3"})
     src = "127.%d.2.8" % address_plan.slot
+    off = d.log_offset()
     held = [imap(d, source=src) for _ in range(3)]
     try:
         with rawclient.RawClient(*d.listeners()["imap"], source=src) as c:
@@ -211,13 +228,14 @@ def test_max_connections_per_ip(proxy_director, address_plan):
     finally:
         for c in held:
             c.close()
-    time.sleep(0.2)
+    wait_closed(d, off, 3)
     with imap(d, source=src) as c:
         assert c.command("a", "LOGIN user509 " + PASS).startswith(b"a OK")
 
 
 def test_max_connections(proxy_director, address_plan):
     d = proxy_director(settings={"max_connections": "3"})
+    off = d.log_offset()
     held = [imap(d, source="127.%d.2.%d" % (address_plan.slot, 10 + i))
             for i in range(3)]
     try:
@@ -227,12 +245,13 @@ def test_max_connections(proxy_director, address_plan):
     finally:
         for c in held:
             c.close()
-    time.sleep(0.2)
+    wait_closed(d, off, 3)
     assert_serves(d)
 
 
 def test_flood_of_connections(proxy_director):
     d = proxy_director(settings={"max_connections_per_ip": "20"})
+    off = d.log_offset()
     clients = []
     refused = 0
     try:
@@ -248,7 +267,7 @@ def test_flood_of_connections(proxy_director):
         for c in clients:
             c.close()
     assert refused == 40, refused
-    time.sleep(0.2)
+    wait_closed(d, off, 20)
     assert_serves(d)
 
 

@@ -186,36 +186,6 @@ def test_assignment_persists_after_session(proxy_director, backends):
     assert director_choices(d, off)[user] == first
 
 
-def test_live_session_keeps_assignment_past_expiry(proxy_director, backends):
-    # a user whom the full ring sends to b3 logs in while only b1 and b2
-    # are configured; b3 is added.  While the session lives, the
-    # assignment is refreshed beyond director_user_expire; once the last
-    # session has closed and the expiry has passed, the user is hashed
-    # afresh and lands on b3.
-    ips = backends.ips
-    user = next(u for u in ("user%d" % i for i in range(1000))
-                if dovecot_ring_pick(ips, user_hash(u)) == ips[2])
-    d = proxy_director(settings={"director_hashing": "dovecot",
-                                 "director_user_expire": "10 s"})
-    off = set_mail_servers(d, ips[:2])
-    with rawclient.imap_connect(*d.listeners()["imap"]) as live:
-        assert live.command("a", "LOGIN %s %s" % (user, PASS)).startswith(
-            b"a OK")
-        first = director_choices(d, off)[user]
-        assert first == {dovecot_ring_pick(ips[:2], user_hash(user))}
-        off = set_mail_servers(d, ips)
-        time.sleep(12)                    # past the expiry, session open
-        login(d, user)
-        assert director_choices(d, off)[user] == first
-        assert live.command("b", "NOOP").startswith(b"b OK")
-        live.command("c", "LOGOUT")
-    d.wait_log(r"disconnect: user=<%s>" % user, offset=off)
-    time.sleep(12)                        # expiry after the last close
-    off = d.log_offset()
-    login(d, user)
-    assert director_choices(d, off)[user] == {ips[2]}
-
-
 def test_removed_backend_kicked_before_its_users_move(proxy_director,
                                                       backends):
     # b is removed from the configuration while user has a live session

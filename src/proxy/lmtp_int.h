@@ -1,0 +1,130 @@
+/*
+ * lmtp_int.h - what the LMTP proxy's files share (lmtp_proxy.c: the
+ * client connection and its transactions; lmtp_link.c: the backend
+ * connections and the recipients routed to them).  Not for use outside
+ * the LMTP proxy.
+ *
+ * Ownership: a struct lmtp_conn owns its recipients (rcpts[], each with
+ * its own struct lmtp_route while the engine knows it) and its links.
+ */
+#ifndef DIRECTOR_LMTP_INT_H
+#define DIRECTOR_LMTP_INT_H
+
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipaddr.h"
+#include "lmtp_backend.h"
+#include "log.h"
+#include "proto.h"
+#include "router.h"
+
+struct bufferevent;
+struct evbuffer;
+struct event;
+struct lmtp_server;
+
+#define LMTP_TAG "" /* listeners carry no tag yet */
+#define LMTP_CLIENT_IDLE_MS (5 * 60 * 1000)
+#define LMTP_LOG_RCPTS_MAX 2048 /* bytes of recipients in a log line */
+#define LMTP_READ_CHUNK 65536
+
+enum lmtp_rcpt_state {
+	LMTP_RCPT_ROUTING, /* waiting for its backend's RCPT reply */
+	LMTP_RCPT_ACCEPTED,
+	LMTP_RCPT_REFUSED,
+};
+
+struct lmtp_rcpt {
+	char *addr;
+	uint32_t hash;
+	/* routed and registered in one step, from its RCPT until its
+	 * delivery is over, so a move or kick of its user aborts a delivery
+	 * to the old backend at any point (451: the MTA retries) */
+	struct lmtp_route *route;
+	struct lmtp_link *link; /* NULL if never routed */
+	enum lmtp_rcpt_state state;
+	bool answered; /* its DATA reply was given */
+	char code[4]; /* first three bytes of its last reply, for logs */
+};
+
+/* A recipient as the engine knows it (apart from rcpts[], which moves
+ * when it grows). */
+struct lmtp_route {
+	struct router_client rc;
+	struct lmtp_conn *c;
+	unsigned int index;
+};
+
+struct lmtp_link {
+	struct lmtp_link *next;
+	struct lmtp_conn *c;
+	struct ipaddr ip;
+	char name[IPADDR_STR_MAX + 8]; /* ip:port */
+	struct bufferevent *bev;
+	struct lmtp_backend *b;
+	bool ready, mail_sent, data_sent, data_ready, body_sent;
+	bool idle; /* handshake or last transaction done, nothing pending */
+	bool closed;
+	int want_rcpt; /* RCPT to send once ready, or -1 */
+	unsigned int accepted;
+};
+
+struct lmtp_conn {
+	LIST_ENTRY(lmtp_conn) link; /* d->lmtp_conns */
+	struct proxy_env *d;
+	struct bufferevent *client;
+	struct lmtp_server *srv;
+	struct proto_client_info info;
+	struct ipaddr client_ip;
+	bool ip_counted, tls_active, closing;
+	bool waiting; /* an event of srv is being answered */
+	struct event *resume_ev; /* lmtp_process() from the loop */
+
+	struct lmtp_rcpt *rcpts;
+	unsigned int rcpt_count, rcpt_cap;
+	struct lmtp_link *links;
+	/* the body */
+	struct evbuffer *spool;
+	int spool_fd;
+	uint64_t spool_len;
+	bool body_complete;
+	unsigned int replies_due;
+	bool tx_finished; /* all replies given: end it at a safe point */
+	char *from; /* MAIL FROM of the transaction, for the log */
+	struct timeval tx_started;
+};
+
+/* lmtp_proxy.c */
+void lmtp_log(const struct lmtp_conn *c, enum log_level level,
+    const char *fmt, ...) ATTR_PRINTF(3, 4);
+/* Moves the server module's replies to the client. */
+void lmtp_client_flush(struct lmtp_conn *c);
+/* Runs the server module over the client's input. */
+void lmtp_process(struct lmtp_conn *c);
+/* All DATA replies given: log and let the client go on. */
+void lmtp_tx_maybe_done(struct lmtp_conn *c);
+
+/* lmtp_link.c */
+/* The link to backend ip for this transaction, connecting a new one if
+ * there is none (check ->closed). */
+struct lmtp_link *lmtp_link_get(struct lmtp_conn *c, const struct ipaddr *ip);
+void lmtp_link_free(struct lmtp_link *l);
+void lmtp_link_flush(struct lmtp_link *l);
+/* Sends MAIL (first time) and the waiting RCPT of a ready link. */
+void lmtp_link_send_rcpt(struct lmtp_link *l);
+/* Streams the body once both the 354 and the whole body are there. */
+void lmtp_link_send_body(struct lmtp_link *l);
+/* The link failed or closed: its unanswered recipients get 4xx. */
+void lmtp_link_lost(struct lmtp_link *l, const char *why);
+/* A recipient's delivery is over: the engine stops counting it. */
+void lmtp_rcpt_unroute(struct lmtp_conn *c, struct lmtp_rcpt *r);
+/* Answers recipient i (not yet answered) with a 451 naming why. */
+void lmtp_rcpt_fail(struct lmtp_conn *c, unsigned int i, const char *why);
+/* The router's kick of a recipient. */
+void lmtp_on_kick(struct router_client *rc);
+
+#endif

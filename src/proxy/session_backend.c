@@ -1,0 +1,372 @@
+/*
+ * session_backend.c - the second half of a session's life: routing the
+ * user through the router, logging in to the backend through the
+ * protocol's backend module, and handing both connections to a splice
+ * (see session.h; the first half, from accept to the client's login
+ * command, is in session.c).
+ *
+ * Invariant: a session is registered with the engine (routed) from the
+ * moment its backend is chosen until it ends, so a kick reaches a login
+ * that is still on its way to the backend as well as a proxying one.
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <stdio.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "proxy.h"
+#include "router.h"
+#include "session_int.h"
+#include "sockaddr.h"
+#include "splice.h"
+#include "tls.h"
+
+/* -- proxying ------------------------------------------------------------ */
+
+static const char *
+session_closed_by(enum splice_end why)
+{
+	switch (why) {
+	case SPLICE_END_CLIENT_CLOSED:
+		return "client";
+	case SPLICE_END_BACKEND_CLOSED:
+		return "backend";
+	case SPLICE_END_IDLE_TIMEOUT:
+		return "idle-timeout";
+	case SPLICE_END_KICKED:
+		return "kick";
+	case SPLICE_END_SHUTDOWN:
+		return "shutdown";
+	}
+	return "?";
+}
+
+static void
+session_on_splice_end(
+    enum splice_end why, const struct splice_stats *stats, void *arg)
+{
+	struct session *s = arg;
+
+	/* the splice freed both bufferevents */
+	s->splice = NULL;
+	s->client = NULL;
+	s->backend = NULL;
+	session_log(s, LOG_LEVEL_INFO,
+	    "disconnect: user=<%s>, backend=%s, in=%llu, out=%llu, "
+	    "duration=%llums, closed_by=%s",
+	    s->user, s->backend_str,
+	    (unsigned long long)stats->client_to_backend,
+	    (unsigned long long)stats->backend_to_client,
+	    (unsigned long long)session_ms_since(&s->proxied_at),
+	    session_closed_by(why));
+	session_free(s);
+}
+
+static void
+session_logged_in(struct session *s)
+{
+	const char *caps = s->proto->backend_caps != NULL
+	    ? s->proto->backend_caps(s->pb)
+	    : NULL;
+
+	/* logged before the client hears of it: the reply leaves at once */
+	session_log(s, LOG_LEVEL_INFO,
+	    "login: user=<%s>, client=%s:%u, backend=%s, result=ok, "
+	    "time=%llums",
+	    s->user, s->info.client_ip, s->info.client_port, s->backend_str,
+	    (unsigned long long)session_ms_since(&s->login_started));
+	s->proto->client_login_result(
+	    s->pc, PROTO_LOGIN_OK, s->proto->backend_reply_text(s->pb), caps);
+	session_client_flush(s);
+	s->proto->backend_free(&s->pb);
+	s->proto->client_free(&s->pc);
+	event_del(s->timer);
+	gettimeofday(&s->proxied_at, NULL);
+	s->state = SESSION_PROXYING;
+	router_alive(s->d->router, &s->rc);
+	/* the splice owns both bufferevents from here on */
+	s->splice = splice_start(s->client, s->backend,
+	    s->d->conf->backend.idle_timeout_ms, session_on_splice_end, s);
+}
+
+/* -- backend login ------------------------------------------------------- */
+
+void
+session_login_tempfail(struct session *s, const char *why)
+{
+	session_log(s, LOG_LEVEL_WARNING,
+	    "login: user=<%s>, client=%s:%u, backend=%s, result=tempfail, "
+	    "reason=%s, time=%llums",
+	    s->user, s->info.client_ip, s->info.client_port,
+	    s->backend_str[0] != '\0' ? s->backend_str : "-", why,
+	    (unsigned long long)session_ms_since(&s->login_started));
+	session_drop_backend(s);
+	s->state = SESSION_PRELOGIN;
+	s->proto->client_login_result(s->pc, PROTO_LOGIN_TEMPFAIL, NULL, NULL);
+	session_client_process(s);
+}
+
+static void
+session_login_rejected(struct session *s)
+{
+	session_log(s, LOG_LEVEL_INFO,
+	    "login: user=<%s>, client=%s:%u, backend=%s, result=rejected, "
+	    "time=%llums",
+	    s->user, s->info.client_ip, s->info.client_port, s->backend_str,
+	    (unsigned long long)session_ms_since(&s->login_started));
+	s->proto->client_login_result(s->pc, PROTO_LOGIN_REJECTED,
+	    s->proto->backend_reply_text(s->pb), NULL);
+	session_drop_backend(s);
+	s->state = SESSION_PRELOGIN;
+	session_client_process(s);
+}
+
+static void session_backend_setcb(struct session *s);
+static void session_login_route(struct session *s);
+
+static void
+session_backend_process(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->backend);
+	enum proto_action act;
+	size_t len, consumed;
+	const char *err;
+
+	for (;;) {
+		len = evbuffer_get_length(in);
+		consumed = s->proto->backend_input(s->pb,
+		    len == 0 ? "" : (const void *)evbuffer_pullup(in, -1), len,
+		    &act);
+		evbuffer_drain(in, consumed);
+		session_backend_flush(s);
+		switch (act) {
+		case PROTO_ACT_MORE:
+			if (consumed == 0)
+				return;
+			continue;
+		case PROTO_ACT_STARTTLS:
+			s->backend =
+			    tls_wrap(s->backend, s->d->tls_client, false, NULL);
+			if (s->backend == NULL) {
+				session_login_tempfail(s, "backend TLS setup");
+				return;
+			}
+			session_backend_setcb(s);
+			s->proto->backend_tls_started(s->pb);
+			session_backend_flush(s);
+			return;
+		case PROTO_ACT_LOGGED_IN:
+			session_logged_in(s);
+			return;
+		case PROTO_ACT_LOGIN_FAILED:
+			session_login_rejected(s);
+			return;
+		case PROTO_ACT_CLOSE:
+		case PROTO_ACT_LOGIN:
+			err = s->proto->backend_error(s->pb);
+			session_login_tempfail(
+			    s, err != NULL ? err : "backend protocol error");
+			return;
+		}
+	}
+}
+
+static void
+session_on_backend_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_backend_process(arg);
+}
+
+static void
+session_on_backend_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	char why[128];
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->d->conf->backend.tls == CONF_TLS_IMPLICIT) {
+			s->backend =
+			    tls_wrap(s->backend, s->d->tls_client, false, NULL);
+			if (s->backend == NULL) {
+				session_login_tempfail(s, "backend TLS setup");
+				return;
+			}
+			session_backend_setcb(s);
+		}
+		session_backend_flush(s);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		snprintf(why, sizeof(why), "backend timed out");
+	else if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof(why), "backend closed the connection");
+	else
+		snprintf(why, sizeof(why), "backend connection failed: %s",
+		    EVUTIL_SOCKET_ERROR() != 0
+			? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+			: tls_error_string(s->backend));
+	session_login_tempfail(s, why);
+}
+
+static void
+session_backend_setcb(struct session *s)
+{
+	struct timeval tv;
+
+	session_timeval_ms(&tv, s->d->conf->backend.connect_timeout_ms);
+	bufferevent_setcb(s->backend, session_on_backend_read, NULL,
+	    session_on_backend_event, s);
+	bufferevent_set_timeouts(s->backend, &tv, &tv);
+	bufferevent_enable(s->backend, EV_READ | EV_WRITE);
+}
+
+void
+session_login(struct session *s)
+{
+	const struct proto_creds *creds = s->proto->client_creds(s->pc);
+	const char *user, *err = NULL;
+	unsigned int ttl;
+
+	gettimeofday(&s->login_started, NULL);
+	user = proto_creds_user(creds);
+	log_sanitize(s->user, sizeof(s->user), user, strlen(user));
+	s->backend_str[0] = '\0';
+	if (router_user_hash(s->d->router, user, &s->user_hash, &err) == -1) {
+		session_log(s, LOG_LEVEL_INFO,
+		    "login: user=<%s>, result=rejected, reason=%s", s->user,
+		    err);
+		s->proto->client_login_result(
+		    s->pc, PROTO_LOGIN_REJECTED, NULL, NULL);
+		session_client_process(s);
+		return;
+	}
+	s->info.ttl = PROXY_TTL - 1;
+	if (s->proto->client_proxy_ttl(s->pc, &ttl) && ttl <= s->info.ttl)
+		s->info.ttl = ttl == 0 ? 0 : ttl - 1;
+	if (s->info.ttl == 0) {
+		session_login_tempfail(s, "proxy TTL exhausted (loop?)");
+		return;
+	}
+	session_login_route(s);
+}
+
+/* -- routing ----------------------------------------------------------- */
+
+static void session_login_connect(struct session *s);
+
+/* The router's kick: ends a proxying session, or a login on its way to
+ * the backend with a temporary failure. */
+static void
+session_kick(void *owner)
+{
+	struct session *s = owner;
+
+	if (s->splice != NULL)
+		splice_stop(s->splice, SPLICE_END_KICKED);
+	else if (s->state == SESSION_BACKEND)
+		session_login_tempfail(s, "kicked during backend login");
+}
+
+static void
+session_on_routed(struct router_client *rc)
+{
+	struct session *s = (struct session *)((char *)rc -
+	    offsetof(struct session, rc));
+
+	session_login_connect(s);
+}
+
+static void
+session_on_route_failed(struct router_client *rc, const char *why)
+{
+	struct session *s = (struct session *)((char *)rc -
+	    offsetof(struct session, rc));
+
+	session_login_tempfail(s, why);
+}
+
+static void
+session_on_kick(struct router_client *rc)
+{
+	session_kick((char *)rc - offsetof(struct session, rc));
+}
+
+const struct router_client_ops session_router_ops = {
+    .routed = session_on_routed,
+    .failed = session_on_route_failed,
+    .kick = session_on_kick,
+};
+
+/*
+ * Routes the user and registers the session in one step: from here on a
+ * move or kick also stops a login still on its way to the old backend.
+ * A login of a user being moved waits (bounded by the login timer).
+ */
+static void
+session_login_route(struct session *s)
+{
+	switch (router_route(s->d->router, &s->rc, s->user_hash, SESSION_TAG)) {
+	case ENGINE_ROUTE_OK:
+		session_login_connect(s);
+		break;
+	case ENGINE_ROUTE_WAIT:
+		session_log(s, LOG_LEVEL_DEBUG,
+		    "login: user=<%s> waits for its move to end", s->user);
+		s->state = SESSION_MOVE_WAIT;
+		break;
+	case ENGINE_ROUTE_FAIL:
+		session_login_tempfail(s, "no usable backend");
+		break;
+	}
+}
+
+/* Connects and logs in to the backend the session was routed to. */
+static void
+session_login_connect(struct session *s)
+{
+	const struct proto_creds *creds = s->proto->client_creds(s->pc);
+	struct sockaddr_storage ss;
+	char ip[IPADDR_STR_MAX];
+	socklen_t sslen;
+
+	s->backend_ip = *router_backend(&s->rc);
+	s->backend_port = s->proto->backend_port(&s->d->conf->backend);
+	snprintf(s->backend_str, sizeof(s->backend_str),
+	    s->backend_ip.family == IPADDR_FAMILY_V6 ? "[%s]:%u" : "%s:%u",
+	    ipaddr_format(&s->backend_ip, ip), s->backend_port);
+	s->pb = s->proto->backend_new(s->pc, creds, &s->info,
+	    s->d->conf->backend.tls == CONF_TLS_STARTTLS);
+	if (s->pb == NULL) {
+		session_login_tempfail(s, "proxy TTL exhausted (loop?)");
+		return;
+	}
+	s->state = SESSION_BACKEND;
+	s->backend =
+	    bufferevent_socket_new(s->d->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (s->backend == NULL) {
+		session_login_tempfail(s, "out of resources");
+		return;
+	}
+	session_backend_setcb(s);
+	sslen = sockaddr_from_ip(&s->backend_ip, s->backend_port, &ss);
+	if (bufferevent_socket_connect(
+		s->backend, (struct sockaddr *)&ss, (int)sslen) == 0)
+		session_nodelay(bufferevent_getfd(s->backend));
+	else {
+		char why[128];
+
+		snprintf(why, sizeof(why), "connect: %s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		session_login_tempfail(s, why);
+	}
+}
+
