@@ -188,6 +188,22 @@ const struct conf_listener *conf_find_listener(
  * protocols, addresses, ports, tls and haproxy). */
 bool conf_listeners_equal(const struct conf *a, const struct conf *b);
 
+/*
+ * Whether new may replace old on a reload (SIGHUP).  These settings only
+ * change with a restart, because the running state depends on them:
+ * director_username_hash and auth_master_user_separator make the user
+ * hash that live user assignments are keyed by (a new login of a user
+ * with open sessions would be hashed differently and could land on
+ * another backend); director_hashing picks the backend of every hash
+ * (most users would move at once, without kicks); director_user_expire is
+ * fixed in the user directory when it is created.  Returns 0 if none of
+ * them differs, or -1 with *error_r set to a malloc'd message that names
+ * each one that does, with its file:line, its old and new value, and that
+ * it needs a restart.
+ */
+int conf_reload_check(
+    const struct conf *old, const struct conf *new, char **error_r);
+
 /* Value parsers, shared with other modules.  Each returns 0 and stores the
  * value, or -1 leaving *r untouched. */
 

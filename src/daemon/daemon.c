@@ -162,6 +162,15 @@ daemon_on_hup(evutil_socket_t sig, short what, void *arg)
 		free(error);
 		return;
 	}
+	/* Live user assignments are keyed by the user hash: a file that
+	 * changes how users are hashed or placed is refused as a whole. */
+	if (conf_reload_check(d->conf, conf, &error) == -1) {
+		log_error(
+		    "reload failed: %s; keeping the old configuration", error);
+		free(error);
+		conf_free(&conf);
+		return;
+	}
 	if (!conf_listeners_equal(d->conf, conf))
 		log_warn("listener changes need a restart; keeping the old "
 			 "listeners");

@@ -676,6 +676,83 @@ test_listeners_equal(void **state)
 	conf_free(&d);
 }
 
+/* Parses old and new, runs conf_reload_check() and returns its message
+ * (NULL: the reload may go ahead). */
+static char *
+reload_error(const char *old_text, const char *new_text)
+{
+	struct conf *old = parse(old_text), *new = parse(new_text);
+	char *error = NULL;
+	int ret;
+
+	ret = conf_reload_check(old, new, &error);
+	assert_int_equal(ret, error != NULL ? -1 : 0);
+	conf_free(&old);
+	conf_free(&new);
+	return error;
+}
+
+static void
+test_reload_check_allows(void **state)
+{
+	/* settings that may change on reload, and restart-only settings
+	 * written differently but with the same value */
+	assert_null(reload_error(MIN_LISTENER,
+	    "log_level = debug\n"
+	    "director_mail_servers = 10.0.0.1\n"
+	    "director_user_kick_delay = 5s\n"
+	    "director_username_hash = %Lu\n"
+	    "director_hashing = RENDEZVOUS\n"
+	    "director_user_expire = 15 min\n" MIN_LISTENER));
+	assert_null(reload_error("auth_master_user_separator = *\n"
+				 "director_user_expire = 900s\n" MIN_LISTENER,
+	    "auth_master_user_separator = *\n" MIN_LISTENER));
+}
+
+static void
+test_reload_check_refuses(void **state)
+{
+	char *error;
+
+	error = reload_error("director_username_hash = %Lu\n" MIN_LISTENER,
+	    "\ndirector_username_hash = %Ln\n" MIN_LISTENER);
+	assert_string_equal(error,
+	    "t.conf:2: director_username_hash changed from '%Lu' to '%Ln', "
+	    "which needs a restart");
+	free(error);
+	error = reload_error(
+	    MIN_LISTENER, "auth_master_user_separator = *\n" MIN_LISTENER);
+	assert_string_equal(error,
+	    "t.conf: auth_master_user_separator changed from '' to '*', "
+	    "which needs a restart");
+	free(error);
+	error = reload_error(
+	    MIN_LISTENER, "director_hashing = dovecot\n" MIN_LISTENER);
+	assert_string_equal(error,
+	    "t.conf: director_hashing changed from rendezvous to dovecot, "
+	    "which needs a restart");
+	free(error);
+	error = reload_error(
+	    MIN_LISTENER, "director_user_expire = 1 hour\n" MIN_LISTENER);
+	assert_string_equal(error,
+	    "t.conf: director_user_expire changed from 900000 ms to "
+	    "3600000 ms, which needs a restart");
+	free(error);
+	/* every change is named, in the order of the settings table */
+	error = reload_error(MIN_LISTENER,
+	    "auth_master_user_separator = +\n"
+	    "director_username_hash = %Uu\n"
+	    "director_hashing = dovecot\n" MIN_LISTENER);
+	assert_string_equal(error,
+	    "t.conf: director_hashing changed from rendezvous to dovecot, "
+	    "which needs a restart; "
+	    "t.conf:2: director_username_hash changed from '%Lu' to '%Uu', "
+	    "which needs a restart; "
+	    "t.conf: auth_master_user_separator changed from '' to '+', "
+	    "which needs a restart");
+	free(error);
+}
+
 static void
 test_names(void **state)
 {
@@ -861,6 +938,8 @@ main(void)
 	    cmocka_unit_test(test_director_servers),
 	    cmocka_unit_test(test_trusted_network_masking),
 	    cmocka_unit_test(test_listeners_equal),
+	    cmocka_unit_test(test_reload_check_allows),
+	    cmocka_unit_test(test_reload_check_refuses),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_include_errors),

@@ -1,0 +1,331 @@
+/*
+ * conf_check.c - the checks that need the whole configuration: listeners
+ * (protocol, port, TLS and PROXY requirements, no address:port twice, one
+ * ring listener), director_servers against the ring listener, the routing
+ * settings; and the comparisons of two configurations that SIGHUP needs:
+ * whether the listening sockets are the same, and whether a reload may
+ * replace the running configuration at all.
+ *
+ * Every message starts with the file:line of the block or setting it is
+ * about.
+ */
+#include "compat.h"
+
+#include <arpa/inet.h>
+
+#include <stdio.h>
+
+#include "conf_impl.h"
+#include "xmalloc.h"
+
+static int
+conf_validate_listener(const struct conf_builder *b, size_t idx, char **error_r)
+{
+	const struct conf *conf = b->conf;
+	const struct conf_listener *l = &conf->listeners[idx];
+
+	if (!b->protocol_set[idx])
+		return conf_err(error_r,
+		    "%s: listen %s: protocol is missing "
+		    "(the block name is not imap, pop3, lmtp or ring)",
+		    l->loc, l->name);
+	if (l->port == 0)
+		return conf_err(
+		    error_r, "%s: listen %s: port is missing", l->loc, l->name);
+	if (l->protocol == CONF_PROTOCOL_ADMIN &&
+	    (l->tls != CONF_TLS_NO || l->haproxy))
+		return conf_err(error_r,
+		    "%s: listen %s: the admin protocol has no TLS or PROXY "
+		    "header (tls and haproxy must be no)",
+		    l->loc, l->name);
+	if (l->protocol == CONF_PROTOCOL_ADMIN && conf->admin_net_count == 0)
+		return conf_err(error_r,
+		    "%s: listen %s: an admin TCP listener requires "
+		    "admin_networks (who may connect)",
+		    l->loc, l->name);
+	if (l->protocol == CONF_PROTOCOL_RING && l->tls != CONF_TLS_NO)
+		return conf_err(error_r,
+		    "%s: listen %s: the ring protocol "
+		    "has no TLS (tls must be no)",
+		    l->loc, l->name);
+	if (l->protocol == CONF_PROTOCOL_RING && l->haproxy)
+		return conf_err(error_r,
+		    "%s: listen %s: haproxy is not "
+		    "supported on ring listeners",
+		    l->loc, l->name);
+	if (l->tls != CONF_TLS_NO &&
+	    (conf->ssl_cert[0] == '\0' || conf->ssl_key[0] == '\0'))
+		return conf_err(error_r,
+		    "%s: listen %s: tls = %s requires "
+		    "ssl_cert and ssl_key",
+		    l->loc, l->name, conf_tls_name(l->tls));
+	if (l->haproxy && conf->trusted_network_count == 0)
+		return conf_err(error_r,
+		    "%s: listen %s: haproxy = yes "
+		    "requires haproxy_trusted_networks",
+		    l->loc, l->name);
+	return 0;
+}
+
+static int
+conf_validate_listeners(const struct conf_builder *b,
+    const struct conf_listener **ring_r, char **error_r)
+{
+	const struct conf *conf = b->conf;
+	const struct conf_listener *l, *m, *ring = NULL;
+	size_t i, j, ai, aj;
+
+	for (i = 0; i < conf->listener_count; i++) {
+		if (conf_validate_listener(b, i, error_r) == -1)
+			return -1;
+		l = &conf->listeners[i];
+		if (l->protocol == CONF_PROTOCOL_RING) {
+			if (ring != NULL)
+				return conf_err(error_r,
+				    "%s: listen %s: a "
+				    "second ring listener (first: %s at %s)",
+				    l->loc, l->name, ring->name, ring->loc);
+			ring = l;
+		}
+		for (j = 0; j < i; j++) {
+			m = &conf->listeners[j];
+			if (m->port != l->port)
+				continue;
+			for (ai = 0; ai < l->address_count; ai++) {
+				for (aj = 0; aj < m->address_count; aj++) {
+					if (strcmp(l->addresses[ai],
+						m->addresses[aj]) != 0)
+						continue;
+					return conf_err(error_r,
+					    "%s: listen "
+					    "%s: %s port %u is also used by "
+					    "listen %s at %s",
+					    l->loc, l->name, l->addresses[ai],
+					    l->port, m->name, m->loc);
+				}
+			}
+		}
+	}
+	*ring_r = ring;
+	return 0;
+}
+
+/* Parses one director_servers entry: IP, IP:PORT, [IPv6]:PORT or IPv6. */
+static int
+conf_server_parse(const char *word, uint16_t default_port,
+    struct conf_director_server *server_r)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *end, *port = NULL, *colon;
+	uint8_t addr[16];
+	size_t len;
+	int family;
+
+	if (word[0] == '[') {
+		end = strchr(word, ']');
+		if (end == NULL)
+			return -1;
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return -1;
+		word++;
+		len = (size_t)(end - word);
+	} else {
+		colon = strchr(word, ':');
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			port = colon + 1;
+			len = (size_t)(colon - word);
+		} else {
+			len = strlen(word);
+		}
+	}
+	if (len >= sizeof(host))
+		return -1;
+	memcpy(host, word, len);
+	host[len] = '\0';
+	if (conf_ip_parse(host, &family, addr) == -1)
+		return -1;
+	server_r->port = default_port;
+	if (port != NULL && conf_parse_port(port, &server_r->port) == -1)
+		return -1;
+	server_r->address = conf_ip_text(family, addr);
+	return 0;
+}
+
+static int
+conf_validate_servers(const struct conf_builder *b,
+    const struct conf_listener *ring, char **error_r)
+{
+	struct conf *conf = b->conf;
+	struct conf_director_server server;
+	char **words;
+	size_t i, j, n;
+
+	words = conf_split(conf->servers, &n);
+	if (n == 0) {
+		free(words);
+		return 0;
+	}
+	if (ring == NULL) {
+		conf_split_free(words, n);
+		return conf_err(error_r,
+		    "%s: director_servers is set but "
+		    "there is no ring listener (listen ring { port = ... })",
+		    conf->servers_loc);
+	}
+	if (n > CONF_LIST_MAX) {
+		conf_split_free(words, n);
+		return conf_err(error_r,
+		    "%s: director_servers: more than %d "
+		    "entries",
+		    conf->servers_loc, CONF_LIST_MAX);
+	}
+	conf->director_servers = xcalloc(n, sizeof(*conf->director_servers));
+	for (i = 0; i < n; i++) {
+		if (conf_server_parse(words[i], ring->port, &server) == -1) {
+			conf_err(error_r,
+			    "%s: director_servers: invalid entry "
+			    "'%s' (expected IP, IP:PORT or [IPv6]:PORT; host "
+			    "names are not supported)",
+			    conf->servers_loc, words[i]);
+			conf_split_free(words, n);
+			return -1;
+		}
+		for (j = 0; j < conf->director_server_count; j++) {
+			if (conf->director_servers[j].port == server.port &&
+			    strcmp(conf->director_servers[j].address,
+				server.address) == 0)
+				break;
+		}
+		if (j < conf->director_server_count) {
+			free(server.address); /* duplicates are ignored */
+			continue;
+		}
+		conf->director_servers[conf->director_server_count++] = server;
+	}
+	conf_split_free(words, n);
+	return 0;
+}
+
+int
+conf_validate(struct conf_builder *b, unsigned int last_line, char **error_r)
+{
+	struct conf *conf = b->conf;
+	const struct conf_listener *ring = NULL;
+
+	if ((conf->ssl_cert[0] == '\0') != (conf->ssl_key[0] == '\0')) {
+		if (conf->ssl_cert[0] != '\0')
+			return conf_err(error_r,
+			    "%s: ssl_cert is set but "
+			    "ssl_key is not",
+			    conf_builder_loc(b, "ssl_cert"));
+		return conf_err(error_r,
+		    "%s: ssl_key is set but ssl_cert "
+		    "is not",
+		    conf_builder_loc(b, "ssl_key"));
+	}
+	if (conf->listener_count == 0)
+		return conf_err(error_r,
+		    "%s:%u: no listen block: directord "
+		    "would not accept any connection",
+		    conf->path, last_line);
+	if (conf_validate_listeners(b, &ring, error_r) == -1)
+		return -1;
+	if (conf_validate_servers(b, ring, error_r) == -1)
+		return -1;
+	return conf_validate_routing(conf, error_r);
+}
+
+static bool
+conf_listener_equal(
+    const struct conf_listener *a, const struct conf_listener *b)
+{
+	size_t i;
+
+	if (a->protocol != b->protocol || a->port != b->port ||
+	    a->tls != b->tls || a->haproxy != b->haproxy ||
+	    a->address_count != b->address_count)
+		return false;
+	for (i = 0; i < a->address_count; i++) {
+		if (strcmp(a->addresses[i], b->addresses[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+bool
+conf_listeners_equal(const struct conf *a, const struct conf *b)
+{
+	const struct conf_listener *m;
+	size_t i;
+
+	if (a->listener_count != b->listener_count)
+		return false;
+	for (i = 0; i < a->listener_count; i++) {
+		m = conf_find_listener(b, a->listeners[i].name);
+		if (m == NULL || !conf_listener_equal(&a->listeners[i], m))
+			return false;
+	}
+	return true;
+}
+
+/* The value of top-level setting s in conf as text ("'%Lu'", "dovecot",
+ * "900000 ms"), malloc'd. */
+static char *
+conf_value_text(const struct conf_setting *s, const struct conf *conf)
+{
+	const void *field = (const char *)conf + s->offset;
+	unsigned int idx;
+
+	switch (s->type) {
+	case CONF_TYPE_ENUM:
+		idx = *(const unsigned int *)field;
+		return xstrdup(idx < s->name_count ? s->names[idx] : "?");
+	case CONF_TYPE_TIME:
+		return xasprintf(
+		    "%llu ms", (unsigned long long)*(const uint64_t *)field);
+	case CONF_TYPE_STRING:
+	case CONF_TYPE_PATH:
+		return xasprintf("'%s'", *(char *const *)field);
+	default:
+		/* only the types above are flagged restart */
+		return xstrdup("?");
+	}
+}
+
+int
+conf_reload_check(
+    const struct conf *old, const struct conf *new, char **error_r)
+{
+	const struct conf_setting *s;
+	char *before, *after, *msg = NULL, *prev;
+	const char *loc;
+	size_t i;
+
+	for (i = 0; i < conf_setting_count; i++) {
+		s = &conf_settings[i];
+		if (!s->restart || s->scope != CONF_SCOPE_TOP)
+			continue;
+		before = conf_value_text(s, old);
+		after = conf_value_text(s, new);
+		if (strcmp(before, after) != 0) {
+			loc = s->has_loc ? *(char *const *)((const char *)new +
+					       s->loc_offset)
+					 : NULL;
+			prev = msg;
+			msg = xasprintf("%s%s%s: %s changed from %s to %s, "
+					"which needs a restart",
+			    prev != NULL ? prev : "", prev != NULL ? "; " : "",
+			    loc != NULL ? loc : new->path, s->name, before,
+			    after);
+			free(prev);
+		}
+		free(before);
+		free(after);
+	}
+	if (msg == NULL)
+		return 0;
+	*error_r = msg;
+	return -1;
+}
