@@ -170,12 +170,7 @@ director_reload(struct director *d, const struct conf *conf)
 {
 	const struct conf *old = d->conf;
 
-	if (old->hashing != conf->hashing)
-		log_warn("director_hashing changes need a restart; still "
-			 "using %s",
-		    conf_hashing_name(old->hashing));
-	if (old->user_expire_ms != conf->user_expire_ms)
-		log_warn("director_user_expire changes need a restart");
+	/* restart-only settings never get here (conf_reload_check()) */
 	if (strcmp(old->ssl_cert, conf->ssl_cert) != 0 ||
 	    strcmp(old->ssl_key, conf->ssl_key) != 0 ||
 	    old->backend.tls != conf->backend.tls)
@@ -194,10 +189,12 @@ director_shutdown(struct director *d)
 	size_t n = engine_session_count(d->engine);
 
 	d->proxy.shutting_down = true;
-	engine_shutdown(d->engine, router_now_ms());
-	router_run(d->router);
+	/* the proxies close their own (logged as closed by shutdown); the
+	 * engine then has nothing left to kick and fails no one */
 	session_close_all(&d->proxy);
 	lmtp_proxy_close_all(&d->proxy);
+	engine_shutdown(d->engine, router_now_ms());
+	router_run(d->router);
 	if (n > 0)
 		log_info("shutdown: closed %zu proxied sessions", n);
 }

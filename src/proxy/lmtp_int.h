@@ -99,8 +99,8 @@ struct lmtp_conn {
 };
 
 /* lmtp_proxy.c */
-void lmtp_log(const struct lmtp_conn *c, enum log_level level,
-    const char *fmt, ...) ATTR_PRINTF(3, 4);
+void lmtp_log(const struct lmtp_conn *c, enum log_level level, const char *fmt,
+    ...) ATTR_PRINTF(3, 4);
 /* Moves the server module's replies to the client. */
 void lmtp_client_flush(struct lmtp_conn *c);
 /* Runs the server module over the client's input. */

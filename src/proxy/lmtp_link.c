@@ -89,7 +89,6 @@ lmtp_rcpt_fail(struct lmtp_conn *c, unsigned int i, const char *why)
 	}
 }
 
-
 /* The backend connection failed or closed: its recipients still waiting
  * for a reply get 4xx. */
 void
@@ -400,4 +399,3 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 		break;
 	}
 }
-

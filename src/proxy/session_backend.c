@@ -279,8 +279,8 @@ session_kick(void *owner)
 static void
 session_on_routed(struct router_client *rc)
 {
-	struct session *s = (struct session *)((char *)rc -
-	    offsetof(struct session, rc));
+	struct session *s =
+	    (struct session *)((char *)rc - offsetof(struct session, rc));
 
 	session_login_connect(s);
 }
@@ -288,8 +288,8 @@ session_on_routed(struct router_client *rc)
 static void
 session_on_route_failed(struct router_client *rc, const char *why)
 {
-	struct session *s = (struct session *)((char *)rc -
-	    offsetof(struct session, rc));
+	struct session *s =
+	    (struct session *)((char *)rc - offsetof(struct session, rc));
 
 	session_login_tempfail(s, why);
 }
@@ -369,4 +369,3 @@ session_login_connect(struct session *s)
 		session_login_tempfail(s, why);
 	}
 }
-

@@ -74,8 +74,8 @@ struct session {
 };
 
 /* session.c */
-void session_log(const struct session *s, enum log_level level,
-    const char *fmt, ...) ATTR_PRINTF(3, 4);
+void session_log(const struct session *s, enum log_level level, const char *fmt,
+    ...) ATTR_PRINTF(3, 4);
 uint64_t session_ms_since(const struct timeval *tv);
 void session_timeval_ms(struct timeval *tv, uint64_t ms);
 /* Moves what the client module wrote into the client's socket buffer. */

@@ -106,8 +106,8 @@ backend_of(const struct world *w, const struct engine_session *s)
 }
 
 static void
-admin(struct world *w, enum engine_admin_type type, uint32_t user,
-    int backend, void *requester)
+admin(struct world *w, enum engine_admin_type type, uint32_t user, int backend,
+    void *requester)
 {
 	struct engine_admin_op op = {
 	    .type = type,
@@ -126,13 +126,11 @@ test_route_registers_and_sticks(void **state)
 	struct world w;
 
 	world_init(&w, 3);
-	assert_int_equal(
-	    engine_route(w.e, w.now, &a, 42, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(engine_route(w.e, w.now, &a, 42, ""), ENGINE_ROUTE_OK);
 	assert_int_equal(a.state, ENGINE_SESSION_ROUTED);
 	assert_int_equal(engine_user_sessions(w.e, 42), 1);
 	engine_session_alive(w.e, w.now, &a);
-	assert_int_equal(
-	    engine_route(w.e, w.now, &b, 42, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(engine_route(w.e, w.now, &b, 42, ""), ENGINE_ROUTE_OK);
 	assert_true(ipaddr_equals(&a.backend, &b.backend));
 	assert_int_equal(engine_session_count(w.e), 2);
 	engine_session_end(w.e, w.now, &a);
@@ -223,12 +221,10 @@ test_move_waits_for_kicked_sessions_then_delay(void **state)
 	struct world w;
 
 	world_init(&w, 3);
-	assert_int_equal(
-	    engine_route(w.e, w.now, &s1, 7, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(engine_route(w.e, w.now, &s1, 7, ""), ENGINE_ROUTE_OK);
 	engine_session_alive(w.e, w.now, &s1);
 	/* s2 is a login still on its way to the old backend */
-	assert_int_equal(
-	    engine_route(w.e, w.now, &s2, 7, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(engine_route(w.e, w.now, &s2, 7, ""), ENGINE_ROUTE_OK);
 	old = backend_of(&w, &s1);
 	to = (old + 1) % 3;
 	admin(&w, ENGINE_ADMIN_USER_MOVE, 7, to, &requester);
@@ -255,8 +251,7 @@ test_move_waits_for_kicked_sessions_then_delay(void **state)
 	drain(&w);
 	assert_int_equal(count_effects(&w, ENGINE_EFFECT_ROUTED, &retry), 1);
 	assert_int_equal(backend_of(&w, &retry), to);
-	assert_int_equal(
-	    count_effects(&w, ENGINE_EFFECT_ADMIN_REPLY, NULL), 1);
+	assert_int_equal(count_effects(&w, ENGINE_EFFECT_ADMIN_REPLY, NULL), 1);
 	assert_string_equal(w.eff[w.neff - 1].text, "OK");
 	assert_false(engine_user_moving(w.e, 7, ""));
 	engine_session_end(w.e, w.now, &retry);
@@ -271,8 +266,7 @@ test_move_to_current_backend_is_immediate(void **state)
 	struct world w;
 
 	world_init(&w, 3);
-	assert_int_equal(
-	    engine_route(w.e, w.now, &s, 9, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(engine_route(w.e, w.now, &s, 9, ""), ENGINE_ROUTE_OK);
 	admin(&w, ENGINE_ADMIN_USER_MOVE, 9, backend_of(&w, &s), &requester);
 	drain(&w);
 	assert_int_equal(w.neff, 1);
@@ -327,8 +321,7 @@ test_ended_session_effects_withdrawn(void **state)
 	struct world w;
 
 	world_init(&w, 2);
-	assert_int_equal(
-	    engine_route(w.e, w.now, &s, 5, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(engine_route(w.e, w.now, &s, 5, ""), ENGINE_ROUTE_OK);
 	admin(&w, ENGINE_ADMIN_USER_KICK, 5, -1, &requester);
 	/* the session ends before its kick is executed */
 	engine_session_end(w.e, w.now, &s);
@@ -336,8 +329,7 @@ test_ended_session_effects_withdrawn(void **state)
 	assert_int_equal(count_effects(&w, ENGINE_EFFECT_KICK, NULL), 0);
 	assert_int_equal(count_effects(&w, ENGINE_EFFECT_ADMIN_REPLY, NULL), 1);
 	/* a requester that went away gets no reply */
-	assert_int_equal(
-	    engine_route(w.e, w.now, &s, 5, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(engine_route(w.e, w.now, &s, 5, ""), ENGINE_ROUTE_OK);
 	admin(&w, ENGINE_ADMIN_USER_MOVE, 5, (backend_of(&w, &s) + 1) % 2,
 	    &requester);
 	engine_admin_forget(w.e, &requester);
@@ -365,8 +357,8 @@ test_safe_flush_moves_users_in_batches(void **state)
 	world_init(&w, 2);
 	memset(s, 0, sizeof(s));
 	for (i = 0; i < nitems(s); i++) {
-		assert_int_equal(engine_route(w.e, w.now, &s[i],
-				     (uint32_t)(100 + i), ""),
+		assert_int_equal(
+		    engine_route(w.e, w.now, &s[i], (uint32_t)(100 + i), ""),
 		    ENGINE_ROUTE_OK);
 		if (backend_of(&w, &s[i]) == 0)
 			moved_users++;
