@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "imap_client.h"
 #include "imap_parse.h"
+#include "linebuf.h"
 #include "proto.h"
 
 /* Longest tag. */
@@ -95,7 +96,7 @@ struct imap_client {
 	unsigned int bad_count;
 
 	/* Reader state. */
-	struct buf line;
+	struct linebuf line; /* wiped after each line */
 	bool in_literal;
 	bool literal_skip; /* skip, do not store */
 	uint64_t literal_left;

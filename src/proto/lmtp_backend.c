@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "linebuf.h"
 #include "lmtp_backend.h"
 #include "lmtp_server.h"
 #include "xmalloc.h"
@@ -71,8 +72,7 @@ struct lmtp_backend {
 	char helo[LMTP_BACKEND_HOSTNAME_MAX];
 	enum lmtp_backend_state state;
 	struct buf out;
-	char *line; /* line_max + CR + NUL */
-	size_t line_len;
+	struct linebuf line;
 	/* the reply being read */
 	int rcode;
 	unsigned int rlines;
@@ -115,7 +115,7 @@ lmtp_backend_new(const struct lmtp_backend_settings *set,
 	b->info.local_ip[sizeof(b->info.local_ip) - 1] = '\0';
 	b->info.session_id[sizeof(b->info.session_id) - 1] = '\0';
 	(void)strlcpy(b->helo, helo != NULL ? helo : "", sizeof(b->helo));
-	b->line = xmalloc(b->set.line_max + 2);
+	linebuf_init(&b->line, b->set.line_max);
 	buf_init(&b->out, LMTP_BACKEND_OUTPUT_MAX);
 	if (info->ttl == 0) {
 		b->state = LMTP_BACKEND_CLOSED;
@@ -148,7 +148,7 @@ lmtp_backend_free(struct lmtp_backend **bp)
 	lmtp_backend_clear_trans(b);
 	free(b->cmds);
 	free(b->accepted);
-	freezero(b->line, b->set.line_max + 2);
+	linebuf_deinit(&b->line);
 	buf_deinit(&b->out);
 	free(b);
 }
@@ -697,9 +697,10 @@ enum lmtp_backend_event
 lmtp_backend_input(
     struct lmtp_backend *b, const void *data, size_t len, size_t *consumed_r)
 {
-	const char *p = data;
-	size_t i = 0, n;
+	const char *p = data, *line;
+	size_t i = 0, used, n;
 	enum lmtp_backend_event ev = LMTP_BACKEND_EV_MORE;
+	enum linebuf_status st;
 
 	*consumed_r = 0;
 	if (b->state == LMTP_BACKEND_CLOSED)
@@ -710,25 +711,13 @@ lmtp_backend_input(
 	    b->state != LMTP_BACKEND_TLS_WAIT &&
 	    b->state != LMTP_BACKEND_FANOUT &&
 	    b->state != LMTP_BACKEND_DONE_PENDING) {
-		if (p[i] != '\n') {
-			/* line_max bytes plus a CR */
-			if (b->line_len > b->set.line_max ||
-			    (b->line_len == b->set.line_max && p[i] != '\r')) {
-				ev = lmtp_backend_fail(
-				    b, "backend reply line too long", false);
-				i++;
-				break;
-			}
-			b->line[b->line_len++] = p[i++];
-			continue;
-		}
-		i++;
-		n = b->line_len;
-		if (n > 0 && b->line[n - 1] == '\r')
-			n--;
-		b->line[n] = '\0';
-		b->line_len = 0;
-		ev = lmtp_backend_line(b, b->line, n);
+		st = linebuf_feed(&b->line, p + i, len - i, &used, &line, &n);
+		i += used;
+		if (st == LINEBUF_TOO_LONG)
+			ev = lmtp_backend_fail(
+			    b, "backend reply line too long", false);
+		else if (st == LINEBUF_LINE)
+			ev = lmtp_backend_line(b, line, n);
 	}
 	*consumed_r = i;
 	if (ev == LMTP_BACKEND_EV_MORE)
@@ -742,6 +731,6 @@ lmtp_backend_tls_started(struct lmtp_backend *b)
 	if (b->state != LMTP_BACKEND_TLS_WAIT)
 		return;
 	b->tls_done = true;
-	b->line_len = 0;
+	linebuf_reset(&b->line);
 	lmtp_backend_send_lhlo(b);
 }

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "linebuf.h"
 #include "lmtp_server.h"
 #include "xmalloc.h"
 
@@ -57,8 +58,7 @@ struct lmtp_server {
 	char helo[LMTP_SERVER_HELO_MAX + 1];
 	enum lmtp_server_state state;
 	struct buf out;
-	char *line; /* line_max + CR + NUL */
-	size_t line_len;
+	struct linebuf line;
 	unsigned int bad;
 	/* the transaction */
 	bool have_mail;
@@ -91,7 +91,7 @@ lmtp_server_new(const struct lmtp_server_settings *set)
 	if (set->client != NULL)
 		s->client = *set->client;
 	s->set.client = &s->client;
-	s->line = xmalloc(s->set.line_max + 2);
+	linebuf_init(&s->line, s->set.line_max);
 	s->rcpts = xcalloc(s->set.max_rcpts, sizeof(*s->rcpts));
 	buf_init(&s->out,
 	    LMTP_SERVER_OUTPUT_HIGH + LMTP_SERVER_OUTPUT_ROOM +
@@ -131,7 +131,7 @@ lmtp_server_free(struct lmtp_server **sp)
 	*sp = NULL;
 	lmtp_server_reset(s);
 	free(s->rcpts);
-	freezero(s->line, s->set.line_max + 2);
+	linebuf_deinit(&s->line);
 	buf_deinit(&s->out);
 	free(s);
 }
@@ -746,9 +746,10 @@ enum lmtp_server_event
 lmtp_server_input(struct lmtp_server *s, const void *data, size_t len,
     size_t *consumed_r, const char **chunk_r, size_t *chunk_len_r)
 {
-	const char *p = data;
-	size_t i = 0, n;
+	const char *p = data, *line;
+	size_t i = 0, used, n;
 	enum lmtp_server_event ev = LMTP_SERVER_EV_MORE;
+	enum linebuf_status st;
 
 	*consumed_r = 0;
 	*chunk_r = NULL;
@@ -761,28 +762,17 @@ lmtp_server_input(struct lmtp_server *s, const void *data, size_t len,
 	while (i < len && ev == LMTP_SERVER_EV_MORE &&
 	    s->state == LMTP_SERVER_CMD) {
 		/* a new line is only started with room for its reply */
-		if (s->line_len == 0 && s->out.len > LMTP_SERVER_OUTPUT_HIGH)
+		if (linebuf_at_start(&s->line) &&
+		    s->out.len > LMTP_SERVER_OUTPUT_HIGH)
 			break;
-		if (p[i] != '\n') {
-			/* line_max bytes plus a CR */
-			if (s->line_len > s->set.line_max ||
-			    (s->line_len == s->set.line_max && p[i] != '\r')) {
-				lmtp_server_reply(s, "500 5.5.2 Line too long");
-				s->state = LMTP_SERVER_CLOSED;
-				ev = LMTP_SERVER_EV_CLOSE;
-				i++;
-				break;
-			}
-			s->line[s->line_len++] = p[i++];
-			continue;
-		}
-		i++;
-		n = s->line_len;
-		if (n > 0 && s->line[n - 1] == '\r')
-			n--;
-		s->line[n] = '\0';
-		s->line_len = 0;
-		ev = lmtp_server_command(s, s->line, n);
+		st = linebuf_feed(&s->line, p + i, len - i, &used, &line, &n);
+		i += used;
+		if (st == LINEBUF_TOO_LONG) {
+			lmtp_server_reply(s, "500 5.5.2 Line too long");
+			s->state = LMTP_SERVER_CLOSED;
+			ev = LMTP_SERVER_EV_CLOSE;
+		} else if (st == LINEBUF_LINE)
+			ev = lmtp_server_command(s, line, n);
 	}
 	*consumed_r = i;
 	return ev;
@@ -796,7 +786,7 @@ lmtp_server_tls_started(struct lmtp_server *s)
 	s->state = LMTP_SERVER_CMD;
 	s->set.starttls = false;
 	s->helo[0] = '\0';
-	s->line_len = 0;
+	linebuf_reset(&s->line);
 	lmtp_server_reset(s);
 }
 

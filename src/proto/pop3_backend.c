@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "linebuf.h"
 #include "pop3_backend.h"
 #include "sasl.h"
 #include "xmalloc.h"
@@ -38,8 +39,7 @@ struct pop3_backend {
 	struct proto_creds creds;
 	enum pop3_backend_state state;
 	struct buf out;
-	char *line;
-	size_t line_len;
+	struct linebuf line;
 	bool tls_done;
 	bool pipelined; /* PASS already sent with USER */
 	bool cap_stls, cap_pipelining, cap_xclient, cap_user, cap_plain;
@@ -84,7 +84,7 @@ pop3_backend_new(const struct proto_creds *creds,
 	    creds->password != NULL ? creds->password_len : 0);
 	b->creds.password_len =
 	    creds->password != NULL ? creds->password_len : 0;
-	b->line = xmalloc(b->set.line_max + 2);
+	linebuf_init(&b->line, b->set.line_max);
 	b->reply_text = xstrdup("");
 	buf_init(&b->out, POP3_BACKEND_OUTPUT_MAX);
 	if (info->ttl == 0) {
@@ -103,7 +103,7 @@ pop3_backend_free(struct pop3_backend **bp)
 		return;
 	*bp = NULL;
 	proto_creds_clear(&b->creds);
-	freezero(b->line, b->set.line_max + 2);
+	linebuf_deinit(&b->line);
 	free(b->reply_text);
 	buf_deinit(&b->out);
 	free(b);
@@ -354,9 +354,10 @@ size_t
 pop3_backend_input(struct pop3_backend *b, const void *data, size_t len,
     enum proto_action *act_r)
 {
-	const char *p = data;
-	size_t i = 0, n;
+	const char *p = data, *line;
+	size_t i = 0, used, n;
 	enum proto_action act = PROTO_ACT_MORE;
+	enum linebuf_status st;
 
 	if (b->state == POP3_BACKEND_FINISHED) {
 		*act_r = PROTO_ACT_CLOSE;
@@ -364,25 +365,13 @@ pop3_backend_input(struct pop3_backend *b, const void *data, size_t len,
 	}
 	while (i < len && act == PROTO_ACT_MORE &&
 	    b->state != POP3_BACKEND_TLS_WAIT) {
-		if (p[i] != '\n') {
-			/* line_max bytes plus a CR */
-			if (b->line_len > b->set.line_max ||
-			    (b->line_len == b->set.line_max && p[i] != '\r')) {
-				act = pop3_backend_fail(
-				    b, "backend reply line too long");
-				i++;
-				break;
-			}
-			b->line[b->line_len++] = p[i++];
-			continue;
-		}
-		i++;
-		n = b->line_len;
-		if (n > 0 && b->line[n - 1] == '\r')
-			n--;
-		b->line[n] = '\0';
-		b->line_len = 0;
-		act = pop3_backend_line(b, b->line, n);
+		st = linebuf_feed(&b->line, p + i, len - i, &used, &line, &n);
+		i += used;
+		if (st == LINEBUF_TOO_LONG)
+			act =
+			    pop3_backend_fail(b, "backend reply line too long");
+		else if (st == LINEBUF_LINE)
+			act = pop3_backend_line(b, line, n);
 	}
 	*act_r = act;
 	return i;
@@ -394,6 +383,6 @@ pop3_backend_tls_started(struct pop3_backend *b)
 	if (b->state != POP3_BACKEND_TLS_WAIT)
 		return;
 	b->tls_done = true;
-	b->line_len = 0;
+	linebuf_reset(&b->line);
 	pop3_backend_send_capa(b);
 }

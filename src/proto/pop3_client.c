@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "linebuf.h"
 #include "pop3_client.h"
 #include "sasl.h"
 #include "xmalloc.h"
@@ -42,9 +43,7 @@ struct pop3_client {
 	char greeting[POP3_CLIENT_GREETING_MAX];
 	enum pop3_client_state state;
 	struct buf out;
-	char *line; /* line_max + CR + NUL, wiped on reuse */
-	size_t line_len;
-	bool line_too_long;
+	struct linebuf line; /* wiped after each line */
 	unsigned int bad;
 	char *user; /* from USER, or SASL LOGIN's username */
 	struct proto_creds creds;
@@ -68,7 +67,7 @@ pop3_client_new(const struct pop3_client_settings *set)
 	c->set.greeting = c->greeting;
 	if (c->set.secured)
 		c->set.starttls = false;
-	c->line = xmalloc(c->set.line_max + 2);
+	linebuf_init(&c->line, c->set.line_max);
 	buf_init(&c->out, POP3_CLIENT_OUTPUT_MAX);
 	return c;
 }
@@ -92,7 +91,7 @@ pop3_client_free(struct pop3_client **cp)
 	*cp = NULL;
 	proto_creds_clear(&c->creds);
 	pop3_client_forget_user(c);
-	freezero(c->line, c->set.line_max + 2);
+	linebuf_deinit(&c->line);
 	buf_deinit(&c->out);
 	free(c);
 }
@@ -411,9 +410,10 @@ size_t
 pop3_client_input(struct pop3_client *c, const void *data, size_t len,
     enum proto_action *act_r)
 {
-	const char *p = data;
-	size_t i = 0, n;
+	const char *p = data, *line;
+	size_t i = 0, used, n;
 	enum proto_action act = PROTO_ACT_MORE;
+	enum linebuf_status st;
 
 	if (c->state == POP3_CLIENT_CLOSED) {
 		*act_r = PROTO_ACT_CLOSE;
@@ -426,30 +426,19 @@ pop3_client_input(struct pop3_client *c, const void *data, size_t len,
 		    c->state != POP3_CLIENT_AUTH_LOGIN_PASS)
 			break;
 		/* a new line is only started with room for its reply */
-		if (c->line_len == 0 && c->out.len > POP3_CLIENT_OUTPUT_HIGH)
+		if (linebuf_at_start(&c->line) &&
+		    c->out.len > POP3_CLIENT_OUTPUT_HIGH)
 			break;
-		if (p[i] != '\n') {
-			/* line_max bytes plus a CR */
-			if (c->line_len > c->set.line_max ||
-			    (c->line_len == c->set.line_max && p[i] != '\r')) {
-				pop3_client_reply(
-				    c, "-ERR Input line too long.");
-				c->state = POP3_CLIENT_CLOSED;
-				act = PROTO_ACT_CLOSE;
-				i++;
-				break;
-			}
-			c->line[c->line_len++] = p[i++];
-			continue;
+		st = linebuf_feed(&c->line, p + i, len - i, &used, &line, &n);
+		i += used;
+		if (st == LINEBUF_TOO_LONG) {
+			pop3_client_reply(c, "-ERR Input line too long.");
+			c->state = POP3_CLIENT_CLOSED;
+			act = PROTO_ACT_CLOSE;
+		} else if (st == LINEBUF_LINE) {
+			act = pop3_client_line(c, line, n);
+			linebuf_drop(&c->line);
 		}
-		i++;
-		n = c->line_len;
-		if (n > 0 && c->line[n - 1] == '\r')
-			n--;
-		c->line[n] = '\0';
-		c->line_len = 0;
-		act = pop3_client_line(c, c->line, n);
-		explicit_bzero(c->line, n + 1);
 	}
 	*act_r = act;
 	return i;
@@ -463,8 +452,7 @@ pop3_client_tls_started(struct pop3_client *c)
 	c->state = POP3_CLIENT_PREAUTH;
 	c->set.secured = true;
 	c->set.starttls = false;
-	explicit_bzero(c->line, c->set.line_max + 2);
-	c->line_len = 0;
+	linebuf_reset(&c->line);
 	pop3_client_forget_user(c);
 }
 
