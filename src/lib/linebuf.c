@@ -24,8 +24,8 @@ linebuf_overrun(size_t n, char at_max, size_t max)
 }
 
 enum linebuf_status
-linebuf_scan(const char *p, size_t len, size_t max, size_t *line_len_r,
-    size_t *used_r)
+linebuf_scan(
+    const char *p, size_t len, size_t max, size_t *line_len_r, size_t *used_r)
 {
 	const char *lf = memchr(p, '\n', len);
 	size_t n = lf != NULL ? (size_t)(lf - p) : len;
@@ -86,8 +86,8 @@ linebuf_at_start(const struct linebuf *lb)
 }
 
 enum linebuf_status
-linebuf_feed(struct linebuf *lb, const void *data, size_t len,
-    size_t *used_r, const char **line_r, size_t *line_len_r)
+linebuf_feed(struct linebuf *lb, const void *data, size_t len, size_t *used_r,
+    const char **line_r, size_t *line_len_r)
 {
 	const char *p = data, *lf;
 	size_t chunk, total, over;

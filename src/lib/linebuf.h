@@ -26,8 +26,8 @@ enum linebuf_status {
  * LINE: *line_len_r is its length without CR/LF and *used_r the bytes up
  * to and including the LF.  TOO_LONG: *used_r counts the bytes up to and
  * including the first one that broke the bound.  MORE: *used_r is 0. */
-enum linebuf_status linebuf_scan(const char *p, size_t len, size_t max,
-    size_t *line_len_r, size_t *used_r);
+enum linebuf_status linebuf_scan(
+    const char *p, size_t len, size_t max, size_t *line_len_r, size_t *used_r);
 
 /* Collects one line at a time from input fed in pieces, for callers that
  * consume what they are given.  The buffer (max + CR + NUL bytes) is

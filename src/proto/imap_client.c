@@ -650,9 +650,7 @@ imap_client_line(struct imap_client *c, const char *line, size_t len)
 	switch (c->state) {
 	case IMAP_CLIENT_PREAUTH:
 		return imap_client_cmd_line(c, line, len);
-	case IMAP_CLIENT_AUTH_PLAIN:
-	case IMAP_CLIENT_AUTH_LOGIN_USER:
-	case IMAP_CLIENT_AUTH_LOGIN_PASS:
+	case IMAP_CLIENT_AUTH:
 		return imap_client_sasl_line(c, line, len);
 	default:
 		return PROTO_ACT_MORE;
@@ -699,9 +697,7 @@ imap_client_input(struct imap_client *c, const void *data, size_t len,
 	}
 	while (act == PROTO_ACT_MORE && consumed < len) {
 		if (c->state != IMAP_CLIENT_PREAUTH &&
-		    c->state != IMAP_CLIENT_AUTH_PLAIN &&
-		    c->state != IMAP_CLIENT_AUTH_LOGIN_USER &&
-		    c->state != IMAP_CLIENT_AUTH_LOGIN_PASS)
+		    c->state != IMAP_CLIENT_AUTH)
 			break;
 		if (c->out.len > IMAP_CLIENT_OUTPUT_HIGH)
 			break;

@@ -46,8 +46,7 @@ result_mark(struct result *r, const char *what, size_t n)
 
 /* Feeds in[] chunk bytes at a time through linebuf_feed(). */
 static void
-run_feed(const char *in, size_t len, size_t max, size_t chunk,
-    struct result *r)
+run_feed(const char *in, size_t len, size_t max, size_t chunk, struct result *r)
 {
 	struct linebuf lb;
 	enum linebuf_status st;
@@ -219,8 +218,8 @@ test_reset_and_secrets(void **state)
 	size_t used, llen;
 
 	linebuf_init(&lb, 4);
-	assert_int_equal(linebuf_feed(&lb, "pass", 4, &used, &line, &llen),
-	    LINEBUF_MORE);
+	assert_int_equal(
+	    linebuf_feed(&lb, "pass", 4, &used, &line, &llen), LINEBUF_MORE);
 	assert_false(linebuf_at_start(&lb));
 	linebuf_reset(&lb);
 	assert_true(linebuf_at_start(&lb));
@@ -228,13 +227,13 @@ test_reset_and_secrets(void **state)
 	assert_int_equal(linebuf_feed(&lb, "12345", 5, &used, &line, &llen),
 	    LINEBUF_TOO_LONG);
 	linebuf_reset(&lb);
-	assert_int_equal(linebuf_feed(&lb, "pw\r\nz", 5, &used, &line, &llen),
-	    LINEBUF_LINE);
+	assert_int_equal(
+	    linebuf_feed(&lb, "pw\r\nz", 5, &used, &line, &llen), LINEBUF_LINE);
 	assert_int_equal(used, 4);
 	assert_string_equal(line, "pw");
 	/* the next call wipes the line it returned */
-	assert_int_equal(linebuf_feed(&lb, "z", 1, &used, &line, &llen),
-	    LINEBUF_MORE);
+	assert_int_equal(
+	    linebuf_feed(&lb, "z", 1, &used, &line, &llen), LINEBUF_MORE);
 	assert_memory_equal(lb.data, "z\0\0\0", 4);
 	linebuf_deinit(&lb);
 }
