@@ -15,6 +15,7 @@
 #include "linebuf.h"
 #include "pop3_backend.h"
 #include "sasl.h"
+#include "xclient.h"
 #include "xmalloc.h"
 
 /* Commands we send are short apart from the AUTH line. */
@@ -163,17 +164,6 @@ pop3_backend_has_crlf(const char *s, size_t len)
 	return memchr(s, '\r', len) != NULL || memchr(s, '\n', len) != NULL;
 }
 
-/* A value is sent in XCLIENT only if it is plain printable ASCII. */
-static bool
-pop3_backend_xclient_safe(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s <= ' ' || *s > '~')
-			return false;
-	}
-	return true;
-}
-
 static void
 pop3_backend_send_capa(struct pop3_backend *b)
 {
@@ -228,19 +218,21 @@ pop3_backend_caps_done(struct pop3_backend *b)
 		return PROTO_ACT_MORE;
 	}
 	if (b->cap_xclient || b->greet_xclient) {
-		if (!pop3_backend_xclient_safe(b->info.client_ip))
+		struct xclient x;
+
+		/* pop3-login reads bare addresses only (see xclient.h) */
+		if (!xclient_value_ok(b->info.client_ip))
 			return pop3_backend_fail(b, "invalid client address");
-		(void)buf_printf(&b->out, "XCLIENT ADDR=%s PORT=%u",
-		    b->info.client_ip, (unsigned int)b->info.client_port);
-		if (b->info.local_ip[0] != '\0' &&
-		    pop3_backend_xclient_safe(b->info.local_ip))
-			(void)buf_printf(&b->out, " DESTADDR=%s DESTPORT=%u",
-			    b->info.local_ip, (unsigned int)b->info.local_port);
-		if (b->info.session_id[0] != '\0' &&
-		    pop3_backend_xclient_safe(b->info.session_id))
-			(void)buf_printf(
-			    &b->out, " SESSION=%s", b->info.session_id);
-		(void)buf_printf(&b->out, " TTL=%u\r\n", b->info.ttl);
+		xclient_begin(&x, &b->out);
+		(void)xclient_add_addr(&x, "ADDR", b->info.client_ip, false);
+		(void)xclient_add_uint(&x, "PORT", b->info.client_port);
+		if (xclient_add_addr(&x, "DESTADDR", b->info.local_ip, false))
+			(void)xclient_add_uint(
+			    &x, "DESTPORT", b->info.local_port);
+		(void)xclient_add(&x, "SESSION", b->info.session_id);
+		(void)xclient_add_uint(&x, "TTL", b->info.ttl);
+		if (!xclient_end(&x))
+			return pop3_backend_fail(b, "XCLIENT too long");
 		b->state = POP3_BACKEND_XCLIENT;
 		return PROTO_ACT_MORE;
 	}

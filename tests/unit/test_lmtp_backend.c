@@ -58,7 +58,7 @@ drive(const struct lmtp_backend_settings *set,
     const struct proto_client_info *info, const struct plan *p, const char *in,
     size_t len, size_t chunk, struct transcript *t)
 {
-	struct lmtp_backend *b = lmtp_backend_new(set, info, "mta+x=y");
+	struct lmtp_backend *b = lmtp_backend_new(set, info, "mta.example");
 	struct buf *out = lmtp_backend_output(b);
 	size_t pos = 0, avail = 0, used;
 	unsigned int done = 0;
@@ -156,7 +156,7 @@ check(const struct lmtp_backend_settings *set, const struct plan *p,
 	"250-XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT\r\n"       \
 	"250 XRCPTFORWARD\r\n"
 #define XCLIENT_LINE                                                           \
-	"XCLIENT ADDR=192.0.2.1 PORT=1234 HELO=mta+2Bx+3Dy SESSION=abc "       \
+	"XCLIENT ADDR=192.0.2.1 PORT=1234 HELO=mta.example SESSION=abc "       \
 	"TTL=4\r\n"
 #define SIMPLE_CAPS "250-backend\r\n250 ENHANCEDSTATUSCODES\r\n"
 
