@@ -79,8 +79,7 @@ xclient_add_addr(
 bool
 xclient_end(struct xclient *x)
 {
-	if (x->full || x->count == 0 ||
-	    buf_append_str(x->out, "\r\n") == -1) {
+	if (x->full || x->count == 0 || buf_append_str(x->out, "\r\n") == -1) {
 		x->out->len = x->start;
 		return false;
 	}

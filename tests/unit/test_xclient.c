@@ -45,8 +45,8 @@ test_plain_values(void **state)
 {
 	assert_string_equal(one("192.0.2.1"), "XCLIENT NAME=192.0.2.1\r\n");
 	assert_string_equal(one("2001:db8::1"), "XCLIENT NAME=2001:db8::1\r\n");
-	assert_string_equal(one("!~azAZ09-._/[]:"),
-	    "XCLIENT NAME=!~azAZ09-._/[]:\r\n");
+	assert_string_equal(
+	    one("!~azAZ09-._/[]:"), "XCLIENT NAME=!~azAZ09-._/[]:\r\n");
 }
 
 static void
@@ -77,8 +77,8 @@ test_hostile_values(void **state)
 	memset(big, 'x', sizeof(big));
 	big[XCLIENT_VALUE_MAX] = '\0';
 	assert_true(xclient_value_ok(big));
-	assert_int_equal(strlen(one(big)),
-	    strlen("XCLIENT NAME=\r\n") + XCLIENT_VALUE_MAX);
+	assert_int_equal(
+	    strlen(one(big)), strlen("XCLIENT NAME=\r\n") + XCLIENT_VALUE_MAX);
 	big[XCLIENT_VALUE_MAX] = 'x';
 	big[XCLIENT_VALUE_MAX + 1] = '\0';
 	assert_false(xclient_value_ok(big));
