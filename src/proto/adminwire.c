@@ -15,6 +15,7 @@
 
 #include "adminwire.h"
 #include "buf.h"
+#include "linebuf.h"
 #include "strnum.h"
 #include "xmalloc.h"
 
@@ -184,8 +185,9 @@ adminwire_reader_feed(struct adminwire_reader *r, const void *data, size_t len)
 enum adminwire_status
 adminwire_reader_next(struct adminwire_reader *r, char **line_r)
 {
-	char *line, *lf;
-	size_t avail, n;
+	char *line;
+	size_t avail, n, used;
+	enum linebuf_status st;
 
 	if (r->error != ADMINWIRE_MORE)
 		return r->error;
@@ -193,27 +195,20 @@ adminwire_reader_next(struct adminwire_reader *r, char **line_r)
 	if (avail == 0)
 		return ADMINWIRE_MORE;
 	line = r->data + r->start;
-	lf = memchr(line, '\n', avail);
-	n = lf != NULL ? (size_t)(lf - line) : avail;
-	if (memchr(line, '\0', n) != NULL) {
+	st = linebuf_scan(line, avail, ADMINWIRE_LINE_MAX, &n, &used);
+	/* a NUL fails the line even before its end has arrived */
+	if (memchr(line, '\0', st == LINEBUF_MORE ? avail : used) != NULL) {
 		r->error = ADMINWIRE_BAD;
 		return r->error;
 	}
-	if (lf == NULL) {
-		if (avail > ADMINWIRE_LINE_MAX) {
-			r->error = ADMINWIRE_TOO_LONG;
-			return r->error;
-		}
-		return ADMINWIRE_MORE;
-	}
-	if (n > 0 && line[n - 1] == '\r')
-		n--;
-	if (n > ADMINWIRE_LINE_MAX) {
+	if (st == LINEBUF_TOO_LONG) {
 		r->error = ADMINWIRE_TOO_LONG;
 		return r->error;
 	}
+	if (st == LINEBUF_MORE)
+		return ADMINWIRE_MORE;
 	line[n] = '\0';
-	r->start += (size_t)(lf - line) + 1;
+	r->start += used;
 	*line_r = line;
 	return ADMINWIRE_LINE;
 }

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "imap_backend.h"
 #include "imap_parse.h"
+#include "linebuf.h"
 #include "sasl.h"
 #include "xmalloc.h"
 
@@ -62,7 +63,7 @@ struct imap_backend {
 	struct buf out;
 
 	/* Line reader. */
-	struct buf line;
+	struct linebuf line;
 	uint64_t skip_left; /* literal bytes still to skip */
 	bool untagged_cont; /* next line continues an untagged
 	                                 * reply after a literal */
@@ -128,7 +129,7 @@ imap_backend_new(const struct proto_creds *creds,
 	b->id_fields = imap_id_fields_copy(id_fields, id_count);
 	b->id_count = id_count;
 	buf_init(&b->out, IMAP_BACKEND_OUTPUT_MAX);
-	buf_init(&b->line, b->set.line_max + 1);
+	linebuf_init(&b->line, b->set.line_max);
 	buf_init(&b->pending, IMAP_BACKEND_OUTPUT_MAX);
 	b->state = IMAP_BACKEND_GREETING;
 	return b;
@@ -145,7 +146,7 @@ imap_backend_free(struct imap_backend **bp)
 	proto_creds_clear(&b->creds);
 	imap_id_fields_free(&b->id_fields, b->id_count);
 	buf_deinit(&b->out);
-	buf_deinit(&b->line);
+	linebuf_deinit(&b->line);
 	buf_deinit(&b->pending);
 	free(b->caps);
 	free(b->post_caps);
@@ -535,9 +536,10 @@ size_t
 imap_backend_input(struct imap_backend *b, const void *data, size_t len,
     enum proto_action *act_r)
 {
-	const char *p = data, *lf;
-	size_t consumed = 0, chunk, n;
+	const char *p = data, *line;
+	size_t consumed = 0, used, n, llen;
 	enum proto_action act = PROTO_ACT_MORE;
+	enum linebuf_status st;
 	enum imap_literal_spec spec;
 	uint64_t lsize;
 	size_t lstart;
@@ -559,38 +561,26 @@ imap_backend_input(struct imap_backend *b, const void *data, size_t len,
 			consumed += n;
 			continue;
 		}
-		lf = memchr(p + consumed, '\n', len - consumed);
-		chunk =
-		    lf != NULL ? (size_t)(lf - (p + consumed)) : len - consumed;
-		if (b->line.len + chunk > b->set.line_max + 1 ||
-		    buf_append(&b->line, p + consumed, chunk) == -1) {
+		st = linebuf_feed(&b->line, p + consumed, len - consumed, &used,
+		    &line, &llen);
+		consumed += used;
+		if (st == LINEBUF_TOO_LONG) {
 			act = imap_backend_close(
 			    b, "backend sent a too long line");
 			break;
 		}
-		consumed += chunk;
-		if (lf == NULL)
+		if (st == LINEBUF_MORE)
 			break;
-		consumed++;
-		if (b->line.len > 0 && b->line.data[b->line.len - 1] == '\r')
-			b->line.len--;
-		if (b->line.len > b->set.line_max) {
-			act = imap_backend_close(
-			    b, "backend sent a too long line");
-			break;
-		}
 		untagged = b->untagged_cont ||
-		    (b->line.len >= 2 && b->line.data[0] == '*' &&
-			b->line.data[1] == ' ');
+		    (llen >= 2 && line[0] == '*' && line[1] == ' ');
 		if (!b->untagged_cont)
-			act = imap_backend_line(b,
-			    b->line.len > 0 ? b->line.data : "", b->line.len);
+			act = imap_backend_line(b, line, llen);
 		b->untagged_cont = false;
 		/* An untagged reply may continue after a literal. */
 		if (act == PROTO_ACT_MORE && untagged &&
 		    b->state != IMAP_BACKEND_CLOSED) {
-			spec = imap_literal_spec_find(
-			    b->line.data, b->line.len, &lsize, &lstart);
+			spec =
+			    imap_literal_spec_find(line, llen, &lsize, &lstart);
 			if (spec == IMAP_LITERAL_SYNC ||
 			    spec == IMAP_LITERAL_NONSYNC) {
 				if (lsize > IMAP_BACKEND_LITERAL_SKIP_MAX) {
@@ -603,7 +593,6 @@ imap_backend_input(struct imap_backend *b, const void *data, size_t len,
 				}
 			}
 		}
-		buf_clear(&b->line);
 	}
 	*act_r = act;
 	return consumed;
@@ -615,7 +604,7 @@ imap_backend_tls_started(struct imap_backend *b)
 	if (b->state != IMAP_BACKEND_TLS_WAIT)
 		return;
 	b->tls_done = true;
-	buf_clear(&b->line);
+	linebuf_reset(&b->line);
 	b->skip_left = 0;
 	b->untagged_cont = false;
 	free(b->caps);

@@ -127,8 +127,7 @@ imap_client_new(const struct imap_client_settings *set)
 	if (c->set.secured)
 		c->set.starttls = false;
 	buf_init(&c->out, IMAP_CLIENT_OUTPUT_MAX);
-	/* One byte more for the CR of a maximal line. */
-	buf_init(&c->line, c->set.line_max + 1);
+	linebuf_init(&c->line, c->set.line_max);
 	buf_init(&c->cmd_data, IMAP_CMD_DATA_MAX);
 	c->state = IMAP_CLIENT_PREAUTH;
 	return c;
@@ -145,7 +144,7 @@ imap_client_free(struct imap_client **cp)
 	proto_creds_clear(&c->creds);
 	imap_client_id_clear(c);
 	buf_deinit(&c->out);
-	buf_deinit(&c->line);
+	linebuf_deinit(&c->line);
 	buf_deinit(&c->cmd_data);
 	free(c->greeting);
 	free(c->server_name);
@@ -651,9 +650,7 @@ imap_client_line(struct imap_client *c, const char *line, size_t len)
 	switch (c->state) {
 	case IMAP_CLIENT_PREAUTH:
 		return imap_client_cmd_line(c, line, len);
-	case IMAP_CLIENT_AUTH_PLAIN:
-	case IMAP_CLIENT_AUTH_LOGIN_USER:
-	case IMAP_CLIENT_AUTH_LOGIN_PASS:
+	case IMAP_CLIENT_AUTH:
 		return imap_client_sasl_line(c, line, len);
 	default:
 		return PROTO_ACT_MORE;
@@ -689,10 +686,10 @@ size_t
 imap_client_input(struct imap_client *c, const void *data, size_t len,
     enum proto_action *act_r)
 {
-	const char *p = data;
-	size_t consumed = 0, chunk;
+	const char *p = data, *line;
+	size_t consumed = 0, used, llen;
 	enum proto_action act = PROTO_ACT_MORE;
-	const char *lf;
+	enum linebuf_status st;
 
 	if (c->state == IMAP_CLIENT_CLOSED) {
 		*act_r = PROTO_ACT_CLOSE;
@@ -700,9 +697,7 @@ imap_client_input(struct imap_client *c, const void *data, size_t len,
 	}
 	while (act == PROTO_ACT_MORE && consumed < len) {
 		if (c->state != IMAP_CLIENT_PREAUTH &&
-		    c->state != IMAP_CLIENT_AUTH_PLAIN &&
-		    c->state != IMAP_CLIENT_AUTH_LOGIN_USER &&
-		    c->state != IMAP_CLIENT_AUTH_LOGIN_PASS)
+		    c->state != IMAP_CLIENT_AUTH)
 			break;
 		if (c->out.len > IMAP_CLIENT_OUTPUT_HIGH)
 			break;
@@ -711,28 +706,17 @@ imap_client_input(struct imap_client *c, const void *data, size_t len,
 			    c, p + consumed, len - consumed);
 			continue;
 		}
-		lf = memchr(p + consumed, '\n', len - consumed);
-		chunk =
-		    lf != NULL ? (size_t)(lf - (p + consumed)) : len - consumed;
-		if (c->line.len + chunk > c->set.line_max + 1 ||
-		    buf_append(&c->line, p + consumed, chunk) == -1) {
-			consumed = len;
+		st = linebuf_feed(&c->line, p + consumed, len - consumed, &used,
+		    &line, &llen);
+		consumed += used;
+		if (st == LINEBUF_TOO_LONG) {
 			act = imap_client_close(c, "Too long command line.");
 			break;
 		}
-		consumed += chunk;
-		if (lf == NULL)
+		if (st == LINEBUF_MORE)
 			break;
-		consumed++;
-		if (c->line.len > 0 && c->line.data[c->line.len - 1] == '\r')
-			c->line.len--;
-		if (c->line.len > c->set.line_max) {
-			act = imap_client_close(c, "Too long command line.");
-			break;
-		}
-		act = imap_client_line(
-		    c, c->line.len > 0 ? c->line.data : "", c->line.len);
-		buf_clear(&c->line);
+		act = imap_client_line(c, line, llen);
+		linebuf_drop(&c->line);
 	}
 	*act_r = act;
 	return consumed;
@@ -744,7 +728,7 @@ imap_client_tls_started(struct imap_client *c)
 	c->set.secured = true;
 	c->set.starttls = false;
 	imap_client_cmd_reset(c);
-	buf_clear(&c->line);
+	linebuf_reset(&c->line);
 	imap_client_id_clear(c);
 	if (c->state == IMAP_CLIENT_STARTTLS)
 		c->state = IMAP_CLIENT_PREAUTH;

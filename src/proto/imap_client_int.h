@@ -14,7 +14,9 @@
 #include "buf.h"
 #include "imap_client.h"
 #include "imap_parse.h"
+#include "linebuf.h"
 #include "proto.h"
+#include "sasl.h"
 
 /* Longest tag. */
 #define IMAP_TAG_MAX 32
@@ -51,9 +53,7 @@
 
 enum imap_client_state {
 	IMAP_CLIENT_PREAUTH,
-	IMAP_CLIENT_AUTH_PLAIN, /* waiting for the PLAIN response */
-	IMAP_CLIENT_AUTH_LOGIN_USER, /* LOGIN mechanism: user name */
-	IMAP_CLIENT_AUTH_LOGIN_PASS, /* LOGIN mechanism: password */
+	IMAP_CLIENT_AUTH, /* AUTHENTICATE: sasl is active */
 	IMAP_CLIENT_STARTTLS, /* until imap_client_tls_started() */
 	IMAP_CLIENT_LOGIN, /* until imap_client_login_result() */
 	IMAP_CLIENT_DONE, /* logged in; the shell proxies */
@@ -95,7 +95,7 @@ struct imap_client {
 	unsigned int bad_count;
 
 	/* Reader state. */
-	struct buf line;
+	struct linebuf line; /* wiped after each line */
 	bool in_literal;
 	bool literal_skip; /* skip, do not store */
 	uint64_t literal_left;
@@ -115,6 +115,7 @@ struct imap_client {
 	/* Login in progress or pending. */
 	char login_tag[IMAP_TAG_MAX + 1];
 	struct proto_creds creds;
+	struct sasl_server sasl;
 
 	struct imap_id_field id_fields[IMAP_ID_FIELDS_MAX];
 	size_t id_count;

@@ -59,141 +59,61 @@ imap_client_cmd_login(struct imap_client *c)
 	return imap_client_login_ready(c, c->tag);
 }
 
-/* Decodes one base64 SASL response.  "=" stands for an empty response
- * when initial is set (RFC 4959).  Returns the decoded length or -1; the
- * caller wipes *msg_r with freezero(*msg_r, *size_r). */
-static long
-imap_client_sasl_decode(const char *b64, size_t len, bool initial,
-    unsigned char **msg_r, size_t *size_r)
-{
-	long n;
+/* How an AUTHENTICATE that ends without credentials is answered, by
+ * sasl_server_step() result, and whether it counts as a bad command. */
+static const struct {
+	const char *text;
+	bool counts;
+} imap_client_sasl_fail[] = {
+    [SASL_SERVER_CANCELLED] = {"BAD Authentication aborted by client.", false},
+    [SASL_SERVER_BAD_BASE64] =
+	{"BAD Invalid base64 data in continued response.", true},
+    /* Dovecot answers a malformed PLAIN message like a wrong password */
+    [SASL_SERVER_BAD_PLAIN] = {TEXT_NO_AUTH, false},
+    [SASL_SERVER_BAD_USER] = {"NO [AUTHENTICATIONFAILED] Invalid user name.",
+	false},
+    [SASL_SERVER_BAD_PASSWORD] = {"NO [AUTHENTICATIONFAILED] Invalid password.",
+	false},
+};
 
-	*msg_r = NULL;
-	*size_r = 0;
-	if (initial && len == 1 && b64[0] == '=')
-		len = 0;
-	if (len > BASE64_ENCODED_LEN(SASL_RESPONSE_MAX))
-		return -1;
-	*size_r = BASE64_DECODED_MAX(len) + 1;
-	*msg_r = xmalloc(*size_r);
-	if (len == 0)
-		return 0;
-	n = base64_decode(b64, len, *msg_r);
-	if (n < 0 || (size_t)n > SASL_RESPONSE_MAX)
-		return -1;
-	return n;
-}
-
-/* Ends an AUTHENTICATE exchange without credentials. */
+/* Goes on after sasl_server_start() or _step() returned res. */
 static enum proto_action
-imap_client_auth_fail(struct imap_client *c, const char *text, bool counts)
+imap_client_sasl_result(struct imap_client *c, enum sasl_server_result res)
 {
-	proto_creds_clear(&c->creds);
-	c->state = IMAP_CLIENT_PREAUTH;
-	imap_client_reply(c, c->login_tag, text);
-	c->login_tag[0] = '\0';
-	return counts ? imap_client_count_bad(c) : PROTO_ACT_MORE;
-}
-
-/* Handles one SASL response (a continuation line or an initial
- * response) in the current AUTH state. */
-static enum proto_action
-imap_client_sasl_step(
-    struct imap_client *c, const char *b64, size_t len, bool initial)
-{
-	unsigned char *msg;
-	const char *error;
-	size_t size;
-	long n;
-	char *s;
-
-	if (!initial && len == 1 && b64[0] == '*')
-		return imap_client_auth_fail(
-		    c, "BAD Authentication aborted by client.", false);
-	n = imap_client_sasl_decode(b64, len, initial, &msg, &size);
-	if (n < 0) {
-		freezero(msg, size);
-		return imap_client_auth_fail(
-		    c, "BAD Invalid base64 data in continued response.", true);
-	}
-	switch (c->state) {
-	case IMAP_CLIENT_AUTH_PLAIN:
-		proto_creds_clear(&c->creds);
-		if (sasl_plain_decode(msg, (size_t)n, &c->creds, &error) ==
-		    -1) {
-			/* Dovecot answers a malformed PLAIN message like a
-			 * wrong password; so do we. */
-			freezero(msg, size);
-			return imap_client_auth_fail(c, TEXT_NO_AUTH, false);
-		}
-		freezero(msg, size);
-		c->creds.kind = PROTO_AUTH_SASL_PLAIN;
-		return imap_client_login_ready(c, c->login_tag);
-	case IMAP_CLIENT_AUTH_LOGIN_USER:
-		if (n == 0 || n > SASL_IDENTITY_MAX ||
-		    memchr(msg, '\0', (size_t)n) != NULL) {
-			freezero(msg, size);
-			return imap_client_auth_fail(c,
-			    "NO [AUTHENTICATIONFAILED] Invalid user name.",
-			    false);
-		}
-		proto_creds_clear(&c->creds);
-		c->creds.kind = PROTO_AUTH_SASL_LOGIN;
-		c->creds.authzid = xstrdup("");
-		c->creds.authcid = xstrndup((const char *)msg, (size_t)n);
-		freezero(msg, size);
-		c->state = IMAP_CLIENT_AUTH_LOGIN_PASS;
-		(void)buf_append_str(
-		    &c->out, "+ " SASL_LOGIN_CHALLENGE_PASS "\r\n");
+	if (res == SASL_SERVER_CONTINUE)
 		return PROTO_ACT_MORE;
-	case IMAP_CLIENT_AUTH_LOGIN_PASS:
-		if (memchr(msg, '\0', (size_t)n) != NULL) {
-			freezero(msg, size);
-			return imap_client_auth_fail(c,
-			    "NO [AUTHENTICATIONFAILED] Invalid password.",
-			    false);
-		}
-		s = xmalloc((size_t)n + 1);
-		memcpy(s, msg, (size_t)n);
-		s[n] = '\0';
-		freezero(msg, size);
-		c->creds.password = s;
-		c->creds.password_len = (size_t)n;
+	if (res == SASL_SERVER_DONE)
 		return imap_client_login_ready(c, c->login_tag);
-	default:
-		freezero(msg, size);
-		return imap_client_auth_fail(c, TEXT_BAD_SYNTAX, true);
-	}
+	c->state = IMAP_CLIENT_PREAUTH;
+	imap_client_reply(c, c->login_tag, imap_client_sasl_fail[res].text);
+	c->login_tag[0] = '\0';
+	return imap_client_sasl_fail[res].counts ? imap_client_count_bad(c)
+						 : PROTO_ACT_MORE;
 }
 
 enum proto_action
 imap_client_cmd_authenticate(struct imap_client *c)
 {
-	const char *mech;
-	bool plain;
+	enum sasl_server_result res;
+	enum sasl_mech mech;
+	const char *error;
 
 	if (c->ntokens < 1 || c->ntokens > 2 ||
 	    c->tokens[0].type != IMAP_TOKEN_ATOM ||
 	    (c->ntokens == 2 && c->tokens[1].type != IMAP_TOKEN_ATOM))
 		return imap_client_bad(c, c->tag, TEXT_BAD_SYNTAX);
-	mech = imap_client_token_str(c, 0);
-	if (c->tokens[0].len == 5 && strncasecmp(mech, "PLAIN", 5) == 0)
-		plain = true;
-	else if (c->tokens[0].len == 5 && strncasecmp(mech, "LOGIN", 5) == 0)
-		plain = false;
-	else {
+	if (sasl_mech_lookup(
+		imap_client_token_str(c, 0), c->tokens[0].len, &mech) == -1) {
 		imap_client_reply(c, c->tag,
 		    "NO [ALERT] Unsupported authentication mechanism.");
 		return PROTO_ACT_MORE;
 	}
 	(void)strlcpy(c->login_tag, c->tag, sizeof(c->login_tag));
-	c->state = plain ? IMAP_CLIENT_AUTH_PLAIN : IMAP_CLIENT_AUTH_LOGIN_USER;
-	if (c->ntokens == 2)
-		return imap_client_sasl_step(
-		    c, imap_client_token_str(c, 1), c->tokens[1].len, true);
-	(void)buf_append_str(
-	    &c->out, plain ? "+ \r\n" : "+ " SASL_LOGIN_CHALLENGE_USER "\r\n");
-	return PROTO_ACT_MORE;
+	c->state = IMAP_CLIENT_AUTH;
+	res = sasl_server_start(&c->sasl, mech, &c->creds,
+	    c->ntokens == 2 ? imap_client_token_str(c, 1) : NULL,
+	    c->ntokens == 2 ? c->tokens[1].len : 0, &c->out, &error);
+	return imap_client_sasl_result(c, res);
 }
 
 const struct proto_creds *
@@ -264,5 +184,8 @@ imap_client_login_result(struct imap_client *c, enum proto_login_status status,
 enum proto_action
 imap_client_sasl_line(struct imap_client *c, const char *line, size_t len)
 {
-	return imap_client_sasl_step(c, line, len, false);
+	const char *error;
+
+	return imap_client_sasl_result(c,
+	    sasl_server_step(&c->sasl, &c->creds, line, len, &c->out, &error));
 }

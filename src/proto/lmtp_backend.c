@@ -17,15 +17,16 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "linebuf.h"
 #include "lmtp_backend.h"
 #include "lmtp_server.h"
+#include "xclient.h"
 #include "xmalloc.h"
 
 #define LMTP_BACKEND_HOSTNAME_MAX 256
 #define LMTP_BACKEND_HOSTNAME_DEFAULT "director"
 #define LMTP_BACKEND_OUTPUT_MAX (256 * 1024)
 #define LMTP_BACKEND_ERROR_MAX (LMTP_REPLY_MAX + 64)
-#define LMTP_BACKEND_XTEXT_MAX 256 /* encoded XCLIENT value */
 
 enum lmtp_backend_state {
 	LMTP_BACKEND_GREETING,
@@ -71,8 +72,7 @@ struct lmtp_backend {
 	char helo[LMTP_BACKEND_HOSTNAME_MAX];
 	enum lmtp_backend_state state;
 	struct buf out;
-	char *line; /* line_max + CR + NUL */
-	size_t line_len;
+	struct linebuf line;
 	/* the reply being read */
 	int rcode;
 	unsigned int rlines;
@@ -115,7 +115,7 @@ lmtp_backend_new(const struct lmtp_backend_settings *set,
 	b->info.local_ip[sizeof(b->info.local_ip) - 1] = '\0';
 	b->info.session_id[sizeof(b->info.session_id) - 1] = '\0';
 	(void)strlcpy(b->helo, helo != NULL ? helo : "", sizeof(b->helo));
-	b->line = xmalloc(b->set.line_max + 2);
+	linebuf_init(&b->line, b->set.line_max);
 	buf_init(&b->out, LMTP_BACKEND_OUTPUT_MAX);
 	if (info->ttl == 0) {
 		b->state = LMTP_BACKEND_CLOSED;
@@ -148,7 +148,7 @@ lmtp_backend_free(struct lmtp_backend **bp)
 	lmtp_backend_clear_trans(b);
 	free(b->cmds);
 	free(b->accepted);
-	freezero(b->line, b->set.line_max + 2);
+	linebuf_deinit(&b->line);
 	buf_deinit(&b->out);
 	free(b);
 }
@@ -200,86 +200,26 @@ lmtp_backend_send_lhlo(struct lmtp_backend *b)
 	b->state = LMTP_BACKEND_LHLO;
 }
 
-/* Printable ASCII without spaces: safe on a command line. */
-static bool
-lmtp_backend_word_safe(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++) {
-		if (*s <= ' ' || *s >= 0x7f)
-			return false;
-	}
-	return true;
-}
-
-/* Appends " NAME=<xtext of value>" (RFC 3461 xtext). */
-static void
-lmtp_backend_xclient_attr(
-    struct lmtp_backend *b, const char *name, const char *value)
-{
-	char enc[LMTP_BACKEND_XTEXT_MAX];
-	size_t n = 0;
-
-	for (; *value != '\0' && n + 4 < sizeof(enc); value++) {
-		unsigned char c = (unsigned char)*value;
-
-		if (c < 0x21 || c > 0x7e || c == '+' || c == '=')
-			n += (size_t)snprintf(
-			    enc + n, sizeof(enc) - n, "+%02X", (unsigned int)c);
-		else
-			enc[n++] = (char)c;
-	}
-	enc[n] = '\0';
-	(void)buf_printf(&b->out, " %s=%s", name, enc);
-}
-
-/* Sends XCLIENT with the listed attributes we have; false if none. */
+/* Sends XCLIENT with the announced attributes we have values for (see
+ * xclient.h for which values qualify); false if none. */
 static bool
 lmtp_backend_send_xclient(struct lmtp_backend *b)
 {
 	unsigned int a = b->xclient_attrs;
-	size_t start = b->out.len;
-	char num[16];
-	bool any = false;
+	struct xclient x;
 
-	(void)buf_append_str(&b->out, "XCLIENT");
-	if ((a & LMTP_XC_ADDR) && lmtp_backend_word_safe(b->info.client_ip)) {
-		char addr[sizeof(b->info.client_ip) + 5];
-
-		/* Postfix's XCLIENT syntax marks IPv6 addresses */
-		(void)snprintf(addr, sizeof(addr), "%s%s",
-		    strchr(b->info.client_ip, ':') != NULL ? "IPV6:" : "",
-		    b->info.client_ip);
-		lmtp_backend_xclient_attr(b, "ADDR", addr);
-		any = true;
-	}
-	if ((a & LMTP_XC_PORT) && b->info.client_port != 0) {
-		(void)snprintf(
-		    num, sizeof(num), "%u", (unsigned int)b->info.client_port);
-		lmtp_backend_xclient_attr(b, "PORT", num);
-		any = true;
-	}
-	if ((a & LMTP_XC_HELO) && b->helo[0] != '\0') {
-		lmtp_backend_xclient_attr(b, "HELO", b->helo);
-		any = true;
-	}
-	if ((a & LMTP_XC_SESSION) &&
-	    lmtp_backend_word_safe(b->info.session_id)) {
-		lmtp_backend_xclient_attr(b, "SESSION", b->info.session_id);
-		any = true;
-	}
-	if (a & LMTP_XC_TTL) {
-		(void)snprintf(num, sizeof(num), "%u", b->info.ttl);
-		lmtp_backend_xclient_attr(b, "TTL", num);
-		any = true;
-	}
-	if (!any) {
-		b->out.len = start;
-		return false;
-	}
-	(void)buf_append_str(&b->out, "\r\n");
-	return true;
+	xclient_begin(&x, &b->out);
+	if (a & LMTP_XC_ADDR)
+		(void)xclient_add_addr(&x, "ADDR", b->info.client_ip, true);
+	if ((a & LMTP_XC_PORT) && b->info.client_port != 0)
+		(void)xclient_add_uint(&x, "PORT", b->info.client_port);
+	if (a & LMTP_XC_HELO)
+		(void)xclient_add(&x, "HELO", b->helo);
+	if (a & LMTP_XC_SESSION)
+		(void)xclient_add(&x, "SESSION", b->info.session_id);
+	if (a & LMTP_XC_TTL)
+		(void)xclient_add_uint(&x, "TTL", b->info.ttl);
+	return xclient_end(&x);
 }
 
 /* The LHLO reply is complete: STARTTLS, XCLIENT, or ready. */
@@ -697,9 +637,10 @@ enum lmtp_backend_event
 lmtp_backend_input(
     struct lmtp_backend *b, const void *data, size_t len, size_t *consumed_r)
 {
-	const char *p = data;
-	size_t i = 0, n;
+	const char *p = data, *line;
+	size_t i = 0, used, n;
 	enum lmtp_backend_event ev = LMTP_BACKEND_EV_MORE;
+	enum linebuf_status st;
 
 	*consumed_r = 0;
 	if (b->state == LMTP_BACKEND_CLOSED)
@@ -710,25 +651,13 @@ lmtp_backend_input(
 	    b->state != LMTP_BACKEND_TLS_WAIT &&
 	    b->state != LMTP_BACKEND_FANOUT &&
 	    b->state != LMTP_BACKEND_DONE_PENDING) {
-		if (p[i] != '\n') {
-			/* line_max bytes plus a CR */
-			if (b->line_len > b->set.line_max ||
-			    (b->line_len == b->set.line_max && p[i] != '\r')) {
-				ev = lmtp_backend_fail(
-				    b, "backend reply line too long", false);
-				i++;
-				break;
-			}
-			b->line[b->line_len++] = p[i++];
-			continue;
-		}
-		i++;
-		n = b->line_len;
-		if (n > 0 && b->line[n - 1] == '\r')
-			n--;
-		b->line[n] = '\0';
-		b->line_len = 0;
-		ev = lmtp_backend_line(b, b->line, n);
+		st = linebuf_feed(&b->line, p + i, len - i, &used, &line, &n);
+		i += used;
+		if (st == LINEBUF_TOO_LONG)
+			ev = lmtp_backend_fail(
+			    b, "backend reply line too long", false);
+		else if (st == LINEBUF_LINE)
+			ev = lmtp_backend_line(b, line, n);
 	}
 	*consumed_r = i;
 	if (ev == LMTP_BACKEND_EV_MORE)
@@ -742,6 +671,6 @@ lmtp_backend_tls_started(struct lmtp_backend *b)
 	if (b->state != LMTP_BACKEND_TLS_WAIT)
 		return;
 	b->tls_done = true;
-	b->line_len = 0;
+	linebuf_reset(&b->line);
 	lmtp_backend_send_lhlo(b);
 }

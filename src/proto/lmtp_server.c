@@ -1,5 +1,6 @@
 /*
- * lmtp_server.c - LMTP server state machine (see lmtp_server.h).
+ * lmtp_server.c - LMTP server state machine (see lmtp_server.h); the
+ * path, parameter and reply syntax is in lmtp_syntax.c.
  *
  * Invariants: at most one command line is buffered (line_max bytes);
  * commands are consumed byte by byte, so whole and byte-wise feeding give
@@ -11,13 +12,14 @@
  */
 #include "compat.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
 
 #include "buf.h"
+#include "linebuf.h"
 #include "lmtp_server.h"
+#include "lmtp_syntax.h"
 #include "xmalloc.h"
 
 #define LMTP_SERVER_HOSTNAME_MAX 256
@@ -57,8 +59,7 @@ struct lmtp_server {
 	char helo[LMTP_SERVER_HELO_MAX + 1];
 	enum lmtp_server_state state;
 	struct buf out;
-	char *line; /* line_max + CR + NUL */
-	size_t line_len;
+	struct linebuf line;
 	unsigned int bad;
 	/* the transaction */
 	bool have_mail;
@@ -91,7 +92,7 @@ lmtp_server_new(const struct lmtp_server_settings *set)
 	if (set->client != NULL)
 		s->client = *set->client;
 	s->set.client = &s->client;
-	s->line = xmalloc(s->set.line_max + 2);
+	linebuf_init(&s->line, s->set.line_max);
 	s->rcpts = xcalloc(s->set.max_rcpts, sizeof(*s->rcpts));
 	buf_init(&s->out,
 	    LMTP_SERVER_OUTPUT_HIGH + LMTP_SERVER_OUTPUT_ROOM +
@@ -131,7 +132,7 @@ lmtp_server_free(struct lmtp_server **sp)
 	*sp = NULL;
 	lmtp_server_reset(s);
 	free(s->rcpts);
-	freezero(s->line, s->set.line_max + 2);
+	linebuf_deinit(&s->line);
 	buf_deinit(&s->out);
 	free(s);
 }
@@ -166,172 +167,6 @@ lmtp_server_bad(struct lmtp_server *s, const char *reply)
 		return LMTP_SERVER_EV_CLOSE;
 	}
 	return LMTP_SERVER_EV_MORE;
-}
-
-static bool
-lmtp_is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Does text start with an enhanced status code "class.d{1,3}.d{1,3}"
- * followed by a space or the end? */
-static bool
-lmtp_has_enhanced(const char *t, size_t len, char class)
-{
-	size_t i = 0, part, n;
-
-	if (len < 5 || t[0] != class || t[1] != '.')
-		return false;
-	i = 2;
-	for (part = 0; part < 2; part++) {
-		for (n = 0; i < len && lmtp_is_digit(t[i]) && n < 4; n++)
-			i++;
-		if (n == 0 || n > 3)
-			return false;
-		if (part == 0) {
-			if (i >= len || t[i] != '.')
-				return false;
-			i++;
-		}
-	}
-	return i == len || t[i] == ' ';
-}
-
-int
-lmtp_reply_normalise(char *dst, size_t size, const char *reply, size_t len)
-{
-	char text[LMTP_REPLY_MAX + 1];
-	size_t i, tlen;
-	int code;
-
-	if (len < 3 || reply[0] < '2' || reply[0] > '5' ||
-	    !lmtp_is_digit(reply[1]) || !lmtp_is_digit(reply[2]) ||
-	    (len > 3 && reply[3] != ' ' && reply[3] != '-')) {
-		(void)strlcpy(dst, "451 4.3.0 Invalid reply", size);
-		return -1;
-	}
-	code =
-	    (reply[0] - '0') * 100 + (reply[1] - '0') * 10 + (reply[2] - '0');
-	tlen = len > 4 ? MIN_OF(len - 4, sizeof(text) - 1) : 0;
-	for (i = 0; i < tlen; i++) {
-		unsigned char c = (unsigned char)reply[4 + i];
-
-		text[i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-	}
-	text[tlen] = '\0';
-	if (lmtp_has_enhanced(text, tlen, reply[0]))
-		(void)snprintf(dst, size, "%d %s", code, text);
-	else
-		(void)snprintf(dst, size, "%d %c.0.0%s%s", code, reply[0],
-		    tlen > 0 ? " " : "", text);
-	/* keep the bound even after the inserted code */
-	if (strlen(dst) > LMTP_REPLY_MAX)
-		dst[LMTP_REPLY_MAX] = '\0';
-	return code;
-}
-
-/* Parses "<path>" at p: sets *addr_r (new string, without <> and source
- * route) and returns the bytes used, or 0 on a syntax error. */
-static size_t
-lmtp_parse_path(const char *p, size_t len, char **addr_r)
-{
-	const char *a, *colon;
-	size_t i, alen;
-	bool quoted = false;
-
-	*addr_r = NULL;
-	if (len < 2 || p[0] != '<')
-		return 0;
-	for (i = 1; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c < 0x20 || c >= 0x7f)
-			return 0;
-		if (quoted) {
-			if (c == '\\') {
-				if (++i >= len || (unsigned char)p[i] < 0x20 ||
-				    (unsigned char)p[i] >= 0x7f)
-					return 0;
-			} else if (c == '"')
-				quoted = false;
-			continue;
-		}
-		if (c == '"')
-			quoted = true;
-		else if (c == '>')
-			break;
-		else if (c == '<' || c == ' ')
-			return 0;
-	}
-	if (i >= len)
-		return 0;
-	a = p + 1;
-	alen = i - 1;
-	if (alen > 0 && a[0] == '@') {
-		/* RFC 5321 4.1.1.3: source routes are ignored */
-		colon = memchr(a, ':', alen);
-		if (colon == NULL || a[alen - 1] == ':')
-			return 0;
-		alen -= (size_t)(colon + 1 - a);
-		a = colon + 1;
-	}
-	*addr_r = xstrndup(a, alen);
-	return i + 1;
-}
-
-/* Checks the esmtp-params syntax (RFC 5321 4.1.2). */
-static bool
-lmtp_params_valid(const char *p, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		if (!isalnum((unsigned char)p[i]))
-			return false;
-		while (i < len && (isalnum((unsigned char)p[i]) || p[i] == '-'))
-			i++;
-		if (i < len && p[i] == '=') {
-			size_t start = ++i;
-
-			while (
-			    i < len && p[i] > ' ' && p[i] < 0x7f && p[i] != '=')
-				i++;
-			if (i == start)
-				return false;
-		}
-		if (i < len && p[i] != ' ')
-			return false;
-		while (i < len && p[i] == ' ')
-			i++;
-	}
-	return true;
-}
-
-/* Splits off "KEYWORD:" (case-insensitive) and the path with optional
- * spaces in between; returns the bytes up to the parameters or 0. */
-static size_t
-lmtp_parse_arg(const char *args, size_t len, const char *keyword, char **addr_r)
-{
-	size_t klen = strlen(keyword), i, n;
-
-	*addr_r = NULL;
-	if (len < klen || strncasecmp(args, keyword, klen) != 0)
-		return 0;
-	for (i = klen; i < len && args[i] == ' '; i++)
-		;
-	n = lmtp_parse_path(args + i, len - i, addr_r);
-	if (n == 0)
-		return 0;
-	i += n;
-	if (i < len && args[i] != ' ') {
-		free(*addr_r);
-		*addr_r = NULL;
-		return 0;
-	}
-	while (i < len && args[i] == ' ')
-		i++;
-	return i;
 }
 
 /* Checks the MAIL parameters we advertise: NULL if fine, else a reply. */
@@ -746,9 +581,10 @@ enum lmtp_server_event
 lmtp_server_input(struct lmtp_server *s, const void *data, size_t len,
     size_t *consumed_r, const char **chunk_r, size_t *chunk_len_r)
 {
-	const char *p = data;
-	size_t i = 0, n;
+	const char *p = data, *line;
+	size_t i = 0, used, n;
 	enum lmtp_server_event ev = LMTP_SERVER_EV_MORE;
+	enum linebuf_status st;
 
 	*consumed_r = 0;
 	*chunk_r = NULL;
@@ -761,28 +597,17 @@ lmtp_server_input(struct lmtp_server *s, const void *data, size_t len,
 	while (i < len && ev == LMTP_SERVER_EV_MORE &&
 	    s->state == LMTP_SERVER_CMD) {
 		/* a new line is only started with room for its reply */
-		if (s->line_len == 0 && s->out.len > LMTP_SERVER_OUTPUT_HIGH)
+		if (linebuf_at_start(&s->line) &&
+		    s->out.len > LMTP_SERVER_OUTPUT_HIGH)
 			break;
-		if (p[i] != '\n') {
-			/* line_max bytes plus a CR */
-			if (s->line_len > s->set.line_max ||
-			    (s->line_len == s->set.line_max && p[i] != '\r')) {
-				lmtp_server_reply(s, "500 5.5.2 Line too long");
-				s->state = LMTP_SERVER_CLOSED;
-				ev = LMTP_SERVER_EV_CLOSE;
-				i++;
-				break;
-			}
-			s->line[s->line_len++] = p[i++];
-			continue;
-		}
-		i++;
-		n = s->line_len;
-		if (n > 0 && s->line[n - 1] == '\r')
-			n--;
-		s->line[n] = '\0';
-		s->line_len = 0;
-		ev = lmtp_server_command(s, s->line, n);
+		st = linebuf_feed(&s->line, p + i, len - i, &used, &line, &n);
+		i += used;
+		if (st == LINEBUF_TOO_LONG) {
+			lmtp_server_reply(s, "500 5.5.2 Line too long");
+			s->state = LMTP_SERVER_CLOSED;
+			ev = LMTP_SERVER_EV_CLOSE;
+		} else if (st == LINEBUF_LINE)
+			ev = lmtp_server_command(s, line, n);
 	}
 	*consumed_r = i;
 	return ev;
@@ -796,7 +621,7 @@ lmtp_server_tls_started(struct lmtp_server *s)
 	s->state = LMTP_SERVER_CMD;
 	s->set.starttls = false;
 	s->helo[0] = '\0';
-	s->line_len = 0;
+	linebuf_reset(&s->line);
 	lmtp_server_reset(s);
 }
 

@@ -12,8 +12,10 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "linebuf.h"
 #include "pop3_backend.h"
 #include "sasl.h"
+#include "xclient.h"
 #include "xmalloc.h"
 
 /* Commands we send are short apart from the AUTH line. */
@@ -38,8 +40,7 @@ struct pop3_backend {
 	struct proto_creds creds;
 	enum pop3_backend_state state;
 	struct buf out;
-	char *line;
-	size_t line_len;
+	struct linebuf line;
 	bool tls_done;
 	bool pipelined; /* PASS already sent with USER */
 	bool cap_stls, cap_pipelining, cap_xclient, cap_user, cap_plain;
@@ -84,7 +85,7 @@ pop3_backend_new(const struct proto_creds *creds,
 	    creds->password != NULL ? creds->password_len : 0);
 	b->creds.password_len =
 	    creds->password != NULL ? creds->password_len : 0;
-	b->line = xmalloc(b->set.line_max + 2);
+	linebuf_init(&b->line, b->set.line_max);
 	b->reply_text = xstrdup("");
 	buf_init(&b->out, POP3_BACKEND_OUTPUT_MAX);
 	if (info->ttl == 0) {
@@ -103,7 +104,7 @@ pop3_backend_free(struct pop3_backend **bp)
 		return;
 	*bp = NULL;
 	proto_creds_clear(&b->creds);
-	freezero(b->line, b->set.line_max + 2);
+	linebuf_deinit(&b->line);
 	free(b->reply_text);
 	buf_deinit(&b->out);
 	free(b);
@@ -163,17 +164,6 @@ pop3_backend_has_crlf(const char *s, size_t len)
 	return memchr(s, '\r', len) != NULL || memchr(s, '\n', len) != NULL;
 }
 
-/* A value is sent in XCLIENT only if it is plain printable ASCII. */
-static bool
-pop3_backend_xclient_safe(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s <= ' ' || *s > '~')
-			return false;
-	}
-	return true;
-}
-
 static void
 pop3_backend_send_capa(struct pop3_backend *b)
 {
@@ -228,19 +218,21 @@ pop3_backend_caps_done(struct pop3_backend *b)
 		return PROTO_ACT_MORE;
 	}
 	if (b->cap_xclient || b->greet_xclient) {
-		if (!pop3_backend_xclient_safe(b->info.client_ip))
+		struct xclient x;
+
+		/* pop3-login reads bare addresses only (see xclient.h) */
+		if (!xclient_value_ok(b->info.client_ip))
 			return pop3_backend_fail(b, "invalid client address");
-		(void)buf_printf(&b->out, "XCLIENT ADDR=%s PORT=%u",
-		    b->info.client_ip, (unsigned int)b->info.client_port);
-		if (b->info.local_ip[0] != '\0' &&
-		    pop3_backend_xclient_safe(b->info.local_ip))
-			(void)buf_printf(&b->out, " DESTADDR=%s DESTPORT=%u",
-			    b->info.local_ip, (unsigned int)b->info.local_port);
-		if (b->info.session_id[0] != '\0' &&
-		    pop3_backend_xclient_safe(b->info.session_id))
-			(void)buf_printf(
-			    &b->out, " SESSION=%s", b->info.session_id);
-		(void)buf_printf(&b->out, " TTL=%u\r\n", b->info.ttl);
+		xclient_begin(&x, &b->out);
+		(void)xclient_add_addr(&x, "ADDR", b->info.client_ip, false);
+		(void)xclient_add_uint(&x, "PORT", b->info.client_port);
+		if (xclient_add_addr(&x, "DESTADDR", b->info.local_ip, false))
+			(void)xclient_add_uint(
+			    &x, "DESTPORT", b->info.local_port);
+		(void)xclient_add(&x, "SESSION", b->info.session_id);
+		(void)xclient_add_uint(&x, "TTL", b->info.ttl);
+		if (!xclient_end(&x))
+			return pop3_backend_fail(b, "XCLIENT too long");
 		b->state = POP3_BACKEND_XCLIENT;
 		return PROTO_ACT_MORE;
 	}
@@ -354,9 +346,10 @@ size_t
 pop3_backend_input(struct pop3_backend *b, const void *data, size_t len,
     enum proto_action *act_r)
 {
-	const char *p = data;
-	size_t i = 0, n;
+	const char *p = data, *line;
+	size_t i = 0, used, n;
 	enum proto_action act = PROTO_ACT_MORE;
+	enum linebuf_status st;
 
 	if (b->state == POP3_BACKEND_FINISHED) {
 		*act_r = PROTO_ACT_CLOSE;
@@ -364,25 +357,13 @@ pop3_backend_input(struct pop3_backend *b, const void *data, size_t len,
 	}
 	while (i < len && act == PROTO_ACT_MORE &&
 	    b->state != POP3_BACKEND_TLS_WAIT) {
-		if (p[i] != '\n') {
-			/* line_max bytes plus a CR */
-			if (b->line_len > b->set.line_max ||
-			    (b->line_len == b->set.line_max && p[i] != '\r')) {
-				act = pop3_backend_fail(
-				    b, "backend reply line too long");
-				i++;
-				break;
-			}
-			b->line[b->line_len++] = p[i++];
-			continue;
-		}
-		i++;
-		n = b->line_len;
-		if (n > 0 && b->line[n - 1] == '\r')
-			n--;
-		b->line[n] = '\0';
-		b->line_len = 0;
-		act = pop3_backend_line(b, b->line, n);
+		st = linebuf_feed(&b->line, p + i, len - i, &used, &line, &n);
+		i += used;
+		if (st == LINEBUF_TOO_LONG)
+			act =
+			    pop3_backend_fail(b, "backend reply line too long");
+		else if (st == LINEBUF_LINE)
+			act = pop3_backend_line(b, line, n);
 	}
 	*act_r = act;
 	return i;
@@ -394,6 +375,6 @@ pop3_backend_tls_started(struct pop3_backend *b)
 	if (b->state != POP3_BACKEND_TLS_WAIT)
 		return;
 	b->tls_done = true;
-	b->line_len = 0;
+	linebuf_reset(&b->line);
 	pop3_backend_send_capa(b);
 }

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "linebuf.h"
 #include "pop3_client.h"
 #include "sasl.h"
 #include "xmalloc.h"
@@ -28,9 +29,7 @@
 
 enum pop3_client_state {
 	POP3_CLIENT_PREAUTH,
-	POP3_CLIENT_AUTH_PLAIN, /* waiting for the PLAIN response */
-	POP3_CLIENT_AUTH_LOGIN_USER, /* LOGIN: waiting for the username */
-	POP3_CLIENT_AUTH_LOGIN_PASS, /* LOGIN: waiting for the password */
+	POP3_CLIENT_AUTH, /* AUTH: sasl is active */
 	POP3_CLIENT_STARTTLS, /* waiting for tls_started() */
 	POP3_CLIENT_LOGIN, /* waiting for login_result() */
 	POP3_CLIENT_DONE, /* logged in */
@@ -42,12 +41,11 @@ struct pop3_client {
 	char greeting[POP3_CLIENT_GREETING_MAX];
 	enum pop3_client_state state;
 	struct buf out;
-	char *line; /* line_max + CR + NUL, wiped on reuse */
-	size_t line_len;
-	bool line_too_long;
+	struct linebuf line; /* wiped after each line */
 	unsigned int bad;
-	char *user; /* from USER, or SASL LOGIN's username */
+	char *user; /* from USER */
 	struct proto_creds creds;
+	struct sasl_server sasl;
 };
 
 struct pop3_client *
@@ -68,7 +66,7 @@ pop3_client_new(const struct pop3_client_settings *set)
 	c->set.greeting = c->greeting;
 	if (c->set.secured)
 		c->set.starttls = false;
-	c->line = xmalloc(c->set.line_max + 2);
+	linebuf_init(&c->line, c->set.line_max);
 	buf_init(&c->out, POP3_CLIENT_OUTPUT_MAX);
 	return c;
 }
@@ -92,7 +90,7 @@ pop3_client_free(struct pop3_client **cp)
 	*cp = NULL;
 	proto_creds_clear(&c->creds);
 	pop3_client_forget_user(c);
-	freezero(c->line, c->set.line_max + 2);
+	linebuf_deinit(&c->line);
 	buf_deinit(&c->out);
 	free(c);
 }
@@ -152,6 +150,7 @@ pop3_client_capa(struct pop3_client *c)
 static enum proto_action
 pop3_client_auth_fail(struct pop3_client *c, const char *reply, bool counts)
 {
+	sasl_server_abort(&c->sasl);
 	proto_creds_clear(&c->creds);
 	pop3_client_forget_user(c);
 	c->state = POP3_CLIENT_PREAUTH;
@@ -161,102 +160,48 @@ pop3_client_auth_fail(struct pop3_client *c, const char *reply, bool counts)
 	return PROTO_ACT_MORE;
 }
 
-/* Decodes one base64 SASL response into a new wiped-later buffer.
- * Returns the length or -1; *msg_r is NUL-terminated. */
-static long
-pop3_client_b64(
-    const char *b64, size_t len, unsigned char **msg_r, size_t *size_r)
-{
-	long n;
+/* How an AUTH that ends without credentials is answered, by
+ * sasl_server_step() result, and whether it counts as a bad command
+ * (BAD_PLAIN is answered with the decoder's own text). */
+static const struct {
+	const char *text;
+	bool counts;
+} pop3_client_sasl_fail[] = {
+    [SASL_SERVER_CANCELLED] = {"-ERR Authentication aborted by client.", false},
+    [SASL_SERVER_BAD_BASE64] =
+	{"-ERR Invalid base64 data in continued response.", true},
+    [SASL_SERVER_BAD_USER] = {"-ERR [AUTH] Invalid username.", true},
+    [SASL_SERVER_BAD_PASSWORD] = {"-ERR [AUTH] Invalid password.", true},
+};
 
-	*msg_r = NULL;
-	*size_r = 0;
-	if (len > BASE64_ENCODED_LEN(SASL_RESPONSE_MAX))
-		return -1;
-	*size_r = BASE64_DECODED_MAX(len) + 1;
-	*msg_r = xcalloc(1, *size_r);
-	if (len == 0)
-		return 0;
-	n = base64_decode(b64, len, *msg_r);
-	if (n < 0 || (size_t)n > SASL_RESPONSE_MAX)
-		return -1;
-	(*msg_r)[n] = '\0';
-	return n;
-}
-
-/* Handles one SASL response: an initial response (initial: "=" means
- * empty) or a continuation line. */
+/* Goes on after sasl_server_start() or _step() returned res. */
 static enum proto_action
-pop3_client_sasl_step(
-    struct pop3_client *c, const char *b64, size_t len, bool initial)
+pop3_client_sasl_result(
+    struct pop3_client *c, enum sasl_server_result res, const char *error)
 {
-	unsigned char *msg;
-	size_t size;
-	const char *error;
-	long n;
-	enum proto_action act = PROTO_ACT_MORE;
+	char reply[128];
 
-	if (!initial && len == 1 && b64[0] == '*')
-		return pop3_client_auth_fail(
-		    c, "-ERR Authentication aborted by client.", false);
-	if (initial && len == 1 && b64[0] == '=')
-		len = 0;
-	n = pop3_client_b64(b64, len, &msg, &size);
-	if (n < 0) {
-		freezero(msg, size);
-		return pop3_client_auth_fail(
-		    c, "-ERR Invalid base64 data in continued response.", true);
-	}
-	switch (c->state) {
-	case POP3_CLIENT_AUTH_PLAIN:
-		if (sasl_plain_decode(msg, (size_t)n, &c->creds, &error) ==
-		    -1) {
-			char reply[128];
-
-			snprintf(reply, sizeof(reply), "-ERR [AUTH] %s", error);
-			act = pop3_client_auth_fail(c, reply, true);
-			break;
-		}
+	switch (res) {
+	case SASL_SERVER_CONTINUE:
+		return PROTO_ACT_MORE;
+	case SASL_SERVER_DONE:
 		c->state = POP3_CLIENT_LOGIN;
-		act = PROTO_ACT_LOGIN;
-		break;
-	case POP3_CLIENT_AUTH_LOGIN_USER:
-		if (n == 0 || n > SASL_IDENTITY_MAX ||
-		    memchr(msg, '\0', (size_t)n) != NULL) {
-			act = pop3_client_auth_fail(
-			    c, "-ERR [AUTH] Invalid username.", true);
-			break;
-		}
-		c->user = xstrndup((const char *)msg, (size_t)n);
-		c->state = POP3_CLIENT_AUTH_LOGIN_PASS;
-		pop3_client_reply(c, "+ " SASL_LOGIN_CHALLENGE_PASS);
-		break;
-	case POP3_CLIENT_AUTH_LOGIN_PASS:
-		if (memchr(msg, '\0', (size_t)n) != NULL) {
-			act = pop3_client_auth_fail(
-			    c, "-ERR [AUTH] Invalid password.", true);
-			break;
-		}
-		c->creds.kind = PROTO_AUTH_SASL_LOGIN;
-		c->creds.authzid = xstrdup("");
-		c->creds.authcid = c->user;
-		c->user = NULL;
-		c->creds.password = xstrndup((const char *)msg, (size_t)n);
-		c->creds.password_len = (size_t)n;
-		c->state = POP3_CLIENT_LOGIN;
-		act = PROTO_ACT_LOGIN;
-		break;
+		return PROTO_ACT_LOGIN;
+	case SASL_SERVER_BAD_PLAIN:
+		(void)snprintf(reply, sizeof(reply), "-ERR [AUTH] %s", error);
+		return pop3_client_auth_fail(c, reply, true);
 	default:
-		break;
+		return pop3_client_auth_fail(c, pop3_client_sasl_fail[res].text,
+		    pop3_client_sasl_fail[res].counts);
 	}
-	freezero(msg, size);
-	return act;
 }
 
 static enum proto_action
 pop3_client_cmd_auth(struct pop3_client *c, const char *args, size_t len)
 {
-	const char *sp;
+	enum sasl_server_result res;
+	const char *sp, *error;
+	enum sasl_mech mech;
 	size_t mlen;
 
 	if (len == 0) {
@@ -273,25 +218,15 @@ pop3_client_cmd_auth(struct pop3_client *c, const char *args, size_t len)
 	}
 	sp = memchr(args, ' ', len);
 	mlen = sp != NULL ? (size_t)(sp - args) : len;
-	proto_creds_clear(&c->creds);
 	pop3_client_forget_user(c);
-	if (mlen == 5 && strncasecmp(args, "PLAIN", 5) == 0) {
-		c->state = POP3_CLIENT_AUTH_PLAIN;
-		if (sp == NULL) {
-			pop3_client_reply(c, "+ ");
-			return PROTO_ACT_MORE;
-		}
-	} else if (mlen == 5 && strncasecmp(args, "LOGIN", 5) == 0) {
-		c->state = POP3_CLIENT_AUTH_LOGIN_USER;
-		if (sp == NULL) {
-			pop3_client_reply(c, "+ " SASL_LOGIN_CHALLENGE_USER);
-			return PROTO_ACT_MORE;
-		}
-	} else
+	if (sasl_mech_lookup(args, mlen, &mech) == -1)
 		return pop3_client_bad(
 		    c, "-ERR Unsupported authentication mechanism.");
-	return pop3_client_sasl_step(
-	    c, sp + 1, len - (size_t)(sp + 1 - args), true);
+	c->state = POP3_CLIENT_AUTH;
+	res = sasl_server_start(&c->sasl, mech, &c->creds,
+	    sp != NULL ? sp + 1 : NULL,
+	    sp != NULL ? len - (size_t)(sp + 1 - args) : 0, &c->out, &error);
+	return pop3_client_sasl_result(c, res, error);
 }
 
 static enum proto_action
@@ -387,6 +322,9 @@ pop3_client_command(struct pop3_client *c, const char *line, size_t len)
 static enum proto_action
 pop3_client_line(struct pop3_client *c, const char *line, size_t len)
 {
+	enum sasl_server_result res;
+	const char *error;
+
 	if (memchr(line, '\0', len) != NULL) {
 		if (c->state != POP3_CLIENT_PREAUTH)
 			return pop3_client_auth_fail(
@@ -398,10 +336,10 @@ pop3_client_line(struct pop3_client *c, const char *line, size_t len)
 		if (len == 0)
 			return PROTO_ACT_MORE;
 		return pop3_client_command(c, line, len);
-	case POP3_CLIENT_AUTH_PLAIN:
-	case POP3_CLIENT_AUTH_LOGIN_USER:
-	case POP3_CLIENT_AUTH_LOGIN_PASS:
-		return pop3_client_sasl_step(c, line, len, false);
+	case POP3_CLIENT_AUTH:
+		res = sasl_server_step(
+		    &c->sasl, &c->creds, line, len, &c->out, &error);
+		return pop3_client_sasl_result(c, res, error);
 	default:
 		return PROTO_ACT_MORE;
 	}
@@ -411,9 +349,10 @@ size_t
 pop3_client_input(struct pop3_client *c, const void *data, size_t len,
     enum proto_action *act_r)
 {
-	const char *p = data;
-	size_t i = 0, n;
+	const char *p = data, *line;
+	size_t i = 0, used, n;
 	enum proto_action act = PROTO_ACT_MORE;
+	enum linebuf_status st;
 
 	if (c->state == POP3_CLIENT_CLOSED) {
 		*act_r = PROTO_ACT_CLOSE;
@@ -421,35 +360,22 @@ pop3_client_input(struct pop3_client *c, const void *data, size_t len,
 	}
 	while (i < len && act == PROTO_ACT_MORE) {
 		if (c->state != POP3_CLIENT_PREAUTH &&
-		    c->state != POP3_CLIENT_AUTH_PLAIN &&
-		    c->state != POP3_CLIENT_AUTH_LOGIN_USER &&
-		    c->state != POP3_CLIENT_AUTH_LOGIN_PASS)
+		    c->state != POP3_CLIENT_AUTH)
 			break;
 		/* a new line is only started with room for its reply */
-		if (c->line_len == 0 && c->out.len > POP3_CLIENT_OUTPUT_HIGH)
+		if (linebuf_at_start(&c->line) &&
+		    c->out.len > POP3_CLIENT_OUTPUT_HIGH)
 			break;
-		if (p[i] != '\n') {
-			/* line_max bytes plus a CR */
-			if (c->line_len > c->set.line_max ||
-			    (c->line_len == c->set.line_max && p[i] != '\r')) {
-				pop3_client_reply(
-				    c, "-ERR Input line too long.");
-				c->state = POP3_CLIENT_CLOSED;
-				act = PROTO_ACT_CLOSE;
-				i++;
-				break;
-			}
-			c->line[c->line_len++] = p[i++];
-			continue;
+		st = linebuf_feed(&c->line, p + i, len - i, &used, &line, &n);
+		i += used;
+		if (st == LINEBUF_TOO_LONG) {
+			pop3_client_reply(c, "-ERR Input line too long.");
+			c->state = POP3_CLIENT_CLOSED;
+			act = PROTO_ACT_CLOSE;
+		} else if (st == LINEBUF_LINE) {
+			act = pop3_client_line(c, line, n);
+			linebuf_drop(&c->line);
 		}
-		i++;
-		n = c->line_len;
-		if (n > 0 && c->line[n - 1] == '\r')
-			n--;
-		c->line[n] = '\0';
-		c->line_len = 0;
-		act = pop3_client_line(c, c->line, n);
-		explicit_bzero(c->line, n + 1);
 	}
 	*act_r = act;
 	return i;
@@ -463,8 +389,7 @@ pop3_client_tls_started(struct pop3_client *c)
 	c->state = POP3_CLIENT_PREAUTH;
 	c->set.secured = true;
 	c->set.starttls = false;
-	explicit_bzero(c->line, c->set.line_max + 2);
-	c->line_len = 0;
+	linebuf_reset(&c->line);
 	pop3_client_forget_user(c);
 }
 

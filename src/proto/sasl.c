@@ -1,13 +1,17 @@
 /*
- * sasl.c - strict base64 (RFC 4648) and the SASL PLAIN message codec
- * (RFC 4616).
+ * sasl.c - strict base64 (RFC 4648), the SASL PLAIN message codec (RFC
+ * 4616) and the server side of PLAIN and LOGIN (see sasl.h).
  *
  * Invariants: decoding never writes more than BASE64_DECODED_MAX(len)
  * bytes and rejects anything but canonical padded base64; every
- * temporary copy of a secret is wiped before it is freed.
+ * temporary copy of a secret is wiped before it is freed; an exchange
+ * that ends without DONE leaves the credentials wiped and empty.
  */
 #include "compat.h"
 
+#include <strings.h>
+
+#include "buf.h"
 #include "sasl.h"
 #include "xmalloc.h"
 
@@ -177,4 +181,151 @@ proto_creds_clear(struct proto_creds *creds)
 	if (creds->password != NULL)
 		freezero(creds->password, creds->password_len + 1);
 	explicit_bzero(creds, sizeof(*creds));
+}
+
+int
+sasl_mech_lookup(const char *name, size_t len, enum sasl_mech *mech_r)
+{
+	if (len == 5 && strncasecmp(name, "PLAIN", 5) == 0)
+		*mech_r = SASL_MECH_PLAIN;
+	else if (len == 5 && strncasecmp(name, "LOGIN", 5) == 0)
+		*mech_r = SASL_MECH_LOGIN;
+	else
+		return -1;
+	return 0;
+}
+
+/* Decodes one base64 response into a new NUL-terminated buffer of
+ * *size_r bytes that the caller wipes with freezero(), even on failure.
+ * "=" stands for an empty initial response.  Returns the decoded length
+ * or -1. */
+static long
+sasl_server_decode(const char *b64, size_t len, bool initial,
+    unsigned char **msg_r, size_t *size_r)
+{
+	long n;
+
+	if (initial && len == 1 && b64[0] == '=')
+		len = 0;
+	if (len > BASE64_ENCODED_LEN(SASL_RESPONSE_MAX)) {
+		*msg_r = NULL;
+		*size_r = 0;
+		return -1;
+	}
+	*size_r = BASE64_DECODED_MAX(len) + 1;
+	*msg_r = xcalloc(1, *size_r);
+	if (len == 0)
+		return 0;
+	n = base64_decode(b64, len, *msg_r);
+	if (n < 0 || (size_t)n > SASL_RESPONSE_MAX)
+		return -1;
+	return n;
+}
+
+/* Applies the decoded response msg[0..n) to the current state. */
+static enum sasl_server_result
+sasl_server_apply(struct sasl_server *s, struct proto_creds *creds,
+    const unsigned char *msg, size_t n, struct buf *out, const char **error_r)
+{
+	switch (s->state) {
+	case SASL_SERVER_PLAIN:
+		proto_creds_clear(creds);
+		if (sasl_plain_decode(msg, n, creds, error_r) == -1)
+			return SASL_SERVER_BAD_PLAIN;
+		return SASL_SERVER_DONE;
+	case SASL_SERVER_LOGIN_USER:
+		if (n == 0 || n > SASL_IDENTITY_MAX ||
+		    memchr(msg, '\0', n) != NULL)
+			return SASL_SERVER_BAD_USER;
+		proto_creds_clear(creds);
+		creds->kind = PROTO_AUTH_SASL_LOGIN;
+		creds->authzid = xstrdup("");
+		creds->authcid = xstrndup((const char *)msg, n);
+		s->state = SASL_SERVER_LOGIN_PASS;
+		(void)buf_append_str(
+		    out, "+ " SASL_LOGIN_CHALLENGE_PASS "\r\n");
+		return SASL_SERVER_CONTINUE;
+	case SASL_SERVER_LOGIN_PASS:
+		if (memchr(msg, '\0', n) != NULL)
+			return SASL_SERVER_BAD_PASSWORD;
+		creds->password = xmalloc(n + 1);
+		memcpy(creds->password, msg, n);
+		creds->password[n] = '\0';
+		creds->password_len = n;
+		return SASL_SERVER_DONE;
+	case SASL_SERVER_IDLE:
+	default:
+		return SASL_SERVER_CANCELLED;
+	}
+}
+
+/* One response; initial: it came with the mechanism name. */
+static enum sasl_server_result
+sasl_server_response(struct sasl_server *s, struct proto_creds *creds,
+    const char *b64, size_t len, bool initial, struct buf *out,
+    const char **error_r)
+{
+	enum sasl_server_result res;
+	unsigned char *msg;
+	size_t size;
+	long n;
+
+	*error_r = NULL;
+	if (!initial && len == 1 && b64[0] == '*')
+		res = SASL_SERVER_CANCELLED;
+	else {
+		n = sasl_server_decode(b64, len, initial, &msg, &size);
+		if (n < 0)
+			res = SASL_SERVER_BAD_BASE64;
+		else
+			res = sasl_server_apply(
+			    s, creds, msg, (size_t)n, out, error_r);
+		if (msg != NULL)
+			freezero(msg, size);
+	}
+	if (res != SASL_SERVER_BAD_PLAIN)
+		*error_r = NULL;
+	if (res == SASL_SERVER_CONTINUE)
+		return res;
+	s->state = SASL_SERVER_IDLE;
+	if (res != SASL_SERVER_DONE)
+		proto_creds_clear(creds);
+	return res;
+}
+
+enum sasl_server_result
+sasl_server_start(struct sasl_server *s, enum sasl_mech mech,
+    struct proto_creds *creds, const char *ir, size_t ir_len, struct buf *out,
+    const char **error_r)
+{
+	proto_creds_clear(creds);
+	s->state = mech == SASL_MECH_PLAIN ? SASL_SERVER_PLAIN
+					   : SASL_SERVER_LOGIN_USER;
+	if (ir != NULL)
+		return sasl_server_response(
+		    s, creds, ir, ir_len, true, out, error_r);
+	*error_r = NULL;
+	(void)buf_append_str(out,
+	    mech == SASL_MECH_PLAIN ? "+ \r\n"
+				    : "+ " SASL_LOGIN_CHALLENGE_USER "\r\n");
+	return SASL_SERVER_CONTINUE;
+}
+
+enum sasl_server_result
+sasl_server_step(struct sasl_server *s, struct proto_creds *creds,
+    const char *b64, size_t len, struct buf *out, const char **error_r)
+{
+	return sasl_server_response(s, creds, b64, len, false, out, error_r);
+}
+
+bool
+sasl_server_active(const struct sasl_server *s)
+{
+	return s->state != SASL_SERVER_IDLE;
+}
+
+void
+sasl_server_abort(struct sasl_server *s)
+{
+	s->state = SASL_SERVER_IDLE;
 }

@@ -1,13 +1,22 @@
 /*
  * sasl.h - base64 and the SASL mechanisms a director relays: PLAIN
  * (RFC 4616) and LOGIN (draft-murchison-sasl-login).  Pure and bounded.
+ *
+ * The server side (struct sasl_server) is the one mechanism state machine
+ * of the pre-login IMAP and POP3 servers: it decodes each base64 response
+ * (initial response "=" is empty, RFC 4959 / RFC 5034; "*" cancels),
+ * steps PLAIN or LOGIN, queues the challenges and fills the caller's
+ * credentials.  The protocol words the failures.
  */
 #ifndef DIRECTOR_SASL_H
 #define DIRECTOR_SASL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proto.h"
+
+struct buf;
 
 /* Longest decoded SASL response accepted (authzid + authcid + password). */
 #define SASL_RESPONSE_MAX 4096
@@ -41,6 +50,64 @@ char *sasl_plain_encode(const struct proto_creds *creds);
 /* The two challenges of the LOGIN mechanism, already base64-encoded. */
 #define SASL_LOGIN_CHALLENGE_USER "VXNlcm5hbWU6" /* "Username:" */
 #define SASL_LOGIN_CHALLENGE_PASS "UGFzc3dvcmQ6" /* "Password:" */
+
+enum sasl_mech {
+	SASL_MECH_PLAIN,
+	SASL_MECH_LOGIN,
+};
+
+/* What a response did to the exchange.  Every result but CONTINUE ends
+ * it; every failure has wiped the credentials. */
+enum sasl_server_result {
+	SASL_SERVER_CONTINUE, /* send *challenge_r, wait for the response */
+	SASL_SERVER_DONE, /* the credentials are complete */
+	SASL_SERVER_CANCELLED, /* the client sent "*" */
+	SASL_SERVER_BAD_BASE64, /* not base64, or over SASL_RESPONSE_MAX */
+	SASL_SERVER_BAD_PLAIN, /* malformed PLAIN message (*error_r says) */
+	SASL_SERVER_BAD_USER, /* LOGIN: empty, too long or NUL user name */
+	SASL_SERVER_BAD_PASSWORD, /* LOGIN: NUL in the password */
+};
+
+enum sasl_server_state {
+	SASL_SERVER_IDLE,
+	SASL_SERVER_PLAIN, /* waiting for the PLAIN message */
+	SASL_SERVER_LOGIN_USER, /* LOGIN: waiting for the user name */
+	SASL_SERVER_LOGIN_PASS, /* LOGIN: waiting for the password */
+};
+
+/* One exchange at a time; zero-initialised it is idle.  The credentials
+ * it fills belong to the caller, who passes the same creds to every call
+ * of one exchange. */
+struct sasl_server {
+	enum sasl_server_state state;
+};
+
+/* The mechanism named by name[0..len) (case-insensitive); -1 if it is
+ * not one we offer. */
+int sasl_mech_lookup(const char *name, size_t len, enum sasl_mech *mech_r);
+
+/* Starts an exchange: wipes creds, then steps the initial response
+ * ir[0..ir_len) if ir is not NULL ("=" is empty), else queues the first
+ * challenge.  Returns like sasl_server_step(). */
+enum sasl_server_result sasl_server_start(struct sasl_server *s,
+    enum sasl_mech mech, struct proto_creds *creds, const char *ir,
+    size_t ir_len, struct buf *out, const char **error_r);
+
+/* Feeds one continuation line b64[0..len).  CONTINUE: the next challenge
+ * is queued on out as "+ <base64>" CRLF (the IMAP and POP3 form).  DONE:
+ * creds hold kind, authzid ("" unless PLAIN gave one), authcid and
+ * password, NUL-free.  *error_r is NULL but for BAD_PLAIN, where it is a
+ * static text fit for the client.  Secrets decoded on the way are wiped.  The exchange must be
+ * active (else CANCELLED). */
+enum sasl_server_result sasl_server_step(struct sasl_server *s,
+    struct proto_creds *creds, const char *b64, size_t len, struct buf *out,
+    const char **error_r);
+
+/* True between sasl_server_start() and the end of the exchange. */
+bool sasl_server_active(const struct sasl_server *s);
+
+/* Ends the exchange (TLS, disconnect); the caller wipes its creds. */
+void sasl_server_abort(struct sasl_server *s);
 
 /* Wipes and frees the fields of creds and zeroes the struct. */
 void proto_creds_clear(struct proto_creds *creds);

@@ -111,17 +111,24 @@ static struct proto_client_info info = {
 static const struct pop3_backend_settings set_plain = {0};
 static const struct pop3_backend_settings set_stls = {.starttls = true};
 
+/* Feeds in[0..len) whole and one byte at a time; both transcripts must
+ * equal expect.  Lengths are explicit so NUL bytes are really fed. */
 static void
-check(const struct proto_creds *creds, const struct proto_client_info *ci,
-    const struct pop3_backend_settings *set, const char *in, const char *expect)
+check_len(const struct proto_creds *creds, const struct proto_client_info *ci,
+    const struct pop3_backend_settings *set, const char *in, size_t len,
+    const char *expect)
 {
 	static struct transcript whole, bytes;
 
-	drive(creds, ci, set, in, strlen(in), strlen(in) + 1, &whole);
-	drive(creds, ci, set, in, strlen(in), 1, &bytes);
+	drive(creds, ci, set, in, len, len, &whole);
+	drive(creds, ci, set, in, len, 1, &bytes);
 	assert_string_equal(whole.text, bytes.text);
 	assert_string_equal(whole.text, expect);
 }
+
+/* check_len() of a string literal (the "" refuses a pointer). */
+#define check(creds, ci, set, lit, expect)                                     \
+	check_len(creds, ci, set, "" lit "", sizeof(lit) - 1, expect)
 
 static void
 test_user_pass_simple(void **state)
@@ -223,9 +230,11 @@ test_hostile(void **state)
 	    "CAPA\r\nUSER bob\r\n<CLOSE unexpected backend reply>");
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "+OK ", 4);
-	big[sizeof(big) - 1] = '\0';
-	check(&creds_user, &info, &set, big,
-	    "<CLOSE backend reply line too long><LEFT 94>");
+	check_len(&creds_user, &info, &set, big, sizeof(big),
+	    "<CLOSE backend reply line too long><LEFT 95>");
+	/* a NUL byte */
+	check(&creds_user, &info, &set_plain, "+OK a\0b\r\n+OK\r\n",
+	    "<CLOSE NUL byte in backend reply><LEFT 5>");
 	/* TTL 0: refuse before anything is sent */
 	ci.ttl = 0;
 	check(&creds_user, &ci, &set_plain, "+OK\r\n",

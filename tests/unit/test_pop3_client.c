@@ -51,6 +51,11 @@ drive(const struct pop3_client_settings *set, const char *in, size_t len,
 		buf_consume(out, out->len);
 		if (act == PROTO_ACT_CLOSE) {
 			transcript_printf(t, "<CLOSE>");
+			/* closed for good: nothing more is consumed */
+			assert_int_equal(
+			    pop3_client_input(c, "NOOP\r\n", 6, &act), 0);
+			assert_int_equal(act, PROTO_ACT_CLOSE);
+			assert_int_equal(out->len, 0);
 			break;
 		}
 		if (act == PROTO_ACT_STARTTLS) {
@@ -88,18 +93,23 @@ drive(const struct pop3_client_settings *set, const char *in, size_t len,
 	assert_null(c);
 }
 
+/* Feeds in[0..len) whole and one byte at a time; both transcripts must
+ * equal expect.  Lengths are explicit so NUL bytes are really fed. */
 static void
-check(
-    const struct pop3_client_settings *set, const char *in, const char *expect)
+check_len(const struct pop3_client_settings *set, const char *in, size_t len,
+    const char *expect)
 {
 	static struct transcript whole, bytes;
 
-	drive(set, in, strlen(in), strlen(in) + 1, &whole);
-	drive(set, in, strlen(in), 1, &bytes);
+	drive(set, in, len, len, &whole);
+	drive(set, in, len, 1, &bytes);
 	assert_string_equal(whole.text, bytes.text);
-	if (expect != NULL)
-		assert_string_equal(whole.text, expect);
+	assert_string_equal(whole.text, expect);
 }
+
+/* check_len() of a string literal (the "" refuses a pointer). */
+#define check(set, lit, expect)                                                \
+	check_len(set, "" lit "", sizeof(lit) - 1, expect)
 
 static const struct pop3_client_settings set_plain = {
     .greeting = "ready",
@@ -267,7 +277,16 @@ test_bad_commands(void **state)
 	    "-ERR Unknown command.\r\n-ERR Too many bad commands.\r\n"
 	    "<CLOSE><LEFT 6>");
 	/* NUL and 8-bit */
-	check(&set_plain, "NO\0OP\r\nUSER \xc3\xa4\r\nPASS \xff\r\n", NULL);
+	/* the NUL line is one bad command (not "NO"); 8-bit is data */
+	check(&set_plain, "NO\0OP\r\nUSER \xc3\xa4\r\nPASS \xff\r\n",
+	    "+OK ready\r\n-ERR Invalid input.\r\n+OK\r\n"
+	    "<LOGIN 0 [] [\xc3\xa4] [\xff]>+OK Logged in.\r\n");
+	/* a NUL inside an AUTH exchange ends it and counts */
+	set.bad_max = 2;
+	check(&set, "AUTH LOGIN\r\ndGlt\0\r\nNO\0\r\nNOOP\r\n",
+	    "+OK ready\r\n+ VXNlcm5hbWU6\r\n-ERR Invalid input.\r\n"
+	    "-ERR Invalid input.\r\n-ERR Too many bad commands.\r\n"
+	    "<CLOSE><LEFT 6>");
 	{
 		static const char in[] = "NO\0OP\r\nNOOP\r\n";
 		static struct transcript a, b;
@@ -297,7 +316,11 @@ test_long_lines(void **state)
 	memcpy(in, "AUTH PLAIN\r\n", 12);
 	memset(in + 12, 'A', big);
 	memcpy(in + 12 + big, "\r\n", 3);
-	check(&set_plain, in, NULL);
+	/* the session ends at the first byte over the limit */
+	check_len(&set_plain, in, 12 + big + 2,
+	    "+OK ready\r\n+ \r\n-ERR Input line too long.\r\n"
+	    "<CLOSE><LEFT 16385>");
+	assert_int_equal(16385, 12 + big + 2 - (12 + POP3_CLIENT_LINE_MAX + 1));
 	free(in);
 }
 
@@ -306,8 +329,7 @@ test_long_auth_response(void **state)
 {
 	/* a 4000-byte password: a 5 KiB continuation line is accepted */
 	static unsigned char msg[4006];
-	static char in[8192];
-	static struct transcript t;
+	static char in[8192], expect[4096 + 64];
 	size_t len;
 
 	memcpy(msg, "\0bob\0", 5);
@@ -316,10 +338,11 @@ test_long_auth_response(void **state)
 	memcpy(in, "AUTH PLAIN\r\n", len);
 	len += base64_encode(msg, 4005, in + len);
 	memcpy(in + len, "\r\n", 3);
-	check(&set_plain, in, NULL);
-	drive(&set_plain, in, strlen(in), 1, &t);
-	assert_non_null(strstr(t.text, "<LOGIN 1 [] [bob] [pppp"));
-	assert_non_null(strstr(t.text, "+OK Logged in.\r\n"));
+	memcpy(expect, "+OK ready\r\n+ \r\n<LOGIN 1 [] [bob] [", 34);
+	memset(expect + 34, 'p', 4000);
+	memcpy(expect + 34 + 4000, "]>+OK Logged in.\r\n",
+	    sizeof("]>+OK Logged in.\r\n"));
+	check_len(&set_plain, in, len + 2, expect);
 }
 
 int

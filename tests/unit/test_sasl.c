@@ -1,5 +1,6 @@
 /*
- * test_sasl.c - base64 (RFC 4648 vectors, strictness) and SASL PLAIN.
+ * test_sasl.c - base64 (RFC 4648 vectors, strictness), SASL PLAIN and the
+ * server-side PLAIN/LOGIN exchange the IMAP and POP3 servers share.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include "compat.h"
+#include "buf.h"
 #include "sasl.h"
 
 struct b64_vector {
@@ -244,6 +246,212 @@ test_login_challenges(void **state)
 	assert_string_equal(enc, SASL_LOGIN_CHALLENGE_PASS);
 }
 
+/* The challenge queue of the tests: what the last call queued. */
+static struct buf out;
+
+/* Checks what a call queued and that a failure left the credentials
+ * empty and the exchange over; returns res. */
+static enum sasl_server_result
+outcome(struct sasl_server *s, struct proto_creds *creds,
+    enum sasl_server_result res, const char *error, const char *queued)
+{
+	assert_int_equal(out.len, strlen(queued));
+	assert_memory_equal(out.data != NULL ? out.data : "", queued, out.len);
+	buf_clear(&out);
+	assert_int_equal(res == SASL_SERVER_BAD_PLAIN, error != NULL);
+	assert_int_equal(res == SASL_SERVER_CONTINUE, sasl_server_active(s));
+	if (res != SASL_SERVER_CONTINUE && res != SASL_SERVER_DONE) {
+		assert_null(creds->authcid);
+		assert_null(creds->password);
+	}
+	return res;
+}
+
+/* Starts mech with the initial response ir (NULL: none). */
+static enum sasl_server_result
+start(struct sasl_server *s, struct proto_creds *creds, enum sasl_mech mech,
+    const char *ir, const char *queued)
+{
+	enum sasl_server_result res;
+	const char *error;
+
+	res = sasl_server_start(
+	    s, mech, creds, ir, ir != NULL ? strlen(ir) : 0, &out, &error);
+	return outcome(s, creds, res, error, queued);
+}
+
+/* Feeds one continuation line. */
+static enum sasl_server_result
+step(struct sasl_server *s, struct proto_creds *creds, const char *b64,
+    const char *queued)
+{
+	enum sasl_server_result res;
+	const char *error;
+
+	res = sasl_server_step(s, creds, b64, strlen(b64), &out, &error);
+	return outcome(s, creds, res, error, queued);
+}
+
+#define PLAIN_CH "+ \r\n"
+#define USER_CH "+ " SASL_LOGIN_CHALLENGE_USER "\r\n"
+#define PASS_CH "+ " SASL_LOGIN_CHALLENGE_PASS "\r\n"
+
+static void
+test_server_mechs(void **state)
+{
+	enum sasl_mech mech;
+
+	assert_int_equal(sasl_mech_lookup("plain", 5, &mech), 0);
+	assert_int_equal(mech, SASL_MECH_PLAIN);
+	assert_int_equal(sasl_mech_lookup("LoGiN", 5, &mech), 0);
+	assert_int_equal(mech, SASL_MECH_LOGIN);
+	assert_int_equal(sasl_mech_lookup("PLAINX", 5, &mech), 0);
+	assert_int_equal(sasl_mech_lookup("PLAINX", 6, &mech), -1);
+	assert_int_equal(sasl_mech_lookup("CRAM-MD5", 8, &mech), -1);
+	assert_int_equal(sasl_mech_lookup("", 0, &mech), -1);
+}
+
+static void
+test_server_plain(void **state)
+{
+	struct sasl_server s = {0};
+	struct proto_creds creds = {0};
+
+	buf_init(&out, 1024);
+	/* a stale identity is wiped when an exchange starts */
+	creds.authcid = strdup("stale");
+	assert_int_equal(start(&s, &creds, SASL_MECH_PLAIN, NULL, PLAIN_CH),
+	    SASL_SERVER_CONTINUE);
+	assert_null(creds.authcid);
+	/* "Ursel\0Kurt\0xipj3plmq" as a continuation line */
+	assert_int_equal(step(&s, &creds, "VXJzZWwAS3VydAB4aXBqM3BsbXE=", ""),
+	    SASL_SERVER_DONE);
+	assert_int_equal(creds.kind, PROTO_AUTH_SASL_PLAIN);
+	assert_string_equal(creds.authzid, "Ursel");
+	assert_string_equal(creds.authcid, "Kurt");
+	assert_string_equal(creds.password, "xipj3plmq");
+	assert_int_equal(creds.password_len, 9);
+
+	/* as an initial response */
+	assert_int_equal(start(&s, &creds, SASL_MECH_PLAIN,
+			     "AHRpbQB0YW5zdGFhZnRhbnN0YWFm", ""),
+	    SASL_SERVER_DONE);
+	assert_string_equal(creds.authzid, "");
+	assert_string_equal(creds.authcid, "tim");
+	proto_creds_clear(&creds);
+
+	/* "=" is an empty initial response: not a valid PLAIN message */
+	assert_int_equal(
+	    start(&s, &creds, SASL_MECH_PLAIN, "=", ""), SASL_SERVER_BAD_PLAIN);
+	/* ... and not base64 at all on a continuation line */
+	(void)start(&s, &creds, SASL_MECH_PLAIN, NULL, PLAIN_CH);
+	assert_int_equal(step(&s, &creds, "=", ""), SASL_SERVER_BAD_BASE64);
+	/* "*" cancels a continuation, but is bad base64 as initial */
+	(void)start(&s, &creds, SASL_MECH_PLAIN, NULL, PLAIN_CH);
+	assert_int_equal(step(&s, &creds, "*", ""), SASL_SERVER_CANCELLED);
+	assert_int_equal(start(&s, &creds, SASL_MECH_PLAIN, "*", ""),
+	    SASL_SERVER_BAD_BASE64);
+	/* "a\0\0pw": empty authcid */
+	(void)start(&s, &creds, SASL_MECH_PLAIN, NULL, PLAIN_CH);
+	assert_int_equal(
+	    step(&s, &creds, "YQAAcHc=", ""), SASL_SERVER_BAD_PLAIN);
+	/* not canonical base64 */
+	(void)start(&s, &creds, SASL_MECH_PLAIN, NULL, PLAIN_CH);
+	assert_int_equal(step(&s, &creds, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm=", ""),
+	    SASL_SERVER_BAD_BASE64);
+	/* a step with no exchange going on */
+	assert_int_equal(
+	    step(&s, &creds, "AHRpbQB0YQ==", ""), SASL_SERVER_CANCELLED);
+	buf_deinit(&out);
+}
+
+static void
+test_server_login(void **state)
+{
+	struct sasl_server s = {0};
+	struct proto_creds creds = {0};
+
+	buf_init(&out, 1024);
+	/* "tim" then "pass word" */
+	(void)start(&s, &creds, SASL_MECH_LOGIN, NULL, USER_CH);
+	assert_int_equal(
+	    step(&s, &creds, "dGlt", PASS_CH), SASL_SERVER_CONTINUE);
+	assert_int_equal(
+	    step(&s, &creds, "cGFzcyB3b3Jk", ""), SASL_SERVER_DONE);
+	assert_int_equal(creds.kind, PROTO_AUTH_SASL_LOGIN);
+	assert_string_equal(creds.authzid, "");
+	assert_string_equal(creds.authcid, "tim");
+	assert_string_equal(creds.password, "pass word");
+
+	/* user name as initial response, then an empty password */
+	assert_int_equal(start(&s, &creds, SASL_MECH_LOGIN, "dGlt", PASS_CH),
+	    SASL_SERVER_CONTINUE);
+	assert_int_equal(step(&s, &creds, "", ""), SASL_SERVER_DONE);
+	assert_int_equal(creds.password_len, 0);
+	proto_creds_clear(&creds);
+
+	/* empty user name ("=" initial), NUL in it ("a\0b") */
+	assert_int_equal(
+	    start(&s, &creds, SASL_MECH_LOGIN, "=", ""), SASL_SERVER_BAD_USER);
+	(void)start(&s, &creds, SASL_MECH_LOGIN, NULL, USER_CH);
+	assert_int_equal(step(&s, &creds, "YQBi", ""), SASL_SERVER_BAD_USER);
+	/* NUL in the password wipes the user name taken before */
+	(void)start(&s, &creds, SASL_MECH_LOGIN, NULL, USER_CH);
+	assert_int_equal(
+	    step(&s, &creds, "dGlt", PASS_CH), SASL_SERVER_CONTINUE);
+	assert_non_null(creds.authcid);
+	assert_int_equal(
+	    step(&s, &creds, "YQBi", ""), SASL_SERVER_BAD_PASSWORD);
+	/* cancel at the password */
+	(void)start(&s, &creds, SASL_MECH_LOGIN, NULL, USER_CH);
+	assert_int_equal(
+	    step(&s, &creds, "dGlt", PASS_CH), SASL_SERVER_CONTINUE);
+	assert_int_equal(step(&s, &creds, "*", ""), SASL_SERVER_CANCELLED);
+	buf_deinit(&out);
+}
+
+static void
+test_server_limits(void **state)
+{
+	struct sasl_server s = {0};
+	struct proto_creds creds = {0};
+	size_t over = BASE64_ENCODED_LEN(SASL_RESPONSE_MAX) + 4;
+	unsigned char *raw;
+	char *b64;
+
+	buf_init(&out, 1024);
+	raw = malloc(SASL_RESPONSE_MAX + 1);
+	b64 = malloc(over + 1);
+	memset(raw, 'u', SASL_RESPONSE_MAX + 1);
+	/* a user name one byte over the identity limit, then at it */
+	(void)base64_encode(raw, SASL_IDENTITY_MAX + 1, b64);
+	(void)start(&s, &creds, SASL_MECH_LOGIN, NULL, USER_CH);
+	assert_int_equal(step(&s, &creds, b64, ""), SASL_SERVER_BAD_USER);
+	(void)base64_encode(raw, SASL_IDENTITY_MAX, b64);
+	(void)start(&s, &creds, SASL_MECH_LOGIN, NULL, USER_CH);
+	assert_int_equal(step(&s, &creds, b64, PASS_CH), SASL_SERVER_CONTINUE);
+	/* a password of SASL_RESPONSE_MAX bytes is fine */
+	(void)base64_encode(raw, SASL_RESPONSE_MAX, b64);
+	assert_int_equal(step(&s, &creds, b64, ""), SASL_SERVER_DONE);
+	assert_int_equal(creds.password_len, SASL_RESPONSE_MAX);
+	/* one byte more decodes too long (same base64 length) */
+	(void)base64_encode(raw, SASL_RESPONSE_MAX + 1, b64);
+	(void)start(&s, &creds, SASL_MECH_LOGIN, "dGlt", PASS_CH);
+	assert_int_equal(step(&s, &creds, b64, ""), SASL_SERVER_BAD_BASE64);
+	/* base64 longer than any allowed response is not even decoded */
+	memset(b64, 'A', over);
+	b64[over] = '\0';
+	(void)start(&s, &creds, SASL_MECH_LOGIN, "dGlt", PASS_CH);
+	assert_int_equal(step(&s, &creds, b64, ""), SASL_SERVER_BAD_BASE64);
+	/* abort leaves the exchange; the caller wipes its creds */
+	(void)start(&s, &creds, SASL_MECH_PLAIN, NULL, PLAIN_CH);
+	sasl_server_abort(&s);
+	assert_false(sasl_server_active(&s));
+	free(raw);
+	free(b64);
+	buf_deinit(&out);
+}
+
 int
 main(void)
 {
@@ -255,6 +463,10 @@ main(void)
 	    cmocka_unit_test(test_plain_decode_invalid),
 	    cmocka_unit_test(test_plain_encode),
 	    cmocka_unit_test(test_login_challenges),
+	    cmocka_unit_test(test_server_mechs),
+	    cmocka_unit_test(test_server_plain),
+	    cmocka_unit_test(test_server_login),
+	    cmocka_unit_test(test_server_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
