@@ -246,10 +246,7 @@ main(int argc, char **argv)
 		       "USERS\n");
 		return 0;
 	}
-	memset(&load_addr, 0, sizeof(load_addr));
-	load_addr.sin_family = AF_INET;
-	load_addr.sin_port = htons((uint16_t)atoi(argv[2]));
-	if (inet_pton(AF_INET, argv[1], &load_addr.sin_addr) != 1)
+	if (load_parse_addr(argv[1], argv[2], &load_addr) == -1)
 		return 2;
 	idle = strcmp(argv[3], "idle") == 0;
 	conc = (unsigned)atoi(argv[4]);

@@ -1,15 +1,31 @@
 /*
- * load_util.h - what the load generators of bench/ share: a monotonic
- * clock, sorting latency samples and picking percentiles, and raising
- * the descriptor limit.  Header-only: every bench/X.c is its own program.
+ * load_util.h - what the load generators of bench/ share: the server's
+ * address from the command line, a monotonic clock, sorting latency
+ * samples and picking percentiles, and raising the descriptor limit.
+ * Header-only: every bench/X.c is its own program.
  */
 #ifndef DIRECTOR_BENCH_LOAD_UTIL_H
 #define DIRECTOR_BENCH_LOAD_UTIL_H
 
 #include <sys/resource.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+/* Sets *addr_r to the IPv4 address host and port (command line text);
+ * -1 if host is no IPv4 address. */
+static inline int
+load_parse_addr(const char *host, const char *port, struct sockaddr_in *addr_r)
+{
+	memset(addr_r, 0, sizeof(*addr_r));
+	addr_r->sin_family = AF_INET;
+	addr_r->sin_port = htons((uint16_t)atoi(port));
+	return inet_pton(AF_INET, host, &addr_r->sin_addr) == 1 ? 0 : -1;
+}
 
 /* Seconds on the monotonic clock. */
 static inline double

@@ -42,8 +42,7 @@ struct pop3_backend {
 	struct buf out;
 	struct linebuf line;
 	bool tls_done;
-	bool pipelined; /* PASS already sent with USER */
-	bool cap_stls, cap_pipelining, cap_xclient, cap_user, cap_plain;
+	bool cap_stls, cap_xclient, cap_user, cap_plain;
 	bool greet_xclient; /* the greeting said [XCLIENT] */
 	char *reply_text;
 	const char *error;
@@ -167,7 +166,7 @@ pop3_backend_has_crlf(const char *s, size_t len)
 static void
 pop3_backend_send_capa(struct pop3_backend *b)
 {
-	b->cap_stls = b->cap_pipelining = b->cap_xclient = false;
+	b->cap_stls = b->cap_xclient = false;
 	b->cap_user = b->cap_plain = false;
 	(void)buf_append_str(&b->out, "CAPA\r\n");
 	b->state = POP3_BACKEND_CAPA;
@@ -193,14 +192,13 @@ pop3_backend_send_login(struct pop3_backend *b)
 		b->state = POP3_BACKEND_AUTH;
 		return PROTO_ACT_MORE;
 	}
+	/* PASS waits for USER's reply even where PIPELINING is offered: a
+	 * backend that answers USER at once and PASS after its auth lookup
+	 * (Dovecot) would otherwise send the second reply while the first
+	 * is unacknowledged, and Nagle's algorithm on its socket holds it
+	 * until our delayed ACK, some 40 ms later.  Sending PASS acknowledges
+	 * USER's reply; the price is one round trip, for any backend. */
 	(void)buf_printf(&b->out, "USER %s\r\n", b->creds.authcid);
-	b->pipelined = b->cap_pipelining;
-	if (b->pipelined) {
-		(void)buf_append_str(&b->out, "PASS ");
-		(void)buf_append(
-		    &b->out, b->creds.password, b->creds.password_len);
-		(void)buf_append_str(&b->out, "\r\n");
-	}
 	b->state = POP3_BACKEND_USER;
 	return PROTO_ACT_MORE;
 }
@@ -250,8 +248,6 @@ pop3_backend_capa_line(struct pop3_backend *b, const char *line, size_t len)
 		return;
 	if (proto_word_is(w, wlen, "STLS"))
 		b->cap_stls = true;
-	else if (proto_word_is(w, wlen, "PIPELINING"))
-		b->cap_pipelining = true;
 	else if (proto_word_is(w, wlen, "XCLIENT"))
 		b->cap_xclient = true;
 	else if (proto_word_is(w, wlen, "USER"))
@@ -324,12 +320,10 @@ pop3_backend_line(struct pop3_backend *b, const char *line, size_t len)
 			b->state = POP3_BACKEND_FINISHED;
 			return PROTO_ACT_LOGIN_FAILED;
 		}
-		if (!b->pipelined) {
-			(void)buf_append_str(&b->out, "PASS ");
-			(void)buf_append(
-			    &b->out, b->creds.password, b->creds.password_len);
-			(void)buf_append_str(&b->out, "\r\n");
-		}
+		(void)buf_append_str(&b->out, "PASS ");
+		(void)buf_append(
+		    &b->out, b->creds.password, b->creds.password_len);
+		(void)buf_append_str(&b->out, "\r\n");
 		b->state = POP3_BACKEND_PASS;
 		return PROTO_ACT_MORE;
 	case POP3_BACKEND_PASS:

@@ -7,7 +7,7 @@
  * client's identity if the backend advertises it in CAPA or, as Dovecot
  * does for trusted peers, with "+OK [XCLIENT]" in its greeting (format:
  * ADDR, PORT, DESTADDR, DESTPORT, SESSION, TTL); then USER/PASS for
- * PROTO_AUTH_LOGIN credentials (pipelined when PIPELINING is advertised)
+ * PROTO_AUTH_LOGIN credentials (PASS after USER's reply, never pipelined)
  * or "AUTH PLAIN <initial response>" (with the authzid) for SASL
  * credentials.  Credentials containing CR or LF are never put on a
  * USER/PASS line: they go through AUTH PLAIN instead.

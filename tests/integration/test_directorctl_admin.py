@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -32,6 +33,7 @@ EX_TEMPFAIL = 75
 EX_PROTOCOL = 76
 EX_NOPERM = 77
 EX_CONFIG = 78
+NOBODY = 65534
 
 
 def _binary():
@@ -41,10 +43,11 @@ def _binary():
     return path
 
 
-def ctl(*args, timeout=30, **kw):
+def ctl(*args, timeout=30, binary=None, **kw):
     env = directord.sanitizer_env()
     env["TZ"] = "UTC"
-    return subprocess.run([_binary()] + list(args), capture_output=True,
+    return subprocess.run([binary or _binary()] + list(args),
+                          capture_output=True,
                           text=True, errors="replace", timeout=timeout,
                           stdin=subprocess.DEVNULL, env=env, **kw)
 
@@ -475,22 +478,36 @@ def test_config_missing(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch uid")
-def test_permission_denied(admin):
-    os.chmod(admin.address, 0o600)
-    os.chmod(os.path.dirname(admin.address), 0o755)
-    path = os.path.realpath(_binary())
-    if not os.access(path, os.X_OK):
-        pytest.skip("binary not reachable")
+def test_permission_denied(workroot):
+    """A uid other than the socket's owner is refused by the socket's mode.
 
-    def drop():
-        os.setgid(65534)
-        os.setuid(65534)
-
-    res = ctl("-a", admin.address, "status", preexec_fn=drop)
-    if "Permission denied" in res.stderr and res.returncode == 126:
-        pytest.skip("nobody cannot run the build directory's binary")
-    assert res.returncode == EX_NOPERM, res.stderr
-    assert "permission denied" in res.stderr
+    The checkout may lie under a home of mode 0700 (/root), which uid 65534
+    cannot traverse, and pytest's tmp_path is below a 0700 directory too:
+    so the binary is copied, and the socket made, in a directory of the
+    work root that every uid can reach.  Mode 0666 first shows that the
+    other uid gets through when the mode lets it, so the refusal that
+    follows comes from the socket's mode and nothing else.
+    """
+    where = tempfile.mkdtemp(prefix="nobody-", dir=workroot)
+    os.chmod(where, 0o755)
+    binary = os.path.join(where, "directorctl")
+    shutil.copyfile(_binary(), binary)
+    os.chmod(binary, 0o755)
+    srv = fakeadmin.FakeAdmin(os.path.join(where, "admin")).start()
+    nobody = dict(user=NOBODY, group=NOBODY, extra_groups=[], cwd=where,
+                  binary=binary)
+    try:
+        three_hosts(srv)
+        os.chmod(srv.address, 0o666)
+        res = ctl("-a", srv.address, "status", **nobody)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.startswith("host ")
+        os.chmod(srv.address, 0o600)
+        res = ctl("-a", srv.address, "status", **nobody)
+        assert res.returncode == EX_NOPERM, res.stderr
+        assert "permission denied" in res.stderr
+    finally:
+        srv.stop()
 
 
 @pytest.mark.parametrize("args", [

@@ -179,6 +179,54 @@ test_pipelining_xclient(void **state)
 	    "CAPA\r\nUSER bob\r\nPASS pass word\r\n<LOGGED_IN Logged in.>");
 }
 
+/* Feeds in to b chunk bytes at a time; expects every byte consumed, the
+ * output expect_out and, after the last byte, the action expect_act. */
+static void
+feed(struct pop3_backend *b, const char *in, size_t chunk,
+    const char *expect_out, enum proto_action expect_act)
+{
+	struct buf *out = pop3_backend_output(b);
+	enum proto_action act = PROTO_ACT_MORE;
+	size_t len = strlen(in), pos = 0, n;
+
+	while (pos < len) {
+		assert_int_equal(act, PROTO_ACT_MORE);
+		n = MIN_OF(chunk, len - pos);
+		assert_int_equal(pop3_backend_input(b, in + pos, n, &act), n);
+		pos += n;
+	}
+	assert_int_equal(act, expect_act);
+	assert_int_equal(out->len, strlen(expect_out));
+	assert_memory_equal(out->data, expect_out, out->len);
+	buf_consume(out, out->len);
+}
+
+/* PASS goes out only after USER's +OK, even when the backend offers
+ * PIPELINING: with both in one write, Dovecot's PASS reply followed its
+ * unacknowledged USER reply and waited in Nagle's algorithm for our
+ * delayed ACK, 40 ms a login. */
+static void
+test_pass_after_user_reply(void **state)
+{
+	static const size_t chunks[] = {64, 1};
+	struct pop3_backend *b;
+	size_t i;
+
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		b = pop3_backend_new(&creds_user, &info, &set_plain);
+		feed(b, "+OK Dovecot ready.\r\n", chunks[i], "CAPA\r\n",
+		    PROTO_ACT_MORE);
+		feed(b, "+OK\r\nPIPELINING\r\nUSER\r\nSASL PLAIN\r\n.\r\n",
+		    chunks[i], "USER bob\r\n", PROTO_ACT_MORE);
+		feed(b, "+OK\r\n", chunks[i], "PASS pass word\r\n",
+		    PROTO_ACT_MORE);
+		feed(b, "+OK Logged in.\r\n", chunks[i], "",
+		    PROTO_ACT_LOGGED_IN);
+		assert_string_equal(pop3_backend_reply_text(b), "Logged in.");
+		pop3_backend_free(&b);
+	}
+}
+
 static void
 test_sasl(void **state)
 {
@@ -255,6 +303,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_user_pass_simple),
 	    cmocka_unit_test(test_pipelining_xclient),
+	    cmocka_unit_test(test_pass_after_user_reply),
 	    cmocka_unit_test(test_sasl),
 	    cmocka_unit_test(test_stls),
 	    cmocka_unit_test(test_hostile),
