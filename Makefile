@@ -7,6 +7,7 @@
 #   make fuzz       libFuzzer targets with clang (build/fuzz)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make fmt-check  clang-format check of every C file
+#   make sim        release build of the simulator, run SECONDS=60 long
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -50,16 +51,23 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+# The simulator drives the pure engine: no libevent, no OpenSSL.
+SIM_SRCS := $(wildcard tests/sim/*.c)
+# (its objects live apart: $(BUILD)/tests/sim is the program)
+SIM_OBJS := $(patsubst tests/sim/%.c,$(BUILD)/sim/%.o,$(SIM_SRCS))
+SIM_BIN := $(BUILD)/tests/sim
+SECONDS ?= 60
 # Pure modules: no libevent, no OpenSSL, no sockets (DESIGN.md section 4).
 PURE_DIRS := src/lib src/conf src/routing src/proto src/engine
 
 .PHONY: all bins tests benches check demo bench fuzz install clean \
-	deps fmt fmt-check purity layout
+	deps fmt fmt-check purity layout sim sim-bin
 
 all: bins
 
 bins: $(BINS)
-tests: $(UNIT_BINS) $(BINS)
+tests: $(UNIT_BINS) $(BINS) $(SIM_BIN)
+sim-bin: $(SIM_BIN)
 benches: $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
@@ -89,6 +97,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PURE_LIBS) -lcmocka -lm
 
+$(BUILD)/sim/%.o: tests/sim/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(SIM_BIN): $(SIM_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJS) $(LIB) -lbsd -lm
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
@@ -98,7 +114,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 deps:
 	@./scripts/install-deps.sh
 
-check: deps purity fmt-check
+check: deps purity layout fmt-check
 	$(MAKE) BUILD=build/check SAN=1 tests
 	/usr/bin/python3 tests/run_tests.py --build build/check
 
@@ -124,6 +140,10 @@ build/fuzz/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libdirector.a
 # include no I/O header and no impure folder, no file over ~900 lines.
 layout:
 	@/usr/bin/python3 scripts/layout-check.py
+
+sim:
+	$(MAKE) BUILD=build/rel sim-bin
+	build/rel/tests/sim --seconds $(SECONDS)
 
 purity:
 	@bad=$$(grep -l -E '#include *<(event2|openssl)/|<sys/socket.h>' \

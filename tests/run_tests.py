@@ -2,8 +2,9 @@
 """Runs every test of the project and prints one summary line.
 
 Unit tests are the cmocka binaries in BUILD/tests/ (built with ASan and
-UBSan by `make check`); integration tests are tests/integration/ under
-pytest.  The last line printed is `N passed, N failed`; the exit status is
+UBSan by `make check`); the simulator BUILD/tests/sim runs its self-test
+and a fixed range of seeds, one entry each; integration tests are
+tests/integration/ under pytest.  The last line printed is `N passed, N failed`; the exit status is
 non-zero if anything failed or if no test ran at all.
 """
 import argparse
@@ -13,6 +14,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,6 +44,37 @@ def run_unit(build):
         status = "ok" if f == 0 and proc.returncode == 0 else "FAILED"
         print(f"unit {name}: {p} passed, {f} failed [{status}]", flush=True)
         if status != "ok":
+            sys.stdout.write(out[-20000:])
+    return passed, failed
+
+
+# Sized to take well under a minute under ASan on two cores.
+SIM_RUNS = (["--selftest"], ["--seeds", "2000", "--steps", "4000"])
+
+
+def run_sim(build):
+    sim = os.path.join(ROOT, build, "tests", "sim")
+    if not os.access(sim, os.X_OK):
+        print(f"sim: {sim} missing [FAILED]", flush=True)
+        return 0, 1
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    passed = failed = 0
+    for args in SIM_RUNS:
+        start = time.monotonic()
+        proc = subprocess.run([sim] + args, cwd=ROOT, env=env,
+                              capture_output=True, text=True,
+                              errors="replace")
+        secs = time.monotonic() - start
+        out = proc.stdout + proc.stderr
+        last = out.strip().splitlines()[-1] if out.strip() else ""
+        ok = proc.returncode == 0
+        passed += ok
+        failed += not ok
+        print(f"sim {' '.join(args)}: {last} ({secs:.1f} s) "
+              f"[{'ok' if ok else 'FAILED'}]", flush=True)
+        if not ok:
             sys.stdout.write(out[-20000:])
     return passed, failed
 
@@ -79,11 +112,12 @@ def main():
     ap.add_argument("pytest_args", nargs="*")
     args = ap.parse_args()
     up, uf = run_unit(args.build)
+    sp, sf = run_sim(args.build)
     ip = ifail = 0
     if not args.unit_only:
         ip, ifail = run_integration(args.build, args.pytest_args)
-    passed, failed = up + ip, uf + ifail
-    print(f"unit: {up} passed, {uf} failed; "
+    passed, failed = up + sp + ip, uf + sf + ifail
+    print(f"unit: {up} passed, {uf} failed; sim: {sp} passed, {sf} failed; "
           f"integration: {ip} passed, {ifail} failed")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1

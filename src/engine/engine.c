@@ -331,10 +331,14 @@ engine_kick_user(
 	return n;
 }
 
+static struct engine_fence *engine_find_move(
+    const struct engine *e, uint32_t user_hash, const struct host_tag *tag);
+
 /*
  * Keeps the assignment of a user whose session s (routed or alive) is on
  * its backend: refreshed if it still points there; re-made there if it
- * was lost while connected (an unsafe flush); left alone if the user has
+ * was lost while connected (an unsafe flush) and the user is not being
+ * moved (an eviction leaves it with none); left alone if the user has
  * been moved elsewhere.
  */
 static void
@@ -352,6 +356,8 @@ engine_refresh(struct engine *e, const struct engine_session *s)
 			users_refresh(users, u, now, now);
 		return;
 	}
+	if (engine_find_move(e, s->user_hash, s->tag) != NULL)
+		return;
 	host = hosts_lookup(e->hosts, &s->backend);
 	if (host != NULL && host->tag == s->tag)
 		(void)users_add(users, s->user_hash, host->id, now, now);
@@ -493,7 +499,10 @@ engine_fence_finish(struct engine *e, struct engine_fence *f)
 
 	TAILQ_REMOVE(&e->fences, f, link);
 	e->nfences--;
-	ipaddr_format(&f->backend, ip);
+	if (f->backend.family == 0)
+		strlcpy(ip, "no backend", sizeof(ip)); /* an eviction */
+	else
+		ipaddr_format(&f->backend, ip);
 	if (f->kind == ENGINE_FENCE_MOVE) {
 		e->nmoves--;
 		engine_user_mark(e, f->user_hash, f->tag, false);
@@ -585,6 +594,23 @@ engine_move_start(struct engine *e, uint32_t user_hash, struct host *host,
 		 "waiting for them to end and %llu ms",
 	    user_hash, old != NULL ? old->ip_str : "(none)", host->ip_str,
 	    f->pending, (unsigned long long)e->set.kick_delay_ms);
+	return f;
+}
+
+struct engine_fence *
+engine_evict_user(struct engine *e, uint32_t user_hash, struct host_tag *tag)
+{
+	struct engine_fence *f;
+	struct ipaddr none;
+
+	/* a move to no backend: every session of the user counts */
+	memset(&none, 0, sizeof(none));
+	f = engine_fence_new(e, ENGINE_FENCE_MOVE, tag, &none);
+	f->user_hash = user_hash;
+	engine_fence_collect(e, f);
+	log_info("user %u has no backend left: %zu sessions kicked, its "
+		 "logins wait for them to end and %llu ms",
+	    user_hash, f->pending, (unsigned long long)e->set.kick_delay_ms);
 	return f;
 }
 

@@ -357,7 +357,8 @@ engine_flush_step_all(struct engine *e)
 }
 
 /* Adds the users of host whose hash now maps elsewhere to fl; users with
- * no backend left at all are kicked and forgotten. */
+ * no backend left at all are forgotten, kicked and fenced (a login that
+ * retries must not reach a backend added before their sessions end). */
 static void
 engine_flush_collect(
     struct engine *e, struct engine_flush *fl, struct host *host, size_t *cap)
@@ -377,8 +378,8 @@ engine_flush_collect(
 		if (to == host)
 			continue;
 		if (to == NULL) {
-			(void)engine_kick_user(e, u->hash, NULL);
 			users_remove(users, u);
+			(void)engine_evict_user(e, u->hash, host->tag);
 			continue;
 		}
 		if (fl->count == *cap) {

@@ -101,6 +101,14 @@ size_t engine_kick_user(
  */
 struct engine_fence *engine_move_start(struct engine *e, uint32_t user_hash,
     struct host *host, const char **status_r);
+/*
+ * Forgets nothing itself: the caller has dropped user_hash's assignment
+ * in tag because no backend can take it.  Kicks every session of the
+ * user and holds its logins in tag until they have ended and the kick
+ * delay has passed (a move fence with no target).  Returns the fence.
+ */
+struct engine_fence *engine_evict_user(
+    struct engine *e, uint32_t user_hash, struct host_tag *tag);
 /* Takes *hostp out of its tag (removal when new_tag is NULL, else a tag
  * change): kicks its sessions, forgets its users, fences the old tag.
  * Returns -1 (nothing done) for an invalid new_tag. */
