@@ -4,8 +4,9 @@
 Unit tests are the cmocka binaries in BUILD/tests/ (built with ASan and
 UBSan by `make check`); the simulator BUILD/tests/sim runs its self-test
 and a fixed range of seeds, one entry each; integration tests are
-tests/integration/ under pytest.  The last line printed is `N passed, N failed`; the exit status is
-non-zero if anything failed or if no test ran at all.
+tests/integration/ under pytest.  The last line printed is
+`N passed, N failed`; the exit status is non-zero if anything failed or
+if no test ran at all.
 """
 import argparse
 import glob

@@ -11,6 +11,7 @@
  */
 #include "compat.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,7 +39,7 @@
 #define ADMIN_BACKLOG 64
 
 struct admin_conn {
-	struct admin_conn *prev, *next;
+	LIST_ENTRY(admin_conn) link;
 	struct admin *admin;
 	struct bufferevent *bev;
 	bool handshaked;
@@ -53,7 +54,7 @@ struct admin {
 	int fd;
 	char *path;
 	struct event *ev;
-	struct admin_conn *conns;
+	LIST_HEAD(, admin_conn) conns;
 };
 
 static const char admin_handshake[] = "VERSION\tdirector-doveadm\t1\t0\n";
@@ -136,15 +137,8 @@ admin_new(struct director *d, char **error_r)
 static void
 admin_conn_free(struct admin_conn *conn)
 {
-	struct admin *admin = conn->admin;
-
 	admin_cmds_conn_gone(conn);
-	if (conn->prev != NULL)
-		conn->prev->next = conn->next;
-	else
-		admin->conns = conn->next;
-	if (conn->next != NULL)
-		conn->next->prev = conn->prev;
+	LIST_REMOVE(conn, link);
 	bufferevent_free(conn->bev);
 	free(conn);
 }
@@ -293,10 +287,7 @@ admin_conn_new(struct admin *admin, int fd, const char *peer)
 		free(conn);
 		return;
 	}
-	conn->next = admin->conns;
-	if (admin->conns != NULL)
-		admin->conns->prev = conn;
-	admin->conns = conn;
+	LIST_INSERT_HEAD(&admin->conns, conn, link);
 	bufferevent_setcb(
 	    conn->bev, admin_on_read, admin_on_write, admin_on_event, conn);
 	/* input is bounded also while a command waits: reading pauses */
@@ -402,8 +393,8 @@ admin_free(struct admin **adminp)
 	if (admin == NULL)
 		return;
 	*adminp = NULL;
-	while (admin->conns != NULL)
-		admin_conn_free(admin->conns);
+	while (!LIST_EMPTY(&admin->conns))
+		admin_conn_free(LIST_FIRST(&admin->conns));
 	if (admin->ev != NULL)
 		event_free(admin->ev);
 	close(admin->fd);
