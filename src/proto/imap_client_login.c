@@ -5,8 +5,9 @@
  *
  * Invariants: credentials are complete and NUL-free when PROTO_ACT_LOGIN
  * is returned; they live only in c->creds and are wiped on every path that
- * abandons them (failure, cancel, login result, free).  Decoded SASL
- * buffers are wiped before they are freed.  Nothing is logged.
+ * abandons them (failure, cancel, login result, free).  The PLAIN/LOGIN
+ * exchange itself (decoding, wiping) is sasl.c's; this file words its
+ * outcome in IMAP.  Nothing is logged.
  */
 #include "compat.h"
 

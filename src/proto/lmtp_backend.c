@@ -3,8 +3,8 @@
  * lmtp_backend.h).
  *
  * Invariants: one reply line is buffered at most (line_max bytes) and a
- * multi-line reply's text is kept only up to LMTP_REPLY_MAX; input is
- * taken byte by byte so whole and byte-wise feeding agree; each complete
+ * multi-line reply's text is kept only up to LMTP_REPLY_MAX; lines are
+ * found by a linebuf, so whole and byte-wise feeding agree; each complete
  * reply answers the oldest command sent and not yet answered; nothing is
  * sent after DATA until its reply; no CR, LF or other control byte from
  * the shell's arguments ever reaches a command line; events the module

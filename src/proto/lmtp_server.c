@@ -2,9 +2,8 @@
  * lmtp_server.c - LMTP server state machine (see lmtp_server.h); the
  * path, parameter and reply syntax is in lmtp_syntax.c.
  *
- * Invariants: at most one command line is buffered (line_max bytes);
- * commands are consumed byte by byte, so whole and byte-wise feeding give
- * the same result; nothing after a line that produced an event is
+ * Invariants: at most one command line is buffered (line_max bytes, in a
+ * linebuf), so whole and byte-wise feeding give the same result; nothing after a line that produced an event is
  * consumed; body bytes are never buffered: a body call returns a slice of
  * the input, or a static string for what normalisation adds or a previous
  * call held back (at most ".\r" of a possible end marker, kept as state);

@@ -1,8 +1,8 @@
 /*
  * pop3_backend.c - POP3 backend login state machine (see pop3_backend.h).
  *
- * Invariants: one reply line is buffered at most (line_max bytes); input
- * is taken byte by byte so whole and byte-wise feeding agree; nothing
+ * Invariants: one reply line is buffered at most (line_max bytes, in a
+ * linebuf) so whole and byte-wise feeding agree; nothing
  * after an action line is consumed; no CR or LF from the credentials or
  * the client info ever reaches a command line; secrets are wiped.
  */

@@ -1,9 +1,9 @@
 /*
  * pop3_client.c - pre-login POP3 server state machine (see pop3_client.h).
  *
- * Invariants: at most one line is buffered (line_max bytes); input is
- * consumed byte by byte into that line, so whole and byte-wise feeding
- * give the same result; nothing after a line that produced an action
+ * Invariants: at most one line is buffered (line_max bytes, in a linebuf
+ * that is wiped after each line), so whole and byte-wise feeding give the
+ * same result; the SASL exchange is sasl.c's; nothing after a line that produced an action
  * other than MORE is consumed; credentials exist only between
  * PROTO_ACT_LOGIN and login_result(), and every copy of a secret is wiped.
  */

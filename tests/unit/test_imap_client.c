@@ -542,6 +542,14 @@ test_authenticate_login(void **state)
 	    "name.\r\n"
 	    "b NO [AUTHENTICATIONFAILED] Invalid user name.\r\n"
 	    "+ UGFzc3dvcmQ6\r\nc BAD Authentication aborted by client.\r\n");
+	/* NUL in the password ("a\0b"), bad base64 at the password: the
+	 * first is a failed login, the second a bad command */
+	expect("a AUTHENTICATE LOGIN dXNlcg==\r\nYQBi\r\n"
+	       "b AUTHENTICATE LOGIN dXNlcg==\r\n!!!!\r\nc NOOP\r\n",
+	    "+ UGFzc3dvcmQ6\r\na NO [AUTHENTICATIONFAILED] Invalid "
+	    "password.\r\n"
+	    "+ UGFzc3dvcmQ6\r\nb BAD Invalid base64 data in continued "
+	    "response.\r\nc OK NOOP completed.\r\n");
 }
 
 static void

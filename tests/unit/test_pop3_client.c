@@ -232,6 +232,10 @@ test_auth_login(void **state)
 	/* empty username */
 	check(&set_plain, "AUTH LOGIN\r\n\r\n",
 	    "+OK ready\r\n+ VXNlcm5hbWU6\r\n-ERR [AUTH] Invalid username.\r\n");
+	/* NUL in the password ("a\0b"); the user name is forgotten too */
+	check(&set_plain, "AUTH LOGIN Ym9i\r\nYQBi\r\nPASS x\r\n",
+	    "+OK ready\r\n+ UGFzc3dvcmQ6\r\n-ERR [AUTH] Invalid password.\r\n"
+	    "-ERR No username given.\r\n");
 }
 
 static void
