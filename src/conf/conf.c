@@ -91,6 +91,8 @@ const struct conf_setting conf_settings[] = {
     {TOP("auth_master_user_separator", CONF_TYPE_STRING,
 	 auth_master_user_separator),
 	.restart = true},
+    {TOP("recipient_delimiter", CONF_TYPE_STRING, recipient_delimiter),
+	.restart = true},
     {TOP("ssl_cert", CONF_TYPE_PATH, ssl_cert)},
     {TOP("ssl_key", CONF_TYPE_PATH, ssl_key)},
     {TOP("ssl_ca", CONF_TYPE_PATH, ssl_ca)},
@@ -200,6 +202,7 @@ conf_new_defaults(const char *path)
 	conf->ping_max_timeout_ms = 60 * 1000;
 	conf->output_buffer_size = 10 * 1024 * 1024;
 	conf->auth_master_user_separator = xstrdup("");
+	conf->recipient_delimiter = xstrdup("+");
 	conf->ssl_cert = xstrdup("");
 	conf->ssl_key = xstrdup("");
 	conf->ssl_ca = xstrdup("");

@@ -124,6 +124,7 @@ struct conf {
 	uint64_t ping_max_timeout_ms;
 	uint64_t output_buffer_size;
 	char *auth_master_user_separator;
+	char *recipient_delimiter; /* LMTP: detail separators ("+") */
 
 	char *ssl_cert;
 	char *ssl_key;

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <sysexits.h>
 
+#include "conf.h"
 #include "ctl.h"
+#include "userhash.h"
 
 /* Bytes of a backend word "IP@TAG" in a dump line. */
 #define CTL_WORD_MAX (2 * (ADMINWIRE_LINE_MAX + 1))
@@ -175,13 +177,26 @@ int
 ctl_print_lookup(const struct ctl *ctl, const char *user, const char *tag,
     const struct adminwire_lookup *lk)
 {
+	char key[USERHASH_EXPANSION_MAX + 1];
+	const char *err = NULL;
+	bool have_key;
 	struct buf out;
 	int ret;
+
+	/* the key a name is hashed as, when the configuration is known */
+	have_key = ctl->tmpl != NULL && ctl->conf != NULL &&
+	    userhash_expand(ctl->tmpl, user,
+		ctl->conf->auth_master_user_separator, key, sizeof(key),
+		&err) == 0;
 
 	buf_init(&out, CTL_OUTPUT_MAX);
 	if (ctl->json) {
 		(void)buf_append_str(&out, "{\"user\": ");
 		(void)adminwire_json_str(&out, user);
+		if (have_key) {
+			(void)buf_append_str(&out, ", \"key\": ");
+			(void)adminwire_json_str(&out, key);
+		}
 		(void)buf_append_str(&out, ", \"tag\": ");
 		if (tag != NULL && *tag != '\0')
 			(void)adminwire_json_str(&out, tag);
@@ -202,6 +217,10 @@ ctl_print_lookup(const struct ctl *ctl, const char *user, const char *tag,
 	} else {
 		ctl_lookup_line(&out, "user:", user);
 		(void)buf_append_str(&out, "\n");
+		if (have_key) {
+			ctl_lookup_line(&out, "hashed as:", key);
+			(void)buf_append_str(&out, "\n");
+		}
 		ctl_lookup_line(&out, "current:", lk->current);
 		if (*lk->current != '\0') {
 			(void)buf_append_str(&out, " (expires ");

@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "lmtp_proxy.h"
 #include "log.h"
+#include "penalty.h"
 #include "router.h"
 #include "session.h"
 #include "tls.h"
@@ -133,11 +134,13 @@ director_new(const struct conf *conf, char **error_r)
 	engine_configure(d->engine, router_now_ms(), conf->mail_server_entries,
 	    conf->mail_server_count);
 	director_load_state(d);
-	d->router = router_new(
-	    d->engine, &hooks, d->userhash, conf->auth_master_user_separator);
+	d->router = router_new(d->engine, &hooks, d->userhash,
+	    conf->auth_master_user_separator, conf->recipient_delimiter);
 	d->proxy.conf = conf;
 	d->proxy.router = d->router;
 	d->proxy.connlimit = connlimit_new();
+	d->proxy.penalty =
+	    penalty_new((uint64_t)arc4random() << 32 | arc4random());
 	if (director_tls_init(d, conf, error_r) == -1) {
 		director_free(&d);
 		return NULL;
@@ -212,6 +215,7 @@ director_free(struct director **dp)
 	router_free(&d->router);
 	engine_free(&d->engine);
 	connlimit_free(&d->proxy.connlimit);
+	penalty_free(&d->proxy.penalty);
 	userhash_template_free(&d->userhash);
 	tls_ctx_free(&d->proxy.tls_server);
 	tls_ctx_free(&d->proxy.tls_client);

@@ -440,8 +440,7 @@ engine_find_move(
 {
 	struct engine_fence *f;
 
-	TAILQ_FOREACH(f, &e->fences, link)
-	{
+	TAILQ_FOREACH (f, &e->fences, link) {
 		if (f->kind == ENGINE_FENCE_MOVE && f->tag == tag &&
 		    f->user_hash == user_hash)
 			return f;
@@ -454,8 +453,7 @@ engine_find_removal(const struct engine *e, const struct host_tag *tag)
 {
 	struct engine_fence *f;
 
-	TAILQ_FOREACH(f, &e->fences, link)
-	{
+	TAILQ_FOREACH (f, &e->fences, link) {
 		if (f->kind == ENGINE_FENCE_REMOVAL && f->tag == tag)
 			return f;
 	}
@@ -470,6 +468,23 @@ engine_user_moving(const struct engine *e, uint32_t user_hash, const char *tag)
 	return t != NULL && engine_find_move(e, user_hash, t) != NULL;
 }
 
+/* Sets or clears flag on the assignment of s's user in s's tag. */
+static void
+engine_user_flag(
+    struct engine *e, const struct engine_session *s, uint32_t flag, bool on)
+{
+	struct users *users = hosts_tag_users(s->tag);
+	struct user *u =
+	    users_lookup(users, s->user_hash, engine_secs(e->now_ms));
+
+	if (u == NULL)
+		return;
+	if (on)
+		u->flags |= flag;
+	else
+		u->flags &= ~flag;
+}
+
 static void
 engine_user_mark(
     struct engine *e, uint32_t user_hash, struct host_tag *tag, bool on)
@@ -480,9 +495,11 @@ engine_user_mark(
 
 	if (u == NULL)
 		return;
-	if (on)
+	if (on) {
 		u->flags |= flags;
-	else
+		/* an operator's move makes it lasting */
+		u->flags &= ~(uint32_t)USER_FLAG_PROVISIONAL;
+	} else
 		u->flags &= ~flags;
 }
 
@@ -681,6 +698,8 @@ engine_route_now(struct engine *e, struct engine_session *s)
 	    e->hosts, hosts_tag_name(s->tag), s->user_hash, now, &created);
 	if (host == NULL)
 		return ENGINE_ROUTE_FAIL;
+	if (created)
+		engine_user_flag(e, s, USER_FLAG_PROVISIONAL, true);
 	engine_register(e, s, &host->ip);
 	return ENGINE_ROUTE_OK;
 }
@@ -707,8 +726,42 @@ engine_session_alive(
     struct engine *e, uint64_t now_ms, struct engine_session *s)
 {
 	engine_see_time(e, now_ms);
-	if (s->state == ENGINE_SESSION_ROUTED)
-		s->state = ENGINE_SESSION_ALIVE;
+	if (s->state != ENGINE_SESSION_ROUTED)
+		return;
+	s->state = ENGINE_SESSION_ALIVE;
+	engine_user_flag(e, s, USER_FLAG_PROVISIONAL, false);
+}
+
+/*
+ * The last session of a provisional user ended without a login: cut the
+ * assignment to expire after the kick delay (rounded up to whole seconds
+ * plus one, as timestamps are seconds).
+ */
+static void
+engine_unprovision(struct engine *e, const struct engine_session *s)
+{
+	struct users *users = hosts_tag_users(s->tag);
+	uint32_t now = engine_secs(e->now_ms), keep, host;
+	const struct engine_session *o;
+	struct user *u;
+
+	u = users_lookup(users, s->user_hash, now);
+	if (u == NULL || (u->flags & USER_FLAG_PROVISIONAL) == 0)
+		return;
+	for (o = s->user != NULL ? s->user->sessions : NULL; o != NULL;
+	     o = o->next) {
+		if (o != s && o->tag == s->tag)
+			return; /* another login of it is under way */
+	}
+	keep = (uint32_t)((e->set.kick_delay_ms + 999) / 1000) + 1;
+	if (keep >= users_expire_secs(users))
+		return;
+	host = u->host;
+	users_remove(users, u);
+	u = users_add(users, s->user_hash, host,
+	    now - users_expire_secs(users) + keep, now);
+	if (u != NULL)
+		u->flags |= USER_FLAG_PROVISIONAL;
 }
 
 void
@@ -735,9 +788,10 @@ engine_session_end(struct engine *e, uint64_t now_ms, struct engine_session *s)
 		engine_refresh(e, s);
 		/* FALLTHROUGH */
 	case ENGINE_SESSION_ROUTED:
+		if (s->state == ENGINE_SESSION_ROUTED)
+			engine_unprovision(e, s);
 		engine_unregister(e, s);
-		TAILQ_FOREACH(f, &e->fences, link)
-		{
+		TAILQ_FOREACH (f, &e->fences, link) {
 			if (f->pending > 0 && engine_fence_matches(f, s) &&
 			    --f->pending == 0)
 				engine_fence_pending_done(e, f);
@@ -794,8 +848,7 @@ engine_next_deadline(const struct engine *e)
 	uint64_t next = e->now_ms + ENGINE_TICK_MS;
 	const struct engine_fence *f;
 
-	TAILQ_FOREACH(f, &e->fences, link)
-	{
+	TAILQ_FOREACH (f, &e->fences, link) {
 		if (f->pending == 0 && f->deadline_ms < next)
 			next = f->deadline_ms;
 	}
@@ -808,13 +861,11 @@ engine_admin_forget(struct engine *e, void *requester)
 	struct engine_fence *f;
 	struct engine_flush *fl;
 
-	TAILQ_FOREACH(f, &e->fences, link)
-	{
+	TAILQ_FOREACH (f, &e->fences, link) {
 		if (f->requester == requester)
 			f->requester = NULL;
 	}
-	TAILQ_FOREACH(fl, &e->flushes, link)
-	{
+	TAILQ_FOREACH (fl, &e->flushes, link) {
 		if (fl->requester == requester)
 			fl->requester = NULL;
 	}
@@ -838,8 +889,7 @@ engine_shutdown(struct engine *e, uint64_t now_ms)
 		}
 	}
 	/* waiters are told to fail; nothing is routed any more */
-	TAILQ_FOREACH(f, &e->fences, link)
-	{
+	TAILQ_FOREACH (f, &e->fences, link) {
 		f->pending = 0;
 		f->deadline_ms = 0;
 	}

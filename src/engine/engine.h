@@ -22,6 +22,16 @@
  * routed is ever invisible to a kick; a move's fence is set up before
  * any kick is asked for, so a kicked login that retries at once waits.
  *
+ * Provisional assignments: routing a user who has none makes one, but
+ * only a login that succeeds (engine_session_alive) makes it lasting.
+ * When the last session of a provisional user ends without ever being
+ * alive (a wrong password, a backend error), the assignment is cut to
+ * expire once the kick delay has passed: failed logins cannot fill the
+ * user directory, and a half-done login on that backend is over before
+ * the user can be hashed elsewhere.  Provisional assignments are local:
+ * they move backwards in time, which a ring peer must never see, so a
+ * ring announces an assignment only once it is no longer provisional.
+ *
  * Threads: the engine has a single writer.  Every entry point is a
  * message (a session handle plus plain values) and every answer is an
  * effect naming the handle, so a daemon may run the proxies on worker

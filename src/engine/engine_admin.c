@@ -286,8 +286,7 @@ engine_flush_free(struct engine *e, struct engine_flush *fl)
 	struct engine_fence *f;
 
 	TAILQ_REMOVE(&e->flushes, fl, link);
-	TAILQ_FOREACH(f, &e->fences, link)
-	{
+	TAILQ_FOREACH (f, &e->fences, link) {
 		if (f->flush == fl)
 			f->flush = NULL;
 	}

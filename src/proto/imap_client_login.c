@@ -166,6 +166,9 @@ imap_client_login_result(struct imap_client *c, enum proto_login_status status,
 			? text
 			: "[AUTHENTICATIONFAILED] Authentication failed.");
 		c->state = IMAP_CLIENT_PREAUTH;
+		/* a rejected login is a bad command: guessing passwords on
+		 * one connection ends at the limit */
+		(void)imap_client_count_bad(c);
 		break;
 	case PROTO_LOGIN_TEMPFAIL:
 	default:

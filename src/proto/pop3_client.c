@@ -450,4 +450,10 @@ pop3_client_login_result(struct pop3_client *c, enum proto_login_status status,
 	}
 	proto_creds_clear(&c->creds);
 	c->state = POP3_CLIENT_PREAUTH;
+	/* a rejected login is a bad command: guessing passwords on one
+	 * connection ends at the limit */
+	if (status == PROTO_LOGIN_REJECTED && ++c->bad >= c->set.bad_max) {
+		pop3_client_reply(c, "-ERR Too many bad commands.");
+		c->state = POP3_CLIENT_CLOSED;
+	}
 }

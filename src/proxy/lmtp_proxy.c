@@ -221,7 +221,7 @@ lmtp_rcpt_route(struct lmtp_conn *c)
 	struct lmtp_rcpt *r = &c->rcpts[i];
 	const char *err = NULL;
 
-	if (router_user_hash(c->d->router, r->addr, &r->hash, &err) == -1) {
+	if (router_rcpt_hash(c->d->router, r->addr, &r->hash, &err) == -1) {
 		lmtp_rcpt_fail(c, i, err);
 		return;
 	}

@@ -19,6 +19,7 @@ struct conf;
 struct connlimit;
 struct event_base;
 struct lmtp_conn;
+struct penalty;
 struct router;
 struct session;
 struct ssl_ctx_st;
@@ -32,6 +33,7 @@ struct proxy_env {
 	struct event_base *base;
 	struct router *router;
 	struct connlimit *connlimit;
+	struct penalty *penalty; /* failed logins per client address */
 	struct ssl_ctx_st *tls_server; /* NULL without ssl_cert */
 	struct ssl_ctx_st *tls_client; /* NULL with backend tls = no */
 	LIST_HEAD(, session) sessions; /* IMAP and POP3 (session.c) */

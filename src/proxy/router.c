@@ -24,11 +24,13 @@ struct router {
 	struct router_hooks hooks;
 	const struct userhash_template *tmpl;
 	char *master_separator;
+	char *recipient_delimiter;
 };
 
 struct router *
 router_new(struct engine *e, const struct router_hooks *hooks,
-    const struct userhash_template *tmpl, const char *master_separator)
+    const struct userhash_template *tmpl, const char *master_separator,
+    const char *recipient_delimiter)
 {
 	struct router *r = xcalloc(1, sizeof(*r));
 
@@ -36,6 +38,7 @@ router_new(struct engine *e, const struct router_hooks *hooks,
 	r->hooks = *hooks;
 	r->tmpl = tmpl;
 	r->master_separator = xstrdup(master_separator);
+	r->recipient_delimiter = xstrdup(recipient_delimiter);
 	return r;
 }
 
@@ -48,6 +51,7 @@ router_free(struct router **rp)
 		return;
 	*rp = NULL;
 	free(r->master_separator);
+	free(r->recipient_delimiter);
 	free(r);
 }
 
@@ -80,6 +84,20 @@ static void
 router_schedule(struct router *r)
 {
 	r->hooks.schedule(r->hooks.context, engine_next_deadline(r->e));
+}
+
+int
+router_rcpt_hash(const struct router *r, const char *addr, uint32_t *hash_r,
+    const char **error_r)
+{
+	char user[USERHASH_EXPANSION_MAX + 1];
+
+	if (userhash_strip_detail(
+		addr, r->recipient_delimiter, user, sizeof(user)) == -1) {
+		*error_r = "address too long";
+		return -1;
+	}
+	return router_user_hash(r, user, hash_r, error_r);
 }
 
 void

@@ -53,10 +53,11 @@ struct router_hooks {
 	void *context;
 };
 
-/* A router over e (borrowed) hashing user names with tmpl (borrowed)
- * and master_separator ("" for none; copied). */
+/* A router over e (borrowed) hashing user names with tmpl (borrowed),
+ * master_separator and recipient_delimiter ("" for none; copied). */
 struct router *router_new(struct engine *e, const struct router_hooks *hooks,
-    const struct userhash_template *tmpl, const char *master_separator);
+    const struct userhash_template *tmpl, const char *master_separator,
+    const char *recipient_delimiter);
 void router_free(struct router **r);
 /* The engine's clock: unix time in ms. */
 uint64_t router_now_ms(void);
@@ -67,6 +68,14 @@ struct engine *router_engine(const struct router *r);
  * separator).  Returns 0, or -1 with a static *error_r.
  */
 int router_user_hash(const struct router *r, const char *name, uint32_t *hash_r,
+    const char **error_r);
+
+/*
+ * The user hash of an LMTP recipient address: its detail (after the
+ * recipient_delimiter) is removed first, so "alice+lists@example.com"
+ * reaches alice's backend.  Returns 0, or -1 with a static *error_r.
+ */
+int router_rcpt_hash(const struct router *r, const char *addr, uint32_t *hash_r,
     const char **error_r);
 
 /* Routes c (idle) for user_hash in tag and registers it for kicks. */

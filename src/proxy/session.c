@@ -58,6 +58,8 @@ session_state_name(const struct session *s)
 		return "move-wait";
 	case SESSION_BACKEND:
 		return "backend-login";
+	case SESSION_PENALTY:
+		return "login-penalty";
 	default:
 		return "pre-login";
 	}
@@ -533,6 +535,9 @@ session_free(struct session *s)
 		close(s->fd);
 	if (s->header_ev != NULL)
 		event_free(s->header_ev);
+	if (s->penalty_ev != NULL)
+		event_free(s->penalty_ev);
+	free(s->penalty_text);
 	free(s->header);
 	if (s->timer != NULL)
 		event_free(s->timer);

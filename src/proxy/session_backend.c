@@ -21,12 +21,14 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "penalty.h"
 #include "proxy.h"
 #include "router.h"
 #include "session_int.h"
 #include "sockaddr.h"
 #include "splice.h"
 #include "tls.h"
+#include "xmalloc.h"
 
 /* -- proxying ------------------------------------------------------------ */
 
@@ -113,19 +115,58 @@ session_login_tempfail(struct session *s, const char *why)
 	session_client_process(s);
 }
 
+/* A rejected login's penalty has passed: the client gets its reply. */
+static void
+session_on_penalty_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state != SESSION_PENALTY)
+		return;
+	s->proto->client_login_result(
+	    s->pc, PROTO_LOGIN_REJECTED, s->penalty_text, NULL);
+	free(s->penalty_text);
+	s->penalty_text = NULL;
+	s->state = SESSION_PRELOGIN;
+	session_client_process(s);
+}
+
 static void
 session_login_rejected(struct session *s)
 {
+	uint64_t delay = 0;
+	struct timeval tv;
+
+	/* the client's address is known once it is counted */
+	if (s->ip_counted)
+		delay =
+		    penalty_fail(s->d->penalty, &s->client_ip, router_now_ms());
 	session_log(s, LOG_LEVEL_INFO,
 	    "login: user=<%s>, client=%s:%u, backend=%s, result=rejected, "
-	    "time=%llums",
+	    "time=%llums, penalty=%llums",
 	    s->user, s->info.client_ip, s->info.client_port, s->backend_str,
-	    (unsigned long long)session_ms_since(&s->login_started));
-	s->proto->client_login_result(s->pc, PROTO_LOGIN_REJECTED,
-	    s->proto->backend_reply_text(s->pb), NULL);
+	    (unsigned long long)session_ms_since(&s->login_started),
+	    (unsigned long long)delay);
+	if (delay > 0) {
+		s->penalty_ev = s->penalty_ev != NULL
+		    ? s->penalty_ev
+		    : evtimer_new(s->d->base, session_on_penalty_done, s);
+	}
+	if (delay == 0 || s->penalty_ev == NULL) {
+		s->proto->client_login_result(s->pc, PROTO_LOGIN_REJECTED,
+		    s->proto->backend_reply_text(s->pb), NULL);
+		session_drop_backend(s);
+		s->state = SESSION_PRELOGIN;
+		session_client_process(s);
+		return;
+	}
+	/* the reply waits; so does the client's next command */
+	free(s->penalty_text);
+	s->penalty_text = xstrdup(s->proto->backend_reply_text(s->pb));
 	session_drop_backend(s);
-	s->state = SESSION_PRELOGIN;
-	session_client_process(s);
+	s->state = SESSION_PENALTY;
+	session_timeval_ms(&tv, delay);
+	evtimer_add(s->penalty_ev, &tv);
 }
 
 static void session_backend_setcb(struct session *s);

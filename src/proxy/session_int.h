@@ -37,6 +37,7 @@ enum session_state {
 	SESSION_BACKEND,
 	SESSION_PROXYING,
 	SESSION_CLOSING,
+	SESSION_PENALTY, /* a rejected login's reply waits (penalty.h) */
 };
 
 struct session {
@@ -48,6 +49,9 @@ struct session {
 	bool tls_active;
 	bool ip_counted;
 	bool output_paused;
+
+	struct event *penalty_ev; /* ends SESSION_PENALTY */
+	char *penalty_text; /* the backend's rejection, for the reply */
 
 	int fd; /* until the client bufferevent owns it */
 	struct event *header_ev;

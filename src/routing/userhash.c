@@ -197,30 +197,30 @@ userhash_copy_case(
 	}
 }
 
-int
-userhash_compute(const struct userhash_template *tmpl, const char *username,
-    const char *master_sep, uint32_t *hash_r, const char **err_r)
+/* The length of username that counts (cut at the master separator). */
+static size_t
+userhash_user_len(const char *username, const char *master_sep)
 {
-	char out[USERHASH_EXPANSION_MAX];
-	const char *at, *src, *cut;
-	size_t ulen, len = 0, slen, i;
+	const char *cut;
 
-	ulen = strlen(username);
 	if (master_sep != NULL && *master_sep != '\0' &&
 	    (cut = strstr(username, master_sep)) != NULL)
-		ulen = (size_t)(cut - username);
+		return (size_t)(cut - username);
+	return strlen(username);
+}
+
+/* Expands the template over username[0..ulen) into out[USERHASH_
+ * EXPANSION_MAX].  Returns the length, or -1 with *err_r. */
+static ssize_t
+userhash_expand_len(const struct userhash_template *tmpl, const char *username,
+    size_t ulen, char *out, const char **err_r)
+{
+	const char *at, *src;
+	size_t len = 0, slen, i;
+
 	if (ulen > USERHASH_EXPANSION_MAX) {
 		*err_r = "username too long";
 		return -1;
-	}
-	if (tmpl->fast == USERHASH_FAST_U) {
-		*hash_r = userhash_from_expansion(username, ulen);
-		return 0;
-	}
-	if (tmpl->fast == USERHASH_FAST_LU) {
-		userhash_copy_case(out, username, ulen, USERHASH_CASE_LOWER);
-		*hash_r = userhash_from_expansion(out, ulen);
-		return 0;
 	}
 	at = memchr(username, '@', ulen);
 	for (i = 0; i < tmpl->nparts; i++) {
@@ -246,13 +246,83 @@ userhash_compute(const struct userhash_template *tmpl, const char *username,
 			    at != NULL ? ulen - (size_t)(at + 1 - username) : 0;
 			break;
 		}
-		if (slen > sizeof(out) - len) {
+		if (slen > USERHASH_EXPANSION_MAX - len) {
 			*err_r = "username hash expansion too long";
 			return -1;
 		}
 		userhash_copy_case(out + len, src, slen, part->mod);
 		len += slen;
 	}
-	*hash_r = userhash_from_expansion(out, len);
+	return (ssize_t)len;
+}
+
+int
+userhash_compute(const struct userhash_template *tmpl, const char *username,
+    const char *master_sep, uint32_t *hash_r, const char **err_r)
+{
+	char out[USERHASH_EXPANSION_MAX];
+	size_t ulen = userhash_user_len(username, master_sep);
+	ssize_t len;
+
+	if (ulen > USERHASH_EXPANSION_MAX) {
+		*err_r = "username too long";
+		return -1;
+	}
+	if (tmpl->fast == USERHASH_FAST_U) {
+		*hash_r = userhash_from_expansion(username, ulen);
+		return 0;
+	}
+	if (tmpl->fast == USERHASH_FAST_LU) {
+		userhash_copy_case(out, username, ulen, USERHASH_CASE_LOWER);
+		*hash_r = userhash_from_expansion(out, ulen);
+		return 0;
+	}
+	len = userhash_expand_len(tmpl, username, ulen, out, err_r);
+	if (len == -1)
+		return -1;
+	*hash_r = userhash_from_expansion(out, (size_t)len);
+	return 0;
+}
+
+int
+userhash_expand(const struct userhash_template *tmpl, const char *username,
+    const char *master_sep, char *buf, size_t size, const char **err_r)
+{
+	char out[USERHASH_EXPANSION_MAX];
+	ssize_t len = userhash_expand_len(tmpl, username,
+	    userhash_user_len(username, master_sep), out, err_r);
+
+	if (len == -1)
+		return -1;
+	if ((size_t)len >= size) {
+		*err_r = "username hash expansion too long";
+		return -1;
+	}
+	memcpy(buf, out, (size_t)len);
+	buf[len] = '\0';
+	return 0;
+}
+
+int
+userhash_strip_detail(
+    const char *addr, const char *delimiters, char *buf, size_t size)
+{
+	const char *at = strchr(addr, '@');
+	size_t local = at != NULL ? (size_t)(at - addr) : strlen(addr);
+	size_t cut = local, rest;
+
+	if (delimiters != NULL && *delimiters != '\0') {
+		cut = strcspn(addr, delimiters);
+		/* only inside the local part, and never all of it */
+		if (cut >= local || cut == 0)
+			cut = local;
+	}
+	rest = at != NULL ? strlen(at) : 0;
+	if (cut + rest >= size)
+		return -1;
+	memcpy(buf, addr, cut);
+	if (at != NULL)
+		memcpy(buf + cut, at, rest);
+	buf[cut + rest] = '\0';
 	return 0;
 }

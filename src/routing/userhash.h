@@ -39,6 +39,24 @@ void userhash_template_free(struct userhash_template **tmpl);
 int userhash_compute(const struct userhash_template *tmpl, const char *username,
     const char *master_sep, uint32_t *hash_r, const char **err_r);
 
+/*
+ * The expansion that userhash_compute() hashes, NUL-terminated in
+ * buf[size] (for operators: which key a name maps to).  Returns 0, or -1
+ * with *err_r.
+ */
+int userhash_expand(const struct userhash_template *tmpl, const char *username,
+    const char *master_sep, char *buf, size_t size, const char **err_r);
+
+/*
+ * Dovecot's recipient_delimiter: copies addr to buf[size] without the
+ * detail of its local part, which starts at the first of the delimiter
+ * characters ("alice+lists@example.com" -> "alice@example.com").  A
+ * delimiter that would leave an empty local part is not one; NULL or ""
+ * delimiters copy addr as it is.  Returns 0, or -1 if buf is too small.
+ */
+int userhash_strip_detail(
+    const char *addr, const char *delimiters, char *buf, size_t size);
+
 /* Hash of already-expanded bytes: MD5, first 4 bytes big-endian, 0 -> 1. */
 uint32_t userhash_from_expansion(const void *data, size_t len);
 /* The 0 -> 1 rule alone (exposed for tests). */

@@ -28,6 +28,8 @@ enum user_flag {
 	/* kill/move in progress: users_expire() does not remove it */
 	USER_FLAG_KILLING = 0x02,
 	USER_FLAG_MOVING = 0x04,
+	/* made for a login that has not succeeded yet (engine.h) */
+	USER_FLAG_PROVISIONAL = 0x08,
 };
 
 /*

@@ -384,6 +384,62 @@ test_safe_flush_moves_users_in_batches(void **state)
 	world_free(&w);
 }
 
+/* Users in the directory of the default tag. */
+static size_t
+directory_size(struct world *w)
+{
+	return users_count(
+	    hosts_tag_users(hosts_tag_lookup(engine_hosts(w->e), "")));
+}
+
+static void
+test_failed_login_leaves_no_lasting_assignment(void **state)
+{
+	struct engine_session a = {0}, b = {0};
+	const uint64_t keep = (KICK_DELAY + 999) / 1000 * 1000 + 1000;
+	struct world w;
+	uint32_t user;
+
+	world_init(&w, 3);
+	/* a wrong password: routed, never alive, ended */
+	assert_int_equal(
+	    engine_route(w.e, w.now, &a, 300, ""), ENGINE_ROUTE_OK);
+	engine_session_end(w.e, w.now, &a);
+	assert_int_equal(directory_size(&w), 1);
+	/* it still holds through the kick delay ... */
+	advance(&w, KICK_DELAY);
+	assert_int_equal(directory_size(&w), 1);
+	/* ... and is gone soon after, not after EXPIRE */
+	advance(&w, keep - KICK_DELAY);
+	assert_int_equal(directory_size(&w), 0);
+
+	/* two logins at once: one fails, the other succeeds: it lasts */
+	assert_int_equal(
+	    engine_route(w.e, w.now, &a, 301, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(w.e, w.now, &b, 301, ""), ENGINE_ROUTE_OK);
+	engine_session_end(w.e, w.now, &a);
+	engine_session_alive(w.e, w.now, &b);
+	engine_session_end(w.e, w.now, &b);
+	advance(&w, keep + 1000);
+	assert_int_equal(directory_size(&w), 1);
+	advance(&w, EXPIRE * 1000);
+	assert_int_equal(directory_size(&w), 0);
+
+	/* a user who logged in before keeps it after a failed login */
+	user = 302;
+	assert_int_equal(
+	    engine_route(w.e, w.now, &a, user, ""), ENGINE_ROUTE_OK);
+	engine_session_alive(w.e, w.now, &a);
+	engine_session_end(w.e, w.now, &a);
+	assert_int_equal(
+	    engine_route(w.e, w.now, &b, user, ""), ENGINE_ROUTE_OK);
+	engine_session_end(w.e, w.now, &b);
+	advance(&w, keep + 1000);
+	assert_int_equal(directory_size(&w), 1);
+	world_free(&w);
+}
+
 int
 main(void)
 {
@@ -395,6 +451,7 @@ main(void)
 	    cmocka_unit_test(test_removal_fences_the_tag),
 	    cmocka_unit_test(test_ended_session_effects_withdrawn),
 	    cmocka_unit_test(test_safe_flush_moves_users_in_batches),
+	    cmocka_unit_test(test_failed_login_leaves_no_lasting_assignment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

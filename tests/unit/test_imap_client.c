@@ -452,6 +452,36 @@ test_login_results(void **state)
 }
 
 static void
+test_rejected_logins_count_as_bad(void **state)
+{
+	struct imap_client_settings set = settings_default();
+	static const struct login_script script[] = {
+	    {PROTO_LOGIN_REJECTED, NULL, NULL, false},
+	    {PROTO_LOGIN_TEMPFAIL, NULL, NULL, false},
+	    {PROTO_LOGIN_REJECTED, NULL, NULL, false},
+	    {PROTO_LOGIN_REJECTED, NULL, NULL, false},
+	};
+	const char *in = "a LOGIN u 1\r\nb LOGIN u 2\r\nc LOGIN u 3\r\n"
+			 "d LOGIN u 4\r\ne NOOP\r\n";
+
+	/* a temporary failure is not the client's fault; three rejected
+	 * passwords reach a limit of three */
+	set.bad_max = 3;
+	assert_int_equal(
+	    expect_script(&set, in, strlen(in), script, 4,
+		"[LOGIN LOGIN '' 'u' '1']"
+		"a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+		"[LOGIN LOGIN '' 'u' '2']"
+		"b NO [UNAVAILABLE] Account is temporarily unavailable.\r\n"
+		"[LOGIN LOGIN '' 'u' '3']"
+		"c NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+		"[LOGIN LOGIN '' 'u' '4']"
+		"d NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+		"* BYE Too many invalid IMAP commands.\r\n[CLOSE]"),
+	    PROTO_ACT_CLOSE);
+}
+
+static void
 test_login_pipelined(void **state)
 {
 	/* nginx "pipelined LOGIN + LOGOUT": LOGOUT is the backend's. */
@@ -761,6 +791,7 @@ main(void)
 	    cmocka_unit_test(test_starttls),
 	    cmocka_unit_test(test_login_forms),
 	    cmocka_unit_test(test_login_results),
+	    cmocka_unit_test(test_rejected_logins_count_as_bad),
 	    cmocka_unit_test(test_login_pipelined),
 	    cmocka_unit_test(test_login_result_texts),
 	    cmocka_unit_test(test_logindisabled),

@@ -196,6 +196,35 @@ test_login_results(void **state)
 }
 
 static void
+test_rejected_logins_count_as_bad(void **state)
+{
+	static const enum proto_login_status res[] = {
+	    PROTO_LOGIN_REJECTED,
+	    PROTO_LOGIN_TEMPFAIL,
+	    PROTO_LOGIN_REJECTED,
+	    PROTO_LOGIN_REJECTED,
+	};
+	struct pop3_client_settings set = set_plain;
+
+	/* a temporary failure is not the client's fault; three rejected
+	 * passwords reach a limit of three */
+	set.bad_max = 3;
+	login_results = res;
+	check(&set,
+	    "USER a\r\nPASS 1\r\nUSER a\r\nPASS 2\r\nUSER a\r\nPASS 3\r\n"
+	    "AUTH PLAIN AGEANA==\r\nNOOP\r\n",
+	    "+OK ready\r\n+OK\r\n<LOGIN 0 [] [a] [1]>"
+	    "-ERR [AUTH] Authentication failed.\r\n"
+	    "+OK\r\n<LOGIN 0 [] [a] [2]>"
+	    "-ERR [SYS/TEMP] Account is temporarily unavailable.\r\n"
+	    "+OK\r\n<LOGIN 0 [] [a] [3]>"
+	    "-ERR [AUTH] Authentication failed.\r\n"
+	    "<LOGIN 1 [] [a] [4]>-ERR [AUTH] Authentication failed.\r\n"
+	    "-ERR Too many bad commands.\r\n<CLOSE><LEFT 6>");
+	login_results = NULL;
+}
+
+static void
 test_auth_plain(void **state)
 {
 	/* "\0bob\0pw" = AGJvYgBwdw==, "adm\0master\0pw" */
@@ -357,6 +386,7 @@ main(void)
 	    cmocka_unit_test(test_noop_quit),
 	    cmocka_unit_test(test_user_pass),
 	    cmocka_unit_test(test_login_results),
+	    cmocka_unit_test(test_rejected_logins_count_as_bad),
 	    cmocka_unit_test(test_auth_plain),
 	    cmocka_unit_test(test_auth_login),
 	    cmocka_unit_test(test_plaintext_disallowed),

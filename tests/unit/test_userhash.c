@@ -139,6 +139,61 @@ test_zero_becomes_one(void **state)
 	assert_int_equal(userhash_from_expansion("user100", 7), 708027221u);
 }
 
+static void
+test_expand_and_detail(void **state)
+{
+	static const struct {
+		const char *addr, *delims, *want;
+	} details[] = {
+	    {"alice+lists@example.com", "+", "alice@example.com"},
+	    {"alice+a+b@example.com", "+", "alice@example.com"},
+	    {"alice-x@example.com", "+-", "alice@example.com"},
+	    {"alice@ex+ample.com", "+", "alice@ex+ample.com"},
+	    {"+alice@example.com", "+", "+alice@example.com"},
+	    {"alice+x", "+", "alice"},
+	    {"alice+x@example.com", "", "alice+x@example.com"},
+	    {"alice+x@example.com", NULL, "alice+x@example.com"},
+	};
+	struct userhash_template *t;
+	const char *err = NULL;
+	uint32_t h1, h2;
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < nitems(details); i++) {
+		assert_int_equal(userhash_strip_detail(details[i].addr,
+				     details[i].delims, buf, sizeof(buf)),
+		    0);
+		assert_string_equal(buf, details[i].want);
+	}
+	assert_int_equal(
+	    userhash_strip_detail("alice+x@example.com", "+", buf, 17), -1);
+	assert_int_equal(
+	    userhash_strip_detail("alice+x@example.com", "+", buf, 18), 0);
+
+	/* the expansion is what is hashed */
+	t = userhash_template_new("%Ln@%{domain}", &err);
+	assert_non_null(t);
+	assert_int_equal(userhash_expand(t, "Alice@Example.COM*master", "*",
+			     buf, sizeof(buf), &err),
+	    0);
+	assert_string_equal(buf, "alice@Example.COM");
+	assert_int_equal(
+	    userhash_compute(t, "Alice@Example.COM", NULL, &h1, &err), 0);
+	assert_int_equal(h1, userhash_from_expansion(buf, strlen(buf)));
+	assert_int_equal(
+	    userhash_expand(t, "Alice@Example.COM", NULL, buf, 5, &err), -1);
+	userhash_template_free(&t);
+	/* the fast paths expand the same way */
+	t = userhash_template_new("%Lu", &err);
+	assert_int_equal(
+	    userhash_expand(t, "Bob@X", NULL, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "bob@x");
+	assert_int_equal(userhash_compute(t, "Bob@X", NULL, &h2, &err), 0);
+	assert_int_equal(h2, userhash_from_expansion("bob@x", 5));
+	userhash_template_free(&t);
+}
+
 int
 main(void)
 {
@@ -148,6 +203,7 @@ main(void)
 	    cmocka_unit_test(test_master_separator),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_zero_becomes_one),
+	    cmocka_unit_test(test_expand_and_detail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
