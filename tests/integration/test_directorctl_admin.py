@@ -47,9 +47,9 @@ def ctl(*args, timeout=30, binary=None, **kw):
     env = directord.sanitizer_env()
     env["TZ"] = "UTC"
     return subprocess.run([binary or _binary()] + list(args),
-                          capture_output=True,
-                          text=True, errors="replace", timeout=timeout,
-                          stdin=subprocess.DEVNULL, env=env, **kw)
+                          capture_output=True, text=True, errors="replace",
+                          timeout=timeout, stdin=subprocess.DEVNULL, env=env,
+                          **kw)
 
 
 def ctl_ok(admin, *args):
