@@ -361,6 +361,11 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 		if (reply[0] == '2') {
 			c->rcpts[i].state = LMTP_RCPT_ACCEPTED;
 			l->accepted++;
+			/* the backend knows the user: the assignment lasts
+			 * (an unknown recipient's does not) */
+			if (c->rcpts[i].route != NULL)
+				router_alive(
+				    c->d->router, &c->rcpts[i].route->rc);
 		} else {
 			c->rcpts[i].state = LMTP_RCPT_REFUSED;
 			lmtp_rcpt_unroute(c, &c->rcpts[i]);

@@ -79,3 +79,18 @@ def test_repeated_failures_from_one_address_are_slowed(proxy_director,
     with rawclient.imap_connect(*d.listeners()["imap"]) as c:
         assert c.command("a", "LOGIN user602 wrong").startswith(b"a NO")
     assert re.search(r"user=<user602>.*penalty=0ms", d.log_text())
+
+
+def test_lmtp_unknown_recipient_leaves_no_lasting_assignment(proxy_director):
+    from test_lmtp import Lmtp, message
+    d = _director(proxy_director)
+    with Lmtp(d) as c:
+        assert c.cmd("MAIL FROM:<s@example.com>").startswith("250")
+        reply = c.cmd("RCPT TO:<nosuchuser9>")
+        assert reply.startswith("5"), reply
+        assert c.cmd("RSET").startswith("250")
+        at_rcpt, at_data = c.deliver(["user603"], message("known-603"))
+        assert at_data["user603"].startswith("250"), at_data
+    # the unknown name goes after the kick delay, the real user stays
+    rows = _wait_users(d, 1)
+    assert len(rows) == 1
