@@ -8,6 +8,12 @@
  * therefore always come one per command, in order, however the client
  * pipelines.  A protocol error is logged and closes the connection
  * without a reply, as Dovecot's director does.
+ *
+ * The socket's directory usually belongs to the service user, who can
+ * swap its entries at any moment: root follows no link there, replaces
+ * nothing but a stale socket, and changes no file by name.  In such a
+ * directory the socket is created with the service user's effective ids
+ * and a umask that gives admin_socket_mode at creation.
  */
 #include "compat.h"
 
@@ -20,6 +26,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -77,6 +84,90 @@ admin_socket_in_use(const struct sockaddr_un *sun)
 	return used;
 }
 
+/* Whether only root may add or remove entries in the directory of path
+ * (then root may create the socket there itself). */
+static bool
+admin_dir_root_only(const char *path)
+{
+	char *copy = xstrdup(path);
+	struct stat st;
+	bool root_only;
+
+	root_only = lstat(dirname(copy), &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+	free(copy);
+	return root_only;
+}
+
+/* Refuses anything at path but a socket (a link, a file of root's). */
+static int
+admin_socket_check(const char *path, char **error_r)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r =
+		    xasprintf("admin_socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		*error_r = xasprintf("admin_socket %s: not a socket (%s); "
+				     "refusing to replace it",
+		    path,
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : "another file");
+		return -1;
+	}
+	return 0;
+}
+
+/* Switches the effective ids to pw (to_user) or back to root. */
+static int
+admin_set_ids(const struct passwd *pw, bool to_user)
+{
+	if (to_user)
+		return setegid(pw->pw_gid) == -1 || seteuid(pw->pw_uid) == -1
+		    ? -1
+		    : 0;
+	if (seteuid(0) == -1 || setegid(0) == -1)
+		fatal("admin socket: cannot regain root: %s", strerror(errno));
+	return 0;
+}
+
+/* Removes a stale socket at the path of sun and binds fd there, with
+ * mode and owned by pw.  Returns 0, or -1 with errno set. */
+static int
+admin_socket_bind(
+    int fd, const struct sockaddr_un *sun, const struct passwd *pw, mode_t mode)
+{
+	bool as_user = geteuid() == 0 && pw->pw_uid != 0 &&
+	    !admin_dir_root_only(sun->sun_path);
+	mode_t old_mask;
+	int ret, saved;
+
+	if (as_user && admin_set_ids(pw, true) == -1) {
+		saved = errno;
+		admin_set_ids(pw, false);
+		errno = saved;
+		return -1;
+	}
+	old_mask = umask(~mode & 0777);
+	ret = unlink(sun->sun_path) == -1 && errno != ENOENT ? -1 : 0;
+	if (ret == 0)
+		ret = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	saved = errno;
+	umask(old_mask);
+	if (as_user)
+		admin_set_ids(pw, false);
+	/* a directory only root can write to: nobody can swap the path */
+	if (ret == 0 && !as_user && geteuid() == 0 &&
+	    lchown(sun->sun_path, pw->pw_uid, pw->pw_gid) == -1)
+		return -1;
+	errno = saved;
+	return ret;
+}
+
 struct admin *
 admin_new(struct director *d, char **error_r)
 {
@@ -100,15 +191,12 @@ admin_new(struct director *d, char **error_r)
 		    xasprintf("admin socket: unknown user %s", conf->user);
 		return NULL;
 	}
+	if (admin_socket_check(conf->admin_socket, error_r) == -1)
+		return NULL;
 	if (admin_socket_in_use(&sun)) {
 		*error_r = xasprintf("admin socket %s is in use by another "
 				     "process (is directord already running?)",
 		    conf->admin_socket);
-		return NULL;
-	}
-	if (unlink(conf->admin_socket) == -1 && errno != ENOENT) {
-		*error_r = xasprintf(
-		    "unlink %s: %s", conf->admin_socket, strerror(errno));
 		return NULL;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -116,9 +204,8 @@ admin_new(struct director *d, char **error_r)
 		*error_r = xasprintf("admin socket: %s", strerror(errno));
 		return NULL;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chown(conf->admin_socket, pw->pw_uid, pw->pw_gid) == -1 ||
-	    chmod(conf->admin_socket, (mode_t)conf->admin_socket_mode) == -1 ||
+	if (admin_socket_bind(fd, &sun, pw, (mode_t)conf->admin_socket_mode) ==
+		-1 ||
 	    listen(fd, ADMIN_BACKLOG) == -1) {
 		*error_r = xasprintf(
 		    "admin socket %s: %s", conf->admin_socket, strerror(errno));
