@@ -14,6 +14,11 @@
  * nothing but a stale socket, and changes no file by name.  In such a
  * directory the socket is created with the service user's effective ids
  * and a umask that gives admin_socket_mode at creation.
+ *
+ * One descriptor is kept in reserve (spare_fd): when a flood of client
+ * connections has used up the process's descriptors, the admin socket
+ * still accepts an operator with it; without one it pauses for
+ * ADMIN_PAUSE_MS instead of spinning on a failing accept.
  */
 #include "compat.h"
 
@@ -26,6 +31,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -44,6 +50,7 @@
 #include "xmalloc.h"
 
 #define ADMIN_BACKLOG 64
+#define ADMIN_PAUSE_MS 200
 
 struct admin_conn {
 	LIST_ENTRY(admin_conn) link;
@@ -59,8 +66,10 @@ struct admin_conn {
 struct admin {
 	struct director *d;
 	int fd;
+	int spare_fd; /* -1 while in use */
 	char *path;
 	struct event *ev;
+	struct event *resume_ev;
 	LIST_HEAD(, admin_conn) conns;
 };
 
@@ -215,19 +224,37 @@ admin_new(struct director *d, char **error_r)
 	admin = xcalloc(1, sizeof(*admin));
 	admin->d = d;
 	admin->fd = fd;
+	admin->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	admin->path = xstrdup(conf->admin_socket);
 	return admin;
 }
 
 /* -- connections --------------------------------------------------------- */
 
+/* Takes back the reserved descriptor once one is free again. */
+static void
+admin_spare_refill(struct admin *admin)
+{
+	if (admin->spare_fd == -1)
+		admin->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void
 admin_conn_free(struct admin_conn *conn)
 {
+	struct admin *admin = conn->admin;
+	evutil_socket_t fd = bufferevent_getfd(conn->bev);
+
 	admin_cmds_conn_gone(conn);
 	LIST_REMOVE(conn, link);
+	/* closed now, not when libevent finalizes the bufferevent, so that
+	 * the descriptor can become the reserve again at once */
+	bufferevent_setfd(conn->bev, -1);
 	bufferevent_free(conn->bev);
+	if (fd != -1)
+		close(fd);
 	free(conn);
+	admin_spare_refill(admin);
 }
 
 void
@@ -386,6 +413,28 @@ admin_conn_new(struct admin *admin, int fd, const char *peer)
 }
 
 static void
+admin_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *admin = arg;
+
+	admin_spare_refill(admin);
+	event_add(admin->ev, NULL);
+}
+
+/* Stops accepting for ADMIN_PAUSE_MS (no descriptor to accept with). */
+static void
+admin_pause(struct admin *admin)
+{
+	struct timeval tv = {
+	    .tv_sec = ADMIN_PAUSE_MS / 1000,
+	    .tv_usec = (ADMIN_PAUSE_MS % 1000) * 1000,
+	};
+
+	event_del(admin->ev);
+	evtimer_add(admin->resume_ev, &tv);
+}
+
+static void
 admin_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct admin *admin = arg;
@@ -395,9 +444,24 @@ admin_on_accept(evutil_socket_t lfd, short what, void *arg)
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE) &&
+	    admin->spare_fd != -1) {
+		/* out of descriptors: the operator gets the reserved one */
+		close(admin->spare_fd);
+		admin->spare_fd = -1;
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	}
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE) {
+			log_warn("admin socket: accept: %s; pausing accepts "
+				 "for %d ms",
+			    strerror(errno), ADMIN_PAUSE_MS);
+			admin_pause(admin);
+		} else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED) {
 			log_error("admin socket: accept: %s", strerror(errno));
+		}
+		admin_spare_refill(admin);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
@@ -465,7 +529,9 @@ admin_start(struct admin *admin, struct event_base *base)
 {
 	admin->ev = event_new(
 	    base, admin->fd, EV_READ | EV_PERSIST, admin_on_accept, admin);
-	if (admin->ev == NULL || event_add(admin->ev, NULL) == -1) {
+	admin->resume_ev = evtimer_new(base, admin_on_resume, admin);
+	if (admin->ev == NULL || admin->resume_ev == NULL ||
+	    event_add(admin->ev, NULL) == -1) {
 		log_error("admin socket: cannot watch it");
 		return -1;
 	}
@@ -484,6 +550,10 @@ admin_free(struct admin **adminp)
 		admin_conn_free(LIST_FIRST(&admin->conns));
 	if (admin->ev != NULL)
 		event_free(admin->ev);
+	if (admin->resume_ev != NULL)
+		event_free(admin->resume_ev);
+	if (admin->spare_fd != -1)
+		close(admin->spare_fd);
 	close(admin->fd);
 	/* after the privilege drop this may fail: the directory is root's */
 	if (unlink(admin->path) == -1 && errno != ENOENT && errno != EACCES)

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "director.h"
+#include "fdlimit.h"
 #include "listener.h"
 #include "lmtp_proxy.h"
 #include "log.h"
@@ -239,6 +240,8 @@ daemon_start(struct directord *d, bool foreground)
 	if (d->conf == NULL)
 		goto fail;
 	daemon_apply_log_level(d->conf);
+	if (fdlimit_raise(d->conf->max_connections, &error) == -1)
+		goto fail;
 	if (pidfile_check(d->conf->pid_file, &error) == -1)
 		goto fail;
 	d->listeners = listener_set_bind(d->conf, &error);
