@@ -18,13 +18,13 @@
 int
 fdlimit_raise(unsigned int max_connections, char **error_r)
 {
-	rlim_t need = (rlim_t)max_connections * FDLIMIT_PER_CONNECTION +
-	    FDLIMIT_RESERVE;
+	rlim_t need =
+	    (rlim_t)max_connections * FDLIMIT_PER_CONNECTION + FDLIMIT_RESERVE;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		*error_r = xasprintf("getrlimit RLIMIT_NOFILE: %s",
-		    strerror(errno));
+		*error_r =
+		    xasprintf("getrlimit RLIMIT_NOFILE: %s", strerror(errno));
 		return -1;
 	}
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {

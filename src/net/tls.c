@@ -52,9 +52,10 @@ tls_server_ctx_new(const struct tls_server_settings *set, char **error_r)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, set->min_version);
+	/* CLEANSE_PLAINTEXT: records hold credentials before a login */
 	SSL_CTX_set_options(ctx,
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-		SSL_OP_IGNORE_UNEXPECTED_EOF);
+		SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, set->cert_file) != 1) {
 		*error_r =
@@ -94,8 +95,9 @@ tls_client_ctx_new(
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, min_version);
-	SSL_CTX_set_options(
-	    ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
+		SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (verify) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
