@@ -126,6 +126,7 @@ const struct conf_setting conf_settings[] = {
     {BACKEND("lmtp_port", CONF_TYPE_PORT, lmtp_port)},
     {BACKEND("tls", CONF_TYPE_ENUM, tls), ENUM(conf_tls_names)},
     {BACKEND("ssl_verify", CONF_TYPE_BOOL, ssl_verify)},
+    {BACKEND("ssl_name", CONF_TYPE_STRING, ssl_name)},
     {BACKEND("connect_timeout", CONF_TYPE_TIME, connect_timeout_ms), .min = 1},
     {BACKEND("idle_timeout", CONF_TYPE_TIME, idle_timeout_ms), .min = 1000},
 };
@@ -175,6 +176,7 @@ conf_free(struct conf **confp)
 	for (i = 0; i < conf->listener_count; i++)
 		conf_listener_clear(&conf->listeners[i]);
 	free(conf->listeners);
+	free(conf->backend.ssl_name);
 	free(conf->path);
 	free(conf);
 }
@@ -223,6 +225,7 @@ conf_new_defaults(const char *path)
 	conf->backend.lmtp_port = 24;
 	conf->backend.tls = CONF_TLS_NO;
 	conf->backend.ssl_verify = false;
+	conf->backend.ssl_name = xstrdup("");
 	conf->backend.connect_timeout_ms = 30 * 1000;
 	conf->backend.idle_timeout_ms = 30 * 60 * 1000;
 	return conf;
@@ -275,7 +278,7 @@ conf_builder_setting(
 	}
 	if (conf_apply(b, s, base, item->value, error_r) == -1)
 		return -1;
-	if (b->scope == CONF_SCOPE_TOP) {
+	if (b->scope != CONF_SCOPE_LISTEN) {
 		free(b->locs[i]);
 		b->locs[i] = xasprintf("%s:%u", item->file, item->line);
 		if (s->has_loc) {
@@ -381,7 +384,7 @@ conf_builder_loc(const struct conf_builder *b, const char *name)
 	size_t i;
 
 	for (i = 0; i < CONF_SETTING_COUNT; i++) {
-		if (conf_settings[i].scope == CONF_SCOPE_TOP &&
+		if (conf_settings[i].scope != CONF_SCOPE_LISTEN &&
 		    strcmp(conf_settings[i].name, name) == 0)
 			return b->locs[i] != NULL ? b->locs[i] : "?";
 	}

@@ -91,6 +91,9 @@ struct conf_backend {
 	uint16_t lmtp_port;
 	enum conf_tls tls;
 	bool ssl_verify;
+	/* the name every backend certificate carries; "" = the backend's
+	 * IP address */
+	char *ssl_name;
 	uint64_t connect_timeout_ms;
 	uint64_t idle_timeout_ms;
 };

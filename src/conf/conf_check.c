@@ -225,6 +225,12 @@ conf_validate(struct conf_builder *b, unsigned int last_line, char **error_r)
 		    "is not",
 		    conf_builder_loc(b, "ssl_key"));
 	}
+	/* with no CA file every publicly trusted certificate would pass */
+	if (conf->backend.ssl_verify && conf->ssl_ca[0] == '\0')
+		return conf_err(error_r,
+		    "%s: ssl_verify = yes requires ssl_ca (the CA that "
+		    "signed the backends' certificates)",
+		    conf_builder_loc(b, "ssl_verify"));
 	if (conf->listener_count == 0)
 		return conf_err(error_r,
 		    "%s:%u: no listen block: directord "

@@ -92,7 +92,8 @@ void conf_split_free(char **words, size_t count);
  * a message without location. */
 int conf_apply(struct conf_builder *b, const struct conf_setting *s, void *base,
     const char *value, char **error_r);
-/* "file:line" where the top-level setting name was last set, or "?". */
+/* "file:line" where the top-level or backend setting name was last set,
+ * or "?". */
 const char *conf_builder_loc(const struct conf_builder *b, const char *name);
 /* The cross-field checks of the whole file, and the parsing of the lists
  * they need (director_servers, director_mail_servers).  last_line: the

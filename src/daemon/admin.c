@@ -8,6 +8,17 @@
  * therefore always come one per command, in order, however the client
  * pipelines.  A protocol error is logged and closes the connection
  * without a reply, as Dovecot's director does.
+ *
+ * The socket's directory usually belongs to the service user, who can
+ * swap its entries at any moment: root follows no link there, replaces
+ * nothing but a stale socket, and changes no file by name.  In such a
+ * directory the socket is created with the service user's effective ids
+ * and a umask that gives admin_socket_mode at creation.
+ *
+ * One descriptor is kept in reserve (spare_fd): when a flood of client
+ * connections has used up the process's descriptors, the admin socket
+ * still accepts an operator with it; without one it pauses for
+ * ADMIN_PAUSE_MS instead of spinning on a failing accept.
  */
 #include "compat.h"
 
@@ -20,6 +31,8 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -37,6 +50,7 @@
 #include "xmalloc.h"
 
 #define ADMIN_BACKLOG 64
+#define ADMIN_PAUSE_MS 200
 
 struct admin_conn {
 	LIST_ENTRY(admin_conn) link;
@@ -52,8 +66,10 @@ struct admin_conn {
 struct admin {
 	struct director *d;
 	int fd;
+	int spare_fd; /* -1 while in use */
 	char *path;
 	struct event *ev;
+	struct event *resume_ev;
 	LIST_HEAD(, admin_conn) conns;
 };
 
@@ -75,6 +91,90 @@ admin_socket_in_use(const struct sockaddr_un *sun)
 	used = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
 	close(fd);
 	return used;
+}
+
+/* Whether only root may add or remove entries in the directory of path
+ * (then root may create the socket there itself). */
+static bool
+admin_dir_root_only(const char *path)
+{
+	char *copy = xstrdup(path);
+	struct stat st;
+	bool root_only;
+
+	root_only = lstat(dirname(copy), &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+	free(copy);
+	return root_only;
+}
+
+/* Refuses anything at path but a socket (a link, a file of root's). */
+static int
+admin_socket_check(const char *path, char **error_r)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r =
+		    xasprintf("admin_socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		*error_r = xasprintf("admin_socket %s: not a socket (%s); "
+				     "refusing to replace it",
+		    path,
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : "another file");
+		return -1;
+	}
+	return 0;
+}
+
+/* Switches the effective ids to pw (to_user) or back to root. */
+static int
+admin_set_ids(const struct passwd *pw, bool to_user)
+{
+	if (to_user)
+		return setegid(pw->pw_gid) == -1 || seteuid(pw->pw_uid) == -1
+		    ? -1
+		    : 0;
+	if (seteuid(0) == -1 || setegid(0) == -1)
+		fatal("admin socket: cannot regain root: %s", strerror(errno));
+	return 0;
+}
+
+/* Removes a stale socket at the path of sun and binds fd there, with
+ * mode and owned by pw.  Returns 0, or -1 with errno set. */
+static int
+admin_socket_bind(
+    int fd, const struct sockaddr_un *sun, const struct passwd *pw, mode_t mode)
+{
+	bool as_user = geteuid() == 0 && pw->pw_uid != 0 &&
+	    !admin_dir_root_only(sun->sun_path);
+	mode_t old_mask;
+	int ret, saved;
+
+	if (as_user && admin_set_ids(pw, true) == -1) {
+		saved = errno;
+		admin_set_ids(pw, false);
+		errno = saved;
+		return -1;
+	}
+	old_mask = umask(~mode & 0777);
+	ret = unlink(sun->sun_path) == -1 && errno != ENOENT ? -1 : 0;
+	if (ret == 0)
+		ret = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	saved = errno;
+	umask(old_mask);
+	if (as_user)
+		admin_set_ids(pw, false);
+	/* a directory only root can write to: nobody can swap the path */
+	if (ret == 0 && !as_user && geteuid() == 0 &&
+	    lchown(sun->sun_path, pw->pw_uid, pw->pw_gid) == -1)
+		return -1;
+	errno = saved;
+	return ret;
 }
 
 struct admin *
@@ -100,15 +200,12 @@ admin_new(struct director *d, char **error_r)
 		    xasprintf("admin socket: unknown user %s", conf->user);
 		return NULL;
 	}
+	if (admin_socket_check(conf->admin_socket, error_r) == -1)
+		return NULL;
 	if (admin_socket_in_use(&sun)) {
 		*error_r = xasprintf("admin socket %s is in use by another "
 				     "process (is directord already running?)",
 		    conf->admin_socket);
-		return NULL;
-	}
-	if (unlink(conf->admin_socket) == -1 && errno != ENOENT) {
-		*error_r = xasprintf(
-		    "unlink %s: %s", conf->admin_socket, strerror(errno));
 		return NULL;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -116,9 +213,8 @@ admin_new(struct director *d, char **error_r)
 		*error_r = xasprintf("admin socket: %s", strerror(errno));
 		return NULL;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chown(conf->admin_socket, pw->pw_uid, pw->pw_gid) == -1 ||
-	    chmod(conf->admin_socket, (mode_t)conf->admin_socket_mode) == -1 ||
+	if (admin_socket_bind(fd, &sun, pw, (mode_t)conf->admin_socket_mode) ==
+		-1 ||
 	    listen(fd, ADMIN_BACKLOG) == -1) {
 		*error_r = xasprintf(
 		    "admin socket %s: %s", conf->admin_socket, strerror(errno));
@@ -128,19 +224,37 @@ admin_new(struct director *d, char **error_r)
 	admin = xcalloc(1, sizeof(*admin));
 	admin->d = d;
 	admin->fd = fd;
+	admin->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	admin->path = xstrdup(conf->admin_socket);
 	return admin;
 }
 
 /* -- connections --------------------------------------------------------- */
 
+/* Takes back the reserved descriptor once one is free again. */
+static void
+admin_spare_refill(struct admin *admin)
+{
+	if (admin->spare_fd == -1)
+		admin->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void
 admin_conn_free(struct admin_conn *conn)
 {
+	struct admin *admin = conn->admin;
+	evutil_socket_t fd = bufferevent_getfd(conn->bev);
+
 	admin_cmds_conn_gone(conn);
 	LIST_REMOVE(conn, link);
+	/* closed now, not when libevent finalizes the bufferevent, so that
+	 * the descriptor can become the reserve again at once */
+	bufferevent_setfd(conn->bev, -1);
 	bufferevent_free(conn->bev);
+	if (fd != -1)
+		close(fd);
 	free(conn);
+	admin_spare_refill(admin);
 }
 
 void
@@ -299,6 +413,28 @@ admin_conn_new(struct admin *admin, int fd, const char *peer)
 }
 
 static void
+admin_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *admin = arg;
+
+	admin_spare_refill(admin);
+	event_add(admin->ev, NULL);
+}
+
+/* Stops accepting for ADMIN_PAUSE_MS (no descriptor to accept with). */
+static void
+admin_pause(struct admin *admin)
+{
+	struct timeval tv = {
+	    .tv_sec = ADMIN_PAUSE_MS / 1000,
+	    .tv_usec = (ADMIN_PAUSE_MS % 1000) * 1000,
+	};
+
+	event_del(admin->ev);
+	evtimer_add(admin->resume_ev, &tv);
+}
+
+static void
 admin_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct admin *admin = arg;
@@ -308,9 +444,24 @@ admin_on_accept(evutil_socket_t lfd, short what, void *arg)
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE) &&
+	    admin->spare_fd != -1) {
+		/* out of descriptors: the operator gets the reserved one */
+		close(admin->spare_fd);
+		admin->spare_fd = -1;
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	}
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE) {
+			log_warn("admin socket: accept: %s; pausing accepts "
+				 "for %d ms",
+			    strerror(errno), ADMIN_PAUSE_MS);
+			admin_pause(admin);
+		} else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED) {
 			log_error("admin socket: accept: %s", strerror(errno));
+		}
+		admin_spare_refill(admin);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
@@ -378,7 +529,9 @@ admin_start(struct admin *admin, struct event_base *base)
 {
 	admin->ev = event_new(
 	    base, admin->fd, EV_READ | EV_PERSIST, admin_on_accept, admin);
-	if (admin->ev == NULL || event_add(admin->ev, NULL) == -1) {
+	admin->resume_ev = evtimer_new(base, admin_on_resume, admin);
+	if (admin->ev == NULL || admin->resume_ev == NULL ||
+	    event_add(admin->ev, NULL) == -1) {
 		log_error("admin socket: cannot watch it");
 		return -1;
 	}
@@ -397,6 +550,10 @@ admin_free(struct admin **adminp)
 		admin_conn_free(LIST_FIRST(&admin->conns));
 	if (admin->ev != NULL)
 		event_free(admin->ev);
+	if (admin->resume_ev != NULL)
+		event_free(admin->resume_ev);
+	if (admin->spare_fd != -1)
+		close(admin->spare_fd);
 	close(admin->fd);
 	/* after the privilege drop this may fail: the directory is root's */
 	if (unlink(admin->path) == -1 && errno != ENOENT && errno != EACCES)

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "director.h"
+#include "fdlimit.h"
 #include "listener.h"
 #include "lmtp_proxy.h"
 #include "log.h"
@@ -208,8 +209,16 @@ daemon_make_dirs(const struct conf *conf, char **error_r)
 	char *copy;
 	int ret;
 
+	char *why = NULL;
+
 	if (privdrop_make_dir(conf->state_dir, conf->user, error_r) == -1)
 		return -1;
+	/* the state file is read back as root: nobody else may write there */
+	if (privdrop_check_dir(conf->state_dir, conf->user, &why) == -1) {
+		*error_r = xasprintf("state_dir %s", why);
+		free(why);
+		return -1;
+	}
 	copy = xstrdup(conf->pid_file);
 	ret = privdrop_make_dir(dirname(copy), conf->user, error_r);
 	free(copy);
@@ -231,16 +240,19 @@ daemon_start(struct directord *d, bool foreground)
 	if (d->conf == NULL)
 		goto fail;
 	daemon_apply_log_level(d->conf);
+	if (fdlimit_raise(d->conf->max_connections, &error) == -1)
+		goto fail;
 	if (pidfile_check(d->conf->pid_file, &error) == -1)
 		goto fail;
 	d->listeners = listener_set_bind(d->conf, &error);
 	if (d->listeners == NULL)
 		goto fail;
+	/* checks state_dir before director_new() reads the state file */
+	if (daemon_make_dirs(d->conf, &error) == -1)
+		goto fail;
 	/* reads TLS keys: before the privilege drop */
 	d->director = director_new(d->conf, &error);
 	if (d->director == NULL)
-		goto fail;
-	if (daemon_make_dirs(d->conf, &error) == -1)
 		goto fail;
 	/* bound as root, owned by the configured user */
 	d->director->admin = admin_new(d->director, &error);

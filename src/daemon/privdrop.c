@@ -72,6 +72,37 @@ privdrop_make_dir(const char *path, const char *user, char **error_r)
 }
 
 int
+privdrop_check_dir(const char *path, const char *user, char **error_r)
+{
+	struct passwd *pw;
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*error_r = xasprintf("%s is not a directory", path);
+		return -1;
+	}
+	if (privdrop_lookup(user, &pw, error_r) == -1)
+		return -1;
+	if (st.st_uid != 0 && st.st_uid != pw->pw_uid) {
+		*error_r = xasprintf("%s is owned by uid %ld, neither root nor "
+				     "%s; chown it",
+		    path, (long)st.st_uid, user);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		*error_r = xasprintf("%s is writable by group or others (mode "
+				     "%04o); chmod go-w it",
+		    path, (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+int
 privdrop_to_user(const char *user, char **error_r)
 {
 	struct passwd *pw;

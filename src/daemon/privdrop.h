@@ -11,6 +11,12 @@
  * 0, or -1 with *error_r set to a malloc'd message. */
 int privdrop_make_dir(const char *path, const char *user, char **error_r);
 
+/* Checks that directory path may hold files root reads back (the state
+ * file): owned by root or user and writable by neither group nor others,
+ * so nobody else can place or swap a file there.  Returns 0, or -1 with
+ * *error_r set to a malloc'd message naming what to change. */
+int privdrop_check_dir(const char *path, const char *user, char **error_r);
+
 /* Switches the process to user: supplementary groups (initgroups), gid
  * and uid, then verifies that root cannot be regained.  Running as root
  * with user = root keeps root (a warning is logged); not running as root

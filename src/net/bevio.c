@@ -1,5 +1,6 @@
 /*
- * bevio.c - write-through for libevent socket bufferevents (see bevio.h).
+ * bevio.c - write-through for libevent socket bufferevents, and the
+ * wiping drain for input that may hold credentials (see bevio.h).
  */
 #include "compat.h"
 
@@ -10,6 +11,9 @@
 #include <event2/bufferevent_ssl.h>
 
 #include "bevio.h"
+
+/* Extents wiped per evbuffer_peek() round. */
+#define BEVIO_WIPE_EXTENTS 8
 
 /* The socket bev writes to, or -1 when a direct send() would bypass
  * something: bytes already queued, TLS, a filter, no socket yet. */
@@ -51,4 +55,32 @@ bevio_write_buffer(struct bufferevent *bev, struct evbuffer *buf)
 		(void)evbuffer_write(buf, fd);
 	if (evbuffer_get_length(buf) > 0)
 		(void)bufferevent_write_buffer(bev, buf);
+}
+
+void
+bevio_drain_wipe(struct evbuffer *buf, size_t len)
+{
+	struct evbuffer_iovec vec[BEVIO_WIPE_EXTENTS];
+	size_t done, n;
+	int i, count;
+
+	if (len > evbuffer_get_length(buf))
+		len = evbuffer_get_length(buf);
+	while (len > 0) {
+		count = evbuffer_peek(
+		    buf, (ev_ssize_t)len, NULL, vec, (int)nitems(vec));
+		if (count > (int)nitems(vec))
+			count = (int)nitems(vec);
+		done = 0;
+		for (i = 0; i < count && done < len; i++) {
+			n = vec[i].iov_len < len - done ? vec[i].iov_len
+							: len - done;
+			explicit_bzero(vec[i].iov_base, n);
+			done += n;
+		}
+		if (done == 0)
+			done = len; /* cannot happen: peek sees len bytes */
+		evbuffer_drain(buf, done);
+		len -= done;
+	}
 }

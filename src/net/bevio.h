@@ -13,6 +13,8 @@
  * order of bytes and the bufferevent's error reporting are unchanged: a
  * failed send() queues everything and the bufferevent's own write then
  * reports the error through its event callback as before.
+ *
+ * bevio_drain_wipe() is the drain for input that may hold credentials.
  */
 #ifndef DIRECTOR_BEVIO_H
 #define DIRECTOR_BEVIO_H
@@ -27,5 +29,10 @@ void bevio_write(struct bufferevent *bev, const void *data, size_t len);
 
 /* Moves all of buf to bev, sending what can go now; buf ends empty. */
 void bevio_write_buffer(struct bufferevent *bev, struct evbuffer *buf);
+
+/* Drains the first len bytes of buf (all of it when it holds fewer),
+ * zeroing them first where they lie, so that a password read from a
+ * client does not stay in freed or reused buffer memory. */
+void bevio_drain_wipe(struct evbuffer *buf, size_t len);
 
 #endif

@@ -3,9 +3,11 @@
  *
  * Invariants: accept never busy-loops.  A wakeup accepts at most
  * LISTENER_ACCEPT_BATCH connections; when the process runs out of file
- * descriptors (or the kernel of memory) every listener of the set pauses
- * for LISTENER_PAUSE_MS and then resumes, so the pending connections wait
- * in the kernel backlog instead of spinning the loop.
+ * descriptors (or the kernel of memory) the listener that hit the limit
+ * pauses for LISTENER_PAUSE_MS and then resumes, so its pending
+ * connections wait in the kernel backlog instead of spinning the loop.
+ * The others go on: a flood on one listener does not stop the rest, which
+ * get the descriptors that closing connections free.
  */
 #include "compat.h"
 
@@ -33,6 +35,8 @@ struct listener {
 	struct listener_info info;
 	int fd;
 	struct event *ev;
+	struct event *resume_ev;
+	bool paused;
 };
 
 struct listener_set {
@@ -40,8 +44,6 @@ struct listener_set {
 	size_t count;
 	const struct listener_handler *const *handlers;
 	void *const *contexts;
-	struct event *resume_ev;
-	bool paused;
 };
 
 /* Fills ss for address ("*", "::" or an IP literal) and port. */
@@ -150,31 +152,27 @@ listener_set_count(const struct listener_set *set)
 }
 
 static void
-listener_set_pause(struct listener_set *set)
+listener_pause(struct listener *l)
 {
 	struct timeval tv = {
 	    .tv_sec = LISTENER_PAUSE_MS / 1000,
 	    .tv_usec = (LISTENER_PAUSE_MS % 1000) * 1000,
 	};
-	size_t i;
 
-	if (set->paused)
+	if (l->paused)
 		return;
-	set->paused = true;
-	for (i = 0; i < set->count; i++)
-		event_del(set->listeners[i].ev);
-	evtimer_add(set->resume_ev, &tv);
+	l->paused = true;
+	event_del(l->ev);
+	evtimer_add(l->resume_ev, &tv);
 }
 
 static void
-listener_set_resume(evutil_socket_t fd, short what, void *arg)
+listener_resume(evutil_socket_t fd, short what, void *arg)
 {
-	struct listener_set *set = arg;
-	size_t i;
+	struct listener *l = arg;
 
-	set->paused = false;
-	for (i = 0; i < set->count; i++)
-		event_add(set->listeners[i].ev, NULL);
+	l->paused = false;
+	event_add(l->ev, NULL);
 }
 
 static void
@@ -209,7 +207,7 @@ listener_accept(evutil_socket_t lfd, short what, void *arg)
 					 "accepts for %d ms",
 				    l->info.name, strerror(errno),
 				    LISTENER_PAUSE_MS);
-				listener_set_pause(set);
+				listener_pause(l);
 				return;
 			default:
 				log_error("listen %s: accept: %s", l->info.name,
@@ -232,16 +230,13 @@ listener_set_start(struct listener_set *set, struct event_base *base,
 
 	set->handlers = handlers;
 	set->contexts = contexts;
-	set->resume_ev = evtimer_new(base, listener_set_resume, set);
-	if (set->resume_ev == NULL) {
-		log_error("cannot create a timer event");
-		return -1;
-	}
 	for (i = 0; i < set->count; i++) {
 		l = &set->listeners[i];
+		l->resume_ev = evtimer_new(base, listener_resume, l);
 		l->ev = event_new(
 		    base, l->fd, EV_READ | EV_PERSIST, listener_accept, l);
-		if (l->ev == NULL || event_add(l->ev, NULL) == -1) {
+		if (l->ev == NULL || l->resume_ev == NULL ||
+		    event_add(l->ev, NULL) == -1) {
 			log_error("listen %s: cannot add the accept event",
 			    l->info.name);
 			return -1;
@@ -264,13 +259,13 @@ listener_set_free(struct listener_set **setp)
 		l = &set->listeners[i];
 		if (l->ev != NULL)
 			event_free(l->ev);
+		if (l->resume_ev != NULL)
+			event_free(l->resume_ev);
 		if (l->fd != -1)
 			close(l->fd);
 		free(l->info.name);
 		free(l->info.address);
 	}
-	if (set->resume_ev != NULL)
-		event_free(set->resume_ev);
 	free(set->listeners);
 	free(set);
 }

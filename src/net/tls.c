@@ -5,7 +5,9 @@
  * STARTTLS switch is thrown away; dirty shutdowns are allowed so that a
  * peer closing without close_notify is an ordinary EOF where libevent can
  * tell, and callers treat EOF and ERROR alike as "peer gone" anyway;
- * bufferevent_openssl_*_new() failures are checked and cleaned up.
+ * bufferevent_openssl_*_new() failures are checked and cleaned up; a
+ * verifying client checks the backend's IP address or configured name
+ * (X509_VERIFY_PARAM), never the chain alone.
  */
 #include "compat.h"
 
@@ -17,7 +19,9 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
+#include "ipaddr.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -48,9 +52,10 @@ tls_server_ctx_new(const struct tls_server_settings *set, char **error_r)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, set->min_version);
+	/* CLEANSE_PLAINTEXT: records hold credentials before a login */
 	SSL_CTX_set_options(ctx,
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-		SSL_OP_IGNORE_UNEXPECTED_EOF);
+		SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, set->cert_file) != 1) {
 		*error_r =
@@ -90,8 +95,9 @@ tls_client_ctx_new(
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, min_version);
-	SSL_CTX_set_options(
-	    ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
+		SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (verify) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
@@ -169,6 +175,29 @@ tls_wrap(struct bufferevent *under, struct ssl_ctx_st *ctx, bool accept,
 }
 
 struct bufferevent *
+tls_wrap_backend(struct bufferevent *under, struct ssl_ctx_st *ctx,
+    const char *ssl_name, const struct ipaddr *ip)
+{
+	struct bufferevent *bev;
+	X509_VERIFY_PARAM *param;
+	bool named = ssl_name != NULL && ssl_name[0] != '\0';
+	int ok;
+
+	bev = tls_wrap(under, ctx, false, named ? ssl_name : NULL);
+	if (bev == NULL || named)
+		return bev;
+	/* no name configured: the certificate must carry the address we
+	 * connected to */
+	param = SSL_get0_param(bufferevent_openssl_get_ssl(bev));
+	ok = X509_VERIFY_PARAM_set1_ip(param, ip->a, ipaddr_len(ip));
+	if (ok != 1) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	return bev;
+}
+
+struct bufferevent *
 tls_socket_new(struct event_base *base, int fd, struct ssl_ctx_st *ctx,
     bool accept, const char *sni)
 {
@@ -195,12 +224,22 @@ tls_socket_new(struct event_base *base, int fd, struct ssl_ctx_st *ctx,
 const char *
 tls_error_string(struct bufferevent *bev)
 {
-	static char buf[256];
+	static char buf[320];
 	unsigned long e = bufferevent_get_openssl_error(bev);
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	long verify = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
 
-	if (e == 0)
+	if (e == 0 && verify == X509_V_OK)
 		return "connection closed";
-	ERR_error_string_n(e, buf, sizeof(buf));
+	if (e == 0)
+		strlcpy(buf, "certificate verify failed", sizeof(buf));
+	else
+		ERR_error_string_n(e, buf, sizeof(buf));
+	if (verify != X509_V_OK) {
+		strlcat(buf, ": ", sizeof(buf));
+		strlcat(
+		    buf, X509_verify_cert_error_string(verify), sizeof(buf));
+	}
 	return buf;
 }
 

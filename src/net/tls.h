@@ -5,6 +5,8 @@
  * TLS listeners and STARTTLS/STLS) and one client context (towards
  * backends).  Contexts are built before privileges are dropped, because
  * the key file is usually readable by root only, and rebuilt on reload.
+ * A verifying client context checks the backend's name, not only its
+ * chain: tls_wrap_backend() names what the certificate must carry.
  */
 #ifndef DIRECTOR_TLS_H
 #define DIRECTOR_TLS_H
@@ -13,6 +15,7 @@
 
 struct bufferevent;
 struct event_base;
+struct ipaddr;
 struct ssl_ctx_st;
 
 /* Protocol floor: TLS1_VERSION .. TLS1_3_VERSION numbering of OpenSSL. */
@@ -44,6 +47,12 @@ void tls_ctx_free(struct ssl_ctx_st **ctx);
 struct bufferevent *tls_wrap(struct bufferevent *under, struct ssl_ctx_st *ctx,
     bool accept, const char *sni);
 
+/* tls_wrap() towards a backend at ip.  When ctx verifies, the backend's
+ * certificate must name ssl_name (a DNS name, also sent as SNI) or, when
+ * ssl_name is NULL or "", carry ip as an IP address subjectAltName. */
+struct bufferevent *tls_wrap_backend(struct bufferevent *under,
+    struct ssl_ctx_st *ctx, const char *ssl_name, const struct ipaddr *ip);
+
 /* Creates a TLS bufferevent on a connected or accepted socket fd (implicit
  * TLS).  The bufferevent owns fd.  Returns NULL (and closes fd) on
  * failure. */
@@ -51,7 +60,8 @@ struct bufferevent *tls_socket_new(struct event_base *base, int fd,
     struct ssl_ctx_st *ctx, bool accept, const char *sni);
 
 /* Describes the last TLS error on bev (or "connection closed") into a
- * static buffer, for one debug log line. */
+ * static buffer, for one log line; a failed certificate check names
+ * OpenSSL's reason ("IP address mismatch", "hostname mismatch"). */
 const char *tls_error_string(struct bufferevent *bev);
 
 /* Maps "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" to OpenSSL's constant;

@@ -157,8 +157,8 @@ lmtp_on_link_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		if (c->d->conf->backend.tls == CONF_TLS_IMPLICIT) {
-			l->bev =
-			    tls_wrap(l->bev, c->d->tls_client, false, NULL);
+			l->bev = tls_wrap_backend(l->bev, c->d->tls_client,
+			    c->d->conf->backend.ssl_name, &l->ip);
 			if (l->bev == NULL) {
 				lmtp_link_lost(l, "TLS setup failed");
 				lmtp_process(c);
@@ -175,8 +175,10 @@ lmtp_on_link_event(struct bufferevent *bev, short what, void *arg)
 	else if (what & BEV_EVENT_EOF)
 		lmtp_link_lost(l, "connection closed");
 	else
-		lmtp_link_lost(
-		    l, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		lmtp_link_lost(l,
+		    EVUTIL_SOCKET_ERROR() != 0
+			? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+			: tls_error_string(l->bev));
 	lmtp_process(c);
 }
 
@@ -332,7 +334,8 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 	case LMTP_BACKEND_EV_MORE:
 		break;
 	case LMTP_BACKEND_EV_STARTTLS:
-		l->bev = tls_wrap(l->bev, c->d->tls_client, false, NULL);
+		l->bev = tls_wrap_backend(l->bev, c->d->tls_client,
+		    c->d->conf->backend.ssl_name, &l->ip);
 		if (l->bev == NULL) {
 			lmtp_link_lost(l, "STARTTLS setup failed");
 			break;

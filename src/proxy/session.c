@@ -208,7 +208,8 @@ session_client_process(struct session *s)
 		consumed = s->proto->client_input(s->pc,
 		    len == 0 ? "" : (const void *)evbuffer_pullup(in, -1), len,
 		    &act);
-		evbuffer_drain(in, consumed);
+		/* LOGIN/AUTH lines carry passwords: zero what is consumed */
+		bevio_drain_wipe(in, consumed);
 		session_client_flush(s);
 		switch (act) {
 		case PROTO_ACT_MORE:

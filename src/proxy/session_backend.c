@@ -194,7 +194,8 @@ session_backend_process(struct session *s)
 			continue;
 		case PROTO_ACT_STARTTLS:
 			s->backend =
-			    tls_wrap(s->backend, s->d->tls_client, false, NULL);
+			    tls_wrap_backend(s->backend, s->d->tls_client,
+				s->d->conf->backend.ssl_name, &s->backend_ip);
 			if (s->backend == NULL) {
 				session_login_tempfail(s, "backend TLS setup");
 				return;
@@ -236,7 +237,8 @@ session_on_backend_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		if (s->d->conf->backend.tls == CONF_TLS_IMPLICIT) {
 			s->backend =
-			    tls_wrap(s->backend, s->d->tls_client, false, NULL);
+			    tls_wrap_backend(s->backend, s->d->tls_client,
+				s->d->conf->backend.ssl_name, &s->backend_ip);
 			if (s->backend == NULL) {
 				session_login_tempfail(s, "backend TLS setup");
 				return;

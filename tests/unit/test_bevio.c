@@ -237,6 +237,35 @@ test_no_socket_queues(void **state)
 	event_base_free(base);
 }
 
+/* The bytes a drain removes are zeroed where they lay: the chain still
+ * holds "next", so the memory of the first line is still the buffer's. */
+static void
+test_drain_wipe_zeroes_the_drained_bytes(void **state)
+{
+	static const char line[] = "a LOGIN user secret\r\n";
+	struct evbuffer *buf = evbuffer_new();
+	char rest[8];
+	unsigned char *p;
+	size_t i, n = sizeof(line) - 1;
+
+	assert_non_null(buf);
+	evbuffer_add(buf, line, n);
+	evbuffer_add(buf, "next", 4);
+	p = evbuffer_pullup(buf, -1);
+	assert_non_null(p);
+	bevio_drain_wipe(buf, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(p[i], 0);
+	assert_int_equal(evbuffer_get_length(buf), 4);
+	assert_int_equal(evbuffer_copyout(buf, rest, sizeof(rest)), 4);
+	assert_memory_equal(rest, "next", 4);
+	/* more than there is: everything goes */
+	bevio_drain_wipe(buf, 100);
+	assert_int_equal(evbuffer_get_length(buf), 0);
+	bevio_drain_wipe(buf, 0);
+	evbuffer_free(buf);
+}
+
 int
 main(void)
 {
@@ -248,6 +277,7 @@ main(void)
 	    cmocka_unit_test(test_error_reaches_the_event_callback),
 	    cmocka_unit_test(test_filter_is_never_bypassed),
 	    cmocka_unit_test(test_no_socket_queues),
+	    cmocka_unit_test(test_drain_wipe_zeroes_the_drained_bytes),
 	};
 
 	/* as in directord: a write to a closed peer is an error, not a

@@ -89,6 +89,7 @@ test_defaults(void **state)
 	assert_int_equal(conf->backend.lmtp_port, 24);
 	assert_int_equal(conf->backend.tls, CONF_TLS_NO);
 	assert_false(conf->backend.ssl_verify);
+	assert_string_equal(conf->backend.ssl_name, "");
 	assert_int_equal(conf->backend.connect_timeout_ms, 30000);
 	assert_int_equal(conf->backend.idle_timeout_ms, 30 * 60 * 1000);
 
@@ -120,7 +121,7 @@ static const char design_example[] =
     "director_hashing = dovecot\n"
     "director_user_expire = 15 min\n"
     "director_username_hash = %Lu\n"
-    "\n"
+    "ssl_ca = /etc/director/tls/backends.pem\n"
     "ssl_cert = /etc/director/tls/cert.pem\n"
     "ssl_key = /etc/director/tls/key.pem\n"
     "haproxy_trusted_networks = 10.0.0.0/8, 192.168.1.77 fd00::/8\n"
@@ -156,6 +157,7 @@ static const char design_example[] =
     "  lmtp_port = 1024\n"
     "  tls = implicit\n"
     "  ssl_verify = yes\n"
+    "  ssl_name = mail.example\n"
     "  connect_timeout = 500 ms\n"
     "  idle_timeout = 1 hour\n"
     "}\n";
@@ -212,6 +214,7 @@ test_design_example(void **state)
 	assert_int_equal(conf->backend.lmtp_port, 1024);
 	assert_int_equal(conf->backend.tls, CONF_TLS_IMPLICIT);
 	assert_true(conf->backend.ssl_verify);
+	assert_string_equal(conf->backend.ssl_name, "mail.example");
 	assert_int_equal(conf->backend.connect_timeout_ms, 500);
 	assert_int_equal(conf->backend.idle_timeout_ms, 3600 * 1000);
 	conf_free(&conf);
@@ -529,6 +532,10 @@ test_value_errors(void **state)
 	    "t.conf:5: invalid imap_port '0'");
 	expect_error(MIN_LISTENER "backend {\n  connect_timeout = x\n}\n",
 	    "t.conf:5: invalid connect_timeout");
+	/* any certificate of the system store would pass (issue #13) */
+	expect_error(MIN_LISTENER "backend {\n  tls = starttls\n"
+				  "  ssl_verify = yes\n}\n",
+	    "t.conf:6: ssl_verify = yes requires ssl_ca");
 }
 
 static void

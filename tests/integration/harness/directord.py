@@ -87,6 +87,8 @@ class Directord(procutil.LogFollower):
     backend_settings: {key: value} merged into the backend block.
     env: {name: value} for the daemon's environment (over the sanitizer
     defaults, e.g. a smaller ASan quarantine for memory measurements).
+    preexec: a function run in the child before exec (e.g. to set a
+    resource limit).
     """
 
     def __init__(self, name, ip, workdir, mail_servers=(),
@@ -94,7 +96,7 @@ class Directord(procutil.LogFollower):
                  lmtp_port=netutil.LMTP_PORT, director_servers="",
                  settings=None, extra_conf="", pid_file=None,
                  binary=None, listen_settings=None, extra_listeners=None,
-                 backend_settings=None, env=None):
+                 backend_settings=None, env=None, preexec=None):
         self.name = name
         self.ip = ip
         self.workdir = os.path.abspath(workdir)
@@ -109,6 +111,7 @@ class Directord(procutil.LogFollower):
         self.extra_listeners = dict(extra_listeners or {})
         self.backend_settings = dict(backend_settings or {})
         self.env = dict(env or {})
+        self.preexec = preexec
         self.binary = binary or binary_path()
         self.config_path = os.path.join(self.workdir, "directord.conf")
         self.run_dir = os.path.join(self.workdir, "run")
@@ -237,7 +240,7 @@ class Directord(procutil.LogFollower):
                 [self.binary, "-F", "-c", self.config_path],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                 env=dict(sanitizer_env(), **self.env),
-                start_new_session=True)
+                start_new_session=True, preexec_fn=self.preexec)
         return self.proc
 
     def start(self, timeout=START_TIMEOUT):
