@@ -27,6 +27,7 @@
 #define LMTP_BACKEND_HOSTNAME_DEFAULT "director"
 #define LMTP_BACKEND_OUTPUT_MAX (256 * 1024)
 #define LMTP_BACKEND_ERROR_MAX (LMTP_REPLY_MAX + 64)
+#define LMTP_BACKEND_RCPT_EXTRA 12 /* "RCPT TO:<" ">" CRLF */
 
 enum lmtp_backend_state {
 	LMTP_BACKEND_GREETING,
@@ -299,18 +300,17 @@ lmtp_backend_flush(struct lmtp_backend *b)
 	}
 }
 
-/* Rejects control bytes (and spaces if !spaces); bounds the length. */
+/* Rejects control bytes (and spaces if !spaces); the line length is
+ * checked by the caller. */
 static bool
 lmtp_backend_arg_safe(const char *s, bool spaces)
 {
-	size_t n = 0;
-
-	for (; *s != '\0'; s++, n++) {
+	for (; *s != '\0'; s++) {
 		if ((unsigned char)*s < 0x20 || *s == 0x7f ||
 		    (*s == ' ' && !spaces))
 			return false;
 	}
-	return n < LMTP_BACKEND_CMD_MAX - 32;
+	return true;
 }
 
 static int
@@ -395,7 +395,8 @@ lmtp_backend_rcpt(
 {
 	if (b->state != LMTP_BACKEND_TRANS || b->data_queued || b->ncmds == 0 ||
 	    b->cmds[b->ncmds - 1].type == LMTP_CMD_RSET ||
-	    !lmtp_backend_arg_safe(to, true) || to[0] == '\0')
+	    !lmtp_backend_arg_safe(to, true) || to[0] == '\0' ||
+	    strlen(to) + LMTP_BACKEND_RCPT_EXTRA > LMTP_BACKEND_CMD_MAX)
 		return -1;
 	return lmtp_backend_queue(
 	    b, LMTP_CMD_RCPT, rcpt_index, xasprintf("RCPT TO:<%s>\r\n", to));

@@ -108,8 +108,8 @@ int lmtp_backend_mail(
     struct lmtp_backend *b, const char *from, const char *params);
 /* Adds RCPT TO:<to>; rcpt_index is the shell's number for it, given back
  * with its replies.  Returns 0, or -1 outside a transaction, after
- * lmtp_backend_data(), or for an unsafe address or one of
- * LMTP_BACKEND_CMD_MAX - 32 bytes or more (shorter ones always fit). */
+ * lmtp_backend_data(), or for an unsafe address or one whose line with
+ * its CRLF would exceed LMTP_BACKEND_CMD_MAX (nothing queued). */
 int lmtp_backend_rcpt(
     struct lmtp_backend *b, unsigned int rcpt_index, const char *to);
 /* Adds DATA after the recipients.  Returns 0 or -1 (no transaction, or

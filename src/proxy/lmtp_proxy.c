@@ -470,6 +470,10 @@ lmtp_process(struct lmtp_conn *c)
 			lmtp_tx_end(c);
 			break;
 		case LMTP_SERVER_EV_STARTTLS:
+			/* the module refuses STARTTLS in a transaction; no
+			 * route, link or spool may cross into TLS anyway */
+			lmtp_tx_end(c);
+			lmtp_tx_end_links(c, false);
 			evbuffer_drain(in, evbuffer_get_length(in));
 			c->client =
 			    tls_wrap(c->client, c->d->tls_server, true, NULL);

@@ -516,3 +516,34 @@ def test_starttls_and_implicit_tls(director_factory, backends, tls_cert):
         _, at_data = c.deliver(["user397"], msg)
         assert at_data["user397"].startswith("250")
     check_stored(backends, d, "user397", "over-lmtps", msg)
+
+
+def test_starttls_refused_in_a_transaction(director_factory, backends,
+                                           tls_cert):
+    # STARTTLS after MAIL would leave the proxy with recipients routed
+    # and registered for a transaction the client no longer has: 503, and
+    # the transaction goes on untouched; after RSET, STARTTLS works
+    import ssl
+    cert, key = tls_cert
+    d = director_factory(1, settings={"ssl_cert": cert, "ssl_key": key},
+                         listen_settings={"lmtp": {"tls": "starttls"}})
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    msg = message("starttls-mid-transaction")
+    with Lmtp(d) as c:
+        assert c.cmd("MAIL FROM:<sender@example.com>").startswith("250")
+        assert c.cmd("RCPT TO:<user398>").startswith("250")
+        reply = c.cmd("STARTTLS")
+        assert reply.startswith("503 5.5.1"), reply
+        assert c.cmd("DATA").startswith("354")
+        c.send(stuff(msg) + b".\r\n")
+        assert c.reply().startswith("250")
+        assert c.cmd("MAIL FROM:<sender@example.com>").startswith("250")
+        assert c.cmd("STARTTLS").startswith("503 5.5.1")
+        assert c.cmd("RSET").startswith("250")
+        assert c.cmd("STARTTLS").startswith("220")
+        c.sock = ctx.wrap_socket(c.sock, server_hostname="director")
+        assert c.cmd("LHLO t").startswith("250")
+        assert c.cmd("RCPT TO:<user398>").startswith("503 5.5.1")
+    check_stored(backends, d, "user398", "starttls-mid-transaction", msg)

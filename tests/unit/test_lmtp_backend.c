@@ -429,6 +429,15 @@ test_long_mail_refused(void **state)
 	assert_int_equal(out->len, LMTP_BACKEND_CMD_MAX);
 	assert_memory_equal(
 	    out->data + out->len - 22, "> X=0123456789abcdef\r\n", 22);
+	buf_consume(out, out->len);
+	/* "RCPT TO:<" + to + ">" CRLF: LMTP_BACKEND_CMD_MAX, then one more */
+	n = LMTP_BACKEND_CMD_MAX - 12;
+	memset(from, 'a', n + 1);
+	from[n + 1] = '\0';
+	assert_int_equal(lmtp_backend_rcpt(b, 0, from), -1);
+	assert_int_equal(out->len, 0);
+	from[n] = '\0';
+	assert_int_equal(lmtp_backend_rcpt(b, 0, from), 0);
 	lmtp_backend_free(&b);
 }
 
