@@ -649,6 +649,21 @@ lmtp_server_tls_started(struct lmtp_server *s)
 	lmtp_server_reset(s);
 }
 
+bool
+lmtp_server_client_busy(const struct lmtp_server *s)
+{
+	switch (s->state) {
+	case LMTP_SERVER_CMD:
+		return s->have_mail || !linebuf_at_start(&s->line);
+	case LMTP_SERVER_RCPT_WAIT:
+	case LMTP_SERVER_DATA_WAIT:
+	case LMTP_SERVER_BODY:
+		return true;
+	default:
+		return false;
+	}
+}
+
 const char *
 lmtp_server_rcpt_addr(const struct lmtp_server *s)
 {

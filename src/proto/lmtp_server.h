@@ -135,6 +135,11 @@ enum lmtp_server_event lmtp_server_input(struct lmtp_server *s,
     const void *data, size_t len, size_t *consumed_r, const char **chunk_r,
     size_t *chunk_len_r);
 
+/* Whether the client owes us the rest of something it started: a
+ * transaction from MAIL to the end of its data, or a command line.  The
+ * shell bounds how long that may take, however slowly bytes arrive. */
+bool lmtp_server_client_busy(const struct lmtp_server *s);
+
 /* TLS is up after LMTP_SERVER_EV_STARTTLS: forgets LHLO, the transaction
  * and any partial line (RFC 3207), stops offering STARTTLS. */
 void lmtp_server_tls_started(struct lmtp_server *s);
