@@ -114,6 +114,12 @@ const struct conf_setting conf_settings[] = {
     {TOP("lmtp_spool_memory", CONF_TYPE_SIZE, lmtp_spool_memory)},
     {TOP("lmtp_backend_timeout", CONF_TYPE_TIME, lmtp_backend_timeout_ms),
 	.min = 1000},
+    {TOP("lmtp_transaction_timeout", CONF_TYPE_TIME,
+	 lmtp_transaction_timeout_ms),
+	.min = 1000},
+    {TOP("lmtp_spool_memory_total", CONF_TYPE_SIZE, lmtp_spool_memory_total)},
+    {TOP("lmtp_spool_disk_total", CONF_TYPE_SIZE, lmtp_spool_disk_total)},
+    {TOP("lmtp_spool_dir", CONF_TYPE_PATH, lmtp_spool_dir)},
 
     {LISTEN("protocol", CONF_TYPE_ENUM, protocol), ENUM(conf_protocol_names)},
     {LISTEN("address", CONF_TYPE_ADDRESSES, addresses)},
@@ -217,9 +223,13 @@ conf_new_defaults(const char *path)
 	conf->max_connections = 10000;
 	conf->max_connections_per_ip = 100;
 	conf->lmtp_max_recipients = 50;
-	conf->lmtp_max_message_size = 0;
+	conf->lmtp_max_message_size = 50 * 1024 * 1024;
 	conf->lmtp_spool_memory = 1024 * 1024;
 	conf->lmtp_backend_timeout_ms = 5 * 60 * 1000;
+	conf->lmtp_transaction_timeout_ms = 5 * 60 * 1000;
+	conf->lmtp_spool_memory_total = 64 * 1024 * 1024;
+	conf->lmtp_spool_disk_total = 1024ULL * 1024 * 1024;
+	conf->lmtp_spool_dir = xstrdup(""); /* state_dir/lmtp */
 	conf->backend.imap_port = 143;
 	conf->backend.pop3_port = 110;
 	conf->backend.lmtp_port = 24;

@@ -29,6 +29,8 @@ struct hosts_spec_entry;
 #define CONF_FILE_SIZE_MAX (4 * 1024 * 1024)
 /* Smallest director_user_expire (Dovecot's limit), in milliseconds. */
 #define CONF_USER_EXPIRE_MIN_MS (10 * 1000)
+/* lmtp_spool_dir when it is not set: this directory below state_dir. */
+#define CONF_LMTP_SPOOL_SUBDIR "lmtp"
 
 enum conf_protocol {
 	CONF_PROTOCOL_IMAP,
@@ -153,6 +155,13 @@ struct conf {
 	uint64_t lmtp_max_message_size; /* SIZE; 0 = unlimited */
 	uint64_t lmtp_spool_memory; /* bodies above it go to a file */
 	uint64_t lmtp_backend_timeout_ms; /* one backend reply */
+	/* MAIL to the end of DATA, however the client trickles */
+	uint64_t lmtp_transaction_timeout_ms;
+	/* spooled bodies of all connections together, in memory and in
+	 * files; beyond them a message gets 452 4.3.1 */
+	uint64_t lmtp_spool_memory_total;
+	uint64_t lmtp_spool_disk_total;
+	char *lmtp_spool_dir; /* never state_dir (default state_dir/lmtp) */
 
 	struct conf_listener *listeners;
 	size_t listener_count;

@@ -208,6 +208,38 @@ conf_validate_servers(const struct conf_builder *b,
 	return 0;
 }
 
+/* The LMTP spool: a directory of its own, budgets that fit. */
+static int
+conf_validate_lmtp(struct conf_builder *b, char **error_r)
+{
+	struct conf *conf = b->conf;
+	size_t n;
+
+	if (conf->lmtp_spool_dir[0] == '\0') {
+		free(conf->lmtp_spool_dir);
+		conf->lmtp_spool_dir =
+		    xasprintf("%s/%s", conf->state_dir, CONF_LMTP_SPOOL_SUBDIR);
+	}
+	/* the spool may fill its file system: not the one directory
+	 * whose file must always be writable */
+	n = strlen(conf->state_dir);
+	while (n > 1 && conf->state_dir[n - 1] == '/')
+		n--;
+	if (strncmp(conf->lmtp_spool_dir, conf->state_dir, n) == 0 &&
+	    strspn(conf->lmtp_spool_dir + n, "/") ==
+		strlen(conf->lmtp_spool_dir + n))
+		return conf_err(error_r,
+		    "%s: lmtp_spool_dir must not be state_dir (%s); use "
+		    "a directory of its own, ideally on another file system",
+		    conf_builder_loc(b, "lmtp_spool_dir"), conf->state_dir);
+	if (conf->lmtp_spool_memory_total < conf->lmtp_spool_memory)
+		return conf_err(error_r,
+		    "%s: lmtp_spool_memory_total must be at least "
+		    "lmtp_spool_memory",
+		    conf_builder_loc(b, "lmtp_spool_memory_total"));
+	return 0;
+}
+
 int
 conf_validate(struct conf_builder *b, unsigned int last_line, char **error_r)
 {
@@ -238,7 +270,8 @@ conf_validate(struct conf_builder *b, unsigned int last_line, char **error_r)
 		    conf->path, last_line);
 	if (conf_validate_listeners(b, &ring, error_r) == -1)
 		return -1;
-	if (conf_validate_servers(b, ring, error_r) == -1)
+	if (conf_validate_servers(b, ring, error_r) == -1 ||
+	    conf_validate_lmtp(b, error_r) == -1)
 		return -1;
 	return conf_validate_routing(conf, error_r);
 }

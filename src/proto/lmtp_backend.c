@@ -27,6 +27,7 @@
 #define LMTP_BACKEND_HOSTNAME_DEFAULT "director"
 #define LMTP_BACKEND_OUTPUT_MAX (256 * 1024)
 #define LMTP_BACKEND_ERROR_MAX (LMTP_REPLY_MAX + 64)
+#define LMTP_BACKEND_RCPT_EXTRA 12 /* "RCPT TO:<" ">" CRLF */
 
 enum lmtp_backend_state {
 	LMTP_BACKEND_GREETING,
@@ -299,18 +300,17 @@ lmtp_backend_flush(struct lmtp_backend *b)
 	}
 }
 
-/* Rejects control bytes (and spaces if !spaces); bounds the length. */
+/* Rejects control bytes (and spaces if !spaces); the line length is
+ * checked by the caller. */
 static bool
 lmtp_backend_arg_safe(const char *s, bool spaces)
 {
-	size_t n = 0;
-
-	for (; *s != '\0'; s++, n++) {
+	for (; *s != '\0'; s++) {
 		if ((unsigned char)*s < 0x20 || *s == 0x7f ||
 		    (*s == ' ' && !spaces))
 			return false;
 	}
-	return n < LMTP_BACKEND_CMD_MAX - 32;
+	return true;
 }
 
 static int
@@ -332,8 +332,9 @@ lmtp_backend_queue(struct lmtp_backend *b, enum lmtp_cmd_type type,
 	return 0;
 }
 
-/* Keeps the parameters the backend understands. */
-static void
+/* Appends the parameters the backend understands.  Returns 0, or -1 when
+ * dst is full (a parameter is never silently dropped for lack of room). */
+static int
 lmtp_backend_filter_params(
     const struct lmtp_backend *b, const char *params, struct buf *dst)
 {
@@ -351,11 +352,13 @@ lmtp_backend_filter_params(
 			  !b->cap_8bitmime) ||
 			(n >= 5 && strncasecmp(p, "SIZE=", 5) == 0 &&
 			    !b->cap_size))) {
-			(void)buf_append_str(dst, " ");
-			(void)buf_append(dst, p, n);
+			if (buf_append_str(dst, " ") == -1 ||
+			    buf_append(dst, p, n) == -1)
+				return -1;
 		}
 		p += n;
 	}
+	return 0;
 }
 
 int
@@ -370,13 +373,18 @@ lmtp_backend_mail(struct lmtp_backend *b, const char *from, const char *params)
 	    !lmtp_backend_arg_safe(from, true) ||
 	    !lmtp_backend_arg_safe(params, true))
 		return -1;
-	lmtp_backend_clear_trans(b);
+	/* the whole line, CRLF included, or nothing: a line cut at the
+	 * limit would run into the next command */
 	buf_init(&line, LMTP_BACKEND_CMD_MAX);
-	(void)buf_printf(&line, "MAIL FROM:<%s>", from);
-	lmtp_backend_filter_params(b, params, &line);
-	(void)buf_append_str(&line, "\r\n");
+	if (buf_printf(&line, "MAIL FROM:<%s>", from) == -1 ||
+	    lmtp_backend_filter_params(b, params, &line) == -1 ||
+	    buf_append_str(&line, "\r\n") == -1) {
+		buf_deinit(&line);
+		return -1;
+	}
 	s = xstrndup(line.data, line.len);
 	buf_deinit(&line);
+	lmtp_backend_clear_trans(b);
 	b->state = LMTP_BACKEND_TRANS;
 	return lmtp_backend_queue(b, LMTP_CMD_MAIL, 0, s);
 }
@@ -387,7 +395,8 @@ lmtp_backend_rcpt(
 {
 	if (b->state != LMTP_BACKEND_TRANS || b->data_queued || b->ncmds == 0 ||
 	    b->cmds[b->ncmds - 1].type == LMTP_CMD_RSET ||
-	    !lmtp_backend_arg_safe(to, true) || to[0] == '\0')
+	    !lmtp_backend_arg_safe(to, true) || to[0] == '\0' ||
+	    strlen(to) + LMTP_BACKEND_RCPT_EXTRA > LMTP_BACKEND_CMD_MAX)
 		return -1;
 	return lmtp_backend_queue(
 	    b, LMTP_CMD_RCPT, rcpt_index, xasprintf("RCPT TO:<%s>\r\n", to));

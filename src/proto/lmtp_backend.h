@@ -47,7 +47,8 @@ struct buf;
 struct lmtp_backend;
 
 #define LMTP_BACKEND_LINE_MAX 4096 /* default longest reply line */
-#define LMTP_BACKEND_CMD_MAX 2048 /* longest MAIL/RCPT line we send */
+/* Longest MAIL/RCPT line we send, CRLF included. */
+#define LMTP_BACKEND_CMD_MAX 2048
 
 enum lmtp_backend_event {
 	/* Flush output, feed more input. */
@@ -100,13 +101,15 @@ void lmtp_backend_tls_started(struct lmtp_backend *b);
 
 /* Starts a transaction (only when idle): MAIL FROM:<from> with params
  * (may be NULL).  BODY= is dropped unless the backend offers 8BITMIME,
- * SIZE= unless it offers SIZE.  Returns 0, or -1 when not idle or when
- * from/params hold control bytes or are too long. */
+ * SIZE= unless it offers SIZE.  Returns 0, or -1 (nothing queued) when
+ * not idle, when from/params hold control bytes, or when the line with
+ * its CRLF would exceed LMTP_BACKEND_CMD_MAX. */
 int lmtp_backend_mail(
     struct lmtp_backend *b, const char *from, const char *params);
 /* Adds RCPT TO:<to>; rcpt_index is the shell's number for it, given back
  * with its replies.  Returns 0, or -1 outside a transaction, after
- * lmtp_backend_data(), or for an unsafe or too long address. */
+ * lmtp_backend_data(), or for an unsafe address or one whose line with
+ * its CRLF would exceed LMTP_BACKEND_CMD_MAX (nothing queued). */
 int lmtp_backend_rcpt(
     struct lmtp_backend *b, unsigned int rcpt_index, const char *to);
 /* Adds DATA after the recipients.  Returns 0 or -1 (no transaction, or

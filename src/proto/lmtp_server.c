@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "linebuf.h"
+#include "lmtp_backend.h"
 #include "lmtp_server.h"
 #include "lmtp_syntax.h"
 #include "xmalloc.h"
@@ -24,6 +25,10 @@
 #define LMTP_SERVER_HOSTNAME_MAX 256
 #define LMTP_SERVER_HOSTNAME_DEFAULT "director"
 #define LMTP_SERVER_SIZE_DIGITS_MAX 20
+/* What the backend module puts around an address: "MAIL FROM:<" ">"
+ * CRLF, "RCPT TO:<" ">" CRLF. */
+#define LMTP_SERVER_MAIL_EXTRA 14
+#define LMTP_SERVER_RCPT_EXTRA 12
 /* Reply room: the LHLO reply, or one reply per recipient. */
 #define LMTP_SERVER_OUTPUT_ROOM 4096
 
@@ -249,6 +254,15 @@ lmtp_server_cmd_mail(struct lmtp_server *s, const char *args, size_t len)
 	n = strlen(s->mail_params);
 	while (n > 0 && s->mail_params[n - 1] == ' ')
 		s->mail_params[--n] = '\0';
+	/* refused now, with a clean 5xx, rather than at every backend (an
+	 * upper bound: the backend module may drop parameters) */
+	if (strlen(addr) + LMTP_SERVER_MAIL_EXTRA + (n > 0 ? n + 1 : 0) >
+	    LMTP_BACKEND_CMD_MAX) {
+		lmtp_server_reset(s);
+		lmtp_server_reply(
+		    s, "501 5.5.4 MAIL FROM line too long to forward");
+		return LMTP_SERVER_EV_MORE;
+	}
 	s->have_mail = true;
 	lmtp_server_reply(s, "250 2.1.0 OK");
 	return LMTP_SERVER_EV_MORE;
@@ -273,6 +287,12 @@ lmtp_server_cmd_rcpt(struct lmtp_server *s, const char *args, size_t len)
 			return lmtp_server_bad(
 			    s, "501 5.5.4 Invalid parameters");
 		lmtp_server_reply(s, "555 5.5.4 Unsupported parameters");
+		return LMTP_SERVER_EV_MORE;
+	}
+	if (strlen(addr) + LMTP_SERVER_RCPT_EXTRA > LMTP_BACKEND_CMD_MAX) {
+		free(addr);
+		lmtp_server_reply(
+		    s, "501 5.5.4 RCPT TO line too long to forward");
 		return LMTP_SERVER_EV_MORE;
 	}
 	if (s->nrcpts >= s->set.max_rcpts) {
@@ -346,6 +366,11 @@ lmtp_server_cmd_starttls(struct lmtp_server *s, size_t len)
 		    s, "501 5.5.4 STARTTLS takes no arguments");
 	if (!s->set.starttls)
 		return lmtp_server_bad(s, "502 5.5.1 TLS not available");
+	/* TLS starts from a clean state (RFC 3207 4.2): a transaction
+	 * would leave the shell with recipients this module forgets */
+	if (s->have_mail)
+		return lmtp_server_bad(
+		    s, "503 5.5.1 STARTTLS not allowed in a mail transaction");
 	lmtp_server_reply(s, "220 2.0.0 Begin TLS negotiation now");
 	s->state = LMTP_SERVER_TLS_WAIT;
 	return LMTP_SERVER_EV_STARTTLS;
@@ -622,6 +647,21 @@ lmtp_server_tls_started(struct lmtp_server *s)
 	s->helo[0] = '\0';
 	linebuf_reset(&s->line);
 	lmtp_server_reset(s);
+}
+
+bool
+lmtp_server_client_busy(const struct lmtp_server *s)
+{
+	switch (s->state) {
+	case LMTP_SERVER_CMD:
+		return s->have_mail || !linebuf_at_start(&s->line);
+	case LMTP_SERVER_RCPT_WAIT:
+	case LMTP_SERVER_DATA_WAIT:
+	case LMTP_SERVER_BODY:
+		return true;
+	default:
+		return false;
+	}
 }
 
 const char *

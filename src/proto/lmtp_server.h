@@ -30,6 +30,10 @@
  *   advertised and always 555 5.5.4.  Null sender <> is allowed for MAIL,
  *   not for RCPT.  Source routes (<@a,@b:u@d>) are dropped.  Addresses
  *   with control or 8-bit bytes are 501 (no SMTPUTF8).
+ * - A MAIL or RCPT whose line toward a backend would exceed
+ *   LMTP_BACKEND_CMD_MAX is 501 5.5.4 at once (no transaction, no event).
+ * - STARTTLS after MAIL is 503 5.5.1 (RFC 3207: TLS only before a
+ *   transaction); RSET first.
  * - max_rcpts bounds the RCPT commands handed to the shell per
  *   transaction; more get 452 4.5.3 Too many recipients.
  * - Body (DATA) chunks are zero-copy: *chunk_r points either into the
@@ -43,8 +47,8 @@
  *   body without stuffed dots; once it is exceeded no more chunks are
  *   handed out (the shell's spool holds a prefix it drops at DATA_ABORT).
  * - A transaction ends after its last delivery reply, DATA_ABORT, a
- *   refused DATA, RSET or LHLO (EV_RESET if it had recipients), STARTTLS
- *   or CLOSE; RCPT index 0 always starts a new one.
+ *   refused DATA, RSET or LHLO (EV_RESET if it had recipients) or CLOSE;
+ *   RCPT index 0 always starts a new one.
  */
 #ifndef DIRECTOR_LMTP_SERVER_H
 #define DIRECTOR_LMTP_SERVER_H
@@ -130,6 +134,11 @@ void lmtp_server_greeting(struct lmtp_server *s);
 enum lmtp_server_event lmtp_server_input(struct lmtp_server *s,
     const void *data, size_t len, size_t *consumed_r, const char **chunk_r,
     size_t *chunk_len_r);
+
+/* Whether the client owes us the rest of something it started: a
+ * transaction from MAIL to the end of its data, or a command line.  The
+ * shell bounds how long that may take, however slowly bytes arrive. */
+bool lmtp_server_client_busy(const struct lmtp_server *s);
 
 /* TLS is up after LMTP_SERVER_EV_STARTTLS: forgets LHLO, the transaction
  * and any partial line (RFC 3207), stops offering STARTTLS. */

@@ -1,8 +1,9 @@
 /*
  * lmtp_int.h - what the LMTP proxy's files share (lmtp_proxy.c: the
  * client connection and its transactions; lmtp_link.c: the backend
- * connections and the recipients routed to them).  Not for use outside
- * the LMTP proxy.
+ * connections and the recipients routed to them; lmtp_spool.c: the
+ * message bodies and their global budget).  Not for use outside the LMTP
+ * proxy.
  *
  * Ownership: a struct lmtp_conn owns its recipients (rcpts[], each with
  * its own struct lmtp_route while the engine knows it) and its links.
@@ -23,6 +24,7 @@
 #include "router.h"
 
 struct bufferevent;
+struct conf;
 struct evbuffer;
 struct event;
 struct lmtp_server;
@@ -92,6 +94,8 @@ struct lmtp_conn {
 	int spool_fd;
 	uint64_t spool_len;
 	bool body_complete;
+	bool spool_full; /* the spool budget was spent: 452 at the end */
+	struct event *deadline_ev; /* lmtp_transaction_timeout */
 	unsigned int replies_due;
 	bool tx_finished; /* all replies given: end it at a safe point */
 	char *from; /* MAIL FROM of the transaction, for the log */
@@ -107,6 +111,20 @@ void lmtp_client_flush(struct lmtp_conn *c);
 void lmtp_process(struct lmtp_conn *c);
 /* All DATA replies given: log and let the client go on. */
 void lmtp_tx_maybe_done(struct lmtp_conn *c);
+
+/* lmtp_spool.c */
+enum lmtp_spool_result {
+	LMTP_SPOOL_OK,
+	LMTP_SPOOL_FULL, /* the global budget is spent */
+	LMTP_SPOOL_ERROR, /* logged */
+};
+/* Appends a body chunk to c's spool (memory, else a file). */
+enum lmtp_spool_result lmtp_spool_add(
+    struct lmtp_conn *c, const char *data, size_t len);
+/* Frees c's spool and gives its bytes back to the budget. */
+void lmtp_spool_free(struct lmtp_conn *c);
+/* Whether both budgets are spent, so that no message fits. */
+bool lmtp_spool_budget_spent(const struct conf *conf);
 
 /* lmtp_link.c */
 /* The link to backend ip for this transaction, connecting a new one if

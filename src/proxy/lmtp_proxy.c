@@ -70,19 +70,6 @@ lmtp_client_flush(struct lmtp_conn *c)
 
 /* -- transactions ------------------------------------------------------- */
 
-static void
-lmtp_spool_free(struct lmtp_conn *c)
-{
-	if (c->spool != NULL)
-		evbuffer_free(c->spool);
-	c->spool = NULL;
-	if (c->spool_fd != -1)
-		close(c->spool_fd);
-	c->spool_fd = -1;
-	c->spool_len = 0;
-	c->body_complete = false;
-}
-
 /* Frees the links of c, but keeps those idle again when keep_idle. */
 static void
 lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle)
@@ -271,9 +258,19 @@ lmtp_on_data_start(struct lmtp_conn *c)
 	struct lmtp_link *l;
 	unsigned int i;
 
+	if (lmtp_spool_budget_spent(c->d->conf)) {
+		lmtp_log(c, LOG_LEVEL_WARNING,
+		    "spool budget spent (lmtp_spool_memory_total, "
+		    "lmtp_spool_disk_total): DATA refused");
+		lmtp_server_data_refuse(
+		    c->srv, "452 4.3.1 Insufficient system storage");
+		lmtp_tx_end(c);
+		return;
+	}
 	c->spool = evbuffer_new();
 	c->spool_fd = -1;
 	c->spool_len = 0;
+	c->spool_full = false;
 	c->replies_due = 0;
 	for (i = 0; i < c->rcpt_count; i++) {
 		if (c->rcpts[i].state == LMTP_RCPT_ACCEPTED)
@@ -297,52 +294,40 @@ lmtp_on_data_start(struct lmtp_conn *c)
 	lmtp_server_data_go(c->srv);
 }
 
-/* Spools a body chunk: memory first, a temporary file beyond the limit.
- * Returns 0 or -1 (logged). */
-static int
-lmtp_spool_add(struct lmtp_conn *c, const char *data, size_t len)
+/* The body did not fit the spool budget: every accepted recipient gets
+ * 452 4.3.1, and the backends waiting for the body lose their
+ * connection (a body cannot be withdrawn in-band). */
+static void
+lmtp_spool_refuse(struct lmtp_conn *c)
 {
-	const struct conf *conf = c->d->conf;
-	char path[PATH_MAX];
-	ssize_t n;
+	static const char reply[] = "452 4.3.1 Insufficient system storage";
+	struct lmtp_link *l;
+	unsigned int i;
 
-	if (c->spool_fd == -1 && c->spool_len + len > conf->lmtp_spool_memory) {
-		snprintf(path, sizeof(path), "%s/lmtp-spool.XXXXXX",
-		    conf->state_dir);
-		c->spool_fd = mkostemp(path, O_CLOEXEC);
-		if (c->spool_fd == -1) {
-			lmtp_log(c, LOG_LEVEL_ERROR, "spool file %s: %s", path,
-			    strerror(errno));
-			return -1;
-		}
-		/* nothing is left behind, even if we crash */
-		(void)unlink(path);
-		while (evbuffer_get_length(c->spool) > 0) {
-			if (evbuffer_write(c->spool, c->spool_fd) <= 0)
-				return -1;
-		}
+	lmtp_log(c, LOG_LEVEL_WARNING,
+	    "spool budget spent (lmtp_spool_memory_total, "
+	    "lmtp_spool_disk_total): message refused");
+	for (i = 0; i < c->rcpt_count; i++) {
+		struct lmtp_rcpt *r = &c->rcpts[i];
+
+		if (r->state != LMTP_RCPT_ACCEPTED || r->answered)
+			continue;
+		r->answered = true;
+		strlcpy(r->code, "452", sizeof(r->code));
+		c->replies_due--;
+		(void)lmtp_server_data_reply(c->srv, i, reply);
+		lmtp_rcpt_unroute(c, r);
 	}
-	if (c->spool_fd == -1) {
-		if (evbuffer_add(c->spool, data, len) == -1)
-			return -1;
-	} else {
-		while (len > 0) {
-			n = write(c->spool_fd, data, len);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				lmtp_log(c, LOG_LEVEL_ERROR,
-				    "spool file write: %s", strerror(errno));
-				return -1;
-			}
-			data += n;
-			len -= (size_t)n;
-			c->spool_len += (uint64_t)n;
-		}
-		return 0;
+	for (l = c->links; l != NULL; l = l->next) {
+		if (!l->data_sent || l->closed)
+			continue;
+		if (l->bev != NULL)
+			bufferevent_free(l->bev);
+		l->bev = NULL;
+		l->closed = true;
 	}
-	c->spool_len += len;
-	return 0;
+	lmtp_tx_maybe_done(c);
+	lmtp_client_flush(c);
 }
 
 static void
@@ -353,6 +338,10 @@ lmtp_on_data_end(struct lmtp_conn *c)
 
 	c->body_complete = true;
 	c->waiting = true;
+	if (c->spool_full) {
+		lmtp_spool_refuse(c);
+		return;
+	}
 	/* recipients whose link died before the end: 4xx now */
 	for (i = 0; i < c->rcpt_count; i++) {
 		struct lmtp_rcpt *r = &c->rcpts[i];
@@ -380,6 +369,8 @@ lmtp_conn_free(struct lmtp_conn *c)
 	lmtp_server_free(&c->srv);
 	if (c->resume_ev != NULL)
 		event_free(c->resume_ev);
+	if (c->deadline_ev != NULL)
+		event_free(c->deadline_ev);
 	if (c->client != NULL)
 		bufferevent_free(c->client);
 	if (c->ip_counted)
@@ -410,6 +401,70 @@ lmtp_close_after_flush(struct lmtp_conn *c)
 
 static void lmtp_client_setcb(struct lmtp_conn *c);
 
+/* Spools a body chunk; once the budget is spent the rest of the body is
+ * read and dropped.  Returns 0, or -1 when c is closing. */
+static int
+lmtp_spool_chunk(struct lmtp_conn *c, const char *chunk, size_t len)
+{
+	if (c->spool_full)
+		return 0;
+	switch (lmtp_spool_add(c, chunk, len)) {
+	case LMTP_SPOOL_OK:
+		return 0;
+	case LMTP_SPOOL_FULL:
+		/* its share goes back to the budget at once */
+		c->spool_full = true;
+		lmtp_spool_free(c);
+		return 0;
+	case LMTP_SPOOL_ERROR:
+		break;
+	}
+	lmtp_log(c, LOG_LEVEL_ERROR, "cannot spool the message; closing");
+	bufferevent_write(
+	    c->client, "421 4.3.0 Cannot store the message\r\n", 37);
+	lmtp_close_after_flush(c);
+	return -1;
+}
+
+/* lmtp_transaction_timeout passed with the client still owing the rest
+ * of a transaction or a command line, however slowly it sent it. */
+static void
+lmtp_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	static const char bye[] = "421 4.4.2 Transaction timed out\r\n";
+	struct lmtp_conn *c = arg;
+
+	if (c->closing)
+		return;
+	lmtp_log(c, LOG_LEVEL_INFO,
+	    "client did not finish within lmtp_transaction_timeout "
+	    "(%llu ms; %llu message bytes so far); closing",
+	    (unsigned long long)c->d->conf->lmtp_transaction_timeout_ms,
+	    (unsigned long long)c->spool_len);
+	lmtp_tx_end(c);
+	lmtp_tx_end_links(c, false);
+	lmtp_client_flush(c);
+	bufferevent_write(c->client, bye, sizeof(bye) - 1);
+	lmtp_close_after_flush(c);
+}
+
+/* Arms the deadline when the client starts to owe us something, and
+ * disarms it when it has delivered. */
+static void
+lmtp_deadline_update(struct lmtp_conn *c)
+{
+	uint64_t ms = c->d->conf->lmtp_transaction_timeout_ms;
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+	    .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	bool armed = evtimer_pending(c->deadline_ev, NULL);
+
+	if (lmtp_server_client_busy(c->srv)) {
+		if (!armed)
+			evtimer_add(c->deadline_ev, &tv);
+	} else if (armed)
+		evtimer_del(c->deadline_ev);
+}
+
 /* Feeds client input to the server module until it needs more or an
  * event is being answered.  May free c. */
 void
@@ -433,15 +488,10 @@ lmtp_process(struct lmtp_conn *c)
 		    len == 0 ? "" : (const void *)evbuffer_pullup(in, -1), len,
 		    &consumed, &chunk, &chunk_len);
 		if (ev == LMTP_SERVER_EV_DATA_CHUNK && chunk_len > 0 &&
-		    lmtp_spool_add(c, chunk, chunk_len) == -1) {
-			lmtp_log(c, LOG_LEVEL_ERROR,
-			    "cannot spool the message; closing");
-			bufferevent_write(c->client,
-			    "421 4.3.0 Cannot store the message\r\n", 37);
-			lmtp_close_after_flush(c);
+		    lmtp_spool_chunk(c, chunk, chunk_len) == -1)
 			return;
-		}
 		evbuffer_drain(in, consumed);
+		lmtp_deadline_update(c);
 		lmtp_client_flush(c);
 		switch (ev) {
 		case LMTP_SERVER_EV_MORE:
@@ -470,6 +520,10 @@ lmtp_process(struct lmtp_conn *c)
 			lmtp_tx_end(c);
 			break;
 		case LMTP_SERVER_EV_STARTTLS:
+			/* the module refuses STARTTLS in a transaction; no
+			 * route, link or spool may cross into TLS anyway */
+			lmtp_tx_end(c);
+			lmtp_tx_end_links(c, false);
 			evbuffer_drain(in, evbuffer_get_length(in));
 			c->client =
 			    tls_wrap(c->client, c->d->tls_server, true, NULL);
@@ -582,6 +636,7 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	c->d = d;
 	c->spool_fd = -1;
 	c->resume_ev = event_new(d->base, -1, 0, lmtp_on_resume, c);
+	c->deadline_ev = evtimer_new(d->base, lmtp_on_deadline, c);
 	strlcpy(c->info.client_ip, ip, sizeof(c->info.client_ip));
 	c->info.client_port = port;
 	if (getsockname(fd, (struct sockaddr *)&local, &local_len) == 0)
@@ -611,7 +666,8 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	} else
 		c->client =
 		    bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->client == NULL || c->resume_ev == NULL) {
+	if (c->client == NULL || c->resume_ev == NULL ||
+	    c->deadline_ev == NULL) {
 		lmtp_log(c, LOG_LEVEL_ERROR, "cannot set up the connection");
 		lmtp_conn_free(c);
 		return;

@@ -7,10 +7,15 @@
  * sent to its backend over one connection per distinct backend of the
  * transaction (lmtp_backend.h); the client gets that backend's own reply.
  * DATA is received once into a spool (memory up to lmtp_spool_memory,
- * then an unlinked temporary file in state_dir) and streamed to every
+ * then an unlinked temporary file in lmtp_spool_dir; all connections
+ * together within lmtp_spool_memory_total and lmtp_spool_disk_total, else
+ * 452 4.3.1) and streamed to every
  * backend with accepted recipients, in parallel.  After the end marker,
  * each accepted recipient gets the reply of its own backend, in RCPT
  * order.
+ *
+ * A client has lmtp_transaction_timeout from MAIL to the end of DATA
+ * (and to finish any command line), then gets 421 4.4.2 and is closed.
  *
  * Invariant: a recipient gets a 2xx only if its backend returned 2xx for
  * it; a backend that cannot be reached, fails or times out yields 4xx for

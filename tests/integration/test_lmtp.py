@@ -11,6 +11,7 @@ import hashlib
 import imaplib
 import os
 import re
+import select
 import signal
 import smtplib
 import socket
@@ -150,7 +151,9 @@ def check_stored(backends, d, rcpt, subject, msg, offset=0):
 
 
 def no_spool_files(d):
-    return [f for f in os.listdir(d.state_dir) if f.startswith("lmtp-spool")]
+    dirs = [d.state_dir, os.path.join(d.state_dir, "lmtp")]
+    return [f for p in dirs if os.path.isdir(p) for f in os.listdir(p)
+            if f.startswith("lmtp-spool")]
 
 
 # -- delivery ---------------------------------------------------------------
@@ -516,3 +519,76 @@ def test_starttls_and_implicit_tls(director_factory, backends, tls_cert):
         _, at_data = c.deliver(["user397"], msg)
         assert at_data["user397"].startswith("250")
     check_stored(backends, d, "user397", "over-lmtps", msg)
+
+
+def test_starttls_refused_in_a_transaction(director_factory, backends,
+                                           tls_cert):
+    # STARTTLS after MAIL would leave the proxy with recipients routed
+    # and registered for a transaction the client no longer has: 503, and
+    # the transaction goes on untouched; after RSET, STARTTLS works
+    import ssl
+    cert, key = tls_cert
+    d = director_factory(1, settings={"ssl_cert": cert, "ssl_key": key},
+                         listen_settings={"lmtp": {"tls": "starttls"}})
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    msg = message("starttls-mid-transaction")
+    with Lmtp(d) as c:
+        assert c.cmd("MAIL FROM:<sender@example.com>").startswith("250")
+        assert c.cmd("RCPT TO:<user398>").startswith("250")
+        reply = c.cmd("STARTTLS")
+        assert reply.startswith("503 5.5.1"), reply
+        assert c.cmd("DATA").startswith("354")
+        c.send(stuff(msg) + b".\r\n")
+        assert c.reply().startswith("250")
+        assert c.cmd("MAIL FROM:<sender@example.com>").startswith("250")
+        assert c.cmd("STARTTLS").startswith("503 5.5.1")
+        assert c.cmd("RSET").startswith("250")
+        assert c.cmd("STARTTLS").startswith("220")
+        c.sock = ctx.wrap_socket(c.sock, server_hostname="director")
+        assert c.cmd("LHLO t").startswith("250")
+        assert c.cmd("RCPT TO:<user398>").startswith("503 5.5.1")
+    check_stored(backends, d, "user398", "starttls-mid-transaction", msg)
+
+
+def test_transaction_deadline_against_a_trickle(proxy_director, backends):
+    # one byte every 0.5 s resets any idle timeout; the transaction
+    # deadline ends it all the same: 421, a close and a log line
+    d = lmtp_director(proxy_director, lmtp_transaction_timeout="3 s")
+    with Lmtp(d) as c:
+        started = time.monotonic()
+        assert c.cmd("MAIL FROM:<sender@example.com>").startswith("250")
+        assert c.cmd("RCPT TO:<user399>").startswith("250")
+        assert c.cmd("DATA").startswith("354")
+        for _ in range(240):    # 2 minutes at most, never reached
+            readable, _, _ = select.select([c.sock], [], [], 0.5)
+            if readable:
+                break
+            c.send(b"x")
+        reply = c.reply()
+        assert reply.startswith("421 4.4.2"), reply
+        assert time.monotonic() - started >= 2.5
+        with pytest.raises(EOFError):
+            c.line()
+    d.wait_log(r"lmtp_transaction_timeout")
+
+
+def test_spool_budget_spent(proxy_director, backends):
+    # the spools of all connections share lmtp_spool_memory_total and
+    # lmtp_spool_disk_total; a message that does not fit gets 452 4.3.1
+    # for each recipient, and the budget is whole again afterwards
+    d = lmtp_director(proxy_director, lmtp_spool_memory="4k",
+                      lmtp_spool_memory_total="4k",
+                      lmtp_spool_disk_total="16k")
+    big = message("too-big-for-the-spool", body_lines=2000)
+    small = message("fits-the-spool")
+    with Lmtp(d) as c:
+        _, at_data = c.deliver(["user401", "user402"], big)
+        for r in ("user401", "user402"):
+            assert at_data[r].startswith("452 4.3.1"), at_data
+        _, at_data = c.deliver(["user401"], small)
+        assert at_data["user401"].startswith("250")
+    d.wait_log(r"spool budget")
+    check_stored(backends, d, "user401", "fits-the-spool", small)
+    assert no_spool_files(d) == []

@@ -396,6 +396,51 @@ test_unsafe_arguments(void **state)
 	assert_null(b);
 }
 
+/* A MAIL or RCPT line that would not fit LMTP_BACKEND_CMD_MAX (CRLF
+ * included) is refused whole: nothing is queued, so a cut line can never
+ * lose its CRLF and run into the next command, and no parameter is
+ * silently dropped. */
+static void
+test_long_mail_refused(void **state)
+{
+	struct lmtp_backend *b =
+	    lmtp_backend_new(&set_default, &info_default, NULL);
+	static const char in[] = "220 x\r\n250 x\r\n";
+	char from[LMTP_BACKEND_CMD_MAX];
+	size_t used, n;
+	struct buf *out = lmtp_backend_output(b);
+
+	assert_int_equal(lmtp_backend_input(b, in, sizeof(in) - 1, &used),
+	    LMTP_BACKEND_EV_READY);
+	buf_consume(out, out->len);
+	/* "MAIL FROM:<" + 2015 + ">" + " X=" + 17 = 2047 bytes: no room
+	 * left for the CRLF */
+	n = LMTP_BACKEND_CMD_MAX - 33;
+	memset(from, 'a', n);
+	from[n] = '\0';
+	assert_int_equal(lmtp_backend_mail(b, from, "X=0123456789abcdefg"), -1);
+	assert_int_equal(out->len, 0);
+	/* the parameters alone would not fit: not dropped, refused */
+	assert_int_equal(
+	    lmtp_backend_mail(b, from, "X=1 Y=01234567890123456789"), -1);
+	assert_int_equal(out->len, 0);
+	/* exactly LMTP_BACKEND_CMD_MAX bytes with the CRLF is fine */
+	assert_int_equal(lmtp_backend_mail(b, from, "X=0123456789abcdef"), 0);
+	assert_int_equal(out->len, LMTP_BACKEND_CMD_MAX);
+	assert_memory_equal(
+	    out->data + out->len - 22, "> X=0123456789abcdef\r\n", 22);
+	buf_consume(out, out->len);
+	/* "RCPT TO:<" + to + ">" CRLF: LMTP_BACKEND_CMD_MAX, then one more */
+	n = LMTP_BACKEND_CMD_MAX - 12;
+	memset(from, 'a', n + 1);
+	from[n + 1] = '\0';
+	assert_int_equal(lmtp_backend_rcpt(b, 0, from), -1);
+	assert_int_equal(out->len, 0);
+	from[n] = '\0';
+	assert_int_equal(lmtp_backend_rcpt(b, 0, from), 0);
+	lmtp_backend_free(&b);
+}
+
 int
 main(void)
 {
@@ -409,6 +454,7 @@ main(void)
 	    cmocka_unit_test(test_starttls),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_unsafe_arguments),
+	    cmocka_unit_test(test_long_mail_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

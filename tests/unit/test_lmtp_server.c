@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "lmtp_backend.h"
 #include "lmtp_server.h"
 #include "proto.h"
 
@@ -477,13 +478,71 @@ test_starttls(void **state)
 	set.starttls = true;
 	/* pipelined plaintext after STARTTLS is never executed */
 	check(&set,
-	    "LHLO m\r\nMAIL FROM:<a>\r\nSTARTTLS\r\nRCPT TO:<evil>\r\n<TLS>"
-	    "RCPT TO:<b>\r\nLHLO m\r\nSTARTTLS\r\n",
+	    "LHLO m\r\nSTARTTLS\r\nMAIL FROM:<evil>\r\n<TLS>"
+	    "MAIL FROM:<a>\r\nLHLO m\r\nSTARTTLS\r\n",
 	    GREET "250-dir.example\r\n250-PIPELINING\r\n"
 		  "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
-		  "250 2.1.0 OK\r\n220 2.0.0 Begin TLS negotiation now\r\n"
-		  "<STARTTLS@33>503 5.5.1 MAIL needed first\r\n" LHLO_REPLY
+		  "220 2.0.0 Begin TLS negotiation now\r\n"
+		  "<STARTTLS@18>503 5.5.1 LHLO needed first\r\n" LHLO_REPLY
 		  "502 5.5.1 TLS not available\r\n");
+}
+
+/* STARTTLS only before a transaction (RFC 3207: TLS starts from a clean
+ * state): after MAIL it is refused and the transaction goes on, so the
+ * shell never holds recipients the module has forgotten. */
+static void
+test_starttls_in_transaction(void **state)
+{
+	struct lmtp_server_settings set = set_plain;
+
+	set.starttls = true;
+	check(&set,
+	    "LHLO m\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nSTARTTLS\r\n"
+	    "DATA\r\nx\r\n.\r\nMAIL FROM:<a>\r\nSTARTTLS\r\nRSET\r\n"
+	    "STARTTLS\r\n",
+	    GREET "250-dir.example\r\n250-PIPELINING\r\n"
+		  "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
+		  "250 2.1.0 OK\r\n<RCPT 0 [b] from [a] []>250 2.1.5 OK\r\n"
+		  "503 5.5.1 STARTTLS not allowed in a mail transaction\r\n"
+		  "<DATA>354 OK\r\n<END [x\r\n]>250 2.0.0 rcpt 0 saved\r\n"
+		  "250 2.1.0 OK\r\n"
+		  "503 5.5.1 STARTTLS not allowed in a mail transaction\r\n"
+		  "250 2.0.0 OK\r\n220 2.0.0 Begin TLS negotiation now\r\n"
+		  "<STARTTLS@99>");
+}
+
+/* MAIL and RCPT lines the backend module could not forward whole are
+ * refused at once with 501, before any recipient is routed. */
+static void
+test_unforwardable_lines(void **state)
+{
+	static char in[3 * LMTP_SERVER_LINE_MAX + 128], expect[1024];
+	char addr[LMTP_SERVER_LINE_MAX];
+	size_t n = LMTP_BACKEND_CMD_MAX - 14; /* MAIL FROM:<> CRLF */
+
+	memset(addr, 'a', n);
+	addr[n] = '\0';
+	/* the longest MAIL line that fits, then one byte more */
+	snprintf(in, sizeof(in),
+	    "LHLO m\r\nMAIL FROM:<%s>\r\nRSET\r\nMAIL FROM:<%s> BODY=7BIT\r\n"
+	    "MAIL FROM:<a%s>\r\n",
+	    addr, addr, addr);
+	snprintf(expect, sizeof(expect),
+	    GREET LHLO_REPLY
+	    "250 2.1.0 OK\r\n250 2.0.0 OK\r\n"
+	    "501 5.5.4 MAIL FROM line too long to forward\r\n"
+	    "501 5.5.4 MAIL FROM line too long to forward\r\n");
+	check(&set_plain, in, expect);
+	/* RCPT TO:<> CRLF */
+	n = LMTP_BACKEND_CMD_MAX - 12;
+	memset(addr, 'a', n);
+	addr[n] = '\0';
+	snprintf(in, sizeof(in), "LHLO m\r\nMAIL FROM:<a>\r\nRCPT TO:<a%s>\r\n",
+	    addr);
+	snprintf(expect, sizeof(expect),
+	    GREET LHLO_REPLY "250 2.1.0 OK\r\n"
+			     "501 5.5.4 RCPT TO line too long to forward\r\n");
+	check(&set_plain, in, expect);
 }
 
 static void
@@ -559,6 +618,8 @@ main(void)
 	    cmocka_unit_test(test_size),
 	    cmocka_unit_test(test_body_line_ends),
 	    cmocka_unit_test(test_starttls),
+	    cmocka_unit_test(test_starttls_in_transaction),
+	    cmocka_unit_test(test_unforwardable_lines),
 	    cmocka_unit_test(test_long_lines),
 	    cmocka_unit_test(test_reply_normalise),
 	};
