@@ -206,10 +206,8 @@ daemon_add_signal(
 static int
 daemon_make_dirs(const struct conf *conf, char **error_r)
 {
-	char *copy;
+	char *copy, *why = NULL;
 	int ret;
-
-	char *why = NULL;
 
 	if (privdrop_make_dir(conf->state_dir, conf->user, error_r) == -1)
 		return -1;
@@ -219,6 +217,10 @@ daemon_make_dirs(const struct conf *conf, char **error_r)
 		free(why);
 		return -1;
 	}
+	/* spool files of LMTP messages (not in state_dir: a client must
+	 * not fill the disk the state file lives on) */
+	if (privdrop_make_dir(conf->lmtp_spool_dir, conf->user, error_r) == -1)
+		return -1;
 	copy = xstrdup(conf->pid_file);
 	ret = privdrop_make_dir(dirname(copy), conf->user, error_r);
 	free(copy);
