@@ -29,6 +29,17 @@ struct connlimit {
 	size_t nentries;
 };
 
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d, as a dual-stack haproxy
+ * reports IPv4 clients) is one IPv4 client, not part of a prefix. */
+static bool
+connlimit_v4_mapped(const struct ipaddr *ip)
+{
+	static const uint8_t mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	return memcmp(ip->a, mapped, sizeof(mapped)) == 0;
+}
+
 void
 connlimit_ip_prefix(
     const struct ipaddr *ip, unsigned int v6_prefix, struct ipaddr *prefix_r)
@@ -37,7 +48,7 @@ connlimit_ip_prefix(
 
 	*prefix_r = *ip;
 	if (ip->family != IPADDR_FAMILY_V6 ||
-	    v6_prefix >= CONNLIMIT_V6_PREFIX_MAX)
+	    v6_prefix >= CONNLIMIT_V6_PREFIX_MAX || connlimit_v4_mapped(ip))
 		return;
 	whole = v6_prefix / 8;
 	if (v6_prefix % 8 != 0)

@@ -48,8 +48,8 @@ unsigned int connlimit_count(
     const struct connlimit *cl, const struct ipaddr *ip);
 size_t connlimit_ip_count(const struct connlimit *cl);
 
-/* ip as it is counted: IPv4 whole, IPv6 with the bits past v6_prefix
- * cleared. */
+/* ip as it is counted: IPv4 and IPv4-mapped IPv6 whole, other IPv6
+ * with the bits past v6_prefix cleared. */
 void connlimit_ip_prefix(
     const struct ipaddr *ip, unsigned int v6_prefix, struct ipaddr *prefix_r);
 /* A keyed hash of connlimit_ip_prefix(ip, v6_prefix). */

@@ -115,6 +115,23 @@ test_ipv6_prefix(void **state)
 }
 
 static void
+test_ipv4_mapped(void **state)
+{
+	struct connlimit *cl = connlimit_new(TEST_KEY, 64);
+	struct ipaddr a = ip_of("::ffff:192.0.2.1");
+	struct ipaddr b = ip_of("::ffff:198.51.100.2");
+
+	(void)state;
+	/* a dual-stack haproxy reports IPv4 clients like this: each is
+	 * one client, not all of them one /64 */
+	assert_true(connlimit_acquire(cl, &a, 1));
+	assert_true(connlimit_acquire(cl, &b, 1));
+	assert_false(connlimit_acquire(cl, &a, 1));
+	assert_int_equal(connlimit_ip_count(cl), 2);
+	connlimit_free(&cl);
+}
+
+static void
 test_ipv6_prefix_lengths(void **state)
 {
 	struct connlimit *cl;
@@ -182,6 +199,7 @@ main(void)
 	    cmocka_unit_test(test_limit),
 	    cmocka_unit_test(test_many_ips),
 	    cmocka_unit_test(test_ipv6_prefix),
+	    cmocka_unit_test(test_ipv4_mapped),
 	    cmocka_unit_test(test_ipv6_prefix_lengths),
 	    cmocka_unit_test(test_keyed_hash),
 	};
