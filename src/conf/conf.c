@@ -109,6 +109,9 @@ const struct conf_setting conf_settings[] = {
 	.octal = true},
     {TOP("max_connections", CONF_TYPE_UINT, max_connections), .min = 1},
     {TOP("max_connections_per_ip", CONF_TYPE_UINT, max_connections_per_ip)},
+    {TOP("max_connections_per_ip_ipv6_prefix", CONF_TYPE_UINT,
+	 max_connections_per_ip_ipv6_prefix),
+	.min = 1, .max = 128, .restart = true},
     {TOP("lmtp_max_recipients", CONF_TYPE_UINT, lmtp_max_recipients), .min = 1},
     {TOP("lmtp_max_message_size", CONF_TYPE_SIZE, lmtp_max_message_size)},
     {TOP("lmtp_spool_memory", CONF_TYPE_SIZE, lmtp_spool_memory)},
@@ -222,6 +225,7 @@ conf_new_defaults(const char *path)
 	conf->admin_socket_mode = 0600;
 	conf->max_connections = 10000;
 	conf->max_connections_per_ip = 100;
+	conf->max_connections_per_ip_ipv6_prefix = 64;
 	conf->lmtp_max_recipients = 50;
 	conf->lmtp_max_message_size = 50 * 1024 * 1024;
 	conf->lmtp_spool_memory = 1024 * 1024;

@@ -149,6 +149,8 @@ struct conf {
 	size_t trusted_network_count;
 	unsigned int max_connections;
 	unsigned int max_connections_per_ip; /* 0 = unlimited */
+	/* IPv6 clients are counted by this prefix length (1..128) */
+	unsigned int max_connections_per_ip_ipv6_prefix;
 
 	/* LMTP proxying */
 	unsigned int lmtp_max_recipients; /* RCPTs per transaction */

@@ -324,6 +324,8 @@ conf_value_text(const struct conf_setting *s, const struct conf *conf)
 	case CONF_TYPE_TIME:
 		return xasprintf(
 		    "%llu ms", (unsigned long long)*(const uint64_t *)field);
+	case CONF_TYPE_UINT:
+		return xasprintf("%u", *(const unsigned int *)field);
 	case CONF_TYPE_STRING:
 	case CONF_TYPE_PATH:
 		return xasprintf("'%s'", *(char *const *)field);

@@ -32,6 +32,8 @@
 #define ADMIN_LIST_CHUNK (64 * 1024)
 /* Dovecot's default ring port, for DIRECTOR-LIST without a ring listener */
 #define ADMIN_RING_PORT_DEFAULT 9090
+/* Room for one argument in a log line, escaped by log_sanitize(). */
+#define ADMIN_LOG_ARG_MAX 256
 
 struct admin_cmd {
 	const char *name;
@@ -86,6 +88,17 @@ admin_bad_args(struct admin_conn *conn, const char *cmd, const char *why)
 }
 
 /* -- arguments ----------------------------------------------------------- */
+
+/*
+ * arg as it may be logged: decoded arguments can hold LF and other
+ * control bytes that would forge log lines, so they are escaped (and a
+ * long one is cut).  Returns dst.
+ */
+static const char *
+admin_log_arg(char dst[ADMIN_LOG_ARG_MAX], const char *arg)
+{
+	return log_sanitize(dst, ADMIN_LOG_ARG_MAX, arg, strlen(arg));
+}
 
 /* A decimal argument up to max (<= UINT_MAX). */
 static bool
@@ -444,6 +457,7 @@ admin_user_move(struct admin_conn *conn, char **args, size_t nargs)
 {
 	struct director *d = admin_conn_director(conn);
 	struct engine_admin_op op = {.type = ENGINE_ADMIN_USER_MOVE};
+	char user[ADMIN_LOG_ARG_MAX], host[ADMIN_LOG_ARG_MAX];
 	struct ipaddr ip;
 
 	if (ipaddr_parse(args[1], &ip) == -1)
@@ -452,7 +466,8 @@ admin_user_move(struct admin_conn *conn, char **args, size_t nargs)
 		return admin_bad_args(conn, "USER-MOVE", "invalid user");
 	op.ip = &ip;
 	log_info("admin %s: USER-MOVE %s (hash %u) to %s",
-	    admin_conn_peer(conn), args[0], op.user_hash, args[1]);
+	    admin_conn_peer(conn), admin_log_arg(user, args[0]), op.user_hash,
+	    admin_log_arg(host, args[1]));
 	return admin_engine(conn, &op);
 }
 
@@ -461,25 +476,28 @@ admin_user_kick(struct admin_conn *conn, char **args, size_t nargs)
 {
 	struct director *d = admin_conn_director(conn);
 	struct engine_admin_op op = {.type = ENGINE_ADMIN_USER_KICK};
+	char user[ADMIN_LOG_ARG_MAX];
 	const char *err;
 
 	if (director_user_hash(d, args[0], &op.user_hash, &err) == -1)
 		return admin_bad_args(conn, "USER-KICK", "invalid user");
 	log_info("admin %s: USER-KICK %s (hash %u)", admin_conn_peer(conn),
-	    args[0], op.user_hash);
+	    admin_log_arg(user, args[0]), op.user_hash);
 	return admin_engine(conn, &op);
 }
 
 static enum admin_cmd_result
 admin_user_kick_alt(struct admin_conn *conn, char **args, size_t nargs)
 {
+	char field[ADMIN_LOG_ARG_MAX];
+
 	/* Sessions carry no passdb fields here; the user name is the only
 	 * field a director without an auth service knows. */
 	if (strcmp(args[0], "user") == 0)
 		return admin_user_kick(conn, args + 1, nargs - 1);
 	log_info("admin %s: USER-KICK-ALT %s: no session carries that field; "
 		 "nothing kicked",
-	    admin_conn_peer(conn), args[0]);
+	    admin_conn_peer(conn), admin_log_arg(field, args[0]));
 	admin_reply(conn, "OK");
 	return ADMIN_CMD_DONE;
 }
@@ -538,9 +556,11 @@ admin_director_list(struct admin_conn *conn, char **args, size_t nargs)
 static enum admin_cmd_result
 admin_director_add(struct admin_conn *conn, char **args, size_t nargs)
 {
+	char peer[ADMIN_LOG_ARG_MAX];
+
 	log_warn("admin %s: DIRECTOR-ADD %s: this director runs without a "
 		 "ring",
-	    admin_conn_peer(conn), args[0]);
+	    admin_conn_peer(conn), admin_log_arg(peer, args[0]));
 	admin_reply(conn, "director ring is not supported by this director");
 	return ADMIN_CMD_DONE;
 }

@@ -138,7 +138,9 @@ director_new(const struct conf *conf, char **error_r)
 	    conf->auth_master_user_separator, conf->recipient_delimiter);
 	d->proxy.conf = conf;
 	d->proxy.router = d->router;
-	d->proxy.connlimit = connlimit_new();
+	d->proxy.connlimit =
+	    connlimit_new((uint64_t)arc4random() << 32 | arc4random(),
+		conf->max_connections_per_ip_ipv6_prefix);
 	d->proxy.penalty =
 	    penalty_new((uint64_t)arc4random() << 32 | arc4random());
 	if (director_tls_init(d, conf, error_r) == -1) {

@@ -4,26 +4,26 @@
  * A chained hash table of entries, and a list of them ordered by their
  * last failure (oldest first) for forgetting and eviction; every entry
  * is in both.  Expired entries are dropped from the head of the list
- * whenever the table is touched.
+ * whenever the table is touched.  The address key and its hash are
+ * connlimit's (connlimit_ip_prefix, connlimit_ip_hash).
  */
 #include "compat.h"
 
 #include <sys/queue.h>
 
 #include <stdlib.h>
-#include <string.h>
 
+#include "connlimit.h"
 #include "penalty.h"
 #include "xmalloc.h"
 
 #define PENALTY_BUCKETS 4096 /* power of two */
-#define PENALTY_V6_PREFIX 8 /* bytes of an IPv6 address that count */
+#define PENALTY_V6_PREFIX 64 /* bits of an IPv6 address that count */
 
 struct penalty_entry {
 	struct penalty_entry *bucket_next;
 	TAILQ_ENTRY(penalty_entry) age;
-	uint8_t family;
-	uint8_t addr[16];
+	struct ipaddr ip; /* connlimit_ip_prefix() of the address */
 	unsigned int failures;
 	uint64_t last_ms;
 };
@@ -61,39 +61,19 @@ penalty_free(struct penalty **pp)
 	free(p);
 }
 
-/* The part of ip that counts: all of IPv4, the /64 of IPv6. */
-static size_t
-penalty_key_bytes(const struct ipaddr *ip)
-{
-	return ip->family == IPADDR_FAMILY_V6 ? PENALTY_V6_PREFIX : 4;
-}
-
 static size_t
 penalty_bucket(const struct penalty *p, const struct ipaddr *ip)
 {
-	uint64_t h = p->key ^ ip->family;
-	size_t i, n = penalty_key_bytes(ip);
-
-	/* a keyed multiply-xorshift mix of each byte */
-	for (i = 0; i < n; i++) {
-		h = (h ^ ip->a[i]) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
-	}
-	h ^= p->key >> 17;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 31;
-	return (size_t)h & (PENALTY_BUCKETS - 1);
+	return (size_t)connlimit_ip_hash(p->key, PENALTY_V6_PREFIX, ip) &
+	    (PENALTY_BUCKETS - 1);
 }
 
 static void
 penalty_unlink(struct penalty *p, struct penalty_entry *e)
 {
 	struct penalty_entry **pp;
-	struct ipaddr ip;
 
-	ip.family = e->family;
-	memcpy(ip.a, e->addr, sizeof(ip.a));
-	pp = &p->buckets[penalty_bucket(p, &ip)];
+	pp = &p->buckets[penalty_bucket(p, &e->ip)];
 	while (*pp != e)
 		pp = &(*pp)->bucket_next;
 	*pp = e->bucket_next;
@@ -117,11 +97,12 @@ static struct penalty_entry *
 penalty_find(const struct penalty *p, const struct ipaddr *ip)
 {
 	struct penalty_entry *e;
-	size_t n = penalty_key_bytes(ip);
+	struct ipaddr prefix;
 
-	for (e = p->buckets[penalty_bucket(p, ip)]; e != NULL;
+	connlimit_ip_prefix(ip, PENALTY_V6_PREFIX, &prefix);
+	for (e = p->buckets[penalty_bucket(p, &prefix)]; e != NULL;
 	     e = e->bucket_next) {
-		if (e->family == ip->family && memcmp(e->addr, ip->a, n) == 0)
+		if (ipaddr_equals(&e->ip, &prefix))
 			return e;
 	}
 	return NULL;
@@ -140,9 +121,8 @@ penalty_fail(struct penalty *p, const struct ipaddr *ip, uint64_t now_ms)
 		if (p->count >= PENALTY_ENTRIES_MAX)
 			penalty_unlink(p, TAILQ_FIRST(&p->by_age));
 		e = xcalloc(1, sizeof(*e));
-		e->family = ip->family;
-		memcpy(e->addr, ip->a, penalty_key_bytes(ip));
-		b = penalty_bucket(p, ip);
+		connlimit_ip_prefix(ip, PENALTY_V6_PREFIX, &e->ip);
+		b = penalty_bucket(p, &e->ip);
 		e->bucket_next = p->buckets[b];
 		p->buckets[b] = e;
 		p->count++;

@@ -87,15 +87,12 @@ struct imap_backend {
 	const char *error;
 };
 
-/* ID fields we generate; client fields with these names are dropped. */
-static const char *const imap_backend_own_fields[] = {
-    "x-originating-ip",
-    "x-originating-port",
-    "x-connected-ip",
-    "x-connected-port",
-    "x-session-id",
-    "x-proxy-ttl",
-};
+/*
+ * Client ID fields whose names start with this are dropped: backends
+ * trust x- fields from the director (x-originating-ip, x-forward-*,
+ * x-session-ext-id, ...), so only the director may set them.
+ */
+#define IMAP_BACKEND_OWN_PREFIX "x-"
 
 struct imap_backend *
 imap_backend_new(const struct proto_creds *creds,
@@ -245,13 +242,8 @@ imap_backend_append_id_pair(
 static bool
 imap_backend_own_field(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < nitems(imap_backend_own_fields); i++) {
-		if (strcasecmp(name, imap_backend_own_fields[i]) == 0)
-			return true;
-	}
-	return false;
+	return strncasecmp(name, IMAP_BACKEND_OWN_PREFIX,
+		   strlen(IMAP_BACKEND_OWN_PREFIX)) == 0;
 }
 
 static void
@@ -282,8 +274,8 @@ imap_backend_send_id(struct imap_backend *b)
 		    b, &first, "x-session-id", info->session_id);
 	snprintf(num, sizeof(num), "%u", info->ttl);
 	imap_backend_append_id_pair(b, &first, "x-proxy-ttl", num);
-	/* The client's own fields follow, unless they would spoof ours or
-	 * need a literal (which would stall the pipeline). */
+	/* The client's own fields follow, unless they are x- fields (ours
+	 * to set) or need a literal (which would stall the pipeline). */
 	for (i = 0; i < b->id_count; i++) {
 		const struct imap_id_field *f = &b->id_fields[i];
 

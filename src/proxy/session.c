@@ -329,6 +329,7 @@ session_start_client(struct session *s)
 	const struct conf *conf = s->d->conf;
 	struct session_client_settings cs;
 	struct timeval tv;
+	uint64_t elapsed;
 	int fd = s->fd;
 
 	if (ipaddr_parse(s->info.client_ip, &s->client_ip) == 0) {
@@ -366,7 +367,11 @@ session_start_client(struct session *s)
 	session_client_flush(s);
 	s->state = SESSION_PRELOGIN;
 	session_client_setcb(s);
-	session_timeval_ms(&tv, conf->login_timeout_ms);
+	/* one deadline from accept: a PROXY header does not restart it */
+	elapsed = session_ms_since(&s->started);
+	session_timeval_ms(&tv,
+	    elapsed < conf->login_timeout_ms ? conf->login_timeout_ms - elapsed
+					     : 0);
 	event_assign(s->timer, s->d->base, -1, 0, session_on_login_timeout, s);
 	event_add(s->timer, &tv);
 }

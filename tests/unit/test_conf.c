@@ -84,6 +84,7 @@ test_defaults(void **state)
 	assert_int_equal(conf->trusted_network_count, 0);
 	assert_int_equal(conf->max_connections, 10000);
 	assert_int_equal(conf->max_connections_per_ip, 100);
+	assert_int_equal(conf->max_connections_per_ip_ipv6_prefix, 64);
 	assert_int_equal(conf->backend.imap_port, 143);
 	assert_int_equal(conf->backend.pop3_port, 110);
 	assert_int_equal(conf->backend.lmtp_port, 24);
@@ -483,6 +484,10 @@ test_value_errors(void **state)
 	    "t.conf:1: invalid director_max_parallel_moves '0'");
 	expect_error("max_connections = 12x\n" MIN_LISTENER,
 	    "t.conf:1: invalid max_connections '12x'");
+	expect_error("max_connections_per_ip_ipv6_prefix = 0\n" MIN_LISTENER,
+	    "t.conf:1: invalid max_connections_per_ip_ipv6_prefix '0'");
+	expect_error("max_connections_per_ip_ipv6_prefix = 129\n" MIN_LISTENER,
+	    "t.conf:1: invalid max_connections_per_ip_ipv6_prefix '129'");
 	expect_error("ssl_min_protocol = SSLv3\n" MIN_LISTENER,
 	    "t.conf:1: invalid ssl_min_protocol");
 	expect_error("haproxy_trusted_networks = 10.0.0.0/33\n" MIN_LISTENER,
@@ -738,6 +743,13 @@ test_reload_check_refuses(void **state)
 	assert_string_equal(error,
 	    "t.conf: director_hashing changed from rendezvous to dovecot, "
 	    "which needs a restart");
+	free(error);
+	/* the per-IP table holds prefixes of the old length */
+	error = reload_error(MIN_LISTENER,
+	    "max_connections_per_ip_ipv6_prefix = 56\n" MIN_LISTENER);
+	assert_string_equal(error,
+	    "t.conf: max_connections_per_ip_ipv6_prefix changed from 64 to "
+	    "56, which needs a restart");
 	free(error);
 	error = reload_error(
 	    MIN_LISTENER, "director_user_expire = 1 hour\n" MIN_LISTENER);

@@ -378,6 +378,14 @@ test_id_fields(void **state)
 	    {"evil", "a\r\nD9 LOGOUT"},
 	    {"x-proxy-ttl", "99"},
 	    {"os", "Li\"nux"},
+	    /* every x- name is the director's to set, not the client's */
+	    {"x-forward-user", "admin"},
+	    {"X-Session-Ext-Id", "spoofed"},
+	    {"x-client-transport", "TLS"},
+	    {"X-CONNECTED-NAME", "imap.example.com"},
+	    {"x-anything", "1"},
+	    {"x-", "2"},
+	    {"xname", "kept"},
 	};
 
 	memset(&set, 0, sizeof(set));
@@ -390,7 +398,8 @@ test_id_fields(void **state)
 	    "D1 OK\r\nD2 OK [CAPABILITY Z] in\r\n",
 	    "D1 ID (\"x-connected-ip\" \"192.0.2.10\" \"x-connected-port\" "
 	    "\"143\" \"x-proxy-ttl\" \"1\" \"name\" \"Thunderbird\" "
-	    "\"version\" NIL \"os\" \"Li\\\"nux\")\r\nD2 LOGIN \"u\" \"p\"\r\n"
+	    "\"version\" NIL \"os\" \"Li\\\"nux\" \"xname\" \"kept\")\r\n"
+	    "D2 LOGIN \"u\" \"p\"\r\n"
 	    "[LOGGED_IN caps='Z' text='[CAPABILITY Z] in']");
 	/* A literal inside an untagged reply that is too large closes. */
 	expect_backend(&cr, &info, NULL, 0, &set,
