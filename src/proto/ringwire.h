@@ -177,8 +177,8 @@ unsigned int ringwire_cmd_min_minor(enum ringwire_cmd cmd);
 
 /*
  * Parses one line (without its LF; len bytes, which may hold NULs) into
- * *msg_r.  HOST is the handshake form when its fields read as one
- * (<ip> <vhosts> [<tag> [<U|D><ts> <name>]]), else the flooded form; USER
+ * *msg_r.  HOST is the flooded form when its fifth field is an IP
+ * address or it has more than five, else the handshake form; USER
  * with four fields is a pre-1.9 handshake user (RINGWIRE_U).  Returns 0,
  * or -1 with a NUL-terminated, printable message in err (errsize > 0)
  * and *msg_r unspecified.

@@ -263,14 +263,15 @@ ringwire_host(struct ringwire_parser *p, size_t i, struct ringwire_host *host)
 }
 
 /* HOST: the handshake form has 2 to 5 arguments, the flooded form 5 to
- * 8.  Five are the handshake form when the fourth is an up/down state
- * (the flooded form has an IP address there). */
+ * 8.  Five are the flooded form when the fourth is an IP address (the
+ * backend's), the handshake form when it is not (an up/down state). */
 static int
 ringwire_parse_host(struct ringwire_parser *p, struct ringwire_msg *msg)
 {
 	size_t nargs = p->n - 1;
+	struct ipaddr ip;
 
-	if (nargs < 5 || (nargs == 5 && ringwire_is_updown(p->f[4]))) {
+	if (nargs < 5 || (nargs == 5 && ipaddr_parse(p->f[4], &ip) == -1)) {
 		msg->cmd = RINGWIRE_HOST_HAND;
 		if (ringwire_nargs(p, 2, 5) == -1)
 			return -1;
