@@ -20,7 +20,9 @@ fake peer (F, 127.0.78.12), both on ring port 9090, and plays F by hand:
 3. Admin commands and one conflicting USER from F make D flood HOST,
    HOST-REMOVE, HOST-FLUSH, USER-MOVE, USER-KILLED, USER-KILLED-EVERYWHERE,
    USER-KICK, USER-KICK-ALT, USER-KICK-HASH, USER, DIRECTOR and
-   DIRECTOR-REMOVE; stopping D makes it send QUIT if it does.
+   DIRECTOR-REMOVE; a PING from F gets a PONG; stopping D makes it send
+   QUIT.  (USER-WEAK, CONNECT and weak U lines need timing or a third
+   director and are not recorded.)
 
 Every line D sends on either connection is written, in order, to the
 output file (after a '#' header).  tests/unit/test_ringwire.c parses each
@@ -232,6 +234,9 @@ def main():
         peer.send(peer.out, "USER\t%d\t127.0.2.1\t%d" % (
             user_hash("user2"), int(time.time())))
         time.sleep(STEP_SECS * 2)
+        # D answers a PING from either side with PONG
+        peer.send(peer.out, "PING\t%d\t0" % int(time.time()))
+        time.sleep(STEP_SECS)
         admin.close()
         director.stop()
         time.sleep(STEP_SECS)

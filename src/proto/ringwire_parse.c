@@ -125,18 +125,13 @@ ringwire_u32(
 	return 0;
 }
 
-/* A time_t field: decimal with an optional '-', as 2.3's str_to_time(). */
+/* A time_t field.  2.3's str_to_time() would take a sign too, but a 2.3
+ * director only ever sends a clock reading or 0. */
 static int
 ringwire_time_str(const char *s, int64_t *t_r)
 {
 	uint64_t v;
 
-	if (*s == '-') {
-		if (str_to_uint64(s + 1, INT64_MAX, &v) == -1)
-			return -1;
-		*t_r = -(int64_t)v;
-		return 0;
-	}
 	if (str_to_uint64(s, INT64_MAX, &v) == -1)
 		return -1;
 	*t_r = (int64_t)v;

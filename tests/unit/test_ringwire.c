@@ -180,10 +180,6 @@ test_fields(void **state)
 	assert_true(msg.sync.has_extra);
 	assert_int_equal(msg.sync.hosts_hash, 3735928559u);
 
-	/* time_t fields take a sign, like 2.3's str_to_time() */
-	parse_ok("HOST\t127.0.1.1\t1\t\tU-5\t", &msg);
-	assert_int_equal(msg.host.updown_ts, -5);
-
 	/* QUIT reasons are joined like 2.3 logs them */
 	parse_ok("QUIT\ta\tb", &msg);
 	assert_string_equal(msg.reason, "a b");
@@ -339,6 +335,7 @@ test_parse_errors(void **state)
 	    {"HOST\t10.0.0.1\tx", "invalid vhost count"},
 	    {"HOST\t10.0.0.1\t1\t\tX5\tn", "invalid up/down state"},
 	    {"HOST\t10.0.0.1\t1\t\tU\tn", "invalid up/down state"},
+	    {"HOST\t10.0.0.1\t1\t\tU-5\tn", "invalid up/down state"},
 	    {"HOST\t10.0.0.9\t9090\tx\t10.0.0.1\t1", "invalid sequence"},
 	    {"HOST\t10.0.0.9\t9090\t1\t10.0.0.1\t1\t\tU5\tn\tz",
 		"wrong number of fields (9, expected 5 to 8)"},
@@ -525,7 +522,18 @@ test_vectors(void **state)
 	assert_true(cmds[RINGWIRE_HOST_HAND] > 0 && cmds[RINGWIRE_U] > 0);
 	assert_true(cmds[RINGWIRE_OPTIONS] > 0 && cmds[RINGWIRE_DONE] > 0);
 	assert_true(cmds[RINGWIRE_HOST] > 0 && cmds[RINGWIRE_SYNC] > 0);
-	assert_true(cmds[RINGWIRE_USER_MOVE] > 0);
+	assert_true(cmds[RINGWIRE_USER_MOVE] > 0 && cmds[RINGWIRE_USER] > 0);
+	assert_true(cmds[RINGWIRE_USER_KILLED] > 0 &&
+	    cmds[RINGWIRE_USER_KILLED_EVERYWHERE] > 0);
+	assert_true(cmds[RINGWIRE_USER_KICK] > 0 &&
+	    cmds[RINGWIRE_USER_KICK_ALT] > 0 &&
+	    cmds[RINGWIRE_USER_KICK_HASH] > 0);
+	assert_true(
+	    cmds[RINGWIRE_HOST_REMOVE] > 0 && cmds[RINGWIRE_HOST_FLUSH] > 0);
+	assert_true(
+	    cmds[RINGWIRE_DIRECTOR] > 0 && cmds[RINGWIRE_DIRECTOR_REMOVE] > 0);
+	assert_true(cmds[RINGWIRE_PING] > 0 && cmds[RINGWIRE_PONG] > 0 &&
+	    cmds[RINGWIRE_QUIT] > 0);
 }
 
 int
