@@ -8,7 +8,7 @@
  * so a missing name tests !include_try).  The main file is loaded with
  * conf_load_file() and parsed again from memory with conf_parse_buffer()
  * under the same name; both must agree.  A parsed configuration passes
- * the same checks as in fuzz_conf.c; an error names a file and a line.
+ * fuzz_check_conf() (fuzz_conf.h); an error names a file and a line.
  */
 #include "compat.h"
 
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fuzz_conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,8 +53,6 @@ fuzz_unlink(const char *name)
 static void
 fuzz_check(struct conf *conf, char *error)
 {
-	size_t i;
-
 	if (conf == NULL) {
 		/* "file:line: message" */
 		if (error == NULL || strstr(error, ": ") == NULL ||
@@ -61,15 +60,7 @@ fuzz_check(struct conf *conf, char *error)
 			abort();
 		return;
 	}
-	if (conf->listener_count == 0)
-		abort();
-	for (i = 0; i < conf->listener_count; i++) {
-		if (conf->listeners[i].port == 0 ||
-		    conf->listeners[i].address_count == 0)
-			abort();
-	}
-	if (conf->user_expire_ms < CONF_USER_EXPIRE_MIN_MS)
-		abort();
+	fuzz_check_conf(conf);
 }
 
 int
