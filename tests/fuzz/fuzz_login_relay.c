@@ -112,6 +112,62 @@ fuzz_check_plain(const struct proto_creds *creds, const char *b64, size_t len)
 	free(msg);
 }
 
+/* A backend module and the scripted backend it talks to. */
+struct fuzz_backend_ops {
+	size_t (*input)(
+	    void *m, const void *data, size_t len, enum proto_action *act_r);
+	struct buf *(*output)(void *m);
+	const char *(*error)(void *m);
+	/* answers what the module sent: appends to fb->reply */
+	void (*answer)(struct fuzz_backend *fb);
+};
+
+static const struct proto_client_info fuzz_info = {
+    .client_ip = "192.0.2.1",
+    .client_port = 1234,
+    .local_ip = "192.0.2.2",
+    .local_port = 143,
+    .session_id = "fuzz",
+    .ttl = 5,
+};
+
+/* Runs module m against the script until it logs in or gives up; what
+ * the backend says first is in fb->reply.  Frees fb's buffers. */
+static void
+fuzz_backend_run(
+    struct fuzz_backend *fb, const struct fuzz_backend_ops *ops, void *m)
+{
+	enum proto_action act = PROTO_ACT_MORE;
+	struct buf *out = ops->output(m);
+	size_t n, round;
+
+	buf_init(&fb->sent, FUZZ_BUF_MAX);
+	fb->cont_at = SIZE_MAX;
+	for (round = 0; round < FUZZ_ROUNDS; round++) {
+		n = ops->input(m, fb->reply.data, fb->reply.len, &act);
+		if (n > fb->reply.len)
+			abort();
+		buf_consume(&fb->reply, n);
+		(void)buf_append(&fb->sent, out->data, out->len);
+		buf_consume(out, out->len);
+		if (act == PROTO_ACT_LOGGED_IN || act == PROTO_ACT_CLOSE ||
+		    act == PROTO_ACT_LOGIN_FAILED)
+			break;
+		ops->answer(fb);
+		if (fb->reply.len == 0)
+			break;
+	}
+	if (act == PROTO_ACT_LOGGED_IN) {
+		if (fb->logins != 1 || fb->done != fb->sent.len)
+			abort();
+	} else if (act != PROTO_ACT_CLOSE || fb->logins != 0 ||
+	    ops->error(m) == NULL) {
+		abort();
+	}
+	buf_deinit(&fb->sent);
+	buf_deinit(&fb->reply);
+}
+
 /* -- IMAP backend ------------------------------------------------------ */
 
 enum fuzz_parse {
@@ -304,31 +360,42 @@ fuzz_imap_answer(struct fuzz_backend *fb)
 	}
 }
 
+static size_t
+fuzz_imap_input(void *m, const void *data, size_t len, enum proto_action *act_r)
+{
+	return imap_backend_input(m, data, len, act_r);
+}
+
+static struct buf *
+fuzz_imap_output(void *m)
+{
+	return imap_backend_output(m);
+}
+
+static const char *
+fuzz_imap_error(void *m)
+{
+	return imap_backend_error(m);
+}
+
+static const struct fuzz_backend_ops fuzz_imap_ops = {
+    fuzz_imap_input,
+    fuzz_imap_output,
+    fuzz_imap_error,
+    fuzz_imap_answer,
+};
+
 static void
 fuzz_imap_backend(const struct proto_creds *creds, uint8_t mode)
 {
-	struct proto_client_info info = {
-	    .client_ip = "192.0.2.1",
-	    .client_port = 1234,
-	    .local_ip = "192.0.2.2",
-	    .local_port = 143,
-	    .session_id = "fuzz",
-	    .ttl = 5,
-	};
 	struct imap_backend_settings set = {0};
 	struct fuzz_backend fb = {.mode = mode, .creds = creds};
-	enum proto_action act = PROTO_ACT_MORE;
 	struct imap_backend *b;
-	struct buf *out;
-	size_t n, round;
 
-	buf_init(&fb.sent, FUZZ_BUF_MAX);
-	buf_init(&fb.reply, FUZZ_BUF_MAX);
-	fb.cont_at = SIZE_MAX;
-	b = imap_backend_new(creds, &info, NULL, 0, &set);
+	b = imap_backend_new(creds, &fuzz_info, NULL, 0, &set);
 	if (b == NULL)
 		abort();
-	out = imap_backend_output(b);
+	buf_init(&fb.reply, FUZZ_BUF_MAX);
 	(void)buf_append_str(&fb.reply, "* OK ");
 	if (mode & FUZZ_MODE_GREETCAPS) {
 		(void)buf_append_str(&fb.reply, "[CAPABILITY ");
@@ -336,30 +403,8 @@ fuzz_imap_backend(const struct proto_creds *creds, uint8_t mode)
 		(void)buf_append_str(&fb.reply, "] ");
 	}
 	(void)buf_append_str(&fb.reply, "ready\r\n");
-	for (round = 0; round < FUZZ_ROUNDS; round++) {
-		n = imap_backend_input(b, fb.reply.data, fb.reply.len, &act);
-		if (n > fb.reply.len)
-			abort();
-		buf_consume(&fb.reply, n);
-		(void)buf_append(&fb.sent, out->data, out->len);
-		buf_consume(out, out->len);
-		if (act == PROTO_ACT_LOGGED_IN || act == PROTO_ACT_CLOSE ||
-		    act == PROTO_ACT_LOGIN_FAILED)
-			break;
-		fuzz_imap_answer(&fb);
-		if (fb.reply.len == 0)
-			break;
-	}
-	if (act == PROTO_ACT_LOGGED_IN) {
-		if (fb.logins != 1 || fb.done != fb.sent.len)
-			abort();
-	} else if (act != PROTO_ACT_CLOSE || fb.logins != 0 ||
-	    imap_backend_error(b) == NULL) {
-		abort();
-	}
+	fuzz_backend_run(&fb, &fuzz_imap_ops, b);
 	imap_backend_free(&b);
-	buf_deinit(&fb.sent);
-	buf_deinit(&fb.reply);
 }
 
 /* -- POP3 backend ------------------------------------------------------ */
@@ -428,53 +473,43 @@ fuzz_pop3_answer(struct fuzz_backend *fb)
 	}
 }
 
+static size_t
+fuzz_pop3_input(void *m, const void *data, size_t len, enum proto_action *act_r)
+{
+	return pop3_backend_input(m, data, len, act_r);
+}
+
+static struct buf *
+fuzz_pop3_output(void *m)
+{
+	return pop3_backend_output(m);
+}
+
+static const char *
+fuzz_pop3_error(void *m)
+{
+	return pop3_backend_error(m);
+}
+
+static const struct fuzz_backend_ops fuzz_pop3_ops = {
+    fuzz_pop3_input,
+    fuzz_pop3_output,
+    fuzz_pop3_error,
+    fuzz_pop3_answer,
+};
+
 static void
 fuzz_pop3_backend(const struct proto_creds *creds, uint8_t mode)
 {
-	struct proto_client_info info = {
-	    .client_ip = "192.0.2.1",
-	    .client_port = 1234,
-	    .local_ip = "192.0.2.2",
-	    .local_port = 110,
-	    .session_id = "fuzz",
-	    .ttl = 5,
-	};
 	struct pop3_backend_settings set = {0};
 	struct fuzz_backend fb = {.mode = mode, .creds = creds};
-	enum proto_action act = PROTO_ACT_MORE;
 	struct pop3_backend *b;
-	struct buf *out;
-	size_t n, round;
 
-	buf_init(&fb.sent, FUZZ_BUF_MAX);
+	b = pop3_backend_new(creds, &fuzz_info, &set);
 	buf_init(&fb.reply, FUZZ_BUF_MAX);
-	b = pop3_backend_new(creds, &info, &set);
-	out = pop3_backend_output(b);
 	(void)buf_append_str(&fb.reply, "+OK ready\r\n");
-	for (round = 0; round < FUZZ_ROUNDS; round++) {
-		n = pop3_backend_input(b, fb.reply.data, fb.reply.len, &act);
-		if (n > fb.reply.len)
-			abort();
-		buf_consume(&fb.reply, n);
-		(void)buf_append(&fb.sent, out->data, out->len);
-		buf_consume(out, out->len);
-		if (act == PROTO_ACT_LOGGED_IN || act == PROTO_ACT_CLOSE ||
-		    act == PROTO_ACT_LOGIN_FAILED)
-			break;
-		fuzz_pop3_answer(&fb);
-		if (fb.reply.len == 0)
-			break;
-	}
-	if (act == PROTO_ACT_LOGGED_IN) {
-		if (fb.logins != 1 || fb.done != fb.sent.len)
-			abort();
-	} else if (act != PROTO_ACT_CLOSE || fb.logins != 0 ||
-	    pop3_backend_error(b) == NULL) {
-		abort();
-	}
+	fuzz_backend_run(&fb, &fuzz_pop3_ops, b);
 	pop3_backend_free(&b);
-	buf_deinit(&fb.sent);
-	buf_deinit(&fb.reply);
 }
 
 /* -- client side ------------------------------------------------------- */
