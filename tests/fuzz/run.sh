@@ -6,7 +6,8 @@
 #   run.sh BINDIR SECONDS RUNS JOBS [TARGET ...]    (TARGET: fuzz_admin)
 #
 # Each target starts from tests/fuzz/corpus/NAME/ (NAME without "fuzz_")
-# when it exists and keeps what it finds in BINDIR/../corpus/NAME/;
+# when it exists (with the dictionary tests/fuzz/NAME.dict if there is
+# one) and keeps what it finds in BINDIR/../corpus/NAME/;
 # logs go to BINDIR/../logs/, crashing inputs to BINDIR/../artifacts/.
 # Exits 1 if any target crashed (or could not run).
 set -u
@@ -26,9 +27,11 @@ run_one() {
 	mkdir -p "$top/corpus/$name"
 	dirs="$top/corpus/$name"
 	[ -d "$seeds/$name" ] && dirs="$dirs $seeds/$name"
+	dict=
+	[ -f "$seeds/../$name.dict" ] && dict="-dict=$seeds/../$name.dict"
 	if [ "$runs" -ne 0 ]; then limit="-runs=$runs"; else
 		limit="-max_total_time=$seconds"; fi
-	"$bindir/$1" $limit -print_final_stats=1 -timeout=25 \
+	"$bindir/$1" $limit $dict -print_final_stats=1 -timeout=25 \
 	    -artifact_prefix="$top/artifacts/$1-" $dirs \
 	    >"$top/logs/$1.log" 2>&1
 	echo $? >"$top/logs/$1.rc"
