@@ -155,8 +155,7 @@ penalty_fail(struct penalty *p, const struct ipaddr *ip, uint64_t now_ms)
 	if (e->failures < 2)
 		return 0;
 	delay = PENALTY_FIRST_MS;
-	for (unsigned int i = 2; i < e->failures && delay < PENALTY_MAX_MS;
-	     i++)
+	for (unsigned int i = 2; i < e->failures && delay < PENALTY_MAX_MS; i++)
 		delay *= 2;
 	return delay < PENALTY_MAX_MS ? delay : PENALTY_MAX_MS;
 }

@@ -32,8 +32,8 @@ void penalty_free(struct penalty **p);
 
 /* Counts a failed login from ip at now_ms; returns how long its reply
  * should wait, in ms. */
-uint64_t penalty_fail(struct penalty *p, const struct ipaddr *ip,
-    uint64_t now_ms);
+uint64_t penalty_fail(
+    struct penalty *p, const struct ipaddr *ip, uint64_t now_ms);
 /* Failures counted for ip (0 once forgotten), and addresses tracked. */
 unsigned int penalty_failures(
     struct penalty *p, const struct ipaddr *ip, uint64_t now_ms);

@@ -43,7 +43,8 @@ test_delay_curve(void **state)
 	assert_int_equal(
 	    penalty_failures(p, &a, T0 + 5 + PENALTY_FORGET_MS - 1),
 	    nitems(want));
-	assert_int_equal(penalty_failures(p, &a, T0 + 5 + PENALTY_FORGET_MS), 0);
+	assert_int_equal(
+	    penalty_failures(p, &a, T0 + 5 + PENALTY_FORGET_MS), 0);
 	assert_int_equal(penalty_fail(p, &a, T0 + 5 + PENALTY_FORGET_MS), 0);
 	penalty_free(&p);
 	assert_null(p);
