@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - runs the libFuzzer targets of BINDIR, JOBS at a time, each for
-# SECONDS (or RUNS executions when RUNS is not 0), and prints one line a
-# target: executions, crashes (0 or 1) and executions per second.
+# SECONDS or RUNS executions, whichever ends first (0: no such limit), and
+# prints one line a target: executions, crashes (0 or 1), exec/s.
 #
 #   run.sh BINDIR SECONDS RUNS JOBS [TARGET ...]    (TARGET: fuzz_admin)
 #
@@ -29,8 +29,9 @@ run_one() {
 	[ -d "$seeds/$name" ] && dirs="$dirs $seeds/$name"
 	dict=
 	[ -f "$seeds/../$name.dict" ] && dict="-dict=$seeds/../$name.dict"
-	if [ "$runs" -ne 0 ]; then limit="-runs=$runs"; else
-		limit="-max_total_time=$seconds"; fi
+	limit=
+	[ "$runs" -ne 0 ] && limit="-runs=$runs"
+	[ "$seconds" -ne 0 ] && limit="$limit -max_total_time=$seconds"
 	"$bindir/$1" $limit $dict -print_final_stats=1 -timeout=25 \
 	    -artifact_prefix="$top/artifacts/$1-" $dirs \
 	    >"$top/logs/$1.log" 2>&1
