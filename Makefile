@@ -5,6 +5,7 @@
 #   make demo       install what is missing, build, run the demo cluster
 #   make bench      build and run the benchmarks (release build)
 #   make fuzz       libFuzzer targets with clang (build/fuzz)
+#   make fuzz-run   build and run each target FUZZ_SECONDS (or FUZZ_RUNS)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make fmt-check  clang-format check of every C file
 #   make sim        release build of the simulator, run SECONDS=60 long
@@ -60,7 +61,7 @@ SECONDS ?= 60
 # Pure modules: no libevent, no OpenSSL, no sockets (DESIGN.md section 4).
 PURE_DIRS := src/lib src/conf src/routing src/proto src/engine
 
-.PHONY: all bins tests benches check demo bench fuzz install clean \
+.PHONY: all bins tests benches check demo bench fuzz fuzz-run install clean \
 	deps fmt fmt-check purity layout sim sim-bin
 
 all: bins
@@ -135,6 +136,19 @@ build/fuzz/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libdirector.a
 	@mkdir -p $(dir $@)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $< \
 	    build/fuzz/libdirector.a $(PKG_LIBS) -lm
+
+# One line a target: executions, crashes, exec/s; fails if one crashed.
+# FUZZ_RUNS=N stops a target after N executions if that comes first
+# (FUZZ_SECONDS=0: no time limit); FUZZ_JOBS targets at a time;
+# FUZZ_TARGETS="fuzz_admin ..." runs only those.
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 0
+FUZZ_JOBS ?= 1
+FUZZ_TARGETS ?=
+
+fuzz-run: fuzz
+	tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_RUNS) \
+	    $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # Folder layout (scripts/layout-check.py): no folder cycles, pure folders
 # include no I/O header and no impure folder, no file over ~900 lines.

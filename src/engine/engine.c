@@ -785,10 +785,10 @@ engine_session_end(struct engine *e, uint64_t now_ms, struct engine_session *s)
 		s->fence = NULL;
 		break;
 	case ENGINE_SESSION_ALIVE:
-		engine_refresh(e, s);
-		/* FALLTHROUGH */
 	case ENGINE_SESSION_ROUTED:
-		if (s->state == ENGINE_SESSION_ROUTED)
+		if (s->state == ENGINE_SESSION_ALIVE)
+			engine_refresh(e, s);
+		else
 			engine_unprovision(e, s);
 		engine_unregister(e, s);
 		TAILQ_FOREACH (f, &e->fences, link) {

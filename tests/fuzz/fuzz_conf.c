@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "conf.h"
+#include "fuzz_conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,7 +17,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct conf *conf;
 	char *error = NULL;
-	size_t i;
 
 	conf = conf_parse_buffer("fuzz.conf", (const char *)data, size,
 	    CONF_PARSE_NO_INCLUDE, &error);
@@ -27,15 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(error);
 		return 0;
 	}
-	if (conf->listener_count == 0)
-		abort();
-	for (i = 0; i < conf->listener_count; i++) {
-		if (conf->listeners[i].port == 0 ||
-		    conf->listeners[i].address_count == 0)
-			abort();
-	}
-	if (conf->user_expire_ms < CONF_USER_EXPIRE_MIN_MS)
-		abort();
+	fuzz_check_conf(conf);
 	conf_free(&conf);
 	return 0;
 }
