@@ -172,6 +172,21 @@ session_login_rejected(struct session *s)
 static void session_backend_setcb(struct session *s);
 static void session_login_route(struct session *s);
 
+/* Starts TLS toward the backend (checking its address or ssl_name).
+ * Returns 0, or -1 after a temporary failure to the client. */
+static int
+session_backend_tls(struct session *s)
+{
+	s->backend = tls_wrap_backend(s->backend, s->d->tls_client,
+	    s->d->conf->backend.ssl_name, &s->backend_ip);
+	if (s->backend == NULL) {
+		session_login_tempfail(s, "backend TLS setup");
+		return -1;
+	}
+	session_backend_setcb(s);
+	return 0;
+}
+
 static void
 session_backend_process(struct session *s)
 {
@@ -193,14 +208,8 @@ session_backend_process(struct session *s)
 				return;
 			continue;
 		case PROTO_ACT_STARTTLS:
-			s->backend =
-			    tls_wrap_backend(s->backend, s->d->tls_client,
-				s->d->conf->backend.ssl_name, &s->backend_ip);
-			if (s->backend == NULL) {
-				session_login_tempfail(s, "backend TLS setup");
+			if (session_backend_tls(s) == -1)
 				return;
-			}
-			session_backend_setcb(s);
 			s->proto->backend_tls_started(s->pb);
 			session_backend_flush(s);
 			return;
@@ -235,16 +244,9 @@ session_on_backend_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		if (s->d->conf->backend.tls == CONF_TLS_IMPLICIT) {
-			s->backend =
-			    tls_wrap_backend(s->backend, s->d->tls_client,
-				s->d->conf->backend.ssl_name, &s->backend_ip);
-			if (s->backend == NULL) {
-				session_login_tempfail(s, "backend TLS setup");
-				return;
-			}
-			session_backend_setcb(s);
-		}
+		if (s->d->conf->backend.tls == CONF_TLS_IMPLICIT &&
+		    session_backend_tls(s) == -1)
+			return;
 		session_backend_flush(s);
 		return;
 	}
