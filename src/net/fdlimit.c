@@ -40,7 +40,8 @@ fdlimit_raise(unsigned int max_connections, char **error_r)
 			: 0ULL);
 		need = rl.rlim_max;
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need)
+	/* never lower a limit that is already high enough */
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
 		return 0;
 	rl.rlim_cur = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {

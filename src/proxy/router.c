@@ -64,12 +64,6 @@ router_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-struct engine *
-router_engine(const struct router *r)
-{
-	return r->e;
-}
-
 int
 router_user_hash(const struct router *r, const char *name, uint32_t *hash_r,
     const char **error_r)
@@ -153,12 +147,6 @@ const struct ipaddr *
 router_backend(const struct router_client *c)
 {
 	return &c->es.backend;
-}
-
-bool
-router_busy(const struct router_client *c)
-{
-	return c->es.state != ENGINE_SESSION_IDLE;
 }
 
 void

@@ -61,7 +61,6 @@ struct router *router_new(struct engine *e, const struct router_hooks *hooks,
 void router_free(struct router **r);
 /* The engine's clock: unix time in ms. */
 uint64_t router_now_ms(void);
-struct engine *router_engine(const struct router *r);
 
 /*
  * The user hash of a login name or recipient (after the master user
@@ -83,8 +82,6 @@ enum engine_route_result router_route(struct router *r, struct router_client *c,
     uint32_t user_hash, const char *tag);
 /* The backend of a routed client. */
 const struct ipaddr *router_backend(const struct router_client *c);
-/* Whether c is routed (or waiting) and so must be ended. */
-bool router_busy(const struct router_client *c);
 /* c's login succeeded. */
 void router_alive(struct router *r, struct router_client *c);
 /* c ended, was cancelled or completed its kick; c is idle again. */

@@ -32,19 +32,19 @@ def _cluster(director_factory, backend_factory):
     return bs, d
 
 
-def _hashed(d, user):
-    """The backend IP the director would give user."""
+def _old_and_new(bs, d, user):
+    """The backend the director would give user, and another one."""
     with adminclient.AdminClient(d.admin_socket) as a:
         row = a.command("USER-LOOKUP", user).split("\t")
-    return row[2]
+    old = bs.by_ip(row[2])
+    return old, next(b for b in bs if b is not old)
 
 
 def test_lmtp_rcpt_in_flight_is_fenced_by_a_move(director_factory,
                                                   backend_factory):
     bs, d = _cluster(director_factory, backend_factory)
     user = "user401"
-    old = bs.by_ip(_hashed(d, user))
-    new = next(b for b in bs if b is not old)
+    old, new = _old_and_new(bs, d, user)
     with frozen(old):
         c = Lmtp(d, timeout=60)
         assert c.cmd("MAIL FROM:<sender@example.com>").startswith("250")
@@ -71,8 +71,7 @@ def test_pipelined_login_after_kick_waits_the_kick_delay(director_factory,
                                                          backend_factory):
     bs, d = _cluster(director_factory, backend_factory)
     user = "user402"
-    old = bs.by_ip(_hashed(d, user))
-    new = next(b for b in bs if b is not old)
+    old, new = _old_and_new(bs, d, user)
     c = rawclient.imap_connect(*d.listeners()["imap"], timeout=60)
     try:
         with frozen(old):
