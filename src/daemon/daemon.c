@@ -31,8 +31,8 @@
 #include "log.h"
 #include "pidfile.h"
 #include "privdrop.h"
+#include "ring_conn.h"
 #include "session.h"
-#include "unavailable.h"
 #include "xmalloc.h"
 
 struct directord {
@@ -53,7 +53,7 @@ static const struct listener_handler *const daemon_handlers[] = {
     [CONF_PROTOCOL_IMAP] = &session_handler_imap,
     [CONF_PROTOCOL_POP3] = &session_handler_pop3,
     [CONF_PROTOCOL_LMTP] = &lmtp_proxy_handler,
-    [CONF_PROTOCOL_RING] = &unavailable_ring_handler,
+    [CONF_PROTOCOL_RING] = &ring_conn_handler,
     [CONF_PROTOCOL_ADMIN] = &admin_tcp_handler,
 };
 static_assert(nitems(daemon_handlers) == CONF_PROTOCOL_COUNT, "handlers");

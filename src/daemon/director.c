@@ -8,9 +8,12 @@
  */
 #include "compat.h"
 
+#include <sys/socket.h>
 #include <sys/time.h>
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -22,8 +25,10 @@
 #include "lmtp_proxy.h"
 #include "log.h"
 #include "penalty.h"
+#include "ring_conn.h"
 #include "router.h"
 #include "session.h"
+#include "sockaddr.h"
 #include "tls.h"
 #include "userhash.h"
 #include "xmalloc.h"
@@ -94,11 +99,132 @@ director_on_schedule(void *context, uint64_t deadline_ms)
 }
 
 static void
+director_on_ring_connect(void *context, struct ring_link *link)
+{
+	ring_conn_connect(context, link);
+}
+
+static void
+director_on_ring_close(void *context, struct ring_link *link)
+{
+	ring_conn_close(context, link);
+}
+
+static void
+director_on_ring_flush(void *context)
+{
+	ring_conn_flush(context);
+}
+
+static void
 director_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct director *d = arg;
 
 	router_tick(d->router);
+}
+
+/* -- the ring ------------------------------------------------------------- */
+
+static int
+director_ring_hash_user(void *ctx, const char *name, uint32_t *hash_r)
+{
+	const char *err;
+
+	return director_user_hash(ctx, name, hash_r, &err);
+}
+
+/* Whether ip is one of this machine's addresses (it can be bound). */
+static bool
+director_ip_is_local(const struct ipaddr *ip)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_from_ip(ip, 0, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool local;
+
+	if (fd == -1)
+		return false;
+	local = bind(fd, (struct sockaddr *)&ss, len) == 0;
+	close(fd);
+	return local;
+}
+
+/* Which of director_servers we are: the one the ring listener listens
+ * on (an address of it, or one of ours if it listens on any). */
+static int
+director_ring_self(struct director *d, const struct ring_addr *servers,
+    size_t count, char **error_r)
+{
+	const struct conf *conf = d->conf;
+	const struct conf_listener *l = NULL;
+	size_t i, j;
+
+	for (i = 0; i < conf->listener_count; i++) {
+		if (conf->listeners[i].protocol == CONF_PROTOCOL_RING)
+			l = &conf->listeners[i];
+	}
+	for (i = 0; l != NULL && i < count; i++) {
+		if (servers[i].port != l->port)
+			continue;
+		for (j = 0; j < l->address_count; j++) {
+			if (strcmp(l->addresses[j],
+				conf->director_servers[i].address) == 0 ||
+			    ((strcmp(l->addresses[j], "*") == 0 ||
+				 strcmp(l->addresses[j], "::") == 0) &&
+				director_ip_is_local(&servers[i].ip))) {
+				d->ring_self = servers[i];
+				return 0;
+			}
+		}
+	}
+	*error_r = xasprintf("%s: director_servers: none of its entries is "
+			     "this director's ring listener (listen ring { "
+			     "address = ... port = ... })",
+	    conf->servers_loc != NULL ? conf->servers_loc : conf->path);
+	return -1;
+}
+
+static int
+director_ring_start(struct director *d, char **error_r)
+{
+	const struct conf *conf = d->conf;
+	struct ring_settings set;
+	struct ring_addr *servers;
+	size_t i;
+	int ret;
+
+	if (conf->director_server_count == 0)
+		return 0;
+	servers = xcalloc(conf->director_server_count, sizeof(*servers));
+	for (i = 0; i < conf->director_server_count; i++) {
+		/* checked by the configuration loader */
+		(void)ipaddr_parse(
+		    conf->director_servers[i].address, &servers[i].ip);
+		servers[i].port = conf->director_servers[i].port;
+	}
+	if (director_ring_self(
+		d, servers, conf->director_server_count, error_r) == -1) {
+		free(servers);
+		return -1;
+	}
+	memset(&set, 0, sizeof(set));
+	set.self = d->ring_self;
+	set.servers = servers;
+	set.server_count = conf->director_server_count;
+	set.ping_idle_timeout_ms = conf->ping_idle_timeout_ms;
+	set.ping_max_timeout_ms = conf->ping_max_timeout_ms;
+	set.request_timeout_ms = DIRECTOR_REQUEST_TIMEOUT_MS;
+	set.dovecot_hashing = conf->hashing == CONF_HASHING_DOVECOT;
+	set.hash_user = director_ring_hash_user;
+	set.hash_ctx = d;
+	ret = engine_ring_start(d->engine, router_now_ms(), &set);
+	free(servers);
+	if (ret == -1) {
+		*error_r = xasprintf("cannot start the ring");
+		return -1;
+	}
+	return 0;
 }
 
 /* -- life cycle ----------------------------------------------------------- */
@@ -119,6 +245,9 @@ director_new(const struct conf *conf, char **error_r)
 	    .save_hosts = director_on_save_hosts,
 	    .admin_reply = director_on_admin_reply,
 	    .schedule = director_on_schedule,
+	    .ring_connect = director_on_ring_connect,
+	    .ring_close = director_on_ring_close,
+	    .ring_flush = director_on_ring_flush,
 	    .context = d,
 	};
 	const char *err = NULL;
@@ -136,6 +265,10 @@ director_new(const struct conf *conf, char **error_r)
 	director_load_state(d);
 	d->router = router_new(d->engine, &hooks, d->userhash,
 	    conf->auth_master_user_separator, conf->recipient_delimiter);
+	if (director_ring_start(d, error_r) == -1) {
+		director_free(&d);
+		return NULL;
+	}
 	d->proxy.conf = conf;
 	d->proxy.router = d->router;
 	d->proxy.connlimit =

@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "proxy.h"
+#include "ring.h"
 
 struct admin;
 struct engine;
@@ -23,6 +24,10 @@ struct event;
 struct event_base;
 struct router;
 struct userhash_template;
+
+/* A login that cannot be routed (the ring not synced) waits this long
+ * before a temporary failure (Dovecot's 30 s). */
+#define DIRECTOR_REQUEST_TIMEOUT_MS 30000
 
 struct director {
 	const struct conf *conf; /* the daemon's current configuration */
@@ -34,6 +39,7 @@ struct director {
 	struct event *timer; /* engine_next_deadline() */
 	struct admin *admin; /* the admin socket (admin.c), or NULL */
 	char *state_path; /* the backend state file (hoststate.h) */
+	struct ring_addr ring_self; /* our ring address (if in a ring) */
 };
 
 /*

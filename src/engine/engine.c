@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_int.h"
 #include "log.h"
+#include "ring_int.h"
 #include "users.h"
 #include "xmalloc.h"
 
@@ -34,9 +34,23 @@ engine_secs(uint64_t now_ms)
 static void
 engine_see_time(struct engine *e, uint64_t now_ms)
 {
+	uint64_t gap;
+
 	/* the engine's clock never goes back */
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	if (now_ms <= e->now_ms)
+		return;
+	gap = now_ms - e->now_ms;
+	e->now_ms = now_ms;
+	/* the tick comes at least every ENGINE_TICK_MS: a longer silence
+	 * means the process was stopped, and the ring went on without us */
+	if (engine_ring_enabled(e) && gap > e->ring->set.ping_idle_timeout_ms &&
+	    !e->ring->frozen) {
+		log_warn("ring: our clock jumped by %llu ms (the process was "
+			 "stopped or the machine suspended): leaving the ring; "
+			 "nothing is routed until we have rejoined it",
+		    (unsigned long long)gap);
+		ring_freeze(e);
+	}
 }
 
 struct engine *
@@ -84,6 +98,7 @@ engine_free(struct engine **ep)
 	free(e->buckets);
 	free(e->effects);
 	free(e->configured);
+	engine_ring_free(e);
 	hosts_free(&e->hosts);
 	free(e);
 }
@@ -182,6 +197,18 @@ engine_effect_names_session(const struct engine_effect *eff, const void *s)
 }
 
 static bool
+engine_effect_names_link(const struct engine_effect *eff, const void *l)
+{
+	return eff->link == l;
+}
+
+void
+engine_effects_drop_link(struct engine *e, const struct ring_link *l)
+{
+	engine_effects_filter(e, engine_effect_names_link, l);
+}
+
+static bool
 engine_effect_names_requester(const struct engine_effect *eff, const void *r)
 {
 	return eff->type == ENGINE_EFFECT_ADMIN_REPLY && eff->requester == r;
@@ -205,7 +232,7 @@ engine_bucket(const struct engine *e, uint32_t hash)
 	return (size_t)((hash * 2654435761u) >> 7) & (e->nbuckets - 1);
 }
 
-static struct engine_user *
+struct engine_user *
 engine_user_find(const struct engine *e, uint32_t hash)
 {
 	struct engine_user *u;
@@ -303,7 +330,7 @@ engine_unregister(struct engine *e, struct engine_session *s)
 	free(u);
 }
 
-static void
+void
 engine_kick(struct engine *e, struct engine_session *s)
 {
 	if (s->kicked)
@@ -331,9 +358,6 @@ engine_kick_user(
 	return n;
 }
 
-static struct engine_fence *engine_find_move(
-    const struct engine *e, uint32_t user_hash, const struct host_tag *tag);
-
 /*
  * Keeps the assignment of a user whose session s (routed or alive) is on
  * its backend: refreshed if it still points there; re-made there if it
@@ -352,120 +376,21 @@ engine_refresh(struct engine *e, const struct engine_session *s)
 	u = users_lookup(users, s->user_hash, now);
 	if (u != NULL) {
 		host = hosts_lookup_id(e->hosts, u->host);
-		if (host != NULL && ipaddr_equals(&host->ip, &s->backend))
+		if (host != NULL && ipaddr_equals(&host->ip, &s->backend) &&
+		    u->timestamp < now) {
 			users_refresh(users, u, now, now);
+			ring_user_announce(e, host, u);
+		}
 		return;
 	}
 	if (engine_find_move(e, s->user_hash, s->tag) != NULL)
 		return;
 	host = hosts_lookup(e->hosts, &s->backend);
-	if (host != NULL && host->tag == s->tag)
-		(void)users_add(users, s->user_hash, host->id, now, now);
-}
-
-/* -- fences ------------------------------------------------------------ */
-
-static bool
-engine_fence_matches(
-    const struct engine_fence *f, const struct engine_session *s)
-{
-	if (s->seq >= f->seq)
-		return false;
-	if (f->kind == ENGINE_FENCE_MOVE)
-		return s->user_hash == f->user_hash &&
-		    !ipaddr_equals(&s->backend, &f->backend);
-	return ipaddr_equals(&s->backend, &f->backend);
-}
-
-static void
-engine_fence_pending_done(struct engine *e, struct engine_fence *f)
-{
-	f->deadline_ms = e->now_ms + e->set.kick_delay_ms;
-}
-
-/* Counts (and kicks) the open sessions f waits for. */
-static void
-engine_fence_collect(struct engine *e, struct engine_fence *f)
-{
-	struct engine_session *s;
-	struct engine_user *u;
-	size_t i;
-
-	if (f->kind == ENGINE_FENCE_MOVE) {
-		u = engine_user_find(e, f->user_hash);
-		for (s = u != NULL ? u->sessions : NULL; s != NULL;
-		     s = s->next) {
-			if (engine_fence_matches(f, s)) {
-				f->pending++;
-				engine_kick(e, s);
-			}
-		}
-	} else {
-		for (i = 0; i < e->nbuckets; i++) {
-			for (u = e->buckets[i]; u != NULL; u = u->bucket_next) {
-				for (s = u->sessions; s != NULL; s = s->next) {
-					if (!engine_fence_matches(f, s))
-						continue;
-					f->pending++;
-					engine_kick(e, s);
-				}
-			}
-		}
+	if (host != NULL && host->tag == s->tag) {
+		u = users_add(users, s->user_hash, host->id, now, now);
+		if (u != NULL)
+			ring_user_announce(e, host, u);
 	}
-	if (f->pending == 0)
-		engine_fence_pending_done(e, f);
-}
-
-static struct engine_fence *
-engine_fence_new(struct engine *e, enum engine_fence_kind kind,
-    struct host_tag *tag, const struct ipaddr *backend)
-{
-	struct engine_fence *f = xcalloc(1, sizeof(*f));
-
-	f->kind = kind;
-	f->tag = tag;
-	f->backend = *backend;
-	/* every session routed so far is older than the fence */
-	f->seq = ++e->seq;
-	TAILQ_INSERT_TAIL(&e->fences, f, link);
-	e->nfences++;
-	if (kind == ENGINE_FENCE_MOVE)
-		e->nmoves++;
-	return f;
-}
-
-static struct engine_fence *
-engine_find_move(
-    const struct engine *e, uint32_t user_hash, const struct host_tag *tag)
-{
-	struct engine_fence *f;
-
-	TAILQ_FOREACH (f, &e->fences, link) {
-		if (f->kind == ENGINE_FENCE_MOVE && f->tag == tag &&
-		    f->user_hash == user_hash)
-			return f;
-	}
-	return NULL;
-}
-
-static struct engine_fence *
-engine_find_removal(const struct engine *e, const struct host_tag *tag)
-{
-	struct engine_fence *f;
-
-	TAILQ_FOREACH (f, &e->fences, link) {
-		if (f->kind == ENGINE_FENCE_REMOVAL && f->tag == tag)
-			return f;
-	}
-	return NULL;
-}
-
-bool
-engine_user_moving(const struct engine *e, uint32_t user_hash, const char *tag)
-{
-	const struct host_tag *t = hosts_tag_lookup(e->hosts, tag);
-
-	return t != NULL && engine_find_move(e, user_hash, t) != NULL;
 }
 
 /* Sets or clears flag on the assignment of s's user in s's tag. */
@@ -485,188 +410,6 @@ engine_user_flag(
 		u->flags &= ~flag;
 }
 
-static void
-engine_user_mark(
-    struct engine *e, uint32_t user_hash, struct host_tag *tag, bool on)
-{
-	struct users *users = hosts_tag_users(tag);
-	struct user *u = users_lookup(users, user_hash, engine_secs(e->now_ms));
-	const uint32_t flags = USER_FLAG_MOVING | USER_FLAG_KILLING;
-
-	if (u == NULL)
-		return;
-	if (on) {
-		u->flags |= flags;
-		/* an operator's move makes it lasting */
-		u->flags &= ~(uint32_t)USER_FLAG_PROVISIONAL;
-	} else
-		u->flags &= ~flags;
-}
-
-static enum engine_route_result engine_route_now(
-    struct engine *e, struct engine_session *s);
-
-/* Ends f: its waiters are routed again (they may wait on another fence),
- * its requester gets "OK" and its flush may start more moves. */
-static void
-engine_fence_finish(struct engine *e, struct engine_fence *f)
-{
-	struct engine_session *s;
-	char ip[IPADDR_STR_MAX];
-
-	TAILQ_REMOVE(&e->fences, f, link);
-	e->nfences--;
-	if (f->backend.family == 0)
-		strlcpy(ip, "no backend", sizeof(ip)); /* an eviction */
-	else
-		ipaddr_format(&f->backend, ip);
-	if (f->kind == ENGINE_FENCE_MOVE) {
-		e->nmoves--;
-		engine_user_mark(e, f->user_hash, f->tag, false);
-		log_info("user %u move to %s finished", f->user_hash, ip);
-	} else
-		log_info("sessions of retired backend %s have wound down", ip);
-	while ((s = f->waiters) != NULL) {
-		f->waiters = s->next;
-		s->next = s->prev = NULL;
-		s->fence = NULL;
-		s->state = ENGINE_SESSION_IDLE;
-		switch (engine_route_now(e, s)) {
-		case ENGINE_ROUTE_OK:
-			engine_effect_add(
-			    e, ENGINE_EFFECT_ROUTED, s, NULL, NULL);
-			break;
-		case ENGINE_ROUTE_FAIL:
-			engine_effect_add(e, ENGINE_EFFECT_FAILED, s, NULL,
-			    "no usable backend");
-			break;
-		case ENGINE_ROUTE_WAIT:
-			break;
-		}
-	}
-	engine_reply(e, f->requester, "OK");
-	if (f->flush != NULL)
-		engine_flush_moved(e, f->flush);
-	free(f);
-}
-
-/* Ends the fences whose time has come. */
-static void
-engine_fences_run(struct engine *e)
-{
-	struct engine_fence *f, *next;
-
-	for (f = TAILQ_FIRST(&e->fences); f != NULL; f = next) {
-		next = TAILQ_NEXT(f, link);
-		if (f->pending == 0 && f->deadline_ms <= e->now_ms) {
-			engine_fence_finish(e, f);
-			/* finishing may have started or ended others */
-			next = TAILQ_FIRST(&e->fences);
-		}
-	}
-}
-
-struct engine_fence *
-engine_move_start(struct engine *e, uint32_t user_hash, struct host *host,
-    const char **status_r)
-{
-	struct users *users = hosts_tag_users(host->tag);
-	uint32_t now = engine_secs(e->now_ms);
-	struct host *old = NULL;
-	struct engine_fence *f;
-	struct user *u;
-
-	if (engine_find_move(e, user_hash, host->tag) != NULL) {
-		*status_r = "TRYAGAIN";
-		return NULL;
-	}
-	u = users_lookup(users, user_hash, now);
-	if (u != NULL) {
-		old = hosts_lookup_id(e->hosts, u->host);
-		users_set_host(users, u, host->id);
-		users_refresh(users, u, now, now);
-	} else {
-		u = users_add(users, user_hash, host->id, now, now);
-		if (u == NULL) {
-			*status_r = "user directory is full";
-			return NULL;
-		}
-	}
-	/* the fence stands before any kick is asked for */
-	f = engine_fence_new(e, ENGINE_FENCE_MOVE, host->tag, &host->ip);
-	f->user_hash = user_hash;
-	engine_user_mark(e, user_hash, host->tag, true);
-	engine_fence_collect(e, f);
-	if (old == host && f->pending == 0) {
-		/* already there and nowhere else: just refreshed */
-		TAILQ_REMOVE(&e->fences, f, link);
-		e->nfences--;
-		e->nmoves--;
-		engine_user_mark(e, user_hash, host->tag, false);
-		free(f);
-		*status_r = "OK";
-		return NULL;
-	}
-	log_info("user %u moving from %s to %s: %zu sessions kicked, "
-		 "waiting for them to end and %llu ms",
-	    user_hash, old != NULL ? old->ip_str : "(none)", host->ip_str,
-	    f->pending, (unsigned long long)e->set.kick_delay_ms);
-	return f;
-}
-
-struct engine_fence *
-engine_evict_user(struct engine *e, uint32_t user_hash, struct host_tag *tag)
-{
-	struct engine_fence *f;
-	struct ipaddr none;
-
-	/* a move to no backend: every session of the user counts */
-	memset(&none, 0, sizeof(none));
-	f = engine_fence_new(e, ENGINE_FENCE_MOVE, tag, &none);
-	f->user_hash = user_hash;
-	engine_fence_collect(e, f);
-	log_info("user %u has no backend left: %zu sessions kicked, its "
-		 "logins wait for them to end and %llu ms",
-	    user_hash, f->pending, (unsigned long long)e->set.kick_delay_ms);
-	return f;
-}
-
-int
-engine_retire_host(
-    struct engine *e, struct host **hostp, const char *new_tag, const char *why)
-{
-	struct host *host = *hostp;
-	struct host_tag *tag = host->tag;
-	char ip_str[IPADDR_STR_MAX];
-	struct ipaddr ip = host->ip;
-	struct engine_fence *f;
-	size_t users;
-
-	users = hosts_user_count(e->hosts, host);
-	if (new_tag == NULL)
-		hosts_remove(e->hosts, hostp);
-	else if (hosts_set_tag(e->hosts, host, new_tag) == -1)
-		return -1;
-	f = engine_fence_new(e, ENGINE_FENCE_REMOVAL, tag, &ip);
-	engine_fence_collect(e, f);
-	log_info("backend %s %s%s (%s): %zu users forgotten, %zu sessions "
-		 "kicked%s",
-	    ipaddr_format(&ip, ip_str),
-	    new_tag == NULL ? "removed" : "moved to tag ",
-	    new_tag == NULL ? "" : new_tag, why, users, f->pending,
-	    users > 0 || f->pending > 0
-		? "; new users of its old tag wait for its sessions to end "
-		  "and the kick delay"
-		: "");
-	if (users == 0 && f->pending == 0) {
-		/* nobody was there: nothing to fence */
-		TAILQ_REMOVE(&e->fences, f, link);
-		e->nfences--;
-		free(f);
-	}
-	return 0;
-}
-
 /* -- routing ----------------------------------------------------------- */
 
 /* Routes s (its user_hash and tag set) or queues it on a fence. */
@@ -678,12 +421,18 @@ engine_route_now(struct engine *e, struct engine_session *s)
 	struct host *host;
 	bool created;
 
+	struct user *u;
+
 	if (e->shutting_down)
 		return ENGINE_ROUTE_FAIL;
+	u = users_lookup(hosts_tag_users(s->tag), s->user_hash, now);
 	f = engine_find_move(e, s->user_hash, s->tag);
-	if (f == NULL &&
-	    users_lookup(hosts_tag_users(s->tag), s->user_hash, now) == NULL)
+	if (f == NULL && u == NULL)
 		f = engine_find_removal(e, s->tag);
+	if (f == NULL && !ring_route_allowed(e, s, u)) {
+		ring_waiter_add(e, s);
+		return ENGINE_ROUTE_WAIT;
+	}
 	if (f != NULL) {
 		s->state = ENGINE_SESSION_WAITING;
 		s->fence = f;
@@ -702,6 +451,22 @@ engine_route_now(struct engine *e, struct engine_session *s)
 		engine_user_flag(e, s, USER_FLAG_PROVISIONAL, true);
 	engine_register(e, s, &host->ip);
 	return ENGINE_ROUTE_OK;
+}
+
+void
+engine_route_again(struct engine *e, struct engine_session *s)
+{
+	switch (engine_route_now(e, s)) {
+	case ENGINE_ROUTE_OK:
+		engine_effect_add(e, ENGINE_EFFECT_ROUTED, s, NULL, NULL);
+		break;
+	case ENGINE_ROUTE_FAIL:
+		engine_effect_add(
+		    e, ENGINE_EFFECT_FAILED, s, NULL, "no usable backend");
+		break;
+	case ENGINE_ROUTE_WAIT:
+		break;
+	}
 }
 
 enum engine_route_result
@@ -725,11 +490,20 @@ void
 engine_session_alive(
     struct engine *e, uint64_t now_ms, struct engine_session *s)
 {
+	struct user *u;
+	struct host *host;
+
 	engine_see_time(e, now_ms);
 	if (s->state != ENGINE_SESSION_ROUTED)
 		return;
 	s->state = ENGINE_SESSION_ALIVE;
 	engine_user_flag(e, s, USER_FLAG_PROVISIONAL, false);
+	/* lasting now: the ring hears of it (every login, as 2.3 does) */
+	u = users_lookup(
+	    hosts_tag_users(s->tag), s->user_hash, engine_secs(e->now_ms));
+	host = u != NULL ? hosts_lookup_id(e->hosts, u->host) : NULL;
+	if (host != NULL && ipaddr_equals(&host->ip, &s->backend))
+		ring_user_announce(e, host, u);
 }
 
 /*
@@ -775,6 +549,10 @@ engine_session_end(struct engine *e, uint64_t now_ms, struct engine_session *s)
 		return;
 	case ENGINE_SESSION_WAITING:
 		f = s->fence;
+		if (f == NULL) {
+			ring_waiter_remove(e, s);
+			break;
+		}
 		if (s->prev != NULL)
 			s->prev->next = s->next;
 		else
@@ -840,6 +618,8 @@ engine_tick(struct engine *e, uint64_t now_ms)
 		log_debug("%zu idle users expired", n);
 	engine_fences_run(e);
 	engine_flush_step_all(e);
+	if (e->ring != NULL)
+		ring_tick(e);
 }
 
 uint64_t
@@ -852,6 +632,8 @@ engine_next_deadline(const struct engine *e)
 		if (f->pending == 0 && f->deadline_ms < next)
 			next = f->deadline_ms;
 	}
+	if (e->ring != NULL)
+		next = ring_next_deadline(e, next);
 	return next;
 }
 
@@ -869,6 +651,7 @@ engine_admin_forget(struct engine *e, void *requester)
 		if (fl->requester == requester)
 			fl->requester = NULL;
 	}
+	ring_admin_forget(e, requester);
 	engine_effects_filter(e, engine_effect_names_requester, requester);
 }
 
@@ -895,4 +678,6 @@ engine_shutdown(struct engine *e, uint64_t now_ms)
 	}
 	engine_fences_run(e);
 	engine_flush_free_all(e);
+	if (e->ring != NULL)
+		ring_shutdown(e);
 }

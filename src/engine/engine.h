@@ -88,7 +88,8 @@ struct engine_session {
 	bool kicked;
 	struct engine_user *user;
 	struct engine_session *prev, *next; /* in user, or in fence */
-	struct engine_fence *fence; /* waited on */
+	struct engine_fence *fence; /* waited on (NULL: on the ring) */
+	uint64_t wait_deadline_ms; /* waiting on the ring: fail then */
 };
 
 enum engine_route_result {
@@ -103,12 +104,21 @@ enum engine_effect_type {
 	ENGINE_EFFECT_KICK, /* end this session (then engine_session_end) */
 	ENGINE_EFFECT_SAVE_HOSTS, /* the backend list changed */
 	ENGINE_EFFECT_ADMIN_REPLY, /* reply text to requester */
+	/* ring.h: connect link to ring_link_target(link) from our ring
+	 * address, then engine_ring_connected() or engine_ring_closed() */
+	ENGINE_EFFECT_RING_CONNECT,
+	/* ring.h: send what link has queued, close it, then
+	 * engine_ring_closed() */
+	ENGINE_EFFECT_RING_CLOSE,
 };
+
+struct ring_link;
 
 struct engine_effect {
 	enum engine_effect_type type;
 	struct engine_session *session;
 	void *requester;
+	struct ring_link *link;
 	char text[ENGINE_REPLY_MAX];
 };
 
@@ -133,6 +143,7 @@ struct engine_admin_op {
 	unsigned int vhosts;
 	unsigned int max_parallel; /* 0: the settings' default */
 	uint32_t user_hash;
+	const char *username; /* USER_KICK: for the ring's USER-KICK */
 	const char *who;
 };
 

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_int.h"
 #include "hoststate.h"
 #include "log.h"
+#include "ring_int.h"
 #include "users.h"
 #include "xmalloc.h"
 
@@ -202,7 +202,8 @@ engine_host_set(
 		hosts_set_vhost_count(e->hosts, host, vhosts);
 	}
 	engine_save_hosts(e);
-	engine_reply(e, requester, "OK");
+	ring_host_announce(e, host);
+	ring_admin_wait(e, requester);
 }
 
 static void
@@ -224,8 +225,9 @@ engine_host_updown(
 		    op->who, host->ip_str, down ? "down" : "up",
 		    hosts_user_count(e->hosts, host));
 		engine_save_hosts(e);
+		ring_host_announce(e, host);
 	}
-	engine_reply(e, requester, "OK");
+	ring_admin_wait(e, requester);
 }
 
 static void
@@ -244,7 +246,8 @@ engine_host_remove(
 	snprintf(why, sizeof(why), "admin %s", op->who);
 	(void)engine_retire_host(e, &host, NULL, why);
 	engine_save_hosts(e);
-	engine_reply(e, requester, "OK");
+	ring_host_remove_announce(e, op->ip, false);
+	ring_admin_wait(e, requester);
 }
 
 static void
@@ -255,14 +258,16 @@ engine_host_flush(
 	size_t i, n = 0;
 
 	if (op->ip == NULL) {
-		for (i = 0; i < hosts_count(e->hosts); i++)
-			n +=
-			    hosts_flush_users(e->hosts, hosts_get(e->hosts, i));
+		for (i = 0; i < hosts_count(e->hosts); i++) {
+			host = hosts_get(e->hosts, i);
+			n += hosts_flush_users(e->hosts, host);
+			ring_host_remove_announce(e, &host->ip, true);
+		}
 		log_warn("admin %s: flushed all backend hosts with %zu users. "
 			 "This is an unsafe operation: a user may be served by "
 			 "two backends until its old sessions end",
 		    op->who, n);
-		engine_reply(e, requester, "OK");
+		ring_admin_wait(e, requester);
 		return;
 	}
 	host = hosts_lookup(e->hosts, op->ip);
@@ -271,11 +276,12 @@ engine_host_flush(
 		return;
 	}
 	n = hosts_flush_users(e->hosts, host);
+	ring_host_remove_announce(e, &host->ip, true);
 	log_warn("admin %s: flushed backend %s with %zu users without kicks. "
 		 "This is an unsafe operation: a user may be served by two "
 		 "backends until its old sessions end",
 	    op->who, host->ip_str, n);
-	engine_reply(e, requester, "OK");
+	ring_admin_wait(e, requester);
 }
 
 /* -- safe flush ---------------------------------------------------------- */
@@ -460,6 +466,7 @@ engine_user_kick(
 
 	log_info("admin %s: kicked user %u: %zu sessions", op->who,
 	    op->user_hash, n);
+	ring_user_kick_announce(e, op->username);
 	engine_reply(e, requester, "OK");
 }
 

@@ -28,6 +28,18 @@ enum engine_fence_kind {
 };
 
 struct engine_flush;
+struct ring;
+struct user;
+
+/* Where a ring move is in its kill token's round (2.3's kill states). */
+enum engine_kill_state {
+	ENGINE_KILL_NONE, /* not a ring move */
+	ENGINE_KILL_KILLING, /* our sessions are being kicked */
+	ENGINE_KILL_NOTIFY_RECEIVED, /* the token came before we finished */
+	ENGINE_KILL_WAITING_NOTIFY, /* finished; the token has not come */
+	ENGINE_KILL_WAITING_EVERYONE, /* token passed on; wait for the end */
+	ENGINE_KILL_DELAY, /* done everywhere: the kick delay runs */
+};
 
 struct engine_fence {
 	TAILQ_ENTRY(engine_fence) link;
@@ -41,6 +53,10 @@ struct engine_fence {
 	struct engine_session *waiters;
 	void *requester; /* admin reply "OK" when done, or NULL */
 	struct engine_flush *flush; /* the safe flush it belongs to */
+	/* a ring move: deadline_ms is set only once the ring is done */
+	bool ring, ring_origin;
+	enum engine_kill_state kill;
+	uint64_t ring_deadline_ms; /* the move times out */
 };
 TAILQ_HEAD(engine_fence_list, engine_fence);
 
@@ -80,6 +96,8 @@ struct engine {
 	struct engine_effect *effects;
 	size_t effects_head, effects_count, effects_cap;
 
+	struct ring *ring; /* NULL: a director on its own */
+
 	uint64_t now_ms; /* latest time seen */
 	uint64_t last_refresh_ms;
 	bool shutting_down;
@@ -114,6 +132,57 @@ struct engine_fence *engine_evict_user(
  * Returns -1 (nothing done) for an invalid new_tag. */
 int engine_retire_host(struct engine *e, struct host **hostp,
     const char *new_tag, const char *why);
+
+static inline uint32_t
+engine_now_secs(const struct engine *e)
+{
+	return (uint32_t)(e->now_ms / 1000);
+}
+
+/* The sessions of a user hash, or NULL. */
+struct engine_user *engine_user_find(const struct engine *e, uint32_t hash);
+/* Queues a kick of s (once). */
+void engine_kick(struct engine *e, struct engine_session *s);
+/* Sets or clears MOVING|KILLING on the user's assignment in tag. */
+void engine_user_mark(
+    struct engine *e, uint32_t user_hash, struct host_tag *tag, bool on);
+/* Whether user_hash has sessions in host's tag on another backend. */
+bool engine_sessions_elsewhere(
+    const struct engine *e, uint32_t user_hash, const struct host *host);
+
+/* engine_fence.c */
+/* Whether f waits for s. */
+bool engine_fence_matches(
+    const struct engine_fence *f, const struct engine_session *s);
+/* f waits for no session any more: the kick delay (or the ring) next. */
+void engine_fence_pending_done(struct engine *e, struct engine_fence *f);
+/* Counts (and kicks) the open sessions f waits for. */
+void engine_fence_collect(struct engine *e, struct engine_fence *f);
+struct engine_fence *engine_fence_new(struct engine *e,
+    enum engine_fence_kind kind, struct host_tag *tag,
+    const struct ipaddr *backend);
+struct engine_fence *engine_find_move(
+    const struct engine *e, uint32_t user_hash, const struct host_tag *tag);
+struct engine_fence *engine_find_removal(
+    const struct engine *e, const struct host_tag *tag);
+/* Ends the fences whose time has come. */
+void engine_fences_run(struct engine *e);
+/* Routes a session that was waiting (idle again) and queues ROUTED or
+ * FAILED, or parks it again. */
+void engine_route_again(struct engine *e, struct engine_session *s);
+/*
+ * Points user_hash at host (in host's tag) and fences it there: its
+ * sessions elsewhere are kicked and its logins wait for them and the
+ * kick delay.  engine_move_local() drops the fence again if nothing had
+ * to be kicked; engine_move_fence() keeps it (a ring move's token must
+ * pass).  NULL if the user directory is full (or nothing to fence).
+ */
+struct engine_fence *engine_move_local(
+    struct engine *e, uint32_t user_hash, struct host *host);
+struct engine_fence *engine_move_fence(
+    struct engine *e, uint32_t user_hash, struct host *host);
+/* Withdraws queued effects that name a ring link. */
+void engine_effects_drop_link(struct engine *e, const struct ring_link *l);
 
 /* engine_admin.c */
 /* A move of a flush ended. */

@@ -77,6 +77,8 @@ router_user_hash(const struct router *r, const char *name, uint32_t *hash_r,
 static void
 router_schedule(struct router *r)
 {
+	if (r->hooks.ring_flush != NULL)
+		r->hooks.ring_flush(r->hooks.context);
 	r->hooks.schedule(r->hooks.context, engine_next_deadline(r->e));
 }
 
@@ -119,6 +121,12 @@ router_run(struct router *r)
 			r->hooks.admin_reply(
 			    r->hooks.context, eff.requester, eff.text);
 			break;
+		case ENGINE_EFFECT_RING_CONNECT:
+			r->hooks.ring_connect(r->hooks.context, eff.link);
+			break;
+		case ENGINE_EFFECT_RING_CLOSE:
+			r->hooks.ring_close(r->hooks.context, eff.link);
+			break;
 		}
 	}
 	router_schedule(r);
@@ -153,6 +161,7 @@ void
 router_alive(struct router *r, struct router_client *c)
 {
 	engine_session_alive(r->e, router_now_ms(), &c->es);
+	router_schedule(r); /* the ring may have been told */
 }
 
 void

@@ -50,6 +50,12 @@ struct router_hooks {
 	void (*admin_reply)(void *context, void *requester, const char *text);
 	/* The engine wants engine_tick() at deadline_ms (unix ms). */
 	void (*schedule)(void *context, uint64_t deadline_ms);
+	/* Ring effects (ring.h), and: write the ring's queued output,
+	 * which any engine call may have added to.  May be NULL when the
+	 * engine is not in a ring. */
+	void (*ring_connect)(void *context, struct ring_link *link);
+	void (*ring_close)(void *context, struct ring_link *link);
+	void (*ring_flush)(void *context);
 	void *context;
 };
 

@@ -1,0 +1,248 @@
+/*
+ * ring_int.h - what the ring's files share (ring_link.c: links,
+ * topology, handshakes, pings; ring_sync.c: flooding, de-duplication,
+ * SYNC, directors and backends; ring_user.c: user assignments, moves,
+ * kicks, waiting logins and admin replies).  Not for use outside
+ * src/engine.
+ *
+ * Directors are kept sorted by (IP, port); our right is the first
+ * reachable one after us (wrapping around), our left the one before us
+ * that connected to us.  A link is usable as left or right only once
+ * both sides have finished the handshake; before that it already gets
+ * every flooded line.
+ */
+#ifndef DIRECTOR_RING_INT_H
+#define DIRECTOR_RING_INT_H
+
+#include <sys/queue.h>
+
+#include "buf.h"
+#include "engine_int.h"
+#include "ring.h"
+#include "ringwire.h"
+
+/* Most bytes queued on one link before it is closed as stuck. */
+#define RING_OUTPUT_MAX (64 * 1024 * 1024)
+/* Ping cadence on a synced link (2.3 waits 15 s; we want a hung
+ * director out of the ring within ping_idle_timeout of its last
+ * answer). */
+#define RING_PING_INTERVAL_MS 2000
+#define RING_ADMIN_WAITERS_MAX 1024
+
+struct ring_dir {
+	struct ring_addr addr;
+	char name[IPADDR_STR_MAX + 8]; /* "ip:port" for logs */
+	bool self;
+	bool removed;
+	uint64_t removed_ms;
+	bool seq_known;
+	uint32_t last_seq; /* flooded commands seen from it */
+	bool sync_known;
+	uint32_t sync_seq, sync_ts; /* its last SYNC seen */
+	unsigned int sync_dups;
+	uint64_t network_failure_ms, protocol_failure_ms;
+};
+
+enum ring_link_state {
+	RING_LINK_CONNECTING, /* outgoing, TCP not up yet */
+	RING_LINK_HANDSHAKE,
+	RING_LINK_READY, /* handshake done both ways */
+	RING_LINK_CLOSING, /* RING_CLOSE asked for; input ignored */
+};
+
+/* A handshake user: streamed from a snapshot of hashes, each looked up
+ * again when sent (it may have expired or moved meanwhile). */
+struct ring_hs_user {
+	uint32_t hash;
+	uint32_t tag; /* index of its tag (hosts_tag_get) */
+};
+
+struct ring_link {
+	TAILQ_ENTRY(ring_link) entry;
+	void *owner;
+	bool outgoing;
+	enum ring_link_state state;
+	struct ring_addr target; /* outgoing: whom we dial */
+	struct ipaddr peer_ip; /* incoming: where it came from */
+	struct ring_dir *peer; /* known once ME came (outgoing: target) */
+	char name[IPADDR_STR_MAX + 16]; /* for logs */
+
+	unsigned int minor; /* the peer's; ours until VERSION */
+	bool got_version, got_me, got_done, sent_done;
+	bool sent_state; /* outgoing: HOST-HAND-START and what follows */
+	bool options_ok; /* incoming: OPTIONS agreed on the hashing */
+	bool got_options;
+	/* HOST-HAND-START seen: its flag, and whether we replace our
+	 * backends with the peer's (we join a handshaked ring) */
+	bool in_host_hand, replace_hosts;
+	struct ipaddr *hand_hosts; /* the HOST lines seen, for replace */
+	size_t hand_host_count;
+	/* the peer's users override ours: we join after a freeze */
+	bool users_override;
+
+	struct ring_hs_user *hs_users;
+	size_t hs_count, hs_next;
+	bool hs_waiting; /* for engine_ring_drained() */
+
+	uint64_t created_ms, connected_ms, handshaked_ms;
+	uint64_t deadline_ms; /* of the current handshake stage, 0: none */
+	uint64_t last_input_ms;
+	uint64_t ping_sent_ms; /* 0: no PING outstanding */
+	uint64_t next_ping_ms;
+	uint64_t close_at_ms; /* told to go elsewhere (CONNECT): 0 none */
+	bool counted_failure;
+
+	struct buf out;
+};
+TAILQ_HEAD(ring_link_list, ring_link);
+
+/* A login waiting for the ring (engine_session.prev/next link them). */
+struct ring_admin_waiter {
+	void *requester;
+	uint32_t sync_seq; /* answered once a SYNC >= this came back */
+	uint64_t deadline_ms;
+};
+
+struct ring {
+	struct ring_settings set;
+	struct ring_addr *servers;
+	struct ring_dir **dirs; /* sorted by address */
+	size_t ndirs, dirs_cap;
+	struct ring_dir *self;
+	uint32_t seq; /* our flooded commands' sequence */
+
+	struct ring_link_list links;
+	struct ring_link *left, *right;
+	struct ring_link *connecting; /* our outgoing link being made */
+
+	bool alone; /* no other director reachable: synced by ourselves */
+	bool handshaked; /* our SYNC came back once (since start/freeze) */
+	bool synced; /* our last SYNC came back; nothing changed since */
+	bool frozen; /* the clock jumped: serve nothing until handshaked */
+	uint32_t sync_seq;
+	uint64_t sync_sent_ms, sync_started_ms, last_sync_ms;
+	uint32_t min_minor; /* the ring's lowest minor (last SYNC) */
+	uint64_t trying_since_ms; /* looking for a right; 0: not */
+	uint64_t next_connect_ms; /* 0: nothing planned */
+	uint64_t last_unsynced_warn_ms;
+	uint32_t wrong_hosts_hash; /* a SYNC's hash that differed, once */
+
+	/* SYNCs of others held while we have no right */
+	struct ringwire_msg *held_syncs;
+	size_t held_count;
+
+	/* logins waiting for the ring (sessions in WAITING state) */
+	struct engine_session *waiters;
+	size_t nwaiters;
+
+	struct ring_admin_waiter *admin_waiters;
+	size_t admin_count;
+
+	struct ringwire_msg msg; /* scratch for formatting */
+};
+
+/* ring_link.c */
+struct ring_link *ring_link_new(struct engine *e, bool outgoing);
+/* Formats msg onto l (for its peer's minor); false if it was skipped. */
+bool ring_send(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+void ring_send_simple(
+    struct engine *e, struct ring_link *l, enum ringwire_cmd cmd);
+/* Sets l->name from its peer ("ip:port (left)") or address. */
+void ring_link_name(struct ring_link *l);
+/* Closes l with a reason (QUIT if the peer speaks it), logs why. */
+void ring_link_close(struct engine *e, struct ring_link *l, const char *why,
+    bool protocol_error);
+/* Starts connecting to our right if we need one and none is underway. */
+void ring_connect_right(struct engine *e);
+void ring_links_tick(struct engine *e);
+uint64_t ring_links_deadline(const struct engine *e, uint64_t next);
+/* Handshake commands (VERSION, ME, HOST-HAND-*, HOST, U, OPTIONS,
+ * DONE) and the point-to-point ones (PING, PONG, QUIT, CONNECT).
+ * Returns 1 if handled, 0 if not one of them, -1 if l was closed. */
+int ring_link_handle(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+/* 1 if a is closer than b going right (clockwise) from self, -1 if
+ * further, 0 if the same. */
+int ring_dir_cmp_right(
+    const struct ring *r, const struct ring_dir *a, const struct ring_dir *b);
+/* We were frozen: drop every link, serve nothing until handshaked. */
+void ring_freeze(struct engine *e);
+
+/* ring_sync.c */
+struct ring_dir *ring_dir_find(
+    const struct ring *r, const struct ipaddr *ip, uint16_t port);
+struct ring_dir *ring_dir_add(struct ring *r, const struct ring_addr *addr);
+/* Sends msg on every link but except (NULL: all). */
+void ring_flood(
+    struct engine *e, struct ring_link *except, const struct ringwire_msg *msg);
+/* Fills msg's origin with ourselves and a new sequence number. */
+void ring_originate(struct engine *e, struct ringwire_msg *msg);
+/* A new SYNC round: we are unsynced until it comes back. */
+void ring_sync_start(struct engine *e);
+/* Left or right changed, or a link went: re-evaluate. */
+void ring_topology_changed(struct engine *e);
+/* Steady-state commands.  Returns 0, or -1 if l was closed. */
+int ring_sync_handle(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+/* The handshake's HOST line, and the end of the host list. */
+void ring_host_hand(
+    struct engine *e, struct ring_link *l, const struct ringwire_host *h);
+void ring_host_hand_end(struct engine *e, struct ring_link *l);
+/* Fills msg with host (handshake form when hand). */
+void ring_host_msg(struct engine *e, const struct host *host, bool hand,
+    struct ringwire_msg *msg);
+/* We changed host (added or updated it): tell the ring, re-sync. */
+void ring_host_announce(struct engine *e, struct host *host);
+/* We removed or flushed ip: tell the ring, re-sync. */
+void ring_host_remove_announce(
+    struct engine *e, const struct ipaddr *ip, bool flush_only);
+void ring_sync_tick(struct engine *e);
+uint64_t ring_sync_deadline(const struct engine *e, uint64_t next);
+
+/* ring_user.c */
+/* A handshake U line or a USER. */
+void ring_user_apply(struct engine *e, struct ring_link *from,
+    const struct ringwire_user *u, bool handshake);
+int ring_user_handle(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+/* The ring became synced (or alone): route the waiting logins. */
+void ring_waiters_run(struct engine *e);
+/* Answers admin requests whose change has gone around the ring. */
+void ring_admin_run(struct engine *e);
+void ring_user_tick(struct engine *e);
+uint64_t ring_user_deadline(const struct engine *e, uint64_t next);
+/* Starts streaming our users to an outgoing link's peer. */
+void ring_users_snapshot(struct engine *e, struct ring_link *l);
+/* Sends users until the round's budget; true when all were sent. */
+bool ring_users_stream(struct engine *e, struct ring_link *l);
+/* Kill tokens: a fence of a ring move has no local session left. */
+void ring_move_killed_local(struct engine *e, struct engine_fence *f);
+/* A new right: resend the kill tokens that may have been lost. */
+void ring_moves_resend(struct engine *e);
+
+/* -- called by the engine (engine.c, engine_admin.c) -------------------- */
+void engine_ring_free(struct engine *e);
+/* Whether s may be routed now (u: the user's live assignment or NULL);
+ * if not, the engine parks it with ring_waiter_add(). */
+bool ring_route_allowed(
+    struct engine *e, const struct engine_session *s, const struct user *u);
+void ring_waiter_add(struct engine *e, struct engine_session *s);
+void ring_waiter_remove(struct engine *e, struct engine_session *s);
+/* A lasting assignment was made or refreshed: USER to the ring. */
+void ring_user_announce(
+    struct engine *e, const struct host *host, const struct user *u);
+/* We start moving a user (f, to host): USER-MOVE before any kick. */
+void ring_move_announce(
+    struct engine *e, struct engine_fence *f, const struct host *host);
+/* An admin kick by name: USER-KICK to the ring. */
+void ring_user_kick_announce(struct engine *e, const char *username);
+/* Replies "OK" to requester once the ring has synced after a change. */
+void ring_admin_wait(struct engine *e, void *requester);
+void ring_admin_forget(struct engine *e, void *requester);
+void ring_tick(struct engine *e);
+/* Fails the waiting logins, says QUIT on every link. */
+void ring_shutdown(struct engine *e);
+uint64_t ring_next_deadline(const struct engine *e, uint64_t next);
+
+#endif

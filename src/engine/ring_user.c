@@ -1,0 +1,757 @@
+/*
+ * ring_user.c - user assignments across the ring: USER and handshake U
+ * lines with their conflict rules, moves with the kill token
+ * (USER-MOVE, USER-KILLED hop by hop, USER-KILLED-EVERYWHERE), kicks,
+ * weak users from Dovecot peers, logins waiting for the ring and admin
+ * replies waiting for a SYNC round (see ring.h, ring_int.h).
+ *
+ * Invariants: a provisional assignment is never sent; a timestamp taken
+ * from a peer is clamped to our now and never lowers ours; a peer's
+ * assignment that replaces ours with live sessions elsewhere goes
+ * through a local fence (kick, wait, kick delay) like a move.
+ */
+#include "compat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "ring_int.h"
+#include "users.h"
+#include "xmalloc.h"
+
+static uint32_t
+ring_now_secs(const struct engine *e)
+{
+	return (uint32_t)(e->now_ms / 1000);
+}
+
+/* Dovecot's near-expiry window: 10 % of the expiry, 3 to 30 s. */
+static uint32_t
+ring_near_expiry_secs(uint32_t expire)
+{
+	uint32_t near = expire / 10;
+
+	return near < 3 ? 3 : near > 30 ? 30 : near;
+}
+
+static bool
+ring_user_near_expiry(const struct engine *e, const struct user *u)
+{
+	uint32_t expire = e->set.user_expire_secs;
+	uint32_t near = ring_near_expiry_secs(expire);
+
+	if (near >= expire)
+		return true;
+	return u->timestamp + (expire - near) <= ring_now_secs(e);
+}
+
+/* -- announcing ------------------------------------------------------------ */
+
+void
+ring_user_announce(
+    struct engine *e, const struct host *host, const struct user *u)
+{
+	struct ringwire_msg *m;
+
+	if (!engine_ring_enabled(e) || (u->flags & USER_FLAG_PROVISIONAL) != 0)
+		return;
+	m = &e->ring->msg;
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_USER;
+	m->user.hash = u->hash;
+	m->user.ip = host->ip;
+	m->user.has_ts = true;
+	m->user.ts = u->timestamp;
+	ring_flood(e, NULL, m);
+}
+
+static void
+ring_user_send(struct engine *e, struct ring_link *except,
+    const struct host *host, const struct user *u)
+{
+	struct ringwire_msg *m = &e->ring->msg;
+
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_USER;
+	m->user.hash = u->hash;
+	m->user.ip = host->ip;
+	m->user.has_ts = true;
+	m->user.ts = u->timestamp;
+	ring_flood(e, except, m);
+}
+
+/* -- logins waiting for the ring --------------------------------------------- */
+
+static const char *
+ring_wait_reason(const struct engine *e)
+{
+	const struct ring *r = e->ring;
+
+	if (r->frozen)
+		return "ring not rejoined after a freeze";
+	if (!r->handshaked)
+		return "ring not handshaked";
+	return "ring not synced";
+}
+
+bool
+ring_route_allowed(
+    struct engine *e, const struct engine_session *s, const struct user *u)
+{
+	const struct ring *r = e->ring;
+
+	if (r == NULL || r->ndirs < 2)
+		return true;
+	if (r->frozen || !r->handshaked)
+		return false;
+	if (u != NULL && (u->flags & USER_FLAG_WEAK) != 0)
+		return false;
+	if (r->alone || u != NULL)
+		return true;
+	return r->synced;
+}
+
+void
+ring_waiter_add(struct engine *e, struct engine_session *s)
+{
+	struct ring *r = e->ring;
+
+	s->state = ENGINE_SESSION_WAITING;
+	s->fence = NULL;
+	s->wait_deadline_ms = e->now_ms + r->set.request_timeout_ms;
+	s->prev = NULL;
+	s->next = r->waiters;
+	if (r->waiters != NULL)
+		r->waiters->prev = s;
+	r->waiters = s;
+	r->nwaiters++;
+	if (e->now_ms - r->last_unsynced_warn_ms >= 2000 && r->nwaiters == 1) {
+		r->last_unsynced_warn_ms = e->now_ms;
+		log_info("ring: delaying %s requests until the ring is "
+			 "synced (%s)",
+		    r->handshaked ? "new user" : "all", ring_wait_reason(e));
+	}
+}
+
+void
+ring_waiter_remove(struct engine *e, struct engine_session *s)
+{
+	struct ring *r = e->ring;
+
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		r->waiters = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	r->nwaiters--;
+}
+
+void
+ring_waiters_run(struct engine *e)
+{
+	struct ring *r = e->ring;
+	struct engine_session *list = r->waiters, *s;
+
+	r->waiters = NULL;
+	r->nwaiters = 0;
+	while ((s = list) != NULL) {
+		list = s->next;
+		s->prev = s->next = NULL;
+		s->state = ENGINE_SESSION_IDLE;
+		engine_route_again(e, s);
+	}
+}
+
+static void
+ring_waiters_expire(struct engine *e)
+{
+	struct ring *r = e->ring;
+	struct engine_session *s, *next;
+	char why[ENGINE_REPLY_MAX];
+
+	for (s = r->waiters; s != NULL; s = next) {
+		next = s->next;
+		if (s->wait_deadline_ms > e->now_ms)
+			continue;
+		ring_waiter_remove(e, s);
+		s->state = ENGINE_SESSION_IDLE;
+		snprintf(why, sizeof(why),
+		    "timeout because %s - queued for "
+		    "%llu secs",
+		    ring_wait_reason(e),
+		    (unsigned long long)(r->set.request_timeout_ms / 1000));
+		log_warn("ring: request for user %u: %s", s->user_hash, why);
+		engine_effect_add(e, ENGINE_EFFECT_FAILED, s, NULL, why);
+	}
+}
+
+/* -- admin replies after a SYNC round ----------------------------------------- */
+
+void
+ring_admin_wait(struct engine *e, void *requester)
+{
+	struct ring *r = e->ring;
+	struct ring_admin_waiter *w;
+
+	if (requester == NULL)
+		return;
+	if (!engine_ring_enabled(e) || r->alone ||
+	    r->admin_count >= RING_ADMIN_WAITERS_MAX) {
+		engine_reply(e, requester, "OK");
+		return;
+	}
+	if (r->admin_waiters == NULL)
+		r->admin_waiters =
+		    xcalloc(RING_ADMIN_WAITERS_MAX, sizeof(*r->admin_waiters));
+	w = &r->admin_waiters[r->admin_count++];
+	w->requester = requester;
+	w->sync_seq = r->sync_seq;
+	w->deadline_ms = e->now_ms + RING_ADMIN_SYNC_TIMEOUT_MS;
+}
+
+void
+ring_admin_run(struct engine *e)
+{
+	struct ring *r = e->ring;
+	struct ring_admin_waiter *w;
+	size_t i = 0;
+
+	while (i < r->admin_count) {
+		w = &r->admin_waiters[i];
+		if (r->synced && !r->frozen &&
+		    (r->alone || r->sync_seq >= w->sync_seq))
+			engine_reply(e, w->requester, "OK");
+		else if (e->now_ms >= w->deadline_ms)
+			engine_reply(e, w->requester,
+			    "Ring sync timed out: the change is made here but "
+			    "not yet confirmed by every director");
+		else {
+			i++;
+			continue;
+		}
+		r->admin_waiters[i] = r->admin_waiters[--r->admin_count];
+	}
+}
+
+void
+ring_admin_forget(struct engine *e, void *requester)
+{
+	struct ring *r = e->ring;
+	size_t i = 0;
+
+	if (r == NULL)
+		return;
+	while (i < r->admin_count) {
+		if (r->admin_waiters[i].requester == requester)
+			r->admin_waiters[i] =
+			    r->admin_waiters[--r->admin_count];
+		else
+			i++;
+	}
+}
+
+/* -- USER and U ----------------------------------------------------------------- */
+
+/* Takes the peer's host for u (or a new record): a local fence if our
+ * sessions of the user are elsewhere. */
+static struct user *
+ring_user_take(struct engine *e, struct user *u, uint32_t hash,
+    struct host *host, uint32_t ts)
+{
+	struct users *users = hosts_tag_users(host->tag);
+	uint32_t now = ring_now_secs(e);
+
+	if (u == NULL)
+		u = users_add(users, hash, host->id, ts, now);
+	else {
+		users_set_host(users, u, host->id);
+		users_refresh(users, u, ts, now);
+	}
+	if (u == NULL)
+		return NULL;
+	u->flags &= ~(uint32_t)(USER_FLAG_PROVISIONAL | USER_FLAG_WEAK);
+	if (engine_sessions_elsewhere(e, hash, host))
+		(void)engine_move_local(e, hash, host);
+	return users_lookup(users, hash, now);
+}
+
+void
+ring_user_apply(struct engine *e, struct ring_link *from,
+    const struct ringwire_user *ru, bool handshake)
+{
+	struct host *host = hosts_lookup(e->hosts, &ru->ip), *ours;
+	uint32_t now = ring_now_secs(e), ts;
+	struct users *users;
+	struct user *u;
+	bool changed = false, was_weak;
+	char a[IPADDR_STR_MAX], b[IPADDR_STR_MAX];
+
+	if (host == NULL) {
+		log_debug("ring: user %u on unknown backend %s ignored",
+		    ru->hash, ipaddr_format(&ru->ip, a));
+		return;
+	}
+	ts = ru->has_ts && ru->ts < now ? ru->ts : now;
+	if ((uint64_t)ts + e->set.user_expire_secs <= now)
+		return; /* expired already */
+	users = hosts_tag_users(host->tag);
+	u = users_lookup(users, ru->hash, now);
+	was_weak = u != NULL && (u->flags & USER_FLAG_WEAK) != 0;
+	if (u == NULL) {
+		u = ring_user_take(e, NULL, ru->hash, host, ts);
+		changed = u != NULL;
+	} else if (u->host == host->id) {
+		if ((u->flags & (USER_FLAG_PROVISIONAL | USER_FLAG_WEAK)) !=
+		    0) {
+			u->flags &=
+			    ~(uint32_t)(USER_FLAG_PROVISIONAL | USER_FLAG_WEAK);
+			changed = true;
+		}
+		if (ts > u->timestamp) {
+			users_refresh(users, u, ts, now);
+			changed = true;
+		}
+	} else {
+		ours = hosts_lookup_id(e->hosts, u->host);
+		if ((u->flags & USER_FLAG_MOVING) != 0 &&
+		    !(from != NULL && from->users_override))
+			return; /* it predates the move */
+		if ((u->flags & USER_FLAG_PROVISIONAL) != 0 ||
+		    ring_user_near_expiry(e, u) || ours == NULL ||
+		    (from != NULL && from->users_override)) {
+			u = ring_user_take(e, u, ru->hash, host, ts);
+			changed = u != NULL;
+		} else {
+			struct ringwire_msg *m = &e->ring->msg;
+			struct host *winner =
+			    ipaddr_cmp(&host->ip, &ours->ip) < 0 ? host : ours;
+
+			log_error(
+			    "ring: user hash %u is being redirected to "
+			    "two hosts: %s and %s (old_ts=%u, new_ts=%u): "
+			    "keeping %s",
+			    ru->hash, ipaddr_format(&ours->ip, a),
+			    ipaddr_format(&host->ip, b), u->timestamp, ts,
+			    winner->ip_str);
+			if (winner == host)
+				u = ring_user_take(e, u, ru->hash, host, ts);
+			else if (u != NULL)
+				ring_user_send(e, NULL, ours, u);
+			memset(m, 0, sizeof(*m));
+			m->cmd = RINGWIRE_USER_KICK_HASH;
+			m->user.hash = ru->hash;
+			m->user.ip = winner->ip;
+			ring_originate(e, m);
+			ring_flood(e, NULL, m);
+			(void)engine_kick_user(e, ru->hash, &winner->ip);
+			changed = winner == host && u != NULL;
+		}
+	}
+	if (changed && u != NULL &&
+	    (!handshake ||
+		(from != NULL && !from->users_override && e->ring->handshaked)))
+		ring_user_send(e, from, hosts_lookup_id(e->hosts, u->host), u);
+	if (was_weak && u != NULL && (u->flags & USER_FLAG_WEAK) == 0)
+		ring_waiters_run(e);
+}
+
+/* USER-WEAK from a Dovecot director: it takes over a near-expiry user;
+ * the user is not handed out until its own USER-WEAK has gone around. */
+static void
+ring_user_weak(struct engine *e, struct ring_link *l,
+    const struct ringwire_msg *msg, bool ours_back)
+{
+	struct host *host = hosts_lookup(e->hosts, &msg->user.ip);
+	uint32_t now = ring_now_secs(e);
+	struct users *users;
+	struct user *u;
+
+	if (host == NULL)
+		return;
+	users = hosts_tag_users(host->tag);
+	u = users_lookup(users, msg->user.hash, now);
+	if (ours_back) {
+		if (u != NULL && (u->flags & USER_FLAG_WEAK) != 0) {
+			u->flags &= ~(uint32_t)USER_FLAG_WEAK;
+			ring_user_send(e, NULL, host, u);
+			ring_waiters_run(e);
+		}
+		return;
+	}
+	if (u != NULL && u->host != host->id &&
+	    u->timestamp + e->set.user_expire_secs / 2 >= now &&
+	    (u->flags & USER_FLAG_WEAK) == 0) {
+		/* recently used here: keep ours, tell everyone */
+		ring_user_send(e, NULL, hosts_lookup_id(e->hosts, u->host), u);
+		return;
+	}
+	u = ring_user_take(e, u, msg->user.hash, host, now);
+	if (u != NULL)
+		u->flags |= USER_FLAG_WEAK;
+	ring_flood(e, l, msg);
+}
+
+/* -- moves ------------------------------------------------------------------------ */
+
+static struct engine_fence *
+ring_move_find(const struct engine *e, uint32_t hash)
+{
+	struct engine_fence *f, *found = NULL;
+
+	TAILQ_FOREACH (f, &e->fences, link) {
+		if (f->kind == ENGINE_FENCE_MOVE && f->ring &&
+		    f->user_hash == hash)
+			found = f; /* the newest */
+	}
+	return found;
+}
+
+static void
+ring_send_killed(struct engine *e, uint32_t hash)
+{
+	struct ring *r = e->ring;
+	struct ringwire_msg *m = &r->msg;
+
+	if (r->right == NULL)
+		return; /* resent when a right comes (ring_moves_resend) */
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_USER_KILLED;
+	m->user.hash = hash;
+	(void)ring_send(e, r->right, m);
+}
+
+static void
+ring_killed_everywhere(struct engine *e, struct engine_fence *f)
+{
+	f->kill = ENGINE_KILL_DELAY;
+	f->deadline_ms = e->now_ms + e->set.kick_delay_ms;
+}
+
+void
+ring_move_announce(
+    struct engine *e, struct engine_fence *f, const struct host *host)
+{
+	struct ringwire_msg *m;
+
+	if (!engine_ring_enabled(e))
+		return;
+	f->ring = true;
+	f->ring_origin = true;
+	f->kill = ENGINE_KILL_KILLING;
+	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+	m = &e->ring->msg;
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_USER_MOVE;
+	m->user.hash = f->user_hash;
+	m->user.ip = host->ip;
+	ring_originate(e, m);
+	ring_flood(e, NULL, m);
+}
+
+void
+ring_move_killed_local(struct engine *e, struct engine_fence *f)
+{
+	struct ring *r = e->ring;
+
+	if (r->alone || (r->left == NULL && r->right == NULL)) {
+		ring_killed_everywhere(e, f);
+		return;
+	}
+	switch (f->kill) {
+	case ENGINE_KILL_KILLING:
+		if (!f->ring_origin) {
+			f->kill = ENGINE_KILL_WAITING_NOTIFY;
+			return;
+		}
+		/* fall through */
+	case ENGINE_KILL_NOTIFY_RECEIVED:
+		ring_send_killed(e, f->user_hash);
+		f->kill = ENGINE_KILL_WAITING_EVERYONE;
+		return;
+	default:
+		return;
+	}
+}
+
+void
+ring_moves_resend(struct engine *e)
+{
+	struct engine_fence *f;
+
+	TAILQ_FOREACH (f, &e->fences, link) {
+		if (f->ring && f->ring_origin &&
+		    f->kill == ENGINE_KILL_WAITING_EVERYONE)
+			ring_send_killed(e, f->user_hash);
+	}
+}
+
+static void
+ring_handle_user_move(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
+{
+	struct host *host = hosts_lookup(e->hosts, &msg->user.ip);
+	struct engine_fence *f;
+
+	ring_flood(e, l, msg);
+	if (host == NULL)
+		return;
+	log_info("ring: user %u moving to %s (by %s)", msg->user.hash,
+	    host->ip_str, l != NULL ? l->name : "us");
+	f = engine_move_fence(e, msg->user.hash, host);
+	if (f == NULL)
+		return;
+	f->ring = true;
+	f->ring_origin = false;
+	f->kill = ENGINE_KILL_KILLING;
+	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+	if (f->pending == 0)
+		ring_move_killed_local(e, f);
+}
+
+static void
+ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
+{
+	struct engine_fence *f = ring_move_find(e, msg->user.hash);
+	struct ringwire_msg *m = &e->ring->msg;
+
+	if (f == NULL || f->kill == ENGINE_KILL_DELAY) {
+		/* a move we don't have (any more): don't let it hang */
+		memset(m, 0, sizeof(*m));
+		m->cmd = RINGWIRE_USER_KILLED_EVERYWHERE;
+		m->user.hash = msg->user.hash;
+		ring_originate(e, m);
+		ring_flood(e, NULL, m);
+		return;
+	}
+	switch (f->kill) {
+	case ENGINE_KILL_KILLING:
+		f->kill = ENGINE_KILL_NOTIFY_RECEIVED;
+		return;
+	case ENGINE_KILL_WAITING_NOTIFY:
+		ring_send_killed(e, f->user_hash);
+		f->kill = ENGINE_KILL_WAITING_EVERYONE;
+		return;
+	case ENGINE_KILL_WAITING_EVERYONE:
+		if (!f->ring_origin) {
+			/* a token sent again after the ring changed */
+			ring_send_killed(e, f->user_hash);
+			return;
+		}
+		memset(m, 0, sizeof(*m));
+		m->cmd = RINGWIRE_USER_KILLED_EVERYWHERE;
+		m->user.hash = f->user_hash;
+		ring_originate(e, m);
+		ring_flood(e, NULL, m);
+		ring_killed_everywhere(e, f);
+		return;
+	default:
+		return;
+	}
+}
+
+static void
+ring_handle_killed_everywhere(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
+{
+	struct engine_fence *f = ring_move_find(e, msg->user.hash);
+
+	ring_flood(e, l, msg);
+	if (f != NULL && f->kill == ENGINE_KILL_WAITING_EVERYONE)
+		ring_killed_everywhere(e, f);
+}
+
+static void
+ring_moves_timeout(struct engine *e)
+{
+	struct engine_fence *f;
+
+	TAILQ_FOREACH (f, &e->fences, link) {
+		if (!f->ring || f->kill == ENGINE_KILL_DELAY ||
+		    e->now_ms < f->ring_deadline_ms)
+			continue;
+		log_error("ring: finishing user %u move timed out, its state "
+			  "may now be inconsistent (%zu local sessions still "
+			  "open)",
+		    f->user_hash, f->pending);
+		f->pending = 0;
+		ring_killed_everywhere(e, f);
+	}
+}
+
+/* -- kicks ------------------------------------------------------------------------- */
+
+void
+ring_user_kick_announce(struct engine *e, const char *username)
+{
+	struct ringwire_msg *m;
+
+	if (!engine_ring_enabled(e) || username == NULL)
+		return;
+	m = &e->ring->msg;
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_USER_KICK;
+	strlcpy(m->username, username, sizeof(m->username));
+	ring_originate(e, m);
+	ring_flood(e, NULL, m);
+}
+
+int
+ring_user_handle(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
+{
+	const struct ring_settings *set = &e->ring->set;
+	uint32_t hash;
+	size_t n;
+
+	switch (msg->cmd) {
+	case RINGWIRE_USER:
+		ring_user_apply(e, l, &msg->user, false);
+		return 0;
+	case RINGWIRE_USER_WEAK:
+		ring_user_weak(e, l, msg,
+		    ring_dir_find(e->ring, &msg->dir.ip, msg->dir.port) ==
+			e->ring->self);
+		return 0;
+	case RINGWIRE_USER_MOVE:
+		ring_handle_user_move(e, l, msg);
+		return 0;
+	case RINGWIRE_USER_KILLED:
+		ring_handle_user_killed(e, msg);
+		return 0;
+	case RINGWIRE_USER_KILLED_EVERYWHERE:
+		ring_handle_killed_everywhere(e, l, msg);
+		return 0;
+	case RINGWIRE_USER_KICK:
+		ring_flood(e, l, msg);
+		if (set->hash_user == NULL ||
+		    set->hash_user(set->hash_ctx, msg->username, &hash) == -1)
+			return 0;
+		n = engine_kick_user(e, hash, NULL);
+		log_info(
+		    "ring: user %u kicked by the ring: %zu sessions", hash, n);
+		return 0;
+	case RINGWIRE_USER_KICK_ALT:
+		ring_flood(e, l, msg); /* no alt user fields here */
+		return 0;
+	case RINGWIRE_USER_KICK_HASH:
+		ring_flood(e, l, msg);
+		n = engine_kick_user(e, msg->user.hash, &msg->user.ip);
+		if (n > 0)
+			log_info("ring: user %u kicked by the ring from every "
+				 "backend but its own: %zu sessions",
+			    msg->user.hash, n);
+		return 0;
+	default:
+		ring_link_close(
+		    e, l, "sent a handshake command after DONE", true);
+		return -1;
+	}
+}
+
+/* -- the handshake's user list ---------------------------------------------------- */
+
+void
+ring_users_snapshot(struct engine *e, struct ring_link *l)
+{
+	uint32_t now = ring_now_secs(e);
+	size_t i, n = 0, cap = 0;
+	struct users *users;
+	struct user *u;
+
+	if (e->ring->frozen)
+		return; /* our view is stale: the ring's wins */
+	for (i = 0; i < hosts_tag_count(e->hosts); i++)
+		cap += users_count(hosts_tag_users(hosts_tag_get(e->hosts, i)));
+	if (cap == 0)
+		return;
+	l->hs_users = xreallocarray(NULL, cap, sizeof(*l->hs_users));
+	for (i = 0; i < hosts_tag_count(e->hosts); i++) {
+		users = hosts_tag_users(hosts_tag_get(e->hosts, i));
+		for (u = users_first(users); u != NULL && n < cap;
+		     u = users_next(users, u)) {
+			if (users_is_expired(users, u, now) ||
+			    (u->flags & USER_FLAG_PROVISIONAL) != 0)
+				continue;
+			l->hs_users[n].hash = u->hash;
+			l->hs_users[n].tag = (uint32_t)i;
+			n++;
+		}
+	}
+	l->hs_count = n;
+	l->hs_next = 0;
+}
+
+bool
+ring_users_stream(struct engine *e, struct ring_link *l)
+{
+	uint32_t now = ring_now_secs(e);
+	struct ringwire_msg *m = &e->ring->msg;
+	const struct ring_hs_user *hu;
+	struct users *users;
+	struct host *host;
+	struct user *u;
+	size_t sent = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_U;
+	m->user.has_ts = true;
+	while (l->hs_next < l->hs_count) {
+		if (sent >= RING_HANDSHAKE_USERS_PER_ROUND ||
+		    l->out.len >= RING_OUTPUT_FLUSH_BYTES)
+			return false;
+		hu = &l->hs_users[l->hs_next++];
+		users = hosts_tag_users(hosts_tag_get(e->hosts, hu->tag));
+		u = users_lookup(users, hu->hash, now);
+		if (u == NULL || (u->flags & USER_FLAG_PROVISIONAL) != 0)
+			continue;
+		host = hosts_lookup_id(e->hosts, u->host);
+		if (host == NULL)
+			continue;
+		m->user.hash = u->hash;
+		m->user.ip = host->ip;
+		m->user.ts = u->timestamp;
+		m->user.weak = (u->flags & USER_FLAG_WEAK) != 0;
+		if (!ring_send(e, l, m))
+			return l->state == RING_LINK_CLOSING;
+		sent++;
+	}
+	return true;
+}
+
+/* -- time ------------------------------------------------------------------------ */
+
+void
+ring_user_tick(struct engine *e)
+{
+	ring_waiters_expire(e);
+	ring_moves_timeout(e);
+	ring_admin_run(e);
+}
+
+uint64_t
+ring_user_deadline(const struct engine *e, uint64_t next)
+{
+	const struct ring *r = e->ring;
+	const struct engine_session *s;
+	const struct engine_fence *f;
+	size_t i;
+
+	for (s = r->waiters; s != NULL; s = s->next) {
+		if (s->wait_deadline_ms < next)
+			next = s->wait_deadline_ms;
+	}
+	TAILQ_FOREACH (f, &e->fences, link) {
+		if (f->ring && f->kill != ENGINE_KILL_DELAY &&
+		    f->ring_deadline_ms < next)
+			next = f->ring_deadline_ms;
+	}
+	for (i = 0; i < r->admin_count; i++) {
+		if (r->admin_waiters[i].deadline_ms < next)
+			next = r->admin_waiters[i].deadline_ms;
+	}
+	return next;
+}
