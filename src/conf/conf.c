@@ -209,7 +209,7 @@ conf_new_defaults(const char *path)
 	conf->user_kick_delay_ms = 2 * 1000;
 	conf->max_parallel_moves = 100;
 	conf->max_parallel_kicks = 100;
-	conf->ping_idle_timeout_ms = 30 * 1000;
+	conf->ping_idle_timeout_ms = 6 * 1000;
 	conf->ping_max_timeout_ms = 60 * 1000;
 	conf->output_buffer_size = 10 * 1024 * 1024;
 	conf->auth_master_user_separator = xstrdup("");

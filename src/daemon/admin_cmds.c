@@ -20,6 +20,7 @@
 #include "hosts.h"
 #include "log.h"
 #include "engine.h"
+#include "ring.h"
 #include "router.h"
 #include "strnum.h"
 #include "users.h"
@@ -528,58 +529,127 @@ admin_self_address(const struct conf *conf, const char **ip_r, unsigned *port_r)
 	}
 }
 
+static const char *const admin_ring_roles[] = {
+    [RING_ROLE_NONE] = "",
+    [RING_ROLE_SELF] = "self",
+    [RING_ROLE_LEFT] = "left",
+    [RING_ROLE_RIGHT] = "right",
+    [RING_ROLE_LEFT_RIGHT] = "left,right",
+};
+
+/* The status column: for us the ring's state, for a neighbour its
+ * link's, empty for the others (as Dovecot 2.3 shows them). */
+static void
+admin_ring_dir_status(const struct ring_status *rs,
+    const struct ring_dir_status *ds, uint64_t now_ms, char *buf, size_t size)
+{
+	if (ds->role == RING_ROLE_SELF) {
+		if (!rs->handshaked)
+			snprintf(buf, size, "ring handshaking");
+		else if (rs->synced)
+			snprintf(buf, size, "ring synced");
+		else
+			snprintf(buf, size, "ring syncing");
+	} else if (ds->role != RING_ROLE_NONE)
+		snprintf(buf, size, "%s", rs->synced ? "synced" : "syncing");
+	else if (ds->handshaking)
+		snprintf(buf, size, "handshaking");
+	else
+		buf[0] = '\0';
+	(void)now_ms;
+}
+
 static enum admin_cmd_result
 admin_director_list(struct admin_conn *conn, char **args, size_t nargs)
 {
 	struct director *d = admin_conn_director(conn);
-	char port[8];
+	struct ring_dir_status ds;
+	struct ring_status rs;
+	char ipbuf[IPADDR_STR_MAX], port[8], failed[24], status[48], ms[24];
 	const char *ip, *f[6];
 	unsigned int p;
 	struct buf out;
+	size_t i;
 
-	/* as Dovecot 2.3 shows a director without connections: the self
-	 * line with the ring status and the last sync time in ms */
-	admin_self_address(d->conf, &ip, &p);
-	snprintf(port, sizeof(port), "%u", p);
-	f[0] = ip;
-	f[1] = port;
-	f[2] = "self";
-	f[3] = "0";
-	f[4] = "ring synced";
-	f[5] = "0";
 	buf_init(&out, SIZE_MAX);
-	admin_row(conn, &out, f, nitems(f));
+	engine_ring_status(d->engine, &rs);
+	if (!engine_ring_dir(d->engine, 0, &ds)) {
+		/* no ring: the self line of a director without connections */
+		admin_self_address(d->conf, &ip, &p);
+		snprintf(port, sizeof(port), "%u", p);
+		f[0] = ip;
+		f[1] = port;
+		f[2] = "self";
+		f[3] = "0";
+		f[4] = "ring synced";
+		f[5] = "0";
+		admin_row(conn, &out, f, nitems(f));
+		admin_list_end(conn, &out);
+		return ADMIN_CMD_DONE;
+	}
+	for (i = 0; engine_ring_dir(d->engine, i, &ds); i++) {
+		snprintf(port, sizeof(port), "%u", ds.addr.port);
+		snprintf(failed, sizeof(failed), "%llu",
+		    (unsigned long long)(ds.last_failure_ms / 1000));
+		admin_ring_dir_status(
+		    &rs, &ds, router_now_ms(), status, sizeof(status));
+		snprintf(ms, sizeof(ms), "%llu",
+		    (unsigned long long)rs.last_sync_ms);
+		f[0] = ipaddr_format(&ds.addr.ip, ipbuf);
+		f[1] = port;
+		f[2] = ds.removed ? "removed" : admin_ring_roles[ds.role];
+		f[3] = failed;
+		f[4] = status;
+		f[5] = ds.role == RING_ROLE_SELF ? ms : "0";
+		admin_row(conn, &out, f, nitems(f));
+	}
 	admin_list_end(conn, &out);
 	return ADMIN_CMD_DONE;
+}
+
+/* DIRECTOR-ADD ip [port] / DIRECTOR-REMOVE ip [port]: the port defaults
+ * to our own ring port (add) or any (remove). */
+static enum admin_cmd_result
+admin_director_op(struct admin_conn *conn, char **args, size_t nargs,
+    enum engine_admin_type type, const char *name)
+{
+	struct director *d = admin_conn_director(conn);
+	struct engine_admin_op op = {.type = type};
+	struct ipaddr ip;
+	const char *self_ip;
+	unsigned int port = 0, self_port;
+
+	if (ipaddr_parse(args[0], &ip) == -1)
+		return admin_bad_args(conn, name, "invalid IP address");
+	if (nargs > 1 &&
+	    (!admin_parse_uint(args[1], 65535, &port) || port == 0))
+		return admin_bad_args(conn, name, "invalid port");
+	admin_self_address(d->conf, &self_ip, &self_port);
+	if (port == 0 && type == ENGINE_ADMIN_DIRECTOR_ADD)
+		port = self_port;
+	if (type == ENGINE_ADMIN_DIRECTOR_REMOVE &&
+	    !engine_ring_enabled(d->engine) && strcmp(args[0], self_ip) == 0 &&
+	    (port == 0 || port == self_port)) {
+		admin_reply(conn, "can't remove self");
+		return ADMIN_CMD_DONE;
+	}
+	op.ip = &ip;
+	op.port = (uint16_t)port;
+	return admin_engine(conn, &op);
 }
 
 static enum admin_cmd_result
 admin_director_add(struct admin_conn *conn, char **args, size_t nargs)
 {
-	char peer[ADMIN_LOG_ARG_MAX];
-
-	log_warn("admin %s: DIRECTOR-ADD %s: this director runs without a "
-		 "ring",
-	    admin_conn_peer(conn), admin_log_arg(peer, args[0]));
-	admin_reply(conn, "director ring is not supported by this director");
-	return ADMIN_CMD_DONE;
+	return admin_director_op(
+	    conn, args, nargs, ENGINE_ADMIN_DIRECTOR_ADD, "DIRECTOR-ADD");
 }
 
 static enum admin_cmd_result
 admin_director_remove(struct admin_conn *conn, char **args, size_t nargs)
 {
-	struct director *d = admin_conn_director(conn);
-	const char *ip;
-	unsigned int port, want;
-
-	admin_self_address(d->conf, &ip, &port);
-	if (nargs > 1 && !admin_parse_uint(args[1], 65535, &want))
-		return admin_bad_args(conn, "DIRECTOR-REMOVE", "invalid port");
-	if (strcmp(args[0], ip) == 0 && (nargs < 2 || want == port))
-		admin_reply(conn, "can't remove self");
-	else
-		admin_reply(conn, "NOTFOUND");
-	return ADMIN_CMD_DONE;
+	return admin_director_op(
+	    conn, args, nargs, ENGINE_ADMIN_DIRECTOR_REMOVE, "DIRECTOR-REMOVE");
 }
 
 /* -- dispatch ------------------------------------------------------------- */

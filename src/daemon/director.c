@@ -150,8 +150,18 @@ director_ip_is_local(const struct ipaddr *ip)
 	return local;
 }
 
-/* Which of director_servers we are: the one the ring listener listens
- * on (an address of it, or one of ours if it listens on any). */
+static bool
+director_any_address(const char *address)
+{
+	return strcmp(address, "*") == 0 || strcmp(address, "::") == 0;
+}
+
+/*
+ * Which of director_servers we are: the one the ring listener listens
+ * on (an address of it, or one of ours if it listens on any).  Without
+ * director_servers, the listener's own address (a ring of one that
+ * DIRECTOR-ADD can grow).  Returns 1 (found), 0 (no ring) or -1.
+ */
 static int
 director_ring_self(struct director *d, const struct ring_addr *servers,
     size_t count, char **error_r)
@@ -164,19 +174,27 @@ director_ring_self(struct director *d, const struct ring_addr *servers,
 		if (conf->listeners[i].protocol == CONF_PROTOCOL_RING)
 			l = &conf->listeners[i];
 	}
-	for (i = 0; l != NULL && i < count; i++) {
+	if (l == NULL || l->address_count == 0)
+		return 0;
+	for (i = 0; i < count; i++) {
 		if (servers[i].port != l->port)
 			continue;
 		for (j = 0; j < l->address_count; j++) {
 			if (strcmp(l->addresses[j],
 				conf->director_servers[i].address) == 0 ||
-			    ((strcmp(l->addresses[j], "*") == 0 ||
-				 strcmp(l->addresses[j], "::") == 0) &&
+			    (director_any_address(l->addresses[j]) &&
 				director_ip_is_local(&servers[i].ip))) {
 				d->ring_self = servers[i];
-				return 0;
+				return 1;
 			}
 		}
+	}
+	if (count == 0) {
+		if (director_any_address(l->addresses[0]) ||
+		    ipaddr_parse(l->addresses[0], &d->ring_self.ip) == -1)
+			return 0;
+		d->ring_self.port = l->port;
+		return 1;
 	}
 	*error_r = xasprintf("%s: director_servers: none of its entries is "
 			     "this director's ring listener (listen ring { "
@@ -194,19 +212,18 @@ director_ring_start(struct director *d, char **error_r)
 	size_t i;
 	int ret;
 
-	if (conf->director_server_count == 0)
-		return 0;
-	servers = xcalloc(conf->director_server_count, sizeof(*servers));
+	servers = xcalloc(conf->director_server_count + 1, sizeof(*servers));
 	for (i = 0; i < conf->director_server_count; i++) {
 		/* checked by the configuration loader */
 		(void)ipaddr_parse(
 		    conf->director_servers[i].address, &servers[i].ip);
 		servers[i].port = conf->director_servers[i].port;
 	}
-	if (director_ring_self(
-		d, servers, conf->director_server_count, error_r) == -1) {
+	ret = director_ring_self(
+	    d, servers, conf->director_server_count, error_r);
+	if (ret <= 0) {
 		free(servers);
-		return -1;
+		return ret;
 	}
 	memset(&set, 0, sizeof(set));
 	set.self = d->ring_self;
@@ -347,6 +364,7 @@ director_free(struct director **dp)
 	*dp = NULL;
 	if (d->timer != NULL)
 		event_free(d->timer);
+	ring_conn_free_all(d);
 	router_free(&d->router);
 	engine_free(&d->engine);
 	connlimit_free(&d->proxy.connlimit);

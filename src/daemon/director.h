@@ -22,6 +22,7 @@ struct admin;
 struct engine;
 struct event;
 struct event_base;
+struct ring_conn;
 struct router;
 struct userhash_template;
 
@@ -40,6 +41,7 @@ struct director {
 	struct admin *admin; /* the admin socket (admin.c), or NULL */
 	char *state_path; /* the backend state file (hoststate.h) */
 	struct ring_addr ring_self; /* our ring address (if in a ring) */
+	struct ring_conn *ring_conns; /* ring_conn.c's connections */
 };
 
 /*

@@ -38,6 +38,7 @@
 #include "xmalloc.h"
 
 struct ring_conn {
+	struct ring_conn *prev, *next; /* in d->ring_conns */
 	struct director *d;
 	struct ring_link *link;
 	struct bufferevent *bev;
@@ -52,6 +53,12 @@ static void ring_conn_event(struct bufferevent *bev, short what, void *arg);
 static void
 ring_conn_free(struct ring_conn *c)
 {
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->d->ring_conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	ringwire_reader_deinit(&c->reader);
@@ -87,6 +94,10 @@ ring_conn_new(struct director *d, int fd)
 	}
 	bufferevent_setcb(
 	    c->bev, ring_conn_read, ring_conn_write, ring_conn_event, c);
+	c->next = d->ring_conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	d->ring_conns = c;
 	return c;
 }
 
@@ -277,4 +288,14 @@ ring_conn_flush(struct director *d)
 			ring_conn_gone(c, "output buffer full");
 		}
 	}
+}
+
+void
+ring_conn_free_all(struct director *d)
+{
+	struct ring_conn *c;
+
+	/* at exit: the engine forgets its links without telling us */
+	while ((c = d->ring_conns) != NULL)
+		ring_conn_free(c);
 }

@@ -22,5 +22,7 @@ void ring_conn_connect(struct director *d, struct ring_link *link);
 void ring_conn_close(struct director *d, struct ring_link *link);
 /* Writes out every link's queued output (after every engine call). */
 void ring_conn_flush(struct director *d);
+/* Closes every ring connection (the director is being freed). */
+void ring_conn_free_all(struct director *d);
 
 #endif

@@ -132,6 +132,8 @@ enum engine_admin_type {
 	ENGINE_ADMIN_HOST_RESET_USERS, /* ip (all: NULL), max_parallel */
 	ENGINE_ADMIN_USER_MOVE, /* user_hash, ip */
 	ENGINE_ADMIN_USER_KICK, /* user_hash */
+	ENGINE_ADMIN_DIRECTOR_ADD, /* ip, port (ring.h) */
+	ENGINE_ADMIN_DIRECTOR_REMOVE, /* ip, port (0: the first with ip) */
 };
 
 /* An admin write operation; `who` names the requester in logs. */
@@ -144,6 +146,7 @@ struct engine_admin_op {
 	unsigned int max_parallel; /* 0: the settings' default */
 	uint32_t user_hash;
 	const char *username; /* USER_KICK: for the ring's USER-KICK */
+	uint16_t port; /* DIRECTOR_*: the ring port */
 	const char *who;
 };
 

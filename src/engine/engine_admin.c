@@ -500,5 +500,9 @@ engine_admin(struct engine *e, uint64_t now_ms,
 	case ENGINE_ADMIN_USER_KICK:
 		engine_user_kick(e, op, requester);
 		break;
+	case ENGINE_ADMIN_DIRECTOR_ADD:
+	case ENGINE_ADMIN_DIRECTOR_REMOVE:
+		ring_admin_director(e, op, requester);
+		break;
 	}
 }

@@ -421,7 +421,10 @@ ring_link_handle(
 	case RINGWIRE_DONE:
 		return ring_handle_done(e, l) == -1 ? -1 : 1;
 	case RINGWIRE_HOST_HAND_START:
-		l->in_host_hand = true;
+		/* a handshaked ring's hosts replace those of a director
+		 * joining it; a joining director's are ignored by the ring */
+		l->in_host_hand = msg->ring_handshaked ||
+		    !e->ring->handshaked || e->ring->frozen;
 		l->replace_hosts = msg->ring_handshaked &&
 		    (!e->ring->handshaked || e->ring->frozen);
 		l->hand_host_count = 0;

@@ -224,9 +224,10 @@ void ring_moves_resend(struct engine *e);
 /* -- called by the engine (engine.c, engine_admin.c) -------------------- */
 void engine_ring_free(struct engine *e);
 /* Whether s may be routed now (u: the user's live assignment or NULL);
- * if not, the engine parks it with ring_waiter_add(). */
+ * if not, the engine parks it with ring_waiter_add().  A near-expiry
+ * user that hashes elsewhere now is made weak here (a takeover). */
 bool ring_route_allowed(
-    struct engine *e, const struct engine_session *s, const struct user *u);
+    struct engine *e, const struct engine_session *s, struct user *u);
 void ring_waiter_add(struct engine *e, struct engine_session *s);
 void ring_waiter_remove(struct engine *e, struct engine_session *s);
 /* A lasting assignment was made or refreshed: USER to the ring. */
@@ -240,6 +241,9 @@ void ring_user_kick_announce(struct engine *e, const char *username);
 /* Replies "OK" to requester once the ring has synced after a change. */
 void ring_admin_wait(struct engine *e, void *requester);
 void ring_admin_forget(struct engine *e, void *requester);
+/* DIRECTOR-ADD and DIRECTOR-REMOVE. */
+void ring_admin_director(
+    struct engine *e, const struct engine_admin_op *op, void *requester);
 void ring_tick(struct engine *e);
 /* Fails the waiting logins, says QUIT on every link. */
 void ring_shutdown(struct engine *e);

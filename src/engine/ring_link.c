@@ -233,7 +233,7 @@ ring_connect_right(struct engine *e)
 	struct ring_link *l;
 	size_t i;
 
-	if (r->connecting != NULL || r->ndirs < 2)
+	if (r->connecting != NULL || r->ndirs < 2 || e->shutting_down)
 		return;
 	d = ring_pick_right(e, r->alone);
 	if (d == NULL) {

@@ -96,9 +96,44 @@ ring_wait_reason(const struct engine *e)
 	return "ring not synced";
 }
 
+/*
+ * A user near expiry whose hash now points elsewhere may be taken over
+ * only through a weak round (2.3's rule): it goes weak on the new
+ * backend here, USER-WEAK goes around the ring, and it is handed out
+ * when our USER-WEAK has come back (ring_user_weak()).
+ */
+static bool
+ring_route_takeover(struct engine *e, const struct engine_session *s,
+    struct user *u)
+{
+	struct users *users = hosts_tag_users(s->tag);
+	uint32_t now = ring_now_secs(e);
+	struct ringwire_msg *m = &e->ring->msg;
+	struct host *sel, *old;
+
+	sel = hosts_select(e->hosts, hosts_tag_name(s->tag), u->hash);
+	old = hosts_lookup_id(e->hosts, u->host);
+	if (sel == NULL || old == NULL || sel->id == u->host ||
+	    engine_sessions_elsewhere(e, u->hash, sel))
+		return true;
+	log_info("ring: user %u is near expiry on %s and hashes to %s now: "
+		 "taking it over through a weak round",
+	    u->hash, old->ip_str, sel->ip_str);
+	users_set_host(users, u, sel->id);
+	users_refresh(users, u, now, now);
+	u->flags |= USER_FLAG_WEAK;
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_USER_WEAK;
+	m->user.hash = u->hash;
+	m->user.ip = sel->ip;
+	ring_originate(e, m);
+	ring_flood(e, NULL, m);
+	return false;
+}
+
 bool
 ring_route_allowed(
-    struct engine *e, const struct engine_session *s, const struct user *u)
+    struct engine *e, const struct engine_session *s, struct user *u)
 {
 	const struct ring *r = e->ring;
 
@@ -108,9 +143,15 @@ ring_route_allowed(
 		return false;
 	if (u != NULL && (u->flags & USER_FLAG_WEAK) != 0)
 		return false;
-	if (r->alone || u != NULL)
+	if (r->alone)
 		return true;
-	return r->synced;
+	if (u == NULL)
+		return r->synced;
+	if (!ring_user_near_expiry(e, u))
+		return true;
+	if (!r->synced)
+		return false;
+	return ring_route_takeover(e, s, u);
 }
 
 void
@@ -166,6 +207,22 @@ ring_waiters_run(struct engine *e)
 	}
 }
 
+/* A login timed out behind a weak user: 2.3 assumes a bug and clears
+ * the weakness, so the user is not locked out for good. */
+static void
+ring_weak_unstick(struct engine *e, const struct engine_session *s)
+{
+	struct user *u = users_lookup(
+	    hosts_tag_users(s->tag), s->user_hash, ring_now_secs(e));
+
+	if (u != NULL && (u->flags & USER_FLAG_WEAK) != 0) {
+		log_warn("ring: user %u weakness appears to be stuck, "
+			 "clearing it",
+		    u->hash);
+		u->flags &= ~(uint32_t)USER_FLAG_WEAK;
+	}
+}
+
 static void
 ring_waiters_expire(struct engine *e)
 {
@@ -179,6 +236,7 @@ ring_waiters_expire(struct engine *e)
 			continue;
 		ring_waiter_remove(e, s);
 		s->state = ENGINE_SESSION_IDLE;
+		ring_weak_unstick(e, s);
 		snprintf(why, sizeof(why),
 		    "timeout because %s - queued for "
 		    "%llu secs",
@@ -320,7 +378,8 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 		if ((u->flags & USER_FLAG_MOVING) != 0 &&
 		    !(from != NULL && from->users_override))
 			return; /* it predates the move */
-		if ((u->flags & USER_FLAG_PROVISIONAL) != 0 ||
+		if ((u->flags & (USER_FLAG_PROVISIONAL | USER_FLAG_WEAK)) !=
+			0 ||
 		    ring_user_near_expiry(e, u) || ours == NULL ||
 		    (from != NULL && from->users_override)) {
 			u = ring_user_take(e, u, ru->hash, host, ts);

@@ -177,6 +177,9 @@ router_run(struct router *r)
 				abort();
 			admin_cmds_reply(conn, eff.text);
 			break;
+		case ENGINE_EFFECT_RING_CONNECT:
+		case ENGINE_EFFECT_RING_CLOSE:
+			abort(); /* no ring here */
 		}
 	}
 }

@@ -323,6 +323,9 @@ sim_drain(struct sim_world *w, struct sim_director *d)
 		case ENGINE_EFFECT_ADMIN_REPLY:
 			sim_trace(w, SIM_TR_REPLY, NULL, -1, -1, 0);
 			break;
+		case ENGINE_EFFECT_RING_CONNECT:
+		case ENGINE_EFFECT_RING_CLOSE:
+			break; /* one director: no ring */
 		}
 	}
 }

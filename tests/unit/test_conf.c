@@ -72,7 +72,7 @@ test_defaults(void **state)
 	assert_int_equal(conf->user_kick_delay_ms, 2000);
 	assert_int_equal(conf->max_parallel_moves, 100);
 	assert_int_equal(conf->max_parallel_kicks, 100);
-	assert_int_equal(conf->ping_idle_timeout_ms, 30000);
+	assert_int_equal(conf->ping_idle_timeout_ms, 6000);
 	assert_int_equal(conf->ping_max_timeout_ms, 60000);
 	assert_int_equal(conf->output_buffer_size, 10 * 1024 * 1024);
 	assert_string_equal(conf->auth_master_user_separator, "");

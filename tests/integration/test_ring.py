@@ -1,0 +1,187 @@
+"""The director ring with real processes on loopback: three (and five)
+directors handshake and sync; one user logging in through every director
+lands on one backend; a host change made on one director is visible on
+all of them before its admin command answers; a move made on one director
+kicks the user's live session on another; a director killed with -9
+leaves the others serving its users, and when it comes back it gets the
+whole state from the ring.  The invariant oracle reads the backends' logs
+at the end of each test."""
+import signal
+import time
+
+import pytest
+
+from harness import adminclient, dovecot, netutil, rawclient
+
+PASS = dovecot.USER_PASSWORD
+SYNCED = r"ring: (handshaked with|synced)"
+
+
+def ring_servers(plan, count):
+    return " ".join("%s:%d" % (plan.director_ip(i), netutil.RING_PORT)
+                    for i in range(1, count + 1))
+
+
+@pytest.fixture
+def ring(director_factory, backends, address_plan):
+    """ring(count) starts count directors in one ring and waits until every
+    one of them has handshaked."""
+    def make(count=3, settings=None, start=True):
+        servers = ring_servers(address_plan, count)
+        top = {"disable_plaintext_auth": "no"}
+        top.update(settings or {})
+        ds = [director_factory(i, start=False, director_servers=servers,
+                               settings=top,
+                               extra_listeners={
+                                   "ring": {"port": netutil.RING_PORT}})
+              for i in range(1, count + 1)]
+        if start:
+            for d in ds:
+                d.start()
+            for d in ds:
+                d.wait_log(r"ring: handshaked with %d directors" % count,
+                           timeout=15)
+        return ds
+    return make
+
+
+def admin(d):
+    return adminclient.AdminClient(d.admin_socket)
+
+
+def lookup(d, user):
+    with admin(d) as a:
+        return a.command("USER-LOOKUP", user).split("\t")
+
+
+def host_list(d):
+    with admin(d) as a:
+        # ip -> [vhosts, users, tag, U|D, changed]
+        return {f[0]: f[1:] for f in a.list("HOST-LIST")}
+
+
+def imap_login(d, user):
+    c = rawclient.imap_connect(*d.listeners()["imap"])
+    reply = c.command("a", "LOGIN %s %s" % (user, PASS))
+    assert reply.startswith(b"a OK"), (d.name, user, reply)
+    return c
+
+
+def backend_of(d, user, offset=0, timeout=5.0):
+    m = d.wait_log(r"login: user=<%s>, client=[^,]*, backend=([^:]+):\d+, "
+                   r"result=ok" % user, offset=offset, timeout=timeout)
+    return m.group(1)
+
+
+def test_three_directors_one_backend_per_user(ring, backends):
+    ds = ring(3)
+    for n in range(12):
+        user = "user%d" % (700 + n)
+        seen = set()
+        # the first login makes the assignment on one director; the
+        # others must take it from the ring, not hash on their own
+        for d in ds[n % 3:] + ds[:n % 3]:
+            off = d.log_offset()
+            with imap_login(d, user) as c:
+                c.command("z", "LOGOUT")
+            seen.add(backend_of(d, user, off))
+        assert len(seen) == 1, (user, seen)
+        for d in ds:
+            assert lookup(d, user)[0] in seen, (d.name, user)
+    backends.check_no_overlap()
+
+
+def test_host_change_visible_everywhere_before_reply(ring, backends):
+    ds = ring(3)
+    extra = "127.0.9.91"
+    with admin(ds[0]) as a:
+        assert a.command("HOST-SET", extra, "7") == "OK"
+    # the reply came only after the change went around the ring
+    for d in ds:
+        assert host_list(d)[extra][0] == "7", d.name
+    with admin(ds[1]) as a:
+        assert a.command("HOST-DOWN", extra) == "OK"
+    for d in ds:
+        assert host_list(d)[extra][3] == "D", (d.name, host_list(d))
+    with admin(ds[2]) as a:
+        assert a.command("HOST-REMOVE", extra) == "OK"
+    for d in ds:
+        assert extra not in host_list(d), d.name
+    # every director agrees on the backend list (user counts aside)
+    lists = [sorted((ip, f[0], f[2], f[3]) for ip, f in host_list(d).items())
+             for d in ds]
+    assert lists[0] == lists[1] == lists[2]
+
+
+def test_move_on_one_director_kicks_session_on_another(ring, backends):
+    ds = ring(3, settings={"director_user_kick_delay": "1 s"})
+    user = "user720"
+    live = imap_login(ds[1], user)
+    old = backend_of(ds[1], user)
+    new = next(ip for ip in backends.ips if ip != old)
+    with admin(ds[0]) as a:
+        t0 = time.monotonic()
+        assert a.command("USER-MOVE", user, new) == "OK"
+        took = time.monotonic() - t0
+    # the move answered after the kick went around and the delay passed
+    assert took >= 0.9, took
+    with pytest.raises((EOFError, ConnectionError, OSError)):
+        for _ in range(50):
+            live.command("n", "NOOP")
+            time.sleep(0.05)
+    live.close()
+    for d in ds:
+        assert lookup(d, user)[0] == new, d.name
+    off = ds[2].log_offset()
+    with imap_login(ds[2], user) as c:
+        c.command("z", "LOGOUT")
+    assert backend_of(ds[2], user, off) == new
+    backends.check_no_overlap()
+
+
+def test_killed_director_rejoins_with_the_ring_state(ring, backends):
+    ds = ring(3)
+    users = ["user%d" % (730 + n) for n in range(8)]
+    where = {}
+    for u in users:
+        off = ds[0].log_offset()
+        with imap_login(ds[0], u) as c:
+            c.command("z", "LOGOUT")
+        where[u] = backend_of(ds[0], u, off)
+    victim = ds[2]
+    victim.kill()
+    victim.expect_exit = None
+    # the others go on serving the users where they are
+    for d in ds[:2]:
+        d.wait_log(r"ring: (lost a neighbour|director .* (ping timed out"
+                   r"|connection closed))", timeout=15)
+    for u in users[:4]:
+        off = ds[1].log_offset()
+        with imap_login(ds[1], u) as c:
+            c.command("z", "LOGOUT")
+        assert backend_of(ds[1], u, off) == where[u], u
+    off = victim.log_offset()
+    victim.start()
+    victim.wait_log(r"ring: handshaked with 3 directors", offset=off,
+                    timeout=20)
+    # the restarted director got every assignment from the ring
+    for u in users:
+        assert lookup(victim, u)[0] == where[u], u
+    for d in ds[:2]:
+        d.wait_log(SYNCED, timeout=10)
+    backends.check_no_overlap()
+
+
+def test_five_directors(ring, backends):
+    ds = ring(5)
+    user = "user750"
+    seen = set()
+    for d in ds:
+        off = d.log_offset()
+        with imap_login(d, user) as c:
+            c.command("z", "LOGOUT")
+        seen.add(backend_of(d, user, off))
+    assert len(seen) == 1, seen
+    with admin(ds[3]) as a:
+        lines = a.list("DIRECTOR-LIST")
+    assert len(lines) == 5, lines

@@ -1,0 +1,504 @@
+/*
+ * test_ring.c - the engine's ring with several engines on an in-memory
+ * network (lines delivered at once, in order, on a shared virtual
+ * clock): three directors handshake and sync; a user assigned on one is
+ * known on all; an admin change answers only after it went around; a
+ * move made on one director kicks the user's session on another and
+ * routes it to the new backend only after the kick token came back and
+ * the kick delay passed; a near-expiry takeover goes through a weak
+ * round; a director whose clock jumped (it was stopped) leaves the ring,
+ * routes nothing until it has rejoined, and takes the ring's user map.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "compat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "hosts.h"
+#include "ring.h"
+#include "users.h"
+
+#define T0 1700000000000ull
+#define KICK_DELAY 1000
+#define EXPIRE 600
+#define NDIRS_MAX 4
+#define PIPES_MAX 64
+
+struct net;
+
+struct pipe_end {
+	struct net *net;
+	int dir; /* engine index */
+	struct ring_link *link;
+	struct pipe_end *peer;
+	bool open;
+};
+
+struct pipe {
+	struct pipe_end a, b;
+};
+
+struct net {
+	uint64_t now;
+	int n;
+	struct engine *e[NDIRS_MAX];
+	bool up[NDIRS_MAX]; /* false: stopped (not called at all) */
+	struct ring_addr addr[NDIRS_MAX];
+	struct ipaddr backend[3];
+	struct pipe pipes[PIPES_MAX];
+	int npipes;
+	/* connections closed while their engine was stopped: it sees the
+	 * EOF when it runs again */
+	struct pipe_end *pending[PIPES_MAX];
+	int npending;
+	/* effects other than ring ones, per engine */
+	struct engine_effect eff[NDIRS_MAX][64];
+	size_t neff[NDIRS_MAX];
+};
+
+static void
+net_init(struct net *net, int n)
+{
+	struct engine_settings set = {
+	    .method = SELECT_METHOD_RENDEZVOUS,
+	    .user_expire_secs = EXPIRE,
+	    .kick_delay_ms = KICK_DELAY,
+	    .max_parallel_moves = 2,
+	};
+	struct hosts_spec_entry spec[3];
+	struct ring_settings rs;
+	char text[32];
+	int i;
+
+	memset(net, 0, sizeof(*net));
+	memset(spec, 0, sizeof(spec));
+	net->now = T0;
+	net->n = n;
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "10.1.0.%d", i + 1);
+		assert_int_equal(ipaddr_parse(text, &net->backend[i]), 0);
+		spec[i].ip = net->backend[i];
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "10.0.0.%d", i + 1);
+		assert_int_equal(ipaddr_parse(text, &net->addr[i].ip), 0);
+		net->addr[i].port = 9090;
+	}
+	for (i = 0; i < n; i++) {
+		net->e[i] = engine_new(&set, net->now);
+		net->up[i] = true;
+		engine_configure(net->e[i], net->now, spec, 3);
+		memset(&rs, 0, sizeof(rs));
+		rs.self = net->addr[i];
+		rs.servers = net->addr;
+		rs.server_count = (size_t)n;
+		rs.ping_idle_timeout_ms = 8000;
+		rs.ping_max_timeout_ms = 20000;
+		rs.request_timeout_ms = 30000;
+		assert_int_equal(engine_ring_start(net->e[i], net->now, &rs), 0);
+	}
+}
+
+static void
+net_free(struct net *net)
+{
+	int i;
+
+	for (i = 0; i < net->n; i++)
+		engine_free(&net->e[i]);
+}
+
+static int
+net_find(const struct net *net, const struct ring_addr *a)
+{
+	int i;
+
+	for (i = 0; i < net->n; i++) {
+		if (ipaddr_equals(&net->addr[i].ip, &a->ip) &&
+		    net->addr[i].port == a->port)
+			return i;
+	}
+	return -1;
+}
+
+static void
+end_close(struct pipe_end *pe, const char *why)
+{
+	struct net *net = pe->net;
+
+	if (!pe->open)
+		return;
+	pe->open = false;
+	if (!net->up[pe->dir]) {
+		assert_true(net->npending < PIPES_MAX);
+		net->pending[net->npending++] = pe;
+		return;
+	}
+	engine_ring_closed(net->e[pe->dir], net->now, pe->link, why);
+}
+
+/* One pass over every engine: effects and output.  True if anything
+ * happened. */
+static bool
+net_step(struct net *net)
+{
+	struct engine_effect eff;
+	struct ring_link *l;
+	struct pipe_end *pe;
+	struct pipe *p;
+	const char *data, *nl;
+	bool busy = false;
+	size_t len;
+	int i, t;
+
+	for (i = 0; i < net->npending; i++) {
+		pe = net->pending[i];
+		if (!net->up[pe->dir])
+			continue;
+		net->pending[i--] = net->pending[--net->npending];
+		engine_ring_closed(net->e[pe->dir], net->now, pe->link,
+		    "connection closed");
+		busy = true;
+	}
+	for (i = 0; i < net->n; i++) {
+		if (!net->up[i])
+			continue;
+		while (engine_next_effect(net->e[i], &eff)) {
+			busy = true;
+			if (eff.type == ENGINE_EFFECT_RING_CONNECT) {
+				t = net_find(net, ring_link_target(eff.link));
+				assert_true(t >= 0 && net->npipes < PIPES_MAX);
+				p = &net->pipes[net->npipes++];
+				memset(p, 0, sizeof(*p));
+				p->a = (struct pipe_end){net, i, eff.link,
+				    &p->b, true};
+				ring_link_set_owner(eff.link, &p->a);
+				if (!net->up[t]) {
+					/* a stopped process still accepts
+					 * in the kernel, then says nothing */
+					p->b = (struct pipe_end){
+					    net, t, NULL, &p->a, false};
+					engine_ring_connected(
+					    net->e[i], net->now, eff.link);
+					continue;
+				}
+				p->b = (struct pipe_end){net, t,
+				    engine_ring_accept(net->e[t], net->now,
+					&net->addr[i].ip, &p->b),
+				    &p->a, true};
+				engine_ring_connected(
+				    net->e[i], net->now, eff.link);
+			} else if (eff.type == ENGINE_EFFECT_RING_CLOSE) {
+				pe = ring_link_owner(eff.link);
+				end_close(pe, NULL);
+				end_close(pe->peer, "connection closed");
+			} else if (net->neff[i] < 64)
+				net->eff[i][net->neff[i]++] = eff;
+		}
+		while ((l = engine_ring_next_output(net->e[i])) != NULL) {
+			busy = true;
+			pe = ring_link_owner(l);
+			data = ring_link_output(l, &len);
+			char *copy = malloc(len + 1);
+
+			memcpy(copy, data, len);
+			copy[len] = '\0';
+			ring_link_output_taken(l);
+			for (data = copy; pe->peer->open &&
+			     net->up[pe->peer->dir] &&
+			     (nl = strchr(data, '\n')) != NULL;
+			     data = nl + 1)
+				engine_ring_input(net->e[pe->peer->dir],
+				    net->now, pe->peer->link, data,
+				    (size_t)(nl - data));
+			free(copy);
+			if (pe->open)
+				engine_ring_drained(net->e[i], net->now, l);
+		}
+	}
+	return busy;
+}
+
+static void
+net_settle(struct net *net)
+{
+	int rounds = 0;
+
+	while (net_step(net))
+		assert_true(++rounds < 10000);
+}
+
+/* Advances the clock by ms in steps of 100 ms, ticking every engine
+ * that is up. */
+static void
+net_run(struct net *net, uint64_t ms)
+{
+	uint64_t end = net->now + ms;
+	int i;
+
+	net_settle(net);
+	while (net->now < end) {
+		net->now += 100;
+		for (i = 0; i < net->n; i++) {
+			if (net->up[i])
+				engine_tick(net->e[i], net->now);
+		}
+		net_settle(net);
+	}
+}
+
+static bool
+net_synced(const struct net *net, int i)
+{
+	struct ring_status st;
+
+	engine_ring_status(net->e[i], &st);
+	return st.synced && st.handshaked && !st.alone;
+}
+
+/* The backend index engine i has for user hash, or -1. */
+static int
+user_backend(const struct net *net, int i, uint32_t hash)
+{
+	struct hosts *hosts = engine_hosts(net->e[i]);
+	struct host_tag *tag = hosts_tag_lookup(hosts, "");
+	struct user *u = users_lookup(
+	    hosts_tag_users(tag), hash, (uint32_t)(net->now / 1000));
+	struct host *h;
+	int b;
+
+	if (u == NULL)
+		return -1;
+	h = hosts_lookup_id(hosts, u->host);
+	for (b = 0; b < 3; b++) {
+		if (ipaddr_equals(&h->ip, &net->backend[b]))
+			return b;
+	}
+	return -1;
+}
+
+static int
+backend_index(const struct net *net, const struct ipaddr *ip)
+{
+	int b;
+
+	for (b = 0; b < 3; b++) {
+		if (ipaddr_equals(ip, &net->backend[b]))
+			return b;
+	}
+	return -1;
+}
+
+static size_t
+take_effects(struct net *net, int i, enum engine_effect_type type,
+    const void *who)
+{
+	size_t k, n = 0;
+
+	for (k = 0; k < net->neff[i]; k++) {
+		if (net->eff[i][k].type == type &&
+		    (who == NULL || net->eff[i][k].session == who ||
+			net->eff[i][k].requester == who))
+			n++;
+	}
+	return n;
+}
+
+static void
+clear_effects(struct net *net)
+{
+	memset(net->neff, 0, sizeof(net->neff));
+}
+
+/* -- tests ------------------------------------------------------------ */
+
+static void
+test_three_sync(void **state)
+{
+	struct net net;
+	int i;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	for (i = 0; i < 3; i++)
+		assert_true(net_synced(&net, i));
+	net_free(&net);
+}
+
+static void
+test_user_known_everywhere(void **state)
+{
+	struct engine_session s1 = {0}, s2 = {0};
+	struct net net;
+	int b, i;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	assert_int_equal(engine_route(net.e[0], net.now, &s1, 4242, ""),
+	    ENGINE_ROUTE_OK);
+	b = backend_index(&net, &s1.backend);
+	/* provisional: not announced before the login succeeded */
+	net_settle(&net);
+	assert_int_equal(user_backend(&net, 1, 4242), -1);
+	engine_session_alive(net.e[0], net.now, &s1);
+	net_settle(&net);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 4242), b);
+	assert_int_equal(engine_route(net.e[2], net.now, &s2, 4242, ""),
+	    ENGINE_ROUTE_OK);
+	assert_int_equal(backend_index(&net, &s2.backend), b);
+	engine_session_end(net.e[0], net.now, &s1);
+	engine_session_end(net.e[2], net.now, &s2);
+	net_free(&net);
+}
+
+static void
+test_admin_answers_after_ring(void **state)
+{
+	struct engine_admin_op op = {.type = ENGINE_ADMIN_HOST_SET};
+	struct ipaddr extra;
+	int requester, i;
+	struct net net;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	clear_effects(&net);
+	assert_int_equal(ipaddr_parse("10.1.0.9", &extra), 0);
+	op.ip = &extra;
+	op.have_vhosts = true;
+	op.vhosts = 5;
+	op.who = "test";
+	engine_admin(net.e[1], net.now, &op, &requester);
+	/* nothing has travelled yet: no answer */
+	assert_int_equal(
+	    take_effects(&net, 1, ENGINE_EFFECT_ADMIN_REPLY, &requester), 0);
+	(void)net_step(&net);
+	assert_int_equal(
+	    take_effects(&net, 1, ENGINE_EFFECT_ADMIN_REPLY, &requester), 0);
+	net_settle(&net);
+	assert_int_equal(
+	    take_effects(&net, 1, ENGINE_EFFECT_ADMIN_REPLY, &requester), 1);
+	for (i = 0; i < 3; i++)
+		assert_non_null(hosts_lookup(engine_hosts(net.e[i]), &extra));
+	net_free(&net);
+}
+
+static void
+test_move_fences_across_ring(void **state)
+{
+	struct engine_session live = {0}, retry = {0}, other = {0};
+	struct engine_admin_op op = {.type = ENGINE_ADMIN_USER_MOVE};
+	int requester, old, to;
+	struct net net;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	assert_int_equal(engine_route(net.e[1], net.now, &live, 77, ""),
+	    ENGINE_ROUTE_OK);
+	engine_session_alive(net.e[1], net.now, &live);
+	net_settle(&net);
+	old = backend_index(&net, &live.backend);
+	to = (old + 1) % 3;
+	clear_effects(&net);
+	op.ip = &net.backend[to];
+	op.user_hash = 77;
+	op.who = "test";
+	engine_admin(net.e[0], net.now, &op, &requester);
+	net_settle(&net);
+	/* the session on director 1 is kicked; nobody answers yet */
+	assert_int_equal(take_effects(&net, 1, ENGINE_EFFECT_KICK, &live), 1);
+	assert_int_equal(
+	    take_effects(&net, 0, ENGINE_EFFECT_ADMIN_REPLY, &requester), 0);
+	/* a login on director 2 waits for the move */
+	assert_int_equal(engine_route(net.e[2], net.now, &other, 77, ""),
+	    ENGINE_ROUTE_WAIT);
+	net_run(&net, 3000);
+	assert_int_equal(
+	    take_effects(&net, 0, ENGINE_EFFECT_ADMIN_REPLY, &requester), 0);
+	assert_int_equal(take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &other),
+	    0);
+	/* the kicked session ends: token, everywhere, then the delay */
+	engine_session_end(net.e[1], net.now, &live);
+	net_run(&net, 500);
+	assert_int_equal(take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &other),
+	    0);
+	net_run(&net, 1000);
+	assert_int_equal(
+	    take_effects(&net, 0, ENGINE_EFFECT_ADMIN_REPLY, &requester), 1);
+	assert_int_equal(take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &other),
+	    1);
+	assert_int_equal(backend_index(&net, &other.backend), to);
+	assert_int_equal(engine_route(net.e[1], net.now, &retry, 77, ""),
+	    ENGINE_ROUTE_OK);
+	assert_int_equal(backend_index(&net, &retry.backend), to);
+	engine_session_end(net.e[2], net.now, &other);
+	engine_session_end(net.e[1], net.now, &retry);
+	net_free(&net);
+}
+
+static void
+test_frozen_director_rejoins(void **state)
+{
+	struct engine_admin_op op = {.type = ENGINE_ADMIN_USER_MOVE};
+	struct engine_session stale = {0}, s = {0};
+	int requester, old, to;
+	struct net net;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	assert_int_equal(engine_route(net.e[2], net.now, &stale, 99, ""),
+	    ENGINE_ROUTE_OK);
+	engine_session_alive(net.e[2], net.now, &stale);
+	net_settle(&net);
+	old = backend_index(&net, &stale.backend);
+	to = (old + 1) % 3;
+	/* director 2 stops; the others drop it and move the user */
+	net.up[2] = false;
+	net_run(&net, 12000);
+	assert_true(net_synced(&net, 0) && net_synced(&net, 1));
+	op.ip = &net.backend[to];
+	op.user_hash = 99;
+	op.who = "test";
+	engine_admin(net.e[0], net.now, &op, &requester);
+	net_run(&net, 2000);
+	assert_int_equal(user_backend(&net, 1, 99), to);
+	/* it resumes: its clock jumped, it routes nothing until it has
+	 * rejoined, and then the ring's assignment wins and its stale
+	 * session is kicked */
+	net.up[2] = true;
+	clear_effects(&net);
+	assert_int_equal(engine_route(net.e[2], net.now, &s, 99, ""),
+	    ENGINE_ROUTE_WAIT);
+	net_run(&net, 3000);
+	assert_int_equal(take_effects(&net, 2, ENGINE_EFFECT_KICK, &stale), 1);
+	assert_int_equal(user_backend(&net, 2, 99), to);
+	engine_session_end(net.e[2], net.now, &stale);
+	net_run(&net, 2000);
+	assert_int_equal(take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &s), 1);
+	assert_int_equal(backend_index(&net, &s.backend), to);
+	assert_true(net_synced(&net, 2));
+	engine_session_end(net.e[2], net.now, &s);
+	net_free(&net);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_three_sync),
+	    cmocka_unit_test(test_user_known_everywhere),
+	    cmocka_unit_test(test_admin_answers_after_ring),
+	    cmocka_unit_test(test_move_fences_across_ring),
+	    cmocka_unit_test(test_frozen_director_rejoins),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
