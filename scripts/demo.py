@@ -2,8 +2,9 @@
 """`make demo`: the mail director on one machine, step by step.
 
 Starts three real Dovecot backends on loopback (the integration test
-harness), writes and checks a directord configuration, starts directord,
-shows with `directorctl simulate` which backend each user maps to under
+harness), writes and checks a directord configuration, starts a ring of
+three directors and shows one user's sessions through all three landing
+on one backend, shows with `directorctl simulate` which backend each user maps to under
 both hashing methods and how evenly 100000 users spread, and logs a few
 users in over IMAP and POP3 through the director, checking in the
 backends' own logs that each landed where predicted, delivers a message
@@ -44,7 +45,8 @@ class Demo:
         self.plan = None
         self.workdir = None
         self.backends = []
-        self.director = None
+        self.director = None    # the first of the ring
+        self.ring = []
         self.method = "rendezvous"
 
     def ctl(self, *args):
@@ -59,11 +61,11 @@ class Demo:
         return res.stdout
 
     def cleanup(self):
-        if self.director is not None:
+        for d in reversed(self.ring):
             try:
-                self.director.stop()
+                d.stop()
             except Exception as e:
-                print("warning: stopping directord: %s" % e)
+                print("warning: stopping directord %s: %s" % (d.name, e))
         if self.backends:
             dovecot.stop_backends(self.backends)
         procutil.stop_all()
@@ -96,15 +98,26 @@ def step_backends(demo):
             (b.name, b.ip, b.imap_port, b.pop3_port, b.lmtp_port))
 
 
+RING_SIZE = 3
+
+
 def step_director(demo):
-    demo.director = directord.Directord(
-        "d1", demo.plan.director_ip(1), os.path.join(demo.workdir, "d1"),
-        mail_servers=demo.backends,
-        binary=os.path.join(demo.build, "directord"),
-        settings={"director_hashing": demo.method, "log_level": "info",
-                  "disable_plaintext_auth": "no",
-                  "director_user_kick_delay": "1 s"})
-    say("Configuration %s:\n" % demo.director.config_path)
+    servers = " ".join("%s:%d" % (demo.plan.director_ip(i), netutil.RING_PORT)
+                       for i in range(1, RING_SIZE + 1))
+    for i in range(1, RING_SIZE + 1):
+        demo.ring.append(directord.Directord(
+            "d%d" % i, demo.plan.director_ip(i),
+            os.path.join(demo.workdir, "d%d" % i),
+            mail_servers=demo.backends, director_servers=servers,
+            extra_listeners={"ring": {"port": netutil.RING_PORT}},
+            binary=os.path.join(demo.build, "directord"),
+            settings={"director_hashing": demo.method, "log_level": "info",
+                      "disable_plaintext_auth": "no",
+                      "director_user_kick_delay": "1 s"}))
+    demo.director = demo.ring[0]
+    say("Three directors form a ring; each lists all three in"
+        "\ndirector_servers and has a ring listener.  Configuration of d1,"
+        "\n%s:\n" % demo.director.config_path)
     with open(demo.director.config_path) as f:
         for line in f:
             say("    " + line.rstrip("\n"))
@@ -112,11 +125,16 @@ def step_director(demo):
     if res.returncode != 0:
         raise RuntimeError("directord -n failed:\n" + res.stderr)
     say("\n$ directord -n -c FILE\n  " + res.stdout.strip())
-    offset = demo.director.log_offset()
-    demo.director.start()
-    m = demo.director.wait_log(r"directord ready[^\n]*", timeout=10,
-                               offset=offset)
-    say("$ directord -F -c FILE &\n  log: " + m.group(0))
+    offsets = [d.log_offset() for d in demo.ring]
+    for d in demo.ring:
+        d.start()
+    for d, offset in zip(demo.ring, offsets):
+        m = d.wait_log(r"ring: handshaked with %d directors[^\n]*" %
+                       RING_SIZE, timeout=30, offset=offset)
+        say("$ directord -F -c %s/directord.conf &\n  log: %s" %
+            (d.name, m.group(0)))
+    say("\n$ directorctl -c FILE ring status\n")
+    say(demo.ctl("ring", "status").rstrip())
 
 
 def step_map(demo):
@@ -216,6 +234,40 @@ def step_login(demo):
     checked = oracle.check_no_overlap(demo.backends)
     say("\n  the backends' logs hold %d session(s); no user was ever on two"
         "\n  backends at once" % len(checked))
+
+
+def step_ring(demo):
+    user = SAMPLE_USERS[4]
+    say("The load balancer may send any connection to any director.  %s"
+        "\nlogs in through d1, d2 and d3 at the same time: the first"
+        "\ndirector assigns a backend and tells the ring, the others use"
+        "\nthat assignment.\n" % user)
+    offsets = {b.name: b.log_offset() for b in demo.backends}
+    sessions = []
+    for d in demo.ring:
+        host, port = d.listeners()["imap"]
+        imap = imaplib.IMAP4(host, port, timeout=10)
+        imap.login(user, dovecot.USER_PASSWORD)
+        sessions.append(imap)
+        m = d.wait_log(r"login: user=<%s>, [^\n]*backend=([^:]+)[^\n]*"
+                       % user, timeout=10)
+        say("  through %s (%s): %s" % (d.name, d.ip, m.group(0)))
+    for imap in sessions:
+        imap.logout()
+    where = set()
+    for b in demo.backends:
+        n = len(re.findall(r"imap-login: Info: Login: user=<%s>" % user,
+                           b.log_text(offsets[b.name])))
+        if n:
+            where.add(b.name)
+            say("  %s logged %d login(s) of %s" % (b.name, n, user))
+    if len(where) != 1:
+        raise RuntimeError("sessions of %s on %s" % (user, sorted(where)))
+    say("\n$ directorctl -c d3/directord.conf status %s\n" % user)
+    cmd = [os.path.join(demo.build, "directorctl"), "-c",
+           demo.ring[2].config_path, "status", user]
+    say(subprocess.run(cmd, capture_output=True, text=True,
+                       timeout=60).stdout.rstrip())
 
 
 def _lmtp_deliver(host, port, sender, rcpts, body):
@@ -329,10 +381,12 @@ def step_admin(demo):
 
 
 def step_stop(demo):
-    rc = demo.director.stop()
-    say("directord stopped (SIGTERM), exit status %s" % rc)
-    if rc != 0:
-        raise RuntimeError("directord exited with %s" % rc)
+    for d in reversed(demo.ring):
+        rc = d.stop()
+        say("directord %s stopped (SIGTERM), exit status %s" % (d.name, rc))
+        if rc != 0:
+            raise RuntimeError("directord %s exited with %s" % (d.name, rc))
+    demo.ring = []
     demo.director = None
     dovecot.stop_backends(demo.backends)
     demo.backends = []
@@ -341,9 +395,10 @@ def step_stop(demo):
 
 STEPS = [
     ("start three Dovecot backends on loopback", step_backends),
-    ("configure and start directord", step_director),
+    ("configure and start a ring of three directors", step_director),
     ("which backend each user maps to, and the balance", step_map),
     ("IMAP and POP3 logins through the director", step_login),
+    ("one user through all three directors", step_ring),
     ("mail delivered over LMTP through the director", step_lmtp),
     ("directorctl status, and a safe move of a live user", step_admin),
     ("stop everything", step_stop),

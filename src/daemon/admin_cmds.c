@@ -619,8 +619,13 @@ admin_director_op(struct admin_conn *conn, char **args, size_t nargs,
 	const char *self_ip;
 	unsigned int port = 0, self_port;
 
-	if (ipaddr_parse(args[0], &ip) == -1)
-		return admin_bad_args(conn, name, "invalid IP address");
+	if (ipaddr_parse(args[0], &ip) == -1) {
+		char arg[ADMIN_LOG_ARG_MAX];
+
+		log_warn("admin %s: %s %s: not an IP address; closing",
+		    admin_conn_peer(conn), name, admin_log_arg(arg, args[0]));
+		return ADMIN_CMD_CLOSE;
+	}
 	if (nargs > 1 &&
 	    (!admin_parse_uint(args[1], 65535, &port) || port == 0))
 		return admin_bad_args(conn, name, "invalid port");

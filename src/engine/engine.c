@@ -31,7 +31,7 @@ engine_secs(uint64_t now_ms)
 	return (uint32_t)(now_ms / 1000);
 }
 
-static void
+void
 engine_see_time(struct engine *e, uint64_t now_ms)
 {
 	uint64_t gap;

@@ -54,8 +54,7 @@ engine_configure(struct engine *e, uint64_t now_ms,
 {
 	size_t i;
 
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	engine_set_configured(e, entries, count);
 	for (i = 0; i < count; i++)
 		engine_add_configured(e, &entries[i]);
@@ -89,8 +88,7 @@ engine_reload(struct engine *e, uint64_t now_ms,
 	struct host *host;
 	size_t i;
 
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	for (i = 0; i < e->configured_count; i++) {
 		c = &e->configured[i];
 		if (engine_spec_find(entries, count, &c->ip) != NULL)
@@ -159,8 +157,7 @@ engine_load_state(struct engine *e, uint64_t now_ms,
 {
 	size_t i;
 
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	/* before any session exists: nothing to kick or fence */
 	for (i = 0; i < count; i++)
 		engine_apply_state(e, &entries[i]);
@@ -474,8 +471,7 @@ void
 engine_admin(struct engine *e, uint64_t now_ms,
     const struct engine_admin_op *op, void *requester)
 {
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	switch (op->type) {
 	case ENGINE_ADMIN_HOST_SET:
 	case ENGINE_ADMIN_HOST_UPDATE:

@@ -104,6 +104,9 @@ struct engine {
 };
 
 /* engine.c */
+/* Every entry point starts here: the engine's clock moves forward only,
+ * and a jump longer than the ring's ping timeout freezes the ring. */
+void engine_see_time(struct engine *e, uint64_t now_ms);
 void engine_effect_add(struct engine *e, enum engine_effect_type type,
     struct engine_session *s, void *requester, const char *text);
 void engine_reply(struct engine *e, void *requester, const char *text);

@@ -71,8 +71,7 @@ engine_ring_accept(struct engine *e, uint64_t now_ms,
 {
 	struct ring_link *l;
 
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	l = ring_link_new(e, false);
 	l->owner = owner;
 	l->peer_ip = *peer_ip;
@@ -87,8 +86,7 @@ engine_ring_accept(struct engine *e, uint64_t now_ms,
 void
 engine_ring_connected(struct engine *e, uint64_t now_ms, struct ring_link *l)
 {
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	if (l->state != RING_LINK_CONNECTING)
 		return;
 	l->state = RING_LINK_HANDSHAKE;
@@ -129,8 +127,7 @@ engine_ring_drained(struct engine *e, uint64_t now_ms, struct ring_link *l)
 {
 	struct ringwire_msg *m = &e->ring->msg;
 
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	if (l->state != RING_LINK_HANDSHAKE || !l->sent_state || l->sent_done)
 		return;
 	if (!ring_users_stream(e, l)) {

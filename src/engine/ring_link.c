@@ -275,8 +275,7 @@ engine_ring_input(struct engine *e, uint64_t now_ms, struct ring_link *l,
 	char err[256];
 	int ret;
 
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	if (l->state == RING_LINK_CLOSING || l->state == RING_LINK_CONNECTING)
 		return;
 	l->last_input_ms = e->now_ms;
@@ -302,8 +301,7 @@ void
 engine_ring_closed(
     struct engine *e, uint64_t now_ms, struct ring_link *l, const char *why)
 {
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	if (l->state != RING_LINK_CLOSING) {
 		ring_link_close(
 		    e, l, why != NULL ? why : "connection lost", false);

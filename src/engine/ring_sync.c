@@ -102,8 +102,7 @@ engine_ring_start(
 
 	if (set->self.ip.family == 0 || set->self.port == 0)
 		return -1;
-	if (now_ms > e->now_ms)
-		e->now_ms = now_ms;
+	engine_see_time(e, now_ms);
 	r = xcalloc(1, sizeof(*r));
 	r->set = *set;
 	TAILQ_INIT(&r->links);

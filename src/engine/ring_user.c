@@ -103,8 +103,8 @@ ring_wait_reason(const struct engine *e)
  * when our USER-WEAK has come back (ring_user_weak()).
  */
 static bool
-ring_route_takeover(struct engine *e, const struct engine_session *s,
-    struct user *u)
+ring_route_takeover(
+    struct engine *e, const struct engine_session *s, struct user *u)
 {
 	struct users *users = hosts_tag_users(s->tag);
 	uint32_t now = ring_now_secs(e);

@@ -185,3 +185,57 @@ def test_five_directors(ring, backends):
     with admin(ds[3]) as a:
         lines = a.list("DIRECTOR-LIST")
     assert len(lines) == 5, lines
+
+
+def test_hashing_mismatch_refused_with_a_clear_log(ring, director_factory,
+                                                   address_plan):
+    servers = ring_servers(address_plan, 2)
+    ds = []
+    for i, method in ((1, "rendezvous"), (2, "dovecot")):
+        ds.append(director_factory(
+            i, director_servers=servers,
+            settings={"director_hashing": method},
+            extra_listeners={"ring": {"port": netutil.RING_PORT}}))
+    # whoever accepts the other's connection refuses it and says why
+    m = None
+    for d in ds:
+        try:
+            m = d.wait_log(r"hashing method differs from ours[^\n]*"
+                           r"director_hashing = \w+", timeout=10)
+            break
+        except TimeoutError:
+            continue
+    assert m is not None
+    for d in ds:
+        with admin(d) as a:
+            rows = a.list("DIRECTOR-LIST")
+        assert not any(r[2] in ("left", "right", "left,right")
+                       for r in rows), (d.name, rows)
+
+
+def test_director_remove_and_add_back(ring):
+    ds = ring(3)
+    gone = ds[2]
+    with admin(ds[0]) as a:
+        assert a.command("DIRECTOR-REMOVE", gone.ip) == "OK"
+    # the two others closed the ring without it
+    for d in ds[:2]:
+        with admin(d) as a:
+            rows = {(r[0], r[2]) for r in a.list("DIRECTOR-LIST")}
+        assert (gone.ip, "left") not in rows and \
+            (gone.ip, "right") not in rows, (d.name, rows)
+    with admin(ds[1]) as a:
+        assert a.command("DIRECTOR-ADD", gone.ip,
+                         str(netutil.RING_PORT)) == "OK"
+    off = ds[0].log_offset()
+    ds[0].wait_log(SYNCED, offset=off, timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with admin(gone) as a:
+            rows = a.list("DIRECTOR-LIST")
+        if any(r[2] == "self" and r[4] == "ring synced" for r in rows) and \
+                any(r[2] in ("left", "right", "left,right") for r in rows):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the director did not rejoin: %s" % rows)

@@ -103,7 +103,8 @@ net_init(struct net *net, int n)
 		rs.ping_idle_timeout_ms = 8000;
 		rs.ping_max_timeout_ms = 20000;
 		rs.request_timeout_ms = 30000;
-		assert_int_equal(engine_ring_start(net->e[i], net->now, &rs), 0);
+		assert_int_equal(
+		    engine_ring_start(net->e[i], net->now, &rs), 0);
 	}
 }
 
@@ -164,8 +165,8 @@ net_step(struct net *net)
 		if (!net->up[pe->dir])
 			continue;
 		net->pending[i--] = net->pending[--net->npending];
-		engine_ring_closed(net->e[pe->dir], net->now, pe->link,
-		    "connection closed");
+		engine_ring_closed(
+		    net->e[pe->dir], net->now, pe->link, "connection closed");
 		busy = true;
 	}
 	for (i = 0; i < net->n; i++) {
@@ -178,8 +179,8 @@ net_step(struct net *net)
 				assert_true(t >= 0 && net->npipes < PIPES_MAX);
 				p = &net->pipes[net->npipes++];
 				memset(p, 0, sizeof(*p));
-				p->a = (struct pipe_end){net, i, eff.link,
-				    &p->b, true};
+				p->a = (struct pipe_end){
+				    net, i, eff.link, &p->b, true};
 				ring_link_set_owner(eff.link, &p->a);
 				if (!net->up[t]) {
 					/* a stopped process still accepts
@@ -212,8 +213,8 @@ net_step(struct net *net)
 			memcpy(copy, data, len);
 			copy[len] = '\0';
 			ring_link_output_taken(l);
-			for (data = copy; pe->peer->open &&
-			     net->up[pe->peer->dir] &&
+			for (data = copy;
+			     pe->peer->open && net->up[pe->peer->dir] &&
 			     (nl = strchr(data, '\n')) != NULL;
 			     data = nl + 1)
 				engine_ring_input(net->e[pe->peer->dir],
@@ -298,8 +299,8 @@ backend_index(const struct net *net, const struct ipaddr *ip)
 }
 
 static size_t
-take_effects(struct net *net, int i, enum engine_effect_type type,
-    const void *who)
+take_effects(
+    struct net *net, int i, enum engine_effect_type type, const void *who)
 {
 	size_t k, n = 0;
 
@@ -342,8 +343,8 @@ test_user_known_everywhere(void **state)
 
 	net_init(&net, 3);
 	net_run(&net, 500);
-	assert_int_equal(engine_route(net.e[0], net.now, &s1, 4242, ""),
-	    ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(net.e[0], net.now, &s1, 4242, ""), ENGINE_ROUTE_OK);
 	b = backend_index(&net, &s1.backend);
 	/* provisional: not announced before the login succeeded */
 	net_settle(&net);
@@ -352,8 +353,8 @@ test_user_known_everywhere(void **state)
 	net_settle(&net);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(user_backend(&net, i, 4242), b);
-	assert_int_equal(engine_route(net.e[2], net.now, &s2, 4242, ""),
-	    ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(net.e[2], net.now, &s2, 4242, ""), ENGINE_ROUTE_OK);
 	assert_int_equal(backend_index(&net, &s2.backend), b);
 	engine_session_end(net.e[0], net.now, &s1);
 	engine_session_end(net.e[2], net.now, &s2);
@@ -401,8 +402,8 @@ test_move_fences_across_ring(void **state)
 
 	net_init(&net, 3);
 	net_run(&net, 500);
-	assert_int_equal(engine_route(net.e[1], net.now, &live, 77, ""),
-	    ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(net.e[1], net.now, &live, 77, ""), ENGINE_ROUTE_OK);
 	engine_session_alive(net.e[1], net.now, &live);
 	net_settle(&net);
 	old = backend_index(&net, &live.backend);
@@ -418,26 +419,26 @@ test_move_fences_across_ring(void **state)
 	assert_int_equal(
 	    take_effects(&net, 0, ENGINE_EFFECT_ADMIN_REPLY, &requester), 0);
 	/* a login on director 2 waits for the move */
-	assert_int_equal(engine_route(net.e[2], net.now, &other, 77, ""),
-	    ENGINE_ROUTE_WAIT);
+	assert_int_equal(
+	    engine_route(net.e[2], net.now, &other, 77, ""), ENGINE_ROUTE_WAIT);
 	net_run(&net, 3000);
 	assert_int_equal(
 	    take_effects(&net, 0, ENGINE_EFFECT_ADMIN_REPLY, &requester), 0);
-	assert_int_equal(take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &other),
-	    0);
+	assert_int_equal(
+	    take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &other), 0);
 	/* the kicked session ends: token, everywhere, then the delay */
 	engine_session_end(net.e[1], net.now, &live);
 	net_run(&net, 500);
-	assert_int_equal(take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &other),
-	    0);
+	assert_int_equal(
+	    take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &other), 0);
 	net_run(&net, 1000);
 	assert_int_equal(
 	    take_effects(&net, 0, ENGINE_EFFECT_ADMIN_REPLY, &requester), 1);
-	assert_int_equal(take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &other),
-	    1);
+	assert_int_equal(
+	    take_effects(&net, 2, ENGINE_EFFECT_ROUTED, &other), 1);
 	assert_int_equal(backend_index(&net, &other.backend), to);
-	assert_int_equal(engine_route(net.e[1], net.now, &retry, 77, ""),
-	    ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(net.e[1], net.now, &retry, 77, ""), ENGINE_ROUTE_OK);
 	assert_int_equal(backend_index(&net, &retry.backend), to);
 	engine_session_end(net.e[2], net.now, &other);
 	engine_session_end(net.e[1], net.now, &retry);
@@ -454,8 +455,8 @@ test_frozen_director_rejoins(void **state)
 
 	net_init(&net, 3);
 	net_run(&net, 500);
-	assert_int_equal(engine_route(net.e[2], net.now, &stale, 99, ""),
-	    ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(net.e[2], net.now, &stale, 99, ""), ENGINE_ROUTE_OK);
 	engine_session_alive(net.e[2], net.now, &stale);
 	net_settle(&net);
 	old = backend_index(&net, &stale.backend);
@@ -475,8 +476,8 @@ test_frozen_director_rejoins(void **state)
 	 * session is kicked */
 	net.up[2] = true;
 	clear_effects(&net);
-	assert_int_equal(engine_route(net.e[2], net.now, &s, 99, ""),
-	    ENGINE_ROUTE_WAIT);
+	assert_int_equal(
+	    engine_route(net.e[2], net.now, &s, 99, ""), ENGINE_ROUTE_WAIT);
 	net_run(&net, 3000);
 	assert_int_equal(take_effects(&net, 2, ENGINE_EFFECT_KICK, &stale), 1);
 	assert_int_equal(user_backend(&net, 2, 99), to);
@@ -489,6 +490,100 @@ test_frozen_director_rejoins(void **state)
 	net_free(&net);
 }
 
+/* Feeds a line to engine `to` as if it came over its link from `from`. */
+static void
+inject(struct net *net, int from, int to, const char *line)
+{
+	struct pipe_end *pe = NULL;
+	int k;
+
+	for (k = 0; k < net->npipes; k++) {
+		pe = &net->pipes[k].a;
+		if (pe->dir == from && pe->open && pe->peer->open &&
+		    pe->peer->dir == to)
+			break;
+		pe = &net->pipes[k].b;
+		if (pe->dir == from && pe->open && pe->peer->open &&
+		    pe->peer->dir == to)
+			break;
+	}
+	assert_true(k < net->npipes);
+	engine_ring_input(
+	    net->e[to], net->now, pe->peer->link, line, strlen(line));
+}
+
+static void
+test_conflict_lower_ip_wins(void **state)
+{
+	struct engine_session s0 = {0};
+	char line[128], ip[IPADDR_STR_MAX];
+	int mine, other, winner, i;
+	struct net net;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	assert_int_equal(engine_route(net.e[0], net.now, &s0, 555, ""),
+	    ENGINE_ROUTE_OK);
+	engine_session_alive(net.e[0], net.now, &s0);
+	net_settle(&net);
+	mine = backend_index(&net, &s0.backend);
+	other = mine == 0 ? 1 : 0;
+	winner = mine < other ? mine : other; /* 10.1.0.1 < 10.1.0.2 */
+	clear_effects(&net);
+	/* director 1 claims another backend for the same user: a USER
+	 * that was in flight while the ring disagreed */
+	snprintf(line, sizeof(line), "USER\t555\t%s\t%u",
+	    ipaddr_format(&net.backend[other], ip),
+	    (unsigned int)(net.now / 1000));
+	inject(&net, 1, 2, line);
+	net_settle(&net);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 555), winner);
+	/* the loser's session is kicked everywhere it exists */
+	assert_int_equal(take_effects(&net, 0, ENGINE_EFFECT_KICK, &s0),
+	    winner == mine ? 0 : 1);
+	engine_session_end(net.e[0], net.now, &s0);
+	net_free(&net);
+}
+
+static void
+test_weak_takeover_near_expiry(void **state)
+{
+	struct engine_admin_op op = {.type = ENGINE_ADMIN_HOST_DOWN};
+	struct engine_session s0 = {0}, s1 = {0};
+	int requester, old, i;
+	struct net net;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	assert_int_equal(engine_route(net.e[0], net.now, &s0, 31337, ""),
+	    ENGINE_ROUTE_OK);
+	engine_session_alive(net.e[0], net.now, &s0);
+	net_settle(&net);
+	old = backend_index(&net, &s0.backend);
+	engine_session_end(net.e[0], net.now, &s0);
+	/* its backend goes down: the user keeps it until near expiry */
+	op.ip = &net.backend[old];
+	op.who = "test";
+	engine_admin(net.e[2], net.now, &op, &requester);
+	net_settle(&net);
+	net_run(&net, (uint64_t)(EXPIRE - 20) * 1000);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 31337), old);
+	clear_effects(&net);
+	/* a login now takes it over through a weak round */
+	assert_int_equal(engine_route(net.e[1], net.now, &s1, 31337, ""),
+	    ENGINE_ROUTE_WAIT);
+	net_settle(&net);
+	assert_int_equal(take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &s1), 1);
+	assert_int_not_equal(backend_index(&net, &s1.backend), old);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 31337),
+		    backend_index(&net, &s1.backend));
+	engine_session_end(net.e[1], net.now, &s1);
+	net_free(&net);
+}
+
 int
 main(void)
 {
@@ -498,6 +593,8 @@ main(void)
 	    cmocka_unit_test(test_admin_answers_after_ring),
 	    cmocka_unit_test(test_move_fences_across_ring),
 	    cmocka_unit_test(test_frozen_director_rejoins),
+	    cmocka_unit_test(test_conflict_lower_ip_wins),
+	    cmocka_unit_test(test_weak_takeover_near_expiry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
