@@ -551,7 +551,8 @@ admin_ring_dir_status(const struct ring_status *rs,
 		else
 			snprintf(buf, size, "ring syncing");
 	} else if (ds->role != RING_ROLE_NONE)
-		snprintf(buf, size, "%s", rs->synced ? "synced" : "syncing");
+		snprintf(buf, size, "%s%s", rs->synced ? "synced" : "syncing",
+		    ds->tls ? " (tls)" : "");
 	else if (ds->handshaking)
 		snprintf(buf, size, "handshaking");
 	else

@@ -110,6 +110,9 @@ enum engine_effect_type {
 	/* ring.h: send what link has queued, close it, then
 	 * engine_ring_closed() */
 	ENGINE_EFFECT_RING_CLOSE,
+	/* ring.h: send what link has queued in plaintext, then start TLS
+	 * on it (server side if accept) and call engine_ring_tls_started() */
+	ENGINE_EFFECT_RING_STARTTLS,
 };
 
 struct ring_link;
@@ -119,6 +122,7 @@ struct engine_effect {
 	struct engine_session *session;
 	void *requester;
 	struct ring_link *link;
+	bool accept; /* RING_STARTTLS: the TLS server side */
 	char text[ENGINE_REPLY_MAX];
 };
 

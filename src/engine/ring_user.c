@@ -67,6 +67,76 @@ ring_user_announce(
 	ring_flood(e, NULL, m);
 }
 
+uint32_t
+ring_provisional_keep_secs(const struct engine *e)
+{
+	uint32_t expire = e->set.user_expire_secs;
+	uint32_t keep = 3 * ring_near_expiry_secs(expire) +
+	    (uint32_t)((e->set.kick_delay_ms + 999) / 1000) + 1;
+
+	return keep < expire ? keep : expire;
+}
+
+/* Whether an assignment refreshed at ts has no more than the life of a
+ * provisional one left. */
+static bool
+ring_ts_aged(const struct engine *e, uint32_t ts)
+{
+	return (uint64_t)ts + e->set.user_expire_secs <=
+	    (uint64_t)ring_now_secs(e) + ring_provisional_keep_secs(e);
+}
+
+void
+ring_user_announce_provisional(
+    struct engine *e, const struct host *host, const struct user *u)
+{
+	struct ringwire_msg *m;
+	uint32_t now = ring_now_secs(e), keep, expire = e->set.user_expire_secs;
+
+	if (!engine_ring_enabled(e) || host == NULL)
+		return;
+	keep = ring_provisional_keep_secs(e);
+	m = &e->ring->msg;
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_USER;
+	m->user.hash = u->hash;
+	m->user.ip = host->ip;
+	m->user.has_ts = true;
+	m->user.ts = now + keep > expire ? now + keep - expire : 0;
+	ring_flood(e, NULL, m);
+}
+
+void
+ring_provisional_tick(struct engine *e)
+{
+	struct ring *r = e->ring;
+	uint64_t every = (uint64_t)ring_near_expiry_secs(
+			     e->set.user_expire_secs) * 1000 / 2;
+	struct engine_user *eu;
+	struct engine_session *s;
+	struct user *u;
+	size_t i;
+
+	if (!engine_ring_enabled(e) || e->now_ms - r->provisional_ms < every)
+		return;
+	r->provisional_ms = e->now_ms;
+	for (i = 0; i < e->nbuckets; i++) {
+		for (eu = e->buckets[i]; eu != NULL; eu = eu->bucket_next) {
+			for (s = eu->sessions; s != NULL; s = s->next) {
+				if (s->state != ENGINE_SESSION_ROUTED)
+					continue;
+				u = users_lookup(hosts_tag_users(s->tag),
+				    s->user_hash, ring_now_secs(e));
+				if (u != NULL && (u->flags &
+						     USER_FLAG_PROVISIONAL) != 0)
+					ring_user_announce_provisional(e,
+					    hosts_lookup_id(e->hosts, u->host),
+					    u);
+			}
+		}
+	}
+}
+
 static void
 ring_user_send(struct engine *e, struct ring_link *except,
     const struct host *host, const struct user *u)
@@ -363,12 +433,15 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 		u = ring_user_take(e, NULL, ru->hash, host, ts);
 		changed = u != NULL;
 	} else if (u->host == host->id) {
-		if ((u->flags & (USER_FLAG_PROVISIONAL | USER_FLAG_WEAK)) !=
-		    0) {
-			u->flags &=
-			    ~(uint32_t)(USER_FLAG_PROVISIONAL | USER_FLAG_WEAK);
+		if ((u->flags & USER_FLAG_WEAK) != 0) {
+			u->flags &= ~(uint32_t)USER_FLAG_WEAK;
 			changed = true;
 		}
+		/* a login succeeded elsewhere: a fresh timestamp, not an
+		 * aged (provisional) one */
+		if ((u->flags & USER_FLAG_PROVISIONAL) != 0 &&
+		    ts >= u->timestamp && !ring_ts_aged(e, ts))
+			u->flags &= ~(uint32_t)USER_FLAG_PROVISIONAL;
 		if (ts > u->timestamp) {
 			users_refresh(users, u, ts, now);
 			changed = true;
@@ -410,6 +483,10 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 			changed = winner == host && u != NULL;
 		}
 	}
+	/* an aged timestamp is a peer's provisional assignment (or one
+	 * about to expire): a failed login here must not extend it */
+	if (u != NULL && ring_ts_aged(e, u->timestamp))
+		u->flags |= USER_FLAG_PROVISIONAL;
 	if (changed && u != NULL &&
 	    (!handshake ||
 		(from != NULL && !from->users_override && e->ring->handshaked)))
@@ -786,6 +863,7 @@ ring_users_stream(struct engine *e, struct ring_link *l)
 void
 ring_user_tick(struct engine *e)
 {
+	ring_provisional_tick(e);
 	ring_waiters_expire(e);
 	ring_moves_timeout(e);
 	ring_admin_run(e);

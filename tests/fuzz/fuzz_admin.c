@@ -179,6 +179,7 @@ router_run(struct router *r)
 			break;
 		case ENGINE_EFFECT_RING_CONNECT:
 		case ENGINE_EFFECT_RING_CLOSE:
+		case ENGINE_EFFECT_RING_STARTTLS:
 			abort(); /* no ring here */
 		}
 	}

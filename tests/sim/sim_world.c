@@ -325,6 +325,7 @@ sim_drain(struct sim_world *w, struct sim_director *d)
 			break;
 		case ENGINE_EFFECT_RING_CONNECT:
 		case ENGINE_EFFECT_RING_CLOSE:
+		case ENGINE_EFFECT_RING_STARTTLS:
 			break; /* one director: no ring */
 		}
 	}
