@@ -7,6 +7,7 @@
 #   make fuzz       libFuzzer targets with clang (build/fuzz)
 #   make fuzz-run   build and run each target FUZZ_SECONDS (or FUZZ_RUNS)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        Debian package of the release build (build/deb)
 #   make fmt-check  clang-format check of every C file
 #   make sim        release build of the simulator, run SECONDS=60 long
 
@@ -62,7 +63,7 @@ SECONDS ?= 60
 PURE_DIRS := src/lib src/conf src/routing src/proto src/engine
 
 .PHONY: all bins tests benches check demo bench fuzz fuzz-run install clean \
-	deps fmt fmt-check purity layout sim sim-bin
+	deps fmt fmt-check purity layout sim sim-bin deb
 
 all: bins
 
@@ -180,6 +181,12 @@ install: bins
 	install -m 644 etc/directord.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/director/directord.conf.example
 
+# The package: programs, manual pages, /etc/director/directord.conf (a
+# conffile), the systemd unit and the maintainer scripts of pkg/debian/.
+deb:
+	$(MAKE) BUILD=build/rel bins
+	./scripts/mkdeb.sh build/rel build/deb
+
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -192,4 +199,4 @@ fmt-check:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)
