@@ -44,8 +44,8 @@ ring_send_options(struct engine *e, struct ring_link *l, bool starttls)
 	memset(m, 0, sizeof(*m));
 	m->cmd = RINGWIRE_OPTIONS;
 	m->options_count = starttls ? 2 : 1;
-	strlcpy(m->options[0], ring_hashing_option(e->ring),
-	    sizeof(m->options[0]));
+	strlcpy(
+	    m->options[0], ring_hashing_option(e->ring), sizeof(m->options[0]));
 	strlcpy(m->options[1], RING_OPT_STARTTLS, sizeof(m->options[1]));
 	(void)ring_send(e, l, m);
 }

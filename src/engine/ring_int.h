@@ -185,8 +185,8 @@ void ring_freeze(struct engine *e);
  * ring_tls_line(): TLS negotiation for a line, before its usual
  * handling; returns 1 if the line was consumed, 0 to handle it as
  * usual, -1 if l was closed. */
-int ring_tls_line(struct engine *e, struct ring_link *l,
-    const struct ringwire_msg *msg);
+int ring_tls_line(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
 
 /* ring_sync.c */
 struct ring_dir *ring_dir_find(

@@ -110,8 +110,8 @@ void
 ring_provisional_tick(struct engine *e)
 {
 	struct ring *r = e->ring;
-	uint64_t every = (uint64_t)ring_near_expiry_secs(
-			     e->set.user_expire_secs) * 1000 / 2;
+	uint64_t every =
+	    (uint64_t)ring_near_expiry_secs(e->set.user_expire_secs) * 1000 / 2;
 	struct engine_user *eu;
 	struct engine_session *s;
 	struct user *u;
@@ -127,8 +127,8 @@ ring_provisional_tick(struct engine *e)
 					continue;
 				u = users_lookup(hosts_tag_users(s->tag),
 				    s->user_hash, ring_now_secs(e));
-				if (u != NULL && (u->flags &
-						     USER_FLAG_PROVISIONAL) != 0)
+				if (u != NULL &&
+				    (u->flags & USER_FLAG_PROVISIONAL) != 0)
 					ring_user_announce_provisional(e,
 					    hosts_lookup_id(e->hosts, u->host),
 					    u);
@@ -597,19 +597,14 @@ ring_move_killed_local(struct engine *e, struct engine_fence *f)
 		ring_killed_everywhere(e, f);
 		return;
 	}
-	switch (f->kill) {
-	case ENGINE_KILL_KILLING:
-		if (!f->ring_origin) {
-			f->kill = ENGINE_KILL_WAITING_NOTIFY;
-			return;
-		}
-		/* fall through */
-	case ENGINE_KILL_NOTIFY_RECEIVED:
+	/* the originator, or one whose left's token came first, passes
+	 * the token on; the others wait for it */
+	if (f->kill == ENGINE_KILL_KILLING && !f->ring_origin)
+		f->kill = ENGINE_KILL_WAITING_NOTIFY;
+	else if (f->kill == ENGINE_KILL_KILLING ||
+	    f->kill == ENGINE_KILL_NOTIFY_RECEIVED) {
 		ring_send_killed(e, f->user_hash);
 		f->kill = ENGINE_KILL_WAITING_EVERYONE;
-		return;
-	default:
-		return;
 	}
 }
 

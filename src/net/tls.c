@@ -43,8 +43,8 @@ tls_errorf(const char *what, const char *file)
 
 /* Our certificate and key, and the CA that verifies peers (if any). */
 static int
-tls_ctx_load(SSL_CTX *ctx, const struct tls_server_settings *set,
-    char **error_r)
+tls_ctx_load(
+    SSL_CTX *ctx, const struct tls_server_settings *set, char **error_r)
 {
 	if (SSL_CTX_use_certificate_chain_file(ctx, set->cert_file) != 1) {
 		*error_r =
@@ -108,12 +108,12 @@ tls_ring_ctx_new(
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, set->min_version);
-	SSL_CTX_set_options(ctx,
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(
+	    ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	/* both sides prove who they are */
-	SSL_CTX_set_verify(ctx,
-	    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify(
+	    ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	if (tls_ctx_load(ctx, set, error_r) == -1) {
 		SSL_CTX_free(ctx);
 		return NULL;

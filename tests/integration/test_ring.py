@@ -352,3 +352,12 @@ def test_reload_adds_a_director(ring, director_factory, address_plan):
         ring_rows(d, lambda rows: len(rows) == 3 and any(
             r[2] == "self" and r[4] == "ring synced" for r in rows) and sum(
             1 for r in rows if r[2] in ("left", "right")) == 2, timeout=40)
+
+
+def test_kick_on_one_director_reaches_the_others(ring, backends):
+    ds = ring(3)
+    live = [imap_login(d, "user770") for d in ds[1:]]
+    with admin(ds[0]) as a:
+        assert a.command("USER-KICK", "user770") == "OK"
+    for c in live:
+        assert c.closed(timeout=10), "USER-KICK did not reach a director"

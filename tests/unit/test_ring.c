@@ -377,15 +377,15 @@ test_failed_login_forgotten_everywhere(void **state)
 
 	net_init(&net, 3);
 	net_run(&net, 500);
-	assert_int_equal(engine_route(net.e[1], net.now, &s1, 777, ""),
-	    ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(net.e[1], net.now, &s1, 777, ""), ENGINE_ROUTE_OK);
 	b = backend_index(&net, &s1.backend);
 	/* the login takes long: the assignment stays announced meanwhile */
 	net_run(&net, 120 * 1000);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(user_backend(&net, i, 777), b);
-	assert_int_equal(engine_route(net.e[2], net.now, &s2, 777, ""),
-	    ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(net.e[2], net.now, &s2, 777, ""), ENGINE_ROUTE_OK);
 	assert_int_equal(backend_index(&net, &s2.backend), b);
 	engine_session_end(net.e[2], net.now, &s2);
 	/* it fails */
