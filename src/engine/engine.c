@@ -447,7 +447,15 @@ engine_route_now(struct engine *e, struct engine_session *s)
 	    e->hosts, hosts_tag_name(s->tag), s->user_hash, now, &created);
 	if (host == NULL)
 		return ENGINE_ROUTE_FAIL;
-	if (created)
+	if (created && engine_ring_enabled(e)) {
+		/* in a ring it is lasting and the ring hears of it now, as
+		 * Dovecot floods USER before the login: a peer that hashes
+		 * the user elsewhere (its host list changed meanwhile) must
+		 * not give it a second backend while this login runs */
+		u = users_lookup(hosts_tag_users(s->tag), s->user_hash, now);
+		if (u != NULL)
+			ring_user_announce(e, host, u);
+	} else if (created)
 		engine_user_flag(e, s, USER_FLAG_PROVISIONAL, true);
 	engine_register(e, s, &host->ip);
 	return ENGINE_ROUTE_OK;

@@ -29,8 +29,10 @@
  * expire once the kick delay has passed: failed logins cannot fill the
  * user directory, and a half-done login on that backend is over before
  * the user can be hashed elsewhere.  Provisional assignments are local:
- * they move backwards in time, which a ring peer must never see, so a
- * ring announces an assignment only once it is no longer provisional.
+ * they move backwards in time, which a ring peer must never see.  So in a
+ * ring there are none: a new assignment is lasting and announced as it
+ * is made, before its login (as Dovecot does), since a peer that does
+ * not know it may hash the user elsewhere once the backend list changed.
  *
  * Threads: the engine has a single writer.  Every entry point is a
  * message (a session handle plus plain values) and every answer is an
