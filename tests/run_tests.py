@@ -78,7 +78,9 @@ def run_sim(build):
                               errors="replace")
         secs = time.monotonic() - start
         out = proc.stdout + proc.stderr
-        last = out.strip().splitlines()[-1] if out.strip() else ""
+        # the summary is the last line on stdout (engines log to stderr)
+        lines = proc.stdout.strip().splitlines()
+        last = lines[-1] if lines else ""
         ok = proc.returncode == 0
         passed += ok
         failed += not ok
