@@ -10,6 +10,7 @@
 #   make deb        Debian package of the release build (build/deb)
 #   make fmt-check  clang-format check of every C file
 #   make sim        release build of the simulator, run SECONDS=60 long
+#                   (SIM_ARGS="--partitions" or "--count": passed on)
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -59,6 +60,7 @@ SIM_SRCS := $(wildcard tests/sim/*.c)
 SIM_OBJS := $(patsubst tests/sim/%.c,$(BUILD)/sim/%.o,$(SIM_SRCS))
 SIM_BIN := $(BUILD)/tests/sim
 SECONDS ?= 60
+SIM_ARGS ?=
 # Pure modules: no libevent, no OpenSSL, no sockets (DESIGN.md section 4).
 PURE_DIRS := src/lib src/conf src/routing src/proto src/engine
 
@@ -158,7 +160,7 @@ layout:
 
 sim:
 	$(MAKE) BUILD=build/rel sim-bin
-	build/rel/tests/sim --seconds $(SECONDS)
+	build/rel/tests/sim --seconds $(SECONDS) $(SIM_ARGS)
 
 purity:
 	@bad=$$(grep -l -E '#include *<(event2|openssl)/|<sys/socket.h>' \

@@ -94,18 +94,28 @@ engine_reload(struct engine *e, uint64_t now_ms,
 		if (engine_spec_find(entries, count, &c->ip) != NULL)
 			continue;
 		host = hosts_lookup(e->hosts, &c->ip);
-		if (host != NULL)
-			(void)engine_retire_host(e, &host, NULL,
-			    "no longer in director_mail_servers");
+		if (host == NULL)
+			continue;
+		(void)engine_retire_host(
+		    e, &host, NULL, "no longer in director_mail_servers");
+		/* the ring's backend list is one: a reload changes it for
+		 * every director (their own reloads then find it done) */
+		ring_host_remove_announce(e, &c->ip, false);
 	}
 	for (i = 0; i < count; i++) {
 		c = &entries[i];
 		host = hosts_lookup(e->hosts, &c->ip);
-		if (host == NULL)
+		if (host == NULL) {
 			engine_add_configured(e, c);
-		else if (strcmp(hosts_tag_name(host->tag), c->tag) != 0)
-			(void)engine_retire_host(e, &host, c->tag,
-			    "tag changed in director_mail_servers");
+			host = hosts_lookup(e->hosts, &c->ip);
+		} else if (strcmp(hosts_tag_name(host->tag), c->tag) != 0) {
+			if (engine_retire_host(e, &host, c->tag,
+				"tag changed in director_mail_servers") == -1)
+				continue;
+		} else
+			continue;
+		if (host != NULL)
+			ring_host_announce(e, host);
 	}
 	/* the "removed" records of the state file follow the new list */
 	engine_set_configured(e, entries, count);

@@ -27,9 +27,10 @@
  *   gets the user's sessions only after the kill token (USER-KILLED) went
  *   around the ring, USER-KILLED-EVERYWHERE came back and the kick delay
  *   passed;
- * - assignments are announced (USER) only once lasting (engine.h's
- *   provisional assignments never reach the ring) and timestamps sent
- *   only move forward; a peer's timestamp is never taken beyond our now;
+ * - assignments are announced (USER) as they are made, provisional ones
+ *   with an aged timestamp (a short life everywhere that only a
+ *   successful login extends), and timestamps sent only move forward; a
+ *   peer's timestamp is never taken beyond our now;
  * - two directors that assigned one user to two backends resolve it the
  *   2.3 way (lower IP wins) and every director kicks the loser's sessions
  *   and fences the user locally before the winner gets new ones.
