@@ -96,11 +96,14 @@ engine_reload(struct engine *e, uint64_t now_ms,
 		host = hosts_lookup(e->hosts, &c->ip);
 		if (host == NULL)
 			continue;
-		(void)engine_retire_host(
-		    e, &host, NULL, "no longer in director_mail_servers");
 		/* the ring's backend list is one: a reload changes it for
 		 * every director (their own reloads then find it done) */
-		ring_host_remove_announce(e, &c->ip, false);
+		if (engine_ring_enabled(e))
+			engine_remove_host_ring(e, host, NULL,
+			    "no longer in director_mail_servers");
+		else
+			(void)engine_retire_host(e, &host, NULL,
+			    "no longer in director_mail_servers");
 	}
 	for (i = 0; i < count; i++) {
 		c = &entries[i];
@@ -251,6 +254,10 @@ engine_host_remove(
 	/* unlike Dovecot, its sessions are kicked and its users wait: they
 	 * can never be on two backends */
 	snprintf(why, sizeof(why), "admin %s", op->who);
+	if (engine_ring_enabled(e)) {
+		engine_remove_host_ring(e, host, requester, why);
+		return;
+	}
 	(void)engine_retire_host(e, &host, NULL, why);
 	engine_save_hosts(e);
 	ring_host_remove_announce(e, op->ip, false);
@@ -345,7 +352,17 @@ engine_flush_step(struct engine *e, struct engine_flush *fl)
 		return false;
 	log_info("safe flush finished: %zu of %zu users moved", fl->moved,
 	    fl->count);
-	engine_reply(e, fl->requester, "OK");
+	if (fl->remove_after) {
+		to = hosts_lookup(e->hosts, &fl->remove_ip);
+		if (to != NULL) {
+			(void)engine_retire_host(
+			    e, &to, NULL, "its users were moved");
+			engine_save_hosts(e);
+		}
+		ring_host_remove_announce(e, &fl->remove_ip, false);
+		ring_admin_wait(e, fl->requester);
+	} else
+		engine_reply(e, fl->requester, "OK");
 	engine_flush_free(e, fl);
 	return true;
 }
@@ -405,6 +422,31 @@ engine_flush_collect(
 		fl->hosts[fl->count] = to->id;
 		fl->count++;
 	}
+}
+
+void
+engine_remove_host_ring(
+    struct engine *e, struct host *host, void *requester, const char *why)
+{
+	struct engine_flush *fl;
+	size_t cap = 0;
+
+	if (!host->down) {
+		hosts_set_down(e->hosts, host, true, engine_now_secs(e));
+		engine_save_hosts(e);
+		ring_host_announce(e, host);
+	}
+	fl = xcalloc(1, sizeof(*fl));
+	fl->requester = requester;
+	fl->max_parallel = e->set.max_parallel_moves;
+	fl->remove_after = true;
+	fl->remove_ip = host->ip;
+	TAILQ_INSERT_TAIL(&e->flushes, fl, link);
+	engine_flush_collect(e, fl, host, &cap);
+	log_info("backend %s being removed (%s): set down, moving its %zu "
+		 "users through the ring first",
+	    host->ip_str, why, fl->count);
+	(void)engine_flush_step(e, fl);
 }
 
 static void

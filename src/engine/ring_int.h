@@ -28,6 +28,7 @@
  * answer). */
 #define RING_PING_INTERVAL_MS 2000
 #define RING_ADMIN_WAITERS_MAX 1024
+#define RING_STRAYS_MAX 32
 
 struct ring_dir {
 	struct ring_addr addr;
@@ -137,6 +138,12 @@ struct ring {
 	uint64_t next_connect_ms; /* 0: nothing planned */
 	uint64_t last_unsynced_warn_ms;
 	uint64_t provisional_ms; /* last ring_provisional_tick() round */
+	/* USER-KILLED tokens of moves we do not have, passed on: one that
+	 * comes back has lost its origin and is ended ring-wide */
+	struct ring_stray_token {
+		uint32_t hash;
+		uint64_t at_ms;
+	} strays[RING_STRAYS_MAX];
 	uint32_t wrong_hosts_hash; /* a SYNC's hash that differed, once */
 
 	/* SYNCs of others held while we have no right */
@@ -235,8 +242,24 @@ uint64_t ring_user_deadline(const struct engine *e, uint64_t next);
 void ring_users_snapshot(struct engine *e, struct ring_link *l);
 /* Sends users until the round's budget; true when all were sent. */
 bool ring_users_stream(struct engine *e, struct ring_link *l);
+/* USER for u (on host) to every link but except. */
+void ring_user_send(struct engine *e, struct ring_link *except,
+    const struct host *host, const struct user *u);
+
+/* ring_move.c: USER-MOVE, USER-KILLED, USER-KILLED-EVERYWHERE */
+void ring_handle_user_move(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+void ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg);
+void ring_handle_killed_everywhere(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+/* Ends the ring moves whose timeout has passed (logged). */
+void ring_moves_timeout(struct engine *e);
 /* Kill tokens: a fence of a ring move has no local session left. */
 void ring_move_killed_local(struct engine *e, struct engine_fence *f);
+/* A ring move's fence ended here: USER for the user (non-weak), which
+ * releases a director that joined during the move (it got the user weak
+ * in its handshake). */
+void ring_move_finished(struct engine *e, const struct engine_fence *f);
 /* A new right: resend the kill tokens that may have been lost. */
 void ring_moves_resend(struct engine *e);
 

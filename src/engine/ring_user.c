@@ -137,7 +137,7 @@ ring_provisional_tick(struct engine *e)
 	}
 }
 
-static void
+void
 ring_user_send(struct engine *e, struct ring_link *except,
     const struct host *host, const struct user *u)
 {
@@ -487,9 +487,13 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 	 * about to expire): a failed login here must not extend it */
 	if (u != NULL && ring_ts_aged(e, u->timestamp))
 		u->flags |= USER_FLAG_PROVISIONAL;
-	if (changed && u != NULL &&
-	    (!handshake ||
-		(from != NULL && !from->users_override && e->ring->handshaked)))
+	/* a weak U (a user the sender is moving, or taking over) is not
+	 * handed out here until a non-weak USER says where it went */
+	if (handshake && ru->weak && u != NULL && changed)
+		u->flags |= USER_FLAG_WEAK;
+	/* passed on even from a handshake: a director further on may not
+	 * know it (two rings merging), and sync before it hears of it */
+	if (changed && u != NULL)
 		ring_user_send(e, from, hosts_lookup_id(e->hosts, u->host), u);
 	if (was_weak && u != NULL && (u->flags & USER_FLAG_WEAK) == 0)
 		ring_waiters_run(e);
@@ -529,188 +533,6 @@ ring_user_weak(struct engine *e, struct ring_link *l,
 	if (u != NULL)
 		u->flags |= USER_FLAG_WEAK;
 	ring_flood(e, l, msg);
-}
-
-/* -- moves ------------------------------------------------------------------------ */
-
-static struct engine_fence *
-ring_move_find(const struct engine *e, uint32_t hash)
-{
-	struct engine_fence *f, *found = NULL;
-
-	TAILQ_FOREACH (f, &e->fences, link) {
-		if (f->kind == ENGINE_FENCE_MOVE && f->ring &&
-		    f->user_hash == hash)
-			found = f; /* the newest */
-	}
-	return found;
-}
-
-static void
-ring_send_killed(struct engine *e, uint32_t hash)
-{
-	struct ring *r = e->ring;
-	struct ringwire_msg *m = &r->msg;
-
-	if (r->right == NULL)
-		return; /* resent when a right comes (ring_moves_resend) */
-	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_USER_KILLED;
-	m->user.hash = hash;
-	(void)ring_send(e, r->right, m);
-}
-
-static void
-ring_killed_everywhere(struct engine *e, struct engine_fence *f)
-{
-	f->kill = ENGINE_KILL_DELAY;
-	f->deadline_ms = e->now_ms + e->set.kick_delay_ms;
-}
-
-void
-ring_move_announce(
-    struct engine *e, struct engine_fence *f, const struct host *host)
-{
-	struct ringwire_msg *m;
-
-	if (!engine_ring_enabled(e))
-		return;
-	f->ring = true;
-	f->ring_origin = true;
-	f->kill = ENGINE_KILL_KILLING;
-	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
-	m = &e->ring->msg;
-	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_USER_MOVE;
-	m->user.hash = f->user_hash;
-	m->user.ip = host->ip;
-	ring_originate(e, m);
-	ring_flood(e, NULL, m);
-}
-
-void
-ring_move_killed_local(struct engine *e, struct engine_fence *f)
-{
-	struct ring *r = e->ring;
-
-	if (r->alone || (r->left == NULL && r->right == NULL)) {
-		ring_killed_everywhere(e, f);
-		return;
-	}
-	/* the originator, or one whose left's token came first, passes
-	 * the token on; the others wait for it */
-	if (f->kill == ENGINE_KILL_KILLING && !f->ring_origin)
-		f->kill = ENGINE_KILL_WAITING_NOTIFY;
-	else if (f->kill == ENGINE_KILL_KILLING ||
-	    f->kill == ENGINE_KILL_NOTIFY_RECEIVED) {
-		ring_send_killed(e, f->user_hash);
-		f->kill = ENGINE_KILL_WAITING_EVERYONE;
-	}
-}
-
-void
-ring_moves_resend(struct engine *e)
-{
-	struct engine_fence *f;
-
-	TAILQ_FOREACH (f, &e->fences, link) {
-		if (f->ring && f->ring_origin &&
-		    f->kill == ENGINE_KILL_WAITING_EVERYONE)
-			ring_send_killed(e, f->user_hash);
-	}
-}
-
-static void
-ring_handle_user_move(
-    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
-{
-	struct host *host = hosts_lookup(e->hosts, &msg->user.ip);
-	struct engine_fence *f;
-
-	ring_flood(e, l, msg);
-	if (host == NULL)
-		return;
-	log_info("ring: user %u moving to %s (by %s)", msg->user.hash,
-	    host->ip_str, l != NULL ? l->name : "us");
-	f = engine_move_fence(e, msg->user.hash, host);
-	if (f == NULL)
-		return;
-	f->ring = true;
-	f->ring_origin = false;
-	f->kill = ENGINE_KILL_KILLING;
-	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
-	if (f->pending == 0)
-		ring_move_killed_local(e, f);
-}
-
-static void
-ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
-{
-	struct engine_fence *f = ring_move_find(e, msg->user.hash);
-	struct ringwire_msg *m = &e->ring->msg;
-
-	if (f == NULL || f->kill == ENGINE_KILL_DELAY) {
-		/* a move we don't have (any more): don't let it hang */
-		memset(m, 0, sizeof(*m));
-		m->cmd = RINGWIRE_USER_KILLED_EVERYWHERE;
-		m->user.hash = msg->user.hash;
-		ring_originate(e, m);
-		ring_flood(e, NULL, m);
-		return;
-	}
-	switch (f->kill) {
-	case ENGINE_KILL_KILLING:
-		f->kill = ENGINE_KILL_NOTIFY_RECEIVED;
-		return;
-	case ENGINE_KILL_WAITING_NOTIFY:
-		ring_send_killed(e, f->user_hash);
-		f->kill = ENGINE_KILL_WAITING_EVERYONE;
-		return;
-	case ENGINE_KILL_WAITING_EVERYONE:
-		if (!f->ring_origin) {
-			/* a token sent again after the ring changed */
-			ring_send_killed(e, f->user_hash);
-			return;
-		}
-		memset(m, 0, sizeof(*m));
-		m->cmd = RINGWIRE_USER_KILLED_EVERYWHERE;
-		m->user.hash = f->user_hash;
-		ring_originate(e, m);
-		ring_flood(e, NULL, m);
-		ring_killed_everywhere(e, f);
-		return;
-	default:
-		return;
-	}
-}
-
-static void
-ring_handle_killed_everywhere(
-    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
-{
-	struct engine_fence *f = ring_move_find(e, msg->user.hash);
-
-	ring_flood(e, l, msg);
-	if (f != NULL && f->kill == ENGINE_KILL_WAITING_EVERYONE)
-		ring_killed_everywhere(e, f);
-}
-
-static void
-ring_moves_timeout(struct engine *e)
-{
-	struct engine_fence *f;
-
-	TAILQ_FOREACH (f, &e->fences, link) {
-		if (!f->ring || f->kill == ENGINE_KILL_DELAY ||
-		    e->now_ms < f->ring_deadline_ms)
-			continue;
-		log_error("ring: finishing user %u move timed out, its state "
-			  "may now be inconsistent (%zu local sessions still "
-			  "open)",
-		    f->user_hash, f->pending);
-		f->pending = 0;
-		ring_killed_everywhere(e, f);
-	}
 }
 
 /* -- kicks ------------------------------------------------------------------------- */
@@ -845,7 +667,10 @@ ring_users_stream(struct engine *e, struct ring_link *l)
 		m->user.hash = u->hash;
 		m->user.ip = host->ip;
 		m->user.ts = u->timestamp;
-		m->user.weak = (u->flags & USER_FLAG_WEAK) != 0;
+		/* a user being moved: not to be handed out by the newcomer
+		 * before the move has ended (ring_move_finished()) */
+		m->user.weak =
+		    (u->flags & (USER_FLAG_WEAK | USER_FLAG_MOVING)) != 0;
 		if (!ring_send(e, l, m))
 			return l->state == RING_LINK_CLOSING;
 		sent++;

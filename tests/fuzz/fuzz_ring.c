@@ -40,8 +40,8 @@ fuzz_drain(struct engine *e, uint64_t now, struct engine_session *s)
 		case ENGINE_EFFECT_RING_CONNECT:
 			/* nobody answers: the dial fails */
 			if (nlinks < 8)
-				links[nlinks++] = (struct fuzz_link){
-				    eff.link, false};
+				links[nlinks++] =
+				    (struct fuzz_link){eff.link, false};
 			engine_ring_closed(e, now, eff.link, "refused");
 			break;
 		case ENGINE_EFFECT_RING_CLOSE:
