@@ -578,7 +578,12 @@ test_listener_validation(void **state)
 	    "ssl_key");
 	expect_error("ssl_cert = /c\nssl_key = /k\n"
 		     "listen ring {\n  port = 9090\n  tls = starttls\n}\n",
-	    "t.conf:3: listen ring: the ring protocol has no TLS");
+	    "t.conf:3: listen ring: tls = starttls on the ring requires "
+	    "ssl_ca");
+	expect_error("ssl_cert = /c\nssl_key = /k\nssl_ca = /a\n"
+		     "listen ring {\n  port = 9090\n  tls = implicit\n}\n",
+	    "t.conf:4: listen ring: ring links negotiate TLS in the ring "
+	    "protocol: use tls = starttls");
 	expect_error("haproxy_trusted_networks = 10.0.0.0/8\n"
 		     "listen ring {\n  port = 9090\n  haproxy = yes\n}\n",
 	    "t.conf:2: listen ring: haproxy is not supported");
