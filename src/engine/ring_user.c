@@ -86,23 +86,32 @@ ring_ts_aged(const struct engine *e, uint32_t ts)
 	    (uint64_t)ring_now_secs(e) + ring_provisional_keep_secs(e);
 }
 
+/* The timestamp a provisional assignment is announced with: its life
+ * left is ring_provisional_keep_secs(). */
+static uint32_t
+ring_provisional_ts(const struct engine *e)
+{
+	uint32_t now = ring_now_secs(e), keep = ring_provisional_keep_secs(e);
+	uint32_t expire = e->set.user_expire_secs;
+
+	return now + keep > expire ? now + keep - expire : 0;
+}
+
 void
 ring_user_announce_provisional(
     struct engine *e, const struct host *host, const struct user *u)
 {
 	struct ringwire_msg *m;
-	uint32_t now = ring_now_secs(e), keep, expire = e->set.user_expire_secs;
 
 	if (!engine_ring_enabled(e) || host == NULL)
 		return;
-	keep = ring_provisional_keep_secs(e);
 	m = &e->ring->msg;
 	memset(m, 0, sizeof(*m));
 	m->cmd = RINGWIRE_USER;
 	m->user.hash = u->hash;
 	m->user.ip = host->ip;
 	m->user.has_ts = true;
-	m->user.ts = now + keep > expire ? now + keep - expire : 0;
+	m->user.ts = ring_provisional_ts(e);
 	ring_flood(e, NULL, m);
 }
 
@@ -626,8 +635,7 @@ ring_users_snapshot(struct engine *e, struct ring_link *l)
 		users = hosts_tag_users(hosts_tag_get(e->hosts, i));
 		for (u = users_first(users); u != NULL && n < cap;
 		     u = users_next(users, u)) {
-			if (users_is_expired(users, u, now) ||
-			    (u->flags & USER_FLAG_PROVISIONAL) != 0)
+			if (users_is_expired(users, u, now))
 				continue;
 			l->hs_users[n].hash = u->hash;
 			l->hs_users[n].tag = (uint32_t)i;
@@ -659,7 +667,7 @@ ring_users_stream(struct engine *e, struct ring_link *l)
 		hu = &l->hs_users[l->hs_next++];
 		users = hosts_tag_users(hosts_tag_get(e->hosts, hu->tag));
 		u = users_lookup(users, hu->hash, now);
-		if (u == NULL || (u->flags & USER_FLAG_PROVISIONAL) != 0)
+		if (u == NULL)
 			continue;
 		host = hosts_lookup_id(e->hosts, u->host);
 		if (host == NULL)
@@ -667,6 +675,11 @@ ring_users_stream(struct engine *e, struct ring_link *l)
 		m->user.hash = u->hash;
 		m->user.ip = host->ip;
 		m->user.ts = u->timestamp;
+		/* a provisional one as it was announced: aged (a login under
+		 * way, or one that failed moments ago, is on its backend) */
+		if ((u->flags & USER_FLAG_PROVISIONAL) != 0 &&
+		    m->user.ts > ring_provisional_ts(e))
+			m->user.ts = ring_provisional_ts(e);
 		/* a user being moved: not to be handed out by the newcomer
 		 * before the move has ended (ring_move_finished()) */
 		m->user.weak =
