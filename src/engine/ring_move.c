@@ -199,11 +199,13 @@ ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 		f->kill = ENGINE_KILL_WAITING_EVERYONE;
 		return;
 	case ENGINE_KILL_WAITING_EVERYONE:
-		if (!f->ring_origin) {
+		if (!f->ring_origin && !ring_stray_seen(e, f->user_hash)) {
 			/* a token sent again after the ring changed */
 			ring_send_killed(e, f->user_hash);
 			return;
 		}
+		/* ours came back, or one passed here twice: its origin is
+		 * gone (or two moves of the user met); end it everywhere */
 		memset(m, 0, sizeof(*m));
 		m->cmd = RINGWIRE_USER_KILLED_EVERYWHERE;
 		m->user.hash = f->user_hash;
