@@ -116,6 +116,13 @@ int engine_retire_host(struct engine *e, struct host **hostp,
     const char *new_tag, const char *why);
 
 /* engine_admin.c */
+/*
+ * Makes the target of the move f the user's backend again as f ends.
+ * The fence keeps the assignment from being removed, not from expiring:
+ * if the loop stalled longer than director_user_expire, the user would
+ * otherwise be hashed anew while sessions stand on the target.
+ */
+void engine_move_settle(struct engine *e, const struct engine_fence *f);
 /* A move of a flush ended. */
 void engine_flush_moved(struct engine *e, struct engine_flush *fl);
 /* Starts what the running flushes may start; replies for finished ones. */
