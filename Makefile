@@ -140,7 +140,8 @@ build/fuzz/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libdirector.a
 	clang -fsanitize=fuzzer,address,undefined -o $@ $< \
 	    build/fuzz/libdirector.a $(PKG_LIBS) -lm
 
-# One line a target: executions, crashes, exec/s; fails if one crashed.
+# One line a target: executions, crashes, exec/s, wall seconds; fails if
+# one crashed.
 # FUZZ_RUNS=N stops a target after N executions if that comes first
 # (FUZZ_SECONDS=0: no time limit); FUZZ_JOBS targets at a time;
 # FUZZ_TARGETS="fuzz_admin ..." runs only those.

@@ -485,6 +485,20 @@ engine_host_reset_users(
 
 /* -- users --------------------------------------------------------------- */
 
+void
+engine_move_settle(struct engine *e, const struct engine_fence *f)
+{
+	uint32_t now = (uint32_t)(e->now_ms / 1000);
+	struct host *host;
+
+	if (f->backend.family == 0)
+		return; /* an eviction: no backend to keep */
+	host = hosts_lookup(e->hosts, &f->backend);
+	if (host != NULL && host->tag == f->tag)
+		(void)users_add(
+		    hosts_tag_users(f->tag), f->user_hash, host->id, now, now);
+}
+
 static void
 engine_user_move(
     struct engine *e, const struct engine_admin_op *op, void *requester)

@@ -197,6 +197,13 @@ void engine_effects_drop_link(struct engine *e, const struct ring_link *l);
  * "OK" at the end. */
 void engine_remove_host_ring(
     struct engine *e, struct host *host, void *requester, const char *why);
+/*
+ * Makes the target of the move f the user's backend again as f ends.
+ * The fence keeps the assignment from being removed, not from expiring:
+ * if the loop stalled longer than director_user_expire, the user would
+ * otherwise be hashed anew while sessions stand on the target.
+ */
+void engine_move_settle(struct engine *e, const struct engine_fence *f);
 /* A move of a flush ended. */
 void engine_flush_moved(struct engine *e, struct engine_flush *fl);
 /* Starts what the running flushes may start; replies for finished ones. */
