@@ -136,6 +136,7 @@ struct ring {
 	uint32_t min_minor; /* the ring's lowest minor (last SYNC) */
 	uint64_t trying_since_ms; /* looking for a right; 0: not */
 	uint64_t next_connect_ms; /* 0: nothing planned */
+	uint64_t alone_retry_ms; /* alone: no dial before this */
 	uint64_t last_unsynced_warn_ms;
 	uint64_t provisional_ms; /* last ring_provisional_tick() round */
 	/* USER-KILLED tokens of moves we do not have, passed on: one that

@@ -235,6 +235,13 @@ ring_connect_right(struct engine *e)
 
 	if (r->connecting != NULL || r->ndirs < 2 || e->shutting_down)
 		return;
+	if (r->alone && r->right == NULL) {
+		/* alone we try everyone, but not more often than this: a
+		 * dial that fails at once must not be retried at once */
+		if (e->now_ms < r->alone_retry_ms)
+			return;
+		r->alone_retry_ms = e->now_ms + RING_QUICK_RECONNECT_MS;
+	}
 	d = ring_pick_right(e, r->alone);
 	if (d == NULL) {
 		if (r->right != NULL)

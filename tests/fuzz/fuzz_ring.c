@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "log.h"
 #include "ring.h"
 
 #define FUZZ_USERS 4
@@ -95,6 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	log_set_level(LOG_LEVEL_ERROR);
 	ctl = data[0];
 	memset(s, 0, sizeof(s));
 	memset(spec, 0, sizeof(spec));

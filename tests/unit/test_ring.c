@@ -619,6 +619,55 @@ test_weak_takeover_near_expiry(void **state)
 	net_free(&net);
 }
 
+/* Alone, a dial that fails at once (the daemon's bind() failing, say)
+ * must not be retried at once: once per second at most, not in a loop. */
+static void
+test_alone_failed_dial_not_retried_at_once(void **state)
+{
+	struct engine_settings set = {
+	    .method = SELECT_METHOD_RENDEZVOUS,
+	    .user_expire_secs = EXPIRE,
+	    .kick_delay_ms = KICK_DELAY,
+	    .max_parallel_moves = 2,
+	};
+	struct engine_effect eff;
+	struct ring_addr addr[2];
+	struct ring_settings rs;
+	struct engine *e;
+	uint64_t now = T0;
+	size_t dials = 0, round;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char ip[16];
+
+		snprintf(ip, sizeof(ip), "10.0.0.%d", i + 1);
+		assert_int_equal(ipaddr_parse(ip, &addr[i].ip), 0);
+		addr[i].port = 9090;
+	}
+	memset(&rs, 0, sizeof(rs));
+	rs.self = addr[0];
+	rs.servers = addr;
+	rs.server_count = 2;
+	rs.ping_idle_timeout_ms = 8000;
+	rs.ping_max_timeout_ms = 20000;
+	rs.request_timeout_ms = 30000;
+	e = engine_new(&set, now);
+	assert_int_equal(engine_ring_start(e, now, &rs), 0);
+	for (round = 0; round < 300; round++) {
+		dials = 0;
+		while (engine_next_effect(e, &eff)) {
+			if (eff.type != ENGINE_EFFECT_RING_CONNECT)
+				continue;
+			assert_true(++dials < 10);
+			engine_ring_closed(e, now, eff.link, "cannot bind");
+		}
+		now += 100;
+		engine_tick(e, now);
+	}
+	engine_free(&e);
+}
+
 int
 main(void)
 {
@@ -631,6 +680,7 @@ main(void)
 	    cmocka_unit_test(test_frozen_director_rejoins),
 	    cmocka_unit_test(test_conflict_lower_ip_wins),
 	    cmocka_unit_test(test_weak_takeover_near_expiry),
+	    cmocka_unit_test(test_alone_failed_dial_not_retried_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
