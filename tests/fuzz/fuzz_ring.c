@@ -105,7 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)ipaddr_parse("10.1.0.1", &spec[0].ip);
 	(void)ipaddr_parse("10.1.0.2", &spec[1].ip);
 	for (i = 0; i < 3; i++) {
-		char ip[16];
+		char ip[32];
 
 		snprintf(ip, sizeof(ip), "10.0.0.%zu", i + 1);
 		(void)ipaddr_parse(ip, &addr[i].ip);

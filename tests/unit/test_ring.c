@@ -639,7 +639,7 @@ test_alone_failed_dial_not_retried_at_once(void **state)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		char ip[16];
+		char ip[32];
 
 		snprintf(ip, sizeof(ip), "10.0.0.%d", i + 1);
 		assert_int_equal(ipaddr_parse(ip, &addr[i].ip), 0);
