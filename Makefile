@@ -7,8 +7,10 @@
 #   make fuzz       libFuzzer targets with clang (build/fuzz)
 #   make fuzz-run   build and run each target FUZZ_SECONDS (or FUZZ_RUNS)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        Debian package of the release build (build/deb)
 #   make fmt-check  clang-format check of every C file
 #   make sim        release build of the simulator, run SECONDS=60 long
+#                   (SIM_ARGS="--partitions" or "--count": passed on)
 #   make soak       sanitizer build, the ring's long runs (SOAK_SECONDS=600)
 
 PREFIX  ?= /usr/local
@@ -60,11 +62,12 @@ SIM_OBJS := $(patsubst tests/sim/%.c,$(BUILD)/sim/%.o,$(SIM_SRCS))
 SIM_BIN := $(BUILD)/tests/sim
 SECONDS ?= 60
 SOAK_SECONDS ?= 600
+SIM_ARGS ?=
 # Pure modules: no libevent, no OpenSSL, no sockets (DESIGN.md section 4).
 PURE_DIRS := src/lib src/conf src/routing src/proto src/engine
 
 .PHONY: all bins tests benches check demo bench fuzz fuzz-run install clean \
-	deps fmt fmt-check purity layout sim sim-bin soak
+	deps fmt fmt-check purity layout sim sim-bin deb soak
 
 all: bins
 
@@ -148,7 +151,8 @@ build/fuzz/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libdirector.a
 	clang -fsanitize=fuzzer,address,undefined -o $@ $< \
 	    build/fuzz/libdirector.a $(PKG_LIBS) -lm
 
-# One line a target: executions, crashes, exec/s; fails if one crashed.
+# One line a target: executions, crashes, exec/s, wall seconds; fails if
+# one crashed.
 # FUZZ_RUNS=N stops a target after N executions if that comes first
 # (FUZZ_SECONDS=0: no time limit); FUZZ_JOBS targets at a time;
 # FUZZ_TARGETS="fuzz_admin ..." runs only those.
@@ -169,7 +173,7 @@ layout:
 
 sim:
 	$(MAKE) BUILD=build/rel sim-bin
-	build/rel/tests/sim --seconds $(SECONDS)
+	build/rel/tests/sim --seconds $(SECONDS) $(SIM_ARGS)
 
 purity:
 	@bad=$$(grep -l -E '#include *<(event2|openssl)/|<sys/socket.h>' \
@@ -192,6 +196,12 @@ install: bins
 	install -m 644 etc/directord.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/director/directord.conf.example
 
+# The package: programs, manual pages, /etc/director/directord.conf (a
+# conffile), the systemd unit and the maintainer scripts of pkg/debian/.
+deb:
+	$(MAKE) BUILD=build/rel bins
+	./scripts/mkdeb.sh build/rel build/deb
+
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -204,4 +214,4 @@ fmt-check:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)

@@ -133,8 +133,17 @@ def step_director(demo):
                        RING_SIZE, timeout=30, offset=offset)
         say("$ directord -F -c %s/directord.conf &\n  log: %s" %
             (d.name, m.group(0)))
+    # the third to start may still be joining: wait for every link
+    deadline = time.monotonic() + 30
+    while True:
+        status = demo.ctl("ring", "status")
+        if status.count(" synced") == RING_SIZE and "ring synced" in status:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("the ring did not sync:\n" + status)
+        time.sleep(0.1)
     say("\n$ directorctl -c FILE ring status\n")
-    say(demo.ctl("ring", "status").rstrip())
+    say(status.rstrip())
 
 
 def step_map(demo):

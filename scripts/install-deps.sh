@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs every Debian package that the build, the tests and the demo need.
+# Installs every Debian package that the build, the tests and the demo need
+# (dpkg-dev for make deb, systemd for systemd-analyze in the unit's test).
 # Does nothing (no apt-get at all) when they are all present already.
 # Also creates the two system users the tests and the demo run as:
 # "vmail" (mail storage of the Dovecot test backends) and "director"
@@ -9,7 +10,8 @@ set -eu
 PACKAGES="build-essential pkg-config clang clang-format libclang-rt-14-dev
 libevent-dev libssl-dev libbsd-dev libcmocka-dev
 dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
-python3 python3-pytest curl swaks openssl procps iproute2 iptables"
+python3 python3-pytest curl swaks openssl procps iproute2
+dpkg-dev systemd iptables"
 
 missing=""
 for p in $PACKAGES; do

@@ -105,6 +105,9 @@ const struct conf_setting conf_settings[] = {
 	NETS(trusted_networks, trusted_network_count)},
     {TOP("admin_networks", CONF_TYPE_NETWORKS, admin_networks),
 	NETS(admin_nets, admin_net_count)},
+    {TOP("director_ring_plaintext_networks", CONF_TYPE_NETWORKS,
+	 ring_plaintext_networks),
+	NETS(ring_plaintext_nets, ring_plaintext_net_count)},
     {TOP("admin_socket_mode", CONF_TYPE_UINT, admin_socket_mode), .max = 0777,
 	.octal = true},
     {TOP("max_connections", CONF_TYPE_UINT, max_connections), .min = 1},
@@ -182,6 +185,7 @@ conf_free(struct conf **confp)
 	free(conf->mail_server_entries);
 	free(conf->trusted_networks);
 	free(conf->admin_nets);
+	free(conf->ring_plaintext_nets);
 	for (i = 0; i < conf->listener_count; i++)
 		conf_listener_clear(&conf->listeners[i]);
 	free(conf->listeners);
@@ -222,6 +226,7 @@ conf_new_defaults(const char *path)
 	conf->disable_plaintext_auth = true;
 	conf->haproxy_trusted_networks = xstrdup("");
 	conf->admin_networks = xstrdup("");
+	conf->ring_plaintext_networks = xstrdup("");
 	conf->admin_socket_mode = 0600;
 	conf->max_connections = 10000;
 	conf->max_connections_per_ip = 100;

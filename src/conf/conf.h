@@ -147,6 +147,11 @@ struct conf {
 	unsigned int admin_socket_mode; /* of the UNIX admin socket */
 	struct conf_network *trusted_networks;
 	size_t trusted_network_count;
+	/* ring peers that may speak plaintext to a ring listener with
+	 * tls = starttls (Dovecot directors during a migration) */
+	char *ring_plaintext_networks; /* raw */
+	struct conf_network *ring_plaintext_nets;
+	size_t ring_plaintext_net_count;
 	unsigned int max_connections;
 	unsigned int max_connections_per_ip; /* 0 = unlimited */
 	/* IPv6 clients are counted by this prefix length (1..128) */

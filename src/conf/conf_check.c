@@ -43,10 +43,16 @@ conf_validate_listener(const struct conf_builder *b, size_t idx, char **error_r)
 		    "%s: listen %s: an admin TCP listener requires "
 		    "admin_networks (who may connect)",
 		    l->loc, l->name);
-	if (l->protocol == CONF_PROTOCOL_RING && l->tls != CONF_TLS_NO)
+	if (l->protocol == CONF_PROTOCOL_RING && l->tls == CONF_TLS_IMPLICIT)
 		return conf_err(error_r,
-		    "%s: listen %s: the ring protocol "
-		    "has no TLS (tls must be no)",
+		    "%s: listen %s: ring links negotiate TLS in the ring "
+		    "protocol: use tls = starttls (or no)",
+		    l->loc, l->name);
+	if (l->protocol == CONF_PROTOCOL_RING && l->tls != CONF_TLS_NO &&
+	    conf->ssl_ca[0] == '\0')
+		return conf_err(error_r,
+		    "%s: listen %s: tls = starttls on the ring requires ssl_ca "
+		    "(the CA that signs every director's certificate)",
 		    l->loc, l->name);
 	if (l->protocol == CONF_PROTOCOL_RING && l->haproxy)
 		return conf_err(error_r,

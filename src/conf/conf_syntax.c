@@ -148,13 +148,48 @@ conf_syntax_include_path(const char *name, const char *path)
 	return xasprintf("%.*s/%s", (int)(slash - name), name, path);
 }
 
+/*
+ * Reads fd to its end into *buf_r, a malloc'd buffer of *cap_r bytes
+ * (cap > 1 on entry) that grows as needed: one byte is always left for a
+ * NUL, and a file still growing past its fstat() size is read on, up to
+ * CONF_FILE_SIZE_MAX + 1 bytes.  Returns the length read, or -1 with
+ * errno set (EFBIG: over CONF_FILE_SIZE_MAX); the buffer stays the
+ * caller's either way.
+ */
+static ssize_t
+conf_syntax_read_all(int fd, char **buf_r, size_t *cap_r)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (len + 1 == *cap_r) {
+			/* full: len <= CONF_FILE_SIZE_MAX, so this grows */
+			*cap_r = MIN_OF(*cap_r * 2, CONF_FILE_SIZE_MAX + 2);
+			*buf_r = xreallocarray(*buf_r, *cap_r, 1);
+		}
+		n = read(fd, *buf_r + len, *cap_r - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			return (ssize_t)len;
+		len += (size_t)n;
+		if (len > CONF_FILE_SIZE_MAX) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+}
+
 int
 conf_syntax_read_file(const char *path, char **buf_r, size_t *len_r)
 {
 	struct stat st;
 	char *buf;
-	size_t len = 0;
-	ssize_t n;
+	size_t cap;
+	ssize_t len;
 	int fd, saved;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -170,30 +205,20 @@ conf_syntax_read_file(const char *path, char **buf_r, size_t *len_r)
 		errno = EFBIG;
 		goto fail;
 	}
-	buf = xmalloc(CONF_FILE_SIZE_MAX + 2);
-	for (;;) {
-		n = read(fd, buf + len, CONF_FILE_SIZE_MAX + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			saved = errno;
-			free(buf);
-			errno = saved;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > CONF_FILE_SIZE_MAX) {
-			free(buf);
-			errno = EFBIG;
-			goto fail;
-		}
+	/* the size fstat() saw, a NUL, and a byte to see the end in one go */
+	cap = (size_t)st.st_size + 2;
+	buf = xmalloc(cap);
+	len = conf_syntax_read_all(fd, &buf, &cap);
+	if (len == -1) {
+		saved = errno;
+		free(buf);
+		errno = saved;
+		goto fail;
 	}
 	close(fd);
 	buf[len] = '\0';
-	*buf_r = xreallocarray(buf, len + 1, 1);
-	*len_r = len;
+	*buf_r = xreallocarray(buf, (size_t)len + 1, 1);
+	*len_r = (size_t)len;
 	return 0;
 fail:
 	saved = errno;

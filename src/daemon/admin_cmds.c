@@ -484,6 +484,7 @@ admin_user_kick(struct admin_conn *conn, char **args, size_t nargs)
 		return admin_bad_args(conn, "USER-KICK", "invalid user");
 	log_info("admin %s: USER-KICK %s (hash %u)", admin_conn_peer(conn),
 	    admin_log_arg(user, args[0]), op.user_hash);
+	op.username = args[0]; /* the ring's USER-KICK names the user */
 	return admin_engine(conn, &op);
 }
 
@@ -503,7 +504,7 @@ admin_user_kick_alt(struct admin_conn *conn, char **args, size_t nargs)
 	return ADMIN_CMD_DONE;
 }
 
-/* -- the ring (of one, for now) ---------------------------------------- */
+/* -- the ring ------------------------------------------------------------ */
 
 /* This director's ring address: the ring listener's, else the first
  * listener's address with Dovecot's default ring port. */
@@ -551,7 +552,8 @@ admin_ring_dir_status(const struct ring_status *rs,
 		else
 			snprintf(buf, size, "ring syncing");
 	} else if (ds->role != RING_ROLE_NONE)
-		snprintf(buf, size, "%s", rs->synced ? "synced" : "syncing");
+		snprintf(buf, size, "%s%s", rs->synced ? "synced" : "syncing",
+		    ds->tls ? " (tls)" : "");
 	else if (ds->handshaking)
 		snprintf(buf, size, "handshaking");
 	else

@@ -6,7 +6,8 @@
  * pid file exists only while the process is ready to accept connections;
  * the active configuration is always a fully validated one (a failed
  * reload keeps the old); listening sockets are bound once, as root, and
- * never change on reload.
+ * never change on reload; the service manager hears READY=1 only once
+ * the listeners accept and the pid file exists.
  */
 #include "compat.h"
 
@@ -29,6 +30,7 @@
 #include "listener.h"
 #include "lmtp_proxy.h"
 #include "log.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "privdrop.h"
 #include "ring_conn.h"
@@ -46,6 +48,7 @@ struct directord {
 	struct event *sig_int;
 	struct event *sig_hup;
 	char *pid_file; /* the one we wrote, NULL until written */
+	struct notify *notify; /* the service manager's socket, or NULL */
 };
 
 /* What happens to a connection, by the protocol of its listener. */
@@ -142,34 +145,33 @@ daemon_on_stop(evutil_socket_t sig, short what, void *arg)
 
 	log_info("received %s, shutting down",
 	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	notify_send(d->notify, SDNOTIFY_STOPPING, "shutting down");
 	/* stop accepting at once; the loop ends after this callback */
 	listener_set_free(&d->listeners);
 	director_shutdown(d->director);
 	event_base_loopbreak(d->base);
 }
 
+/* Reads the configuration file again and applies it, or keeps the old
+ * one if the file is refused.  Writes one line on the outcome for the
+ * service manager to status (size bytes). */
 static void
-daemon_on_hup(evutil_socket_t sig, short what, void *arg)
+daemon_reload(struct directord *d, char *status, size_t size)
 {
-	struct directord *d = arg;
 	struct conf *conf;
 	char *error = NULL;
 
-	log_info("received SIGHUP, reloading %s", d->conf_path);
 	conf = conf_load_file(d->conf_path, &error);
+	/* Live user assignments are keyed by the user hash: a file that
+	 * changes how users are hashed or placed is refused as a whole. */
+	if (conf != NULL && conf_reload_check(d->conf, conf, &error) == -1)
+		conf_free(&conf);
 	if (conf == NULL) {
 		log_error(
 		    "reload failed: %s; keeping the old configuration", error);
+		snprintf(status, size,
+		    "reload failed, old configuration kept: %s", error);
 		free(error);
-		return;
-	}
-	/* Live user assignments are keyed by the user hash: a file that
-	 * changes how users are hashed or placed is refused as a whole. */
-	if (conf_reload_check(d->conf, conf, &error) == -1) {
-		log_error(
-		    "reload failed: %s; keeping the old configuration", error);
-		free(error);
-		conf_free(&conf);
 		return;
 	}
 	if (!conf_listeners_equal(d->conf, conf))
@@ -189,6 +191,21 @@ daemon_on_hup(evutil_socket_t sig, short what, void *arg)
 	d->conf = conf;
 	daemon_apply_log_level(conf);
 	log_info("configuration reloaded");
+	snprintf(status, size, "configuration reloaded");
+}
+
+static void
+daemon_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct directord *d = arg;
+	char status[SDNOTIFY_STATUS_MAX + 1];
+
+	log_info("received SIGHUP, reloading %s", d->conf_path);
+	notify_send(
+	    d->notify, SDNOTIFY_RELOADING, "reloading %s", d->conf_path);
+	daemon_reload(d, status, sizeof(status));
+	/* READY=1 ends the reload, whatever came of it */
+	notify_send(d->notify, SDNOTIFY_READY, "%s", status);
 }
 
 static int
@@ -238,6 +255,8 @@ daemon_start(struct directord *d, bool foreground)
 {
 	char *error = NULL;
 
+	/* as root: the socket's path may be out of the user's reach */
+	d->notify = notify_open();
 	d->conf = conf_load_file(d->conf_path, &error);
 	if (d->conf == NULL)
 		goto fail;
@@ -291,6 +310,8 @@ daemon_start(struct directord *d, bool foreground)
 	d->pid_file = xstrdup(d->conf->pid_file);
 	log_info("directord ready: %zu listeners, pid %ld",
 	    listener_set_count(d->listeners), (long)getpid());
+	notify_send(d->notify, SDNOTIFY_READY, "ready: %zu listeners",
+	    listener_set_count(d->listeners));
 	return 0;
 fail:
 	log_error("%s", error != NULL ? error : "startup failed");
@@ -322,6 +343,7 @@ daemon_free(struct directord *d)
 		event_base_free(d->base);
 	conf_free(&d->conf);
 	free(d->conf_path);
+	notify_free(&d->notify);
 }
 
 int

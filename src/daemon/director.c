@@ -40,6 +40,18 @@ static const char *const director_tls_versions[] = {
     [CONF_SSL_TLSV1_3] = "TLSv1.3",
 };
 
+static const struct conf_listener *
+director_ring_listener(const struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->listener_count; i++) {
+		if (conf->listeners[i].protocol == CONF_PROTOCOL_RING)
+			return &conf->listeners[i];
+	}
+	return NULL;
+}
+
 static int
 director_tls_init(struct director *d, const struct conf *conf, char **error_r)
 {
@@ -56,6 +68,22 @@ director_tls_init(struct director *d, const struct conf *conf, char **error_r)
 
 		d->proxy.tls_server = tls_server_ctx_new(&set, error_r);
 		if (d->proxy.tls_server == NULL)
+			return -1;
+	}
+	if (director_ring_listener(conf) != NULL &&
+	    director_ring_listener(conf)->tls != CONF_TLS_NO) {
+		struct tls_server_settings set = {
+		    .cert_file = conf->ssl_cert,
+		    .key_file = conf->ssl_key,
+		    .ca_file = conf->ssl_ca,
+		    .min_version = version,
+		};
+
+		d->ring_tls_server = tls_ring_ctx_new(&set, true, error_r);
+		if (d->ring_tls_server == NULL)
+			return -1;
+		d->ring_tls_client = tls_ring_ctx_new(&set, false, error_r);
+		if (d->ring_tls_client == NULL)
 			return -1;
 	}
 	if (conf->backend.tls != CONF_TLS_NO) {
@@ -111,6 +139,12 @@ director_on_ring_close(void *context, struct ring_link *link)
 }
 
 static void
+director_on_ring_starttls(void *context, struct ring_link *link, bool accept)
+{
+	ring_conn_starttls(context, link, accept);
+}
+
+static void
 director_on_ring_flush(void *context)
 {
 	ring_conn_flush(context);
@@ -125,6 +159,16 @@ director_on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* -- the ring ------------------------------------------------------------- */
+
+/* director_ring_plaintext_networks: ring peers that may skip TLS. */
+static bool
+director_ring_plaintext_ok(void *ctx, const struct ipaddr *ip)
+{
+	const struct director *d = ctx;
+
+	return conf_networks_match(d->conf->ring_plaintext_nets,
+	    d->conf->ring_plaintext_net_count, ip->family, ip->a);
+}
 
 static int
 director_ring_hash_user(void *ctx, const char *name, uint32_t *hash_r)
@@ -167,13 +211,9 @@ director_ring_self(struct director *d, const struct ring_addr *servers,
     size_t count, char **error_r)
 {
 	const struct conf *conf = d->conf;
-	const struct conf_listener *l = NULL;
+	const struct conf_listener *l = director_ring_listener(conf);
 	size_t i, j;
 
-	for (i = 0; i < conf->listener_count; i++) {
-		if (conf->listeners[i].protocol == CONF_PROTOCOL_RING)
-			l = &conf->listeners[i];
-	}
 	if (l == NULL || l->address_count == 0)
 		return 0;
 	for (i = 0; i < count; i++) {
@@ -203,14 +243,12 @@ director_ring_self(struct director *d, const struct ring_addr *servers,
 	return -1;
 }
 
-static int
-director_ring_start(struct director *d, char **error_r)
+/* director_servers as ring addresses (malloc'ed, one spare entry). */
+static struct ring_addr *
+director_ring_servers(const struct conf *conf)
 {
-	const struct conf *conf = d->conf;
-	struct ring_settings set;
 	struct ring_addr *servers;
 	size_t i;
-	int ret;
 
 	servers = xcalloc(conf->director_server_count + 1, sizeof(*servers));
 	for (i = 0; i < conf->director_server_count; i++) {
@@ -219,6 +257,18 @@ director_ring_start(struct director *d, char **error_r)
 		    conf->director_servers[i].address, &servers[i].ip);
 		servers[i].port = conf->director_servers[i].port;
 	}
+	return servers;
+}
+
+static int
+director_ring_start(struct director *d, char **error_r)
+{
+	const struct conf *conf = d->conf;
+	struct ring_settings set;
+	struct ring_addr *servers;
+	int ret;
+
+	servers = director_ring_servers(conf);
 	ret = director_ring_self(
 	    d, servers, conf->director_server_count, error_r);
 	if (ret <= 0) {
@@ -235,6 +285,8 @@ director_ring_start(struct director *d, char **error_r)
 	set.dovecot_hashing = conf->hashing == CONF_HASHING_DOVECOT;
 	set.hash_user = director_ring_hash_user;
 	set.hash_ctx = d;
+	set.tls = d->ring_tls_server != NULL;
+	set.plaintext_ok = director_ring_plaintext_ok;
 	ret = engine_ring_start(d->engine, router_now_ms(), &set);
 	free(servers);
 	if (ret == -1) {
@@ -242,6 +294,20 @@ director_ring_start(struct director *d, char **error_r)
 		return -1;
 	}
 	return 0;
+}
+
+static void
+director_ring_reload(struct director *d)
+{
+	const struct conf *conf = d->conf;
+	struct ring_addr *servers;
+
+	if (conf->director_server_count == 0)
+		return;
+	servers = director_ring_servers(conf);
+	engine_ring_reload(
+	    d->engine, router_now_ms(), servers, conf->director_server_count);
+	free(servers);
 }
 
 /* -- life cycle ----------------------------------------------------------- */
@@ -264,6 +330,7 @@ director_new(const struct conf *conf, char **error_r)
 	    .schedule = director_on_schedule,
 	    .ring_connect = director_on_ring_connect,
 	    .ring_close = director_on_ring_close,
+	    .ring_starttls = director_on_ring_starttls,
 	    .ring_flush = director_on_ring_flush,
 	    .context = d,
 	};
@@ -282,10 +349,6 @@ director_new(const struct conf *conf, char **error_r)
 	director_load_state(d);
 	d->router = router_new(d->engine, &hooks, d->userhash,
 	    conf->auth_master_user_separator, conf->recipient_delimiter);
-	if (director_ring_start(d, error_r) == -1) {
-		director_free(&d);
-		return NULL;
-	}
 	d->proxy.conf = conf;
 	d->proxy.router = d->router;
 	d->proxy.connlimit =
@@ -294,6 +357,10 @@ director_new(const struct conf *conf, char **error_r)
 	d->proxy.penalty =
 	    penalty_new((uint64_t)arc4random() << 32 | arc4random());
 	if (director_tls_init(d, conf, error_r) == -1) {
+		director_free(&d);
+		return NULL;
+	}
+	if (director_ring_start(d, error_r) == -1) {
 		director_free(&d);
 		return NULL;
 	}
@@ -335,6 +402,7 @@ director_reload(struct director *d, const struct conf *conf)
 	d->proxy.conf = conf;
 	engine_reload(d->engine, router_now_ms(), conf->mail_server_entries,
 	    conf->mail_server_count);
+	director_ring_reload(d);
 	router_run(d->router);
 }
 
@@ -372,6 +440,8 @@ director_free(struct director **dp)
 	userhash_template_free(&d->userhash);
 	tls_ctx_free(&d->proxy.tls_server);
 	tls_ctx_free(&d->proxy.tls_client);
+	tls_ctx_free(&d->ring_tls_server);
+	tls_ctx_free(&d->ring_tls_client);
 	free(d->state_path);
 	free(d);
 }

@@ -23,6 +23,7 @@ struct engine;
 struct event;
 struct event_base;
 struct ring_conn;
+struct ssl_ctx_st;
 struct router;
 struct userhash_template;
 
@@ -42,6 +43,8 @@ struct director {
 	char *state_path; /* the backend state file (hoststate.h) */
 	struct ring_addr ring_self; /* our ring address (if in a ring) */
 	struct ring_conn *ring_conns; /* ring_conn.c's connections */
+	/* TLS on ring links (listen ring { tls = starttls }), or NULL */
+	struct ssl_ctx_st *ring_tls_server, *ring_tls_client;
 };
 
 /*

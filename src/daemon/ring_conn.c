@@ -35,6 +35,7 @@
 #include "router.h"
 #include "session.h"
 #include "sockaddr.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 struct ring_conn {
@@ -44,6 +45,7 @@ struct ring_conn {
 	struct bufferevent *bev;
 	struct ringwire_reader reader;
 	bool closing; /* RING_CLOSE: free once the output is out */
+	bool tls; /* bev is a TLS filter */
 };
 
 static void ring_conn_read(struct bufferevent *bev, void *arg);
@@ -161,6 +163,8 @@ ring_conn_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & BEV_EVENT_EOF) != 0)
 		snprintf(why, sizeof(why), "connection closed");
+	else if (c->tls)
+		snprintf(why, sizeof(why), "TLS: %s", tls_error_string(bev));
 	else
 		snprintf(why, sizeof(why), "%s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -266,20 +270,53 @@ ring_conn_close(struct director *d, struct ring_link *link)
 	/* else ring_conn_write() frees it once the QUIT is out */
 }
 
+/* Writes what the engine queued on c's link to c's bufferevent. */
+static void
+ring_conn_write_out(struct ring_conn *c)
+{
+	const void *data;
+	size_t len;
+
+	data = ring_link_output(c->link, &len);
+	if (len > 0 && bufferevent_write(c->bev, data, len) == -1)
+		log_error("ring: cannot queue %zu bytes", len);
+	ring_link_output_taken(c->link);
+}
+
+void
+ring_conn_starttls(struct director *d, struct ring_link *link, bool accept)
+{
+	struct ring_conn *c = ring_link_owner(link);
+	struct bufferevent *bev;
+
+	/* the last plaintext line (our answer to the offer) goes first */
+	ring_conn_write_out(c);
+	bev = tls_wrap_ring(c->bev,
+	    accept ? d->ring_tls_server : d->ring_tls_client, accept,
+	    ring_link_peer_ip(link));
+	c->bev = bev;
+	if (bev == NULL) {
+		ring_conn_gone(c, "cannot start TLS");
+		return;
+	}
+	c->tls = true;
+	ringwire_reader_deinit(&c->reader);
+	ringwire_reader_init(&c->reader);
+	bufferevent_setcb(
+	    c->bev, ring_conn_read, ring_conn_write, ring_conn_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	engine_ring_tls_started(d->engine, router_now_ms(), link);
+}
+
 void
 ring_conn_flush(struct director *d)
 {
 	struct ring_link *link;
 	struct ring_conn *c;
-	const void *data;
-	size_t len;
 
 	while ((link = engine_ring_next_output(d->engine)) != NULL) {
 		c = ring_link_owner(link);
-		data = ring_link_output(link, &len);
-		if (bufferevent_write(c->bev, data, len) == -1)
-			log_error("ring: cannot queue %zu bytes", len);
-		ring_link_output_taken(link);
+		ring_conn_write_out(c);
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
 		    d->conf->output_buffer_size) {
 			log_warn("ring: output buffer to a director is over "

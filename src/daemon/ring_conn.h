@@ -7,6 +7,8 @@
 #ifndef DIRECTOR_RING_CONN_H
 #define DIRECTOR_RING_CONN_H
 
+#include <stdbool.h>
+
 #include "listener.h"
 
 struct director;
@@ -20,6 +22,11 @@ extern const struct listener_handler ring_conn_handler;
 void ring_conn_connect(struct director *d, struct ring_link *link);
 /* ENGINE_EFFECT_RING_CLOSE: send what is queued, then close. */
 void ring_conn_close(struct director *d, struct ring_link *link);
+/* ENGINE_EFFECT_RING_STARTTLS: send the queued plaintext, then wrap the
+ * connection in TLS (verifying the peer's certificate against ssl_ca and
+ * its address) and tell the engine. */
+void ring_conn_starttls(
+    struct director *d, struct ring_link *link, bool accept);
 /* Writes out every link's queued output (after every engine call). */
 void ring_conn_flush(struct director *d);
 /* Closes every ring connection (the director is being freed). */

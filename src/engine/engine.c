@@ -447,8 +447,14 @@ engine_route_now(struct engine *e, struct engine_session *s)
 	    e->hosts, hosts_tag_name(s->tag), s->user_hash, now, &created);
 	if (host == NULL)
 		return ENGINE_ROUTE_FAIL;
-	if (created)
+	if (created) {
 		engine_user_flag(e, s, USER_FLAG_PROVISIONAL, true);
+		/* a ring hears of it at once (as Dovecot's USER before the
+		 * login), with a short life that only a login extends */
+		u = users_lookup(hosts_tag_users(s->tag), s->user_hash, now);
+		if (u != NULL)
+			ring_user_announce_provisional(e, host, u);
+	}
 	engine_register(e, s, &host->ip);
 	return ENGINE_ROUTE_OK;
 }
@@ -527,15 +533,20 @@ engine_unprovision(struct engine *e, const struct engine_session *s)
 		if (o != s && o->tag == s->tag)
 			return; /* another login of it is under way */
 	}
-	keep = (uint32_t)((e->set.kick_delay_ms + 999) / 1000) + 1;
+	/* in a ring, as long as the peers were told (ring_user.c) */
+	keep = e->ring != NULL && engine_ring_enabled(e)
+	    ? ring_provisional_keep_secs(e)
+	    : (uint32_t)((e->set.kick_delay_ms + 999) / 1000) + 1;
 	if (keep >= users_expire_secs(users))
 		return;
 	host = u->host;
 	users_remove(users, u);
 	u = users_add(users, s->user_hash, host,
 	    now - users_expire_secs(users) + keep, now);
-	if (u != NULL)
-		u->flags |= USER_FLAG_PROVISIONAL;
+	if (u == NULL)
+		return;
+	u->flags |= USER_FLAG_PROVISIONAL;
+	ring_user_announce_provisional(e, hosts_lookup_id(e->hosts, host), u);
 }
 
 void

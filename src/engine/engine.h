@@ -28,9 +28,12 @@
  * alive (a wrong password, a backend error), the assignment is cut to
  * expire once the kick delay has passed: failed logins cannot fill the
  * user directory, and a half-done login on that backend is over before
- * the user can be hashed elsewhere.  Provisional assignments are local:
- * they move backwards in time, which a ring peer must never see, so a
- * ring announces an assignment only once it is no longer provisional.
+ * the user can be hashed elsewhere.  In a ring a provisional assignment
+ * is announced as it is made, before its login (as Dovecot does), since
+ * a peer that does not know it may hash the user elsewhere once the
+ * backend list changed; timestamps only move forward on the ring, so it
+ * is announced with an aged timestamp that gives it a short life
+ * everywhere, renewed while its login runs (ring_int.h).
  *
  * Threads: the engine has a single writer.  Every entry point is a
  * message (a session handle plus plain values) and every answer is an
@@ -110,6 +113,9 @@ enum engine_effect_type {
 	/* ring.h: send what link has queued, close it, then
 	 * engine_ring_closed() */
 	ENGINE_EFFECT_RING_CLOSE,
+	/* ring.h: send what link has queued in plaintext, then start TLS
+	 * on it (server side if accept) and call engine_ring_tls_started() */
+	ENGINE_EFFECT_RING_STARTTLS,
 };
 
 struct ring_link;
@@ -119,6 +125,7 @@ struct engine_effect {
 	struct engine_session *session;
 	void *requester;
 	struct ring_link *link;
+	bool accept; /* RING_STARTTLS: the TLS server side */
 	char text[ENGINE_REPLY_MAX];
 };
 

@@ -94,18 +94,31 @@ engine_reload(struct engine *e, uint64_t now_ms,
 		if (engine_spec_find(entries, count, &c->ip) != NULL)
 			continue;
 		host = hosts_lookup(e->hosts, &c->ip);
-		if (host != NULL)
+		if (host == NULL)
+			continue;
+		/* the ring's backend list is one: a reload changes it for
+		 * every director (their own reloads then find it done) */
+		if (engine_ring_enabled(e))
+			engine_remove_host_ring(e, host, NULL,
+			    "no longer in director_mail_servers");
+		else
 			(void)engine_retire_host(e, &host, NULL,
 			    "no longer in director_mail_servers");
 	}
 	for (i = 0; i < count; i++) {
 		c = &entries[i];
 		host = hosts_lookup(e->hosts, &c->ip);
-		if (host == NULL)
+		if (host == NULL) {
 			engine_add_configured(e, c);
-		else if (strcmp(hosts_tag_name(host->tag), c->tag) != 0)
-			(void)engine_retire_host(e, &host, c->tag,
-			    "tag changed in director_mail_servers");
+			host = hosts_lookup(e->hosts, &c->ip);
+		} else if (strcmp(hosts_tag_name(host->tag), c->tag) != 0) {
+			if (engine_retire_host(e, &host, c->tag,
+				"tag changed in director_mail_servers") == -1)
+				continue;
+		} else
+			continue;
+		if (host != NULL)
+			ring_host_announce(e, host);
 	}
 	/* the "removed" records of the state file follow the new list */
 	engine_set_configured(e, entries, count);
@@ -241,6 +254,10 @@ engine_host_remove(
 	/* unlike Dovecot, its sessions are kicked and its users wait: they
 	 * can never be on two backends */
 	snprintf(why, sizeof(why), "admin %s", op->who);
+	if (engine_ring_enabled(e)) {
+		engine_remove_host_ring(e, host, requester, why);
+		return;
+	}
 	(void)engine_retire_host(e, &host, NULL, why);
 	engine_save_hosts(e);
 	ring_host_remove_announce(e, op->ip, false);
@@ -335,7 +352,17 @@ engine_flush_step(struct engine *e, struct engine_flush *fl)
 		return false;
 	log_info("safe flush finished: %zu of %zu users moved", fl->moved,
 	    fl->count);
-	engine_reply(e, fl->requester, "OK");
+	if (fl->remove_after) {
+		to = hosts_lookup(e->hosts, &fl->remove_ip);
+		if (to != NULL) {
+			(void)engine_retire_host(
+			    e, &to, NULL, "its users were moved");
+			engine_save_hosts(e);
+		}
+		ring_host_remove_announce(e, &fl->remove_ip, false);
+		ring_admin_wait(e, fl->requester);
+	} else
+		engine_reply(e, fl->requester, "OK");
 	engine_flush_free(e, fl);
 	return true;
 }
@@ -397,6 +424,31 @@ engine_flush_collect(
 	}
 }
 
+void
+engine_remove_host_ring(
+    struct engine *e, struct host *host, void *requester, const char *why)
+{
+	struct engine_flush *fl;
+	size_t cap = 0;
+
+	if (!host->down) {
+		hosts_set_down(e->hosts, host, true, engine_now_secs(e));
+		engine_save_hosts(e);
+		ring_host_announce(e, host);
+	}
+	fl = xcalloc(1, sizeof(*fl));
+	fl->requester = requester;
+	fl->max_parallel = e->set.max_parallel_moves;
+	fl->remove_after = true;
+	fl->remove_ip = host->ip;
+	TAILQ_INSERT_TAIL(&e->flushes, fl, link);
+	engine_flush_collect(e, fl, host, &cap);
+	log_info("backend %s being removed (%s): set down, moving its %zu "
+		 "users through the ring first",
+	    host->ip_str, why, fl->count);
+	(void)engine_flush_step(e, fl);
+}
+
 static void
 engine_host_reset_users(
     struct engine *e, const struct engine_admin_op *op, void *requester)
@@ -432,6 +484,20 @@ engine_host_reset_users(
 }
 
 /* -- users --------------------------------------------------------------- */
+
+void
+engine_move_settle(struct engine *e, const struct engine_fence *f)
+{
+	uint32_t now = (uint32_t)(e->now_ms / 1000);
+	struct host *host;
+
+	if (f->backend.family == 0)
+		return; /* an eviction: no backend to keep */
+	host = hosts_lookup(e->hosts, &f->backend);
+	if (host != NULL && host->tag == f->tag)
+		(void)users_add(
+		    hosts_tag_users(f->tag), f->user_hash, host->id, now, now);
+}
 
 static void
 engine_user_move(

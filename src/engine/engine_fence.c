@@ -164,8 +164,11 @@ engine_fence_finish(struct engine *e, struct engine_fence *f)
 		ipaddr_format(&f->backend, ip);
 	if (f->kind == ENGINE_FENCE_MOVE) {
 		e->nmoves--;
+		engine_move_settle(e, f);
 		engine_user_mark(e, f->user_hash, f->tag, false);
 		log_info("user %u move to %s finished", f->user_hash, ip);
+		if (f->ring)
+			ring_move_finished(e, f);
 	} else
 		log_info("sessions of retired backend %s have wound down", ip);
 	while ((s = f->waiters) != NULL) {

@@ -68,6 +68,10 @@ struct engine_flush {
 	size_t count, next, running, moved;
 	unsigned int max_parallel;
 	void *requester;
+	/* a removal in a ring: the backend (set down first) goes once all
+	 * its users were moved, each through the ring's kill token */
+	bool remove_after;
+	struct ipaddr remove_ip;
 };
 TAILQ_HEAD(engine_flush_list, engine_flush);
 
@@ -188,6 +192,18 @@ struct engine_fence *engine_move_fence(
 void engine_effects_drop_link(struct engine *e, const struct ring_link *l);
 
 /* engine_admin.c */
+/* Removes host in a ring (ring_enabled): down, its users moved through
+ * the ring's kill tokens, then HOST-REMOVE; requester (may be NULL) gets
+ * "OK" at the end. */
+void engine_remove_host_ring(
+    struct engine *e, struct host *host, void *requester, const char *why);
+/*
+ * Makes the target of the move f the user's backend again as f ends.
+ * The fence keeps the assignment from being removed, not from expiring:
+ * if the loop stalled longer than director_user_expire, the user would
+ * otherwise be hashed anew while sessions stand on the target.
+ */
+void engine_move_settle(struct engine *e, const struct engine_fence *f);
 /* A move of a flush ended. */
 void engine_flush_moved(struct engine *e, struct engine_flush *fl);
 /* Starts what the running flushes may start; replies for finished ones. */

@@ -27,9 +27,10 @@
  *   gets the user's sessions only after the kill token (USER-KILLED) went
  *   around the ring, USER-KILLED-EVERYWHERE came back and the kick delay
  *   passed;
- * - assignments are announced (USER) only once lasting (engine.h's
- *   provisional assignments never reach the ring) and timestamps sent
- *   only move forward; a peer's timestamp is never taken beyond our now;
+ * - assignments are announced (USER) as they are made, provisional ones
+ *   with an aged timestamp (a short life everywhere that only a
+ *   successful login extends), and timestamps sent only move forward; a
+ *   peer's timestamp is never taken beyond our now;
  * - two directors that assigned one user to two backends resolve it the
  *   2.3 way (lower IP wins) and every director kicks the loser's sessions
  *   and fences the user locally before the winner gets new ones.
@@ -74,6 +75,16 @@ struct ring_settings {
 	/* hashes a user name for USER-KICK (the daemon's template) */
 	int (*hash_user)(void *ctx, const char *name, uint32_t *hash_r);
 	void *hash_ctx;
+	/*
+	 * TLS on ring links.  A director with tls offers it when it dials
+	 * (OPTIONS x-starttls, then a PING as a barrier) and takes the offer
+	 * when it is dialled (its answer to the PING is OPTIONS x-starttls,
+	 * and both sides switch after that line: ENGINE_EFFECT_RING_STARTTLS,
+	 * then engine_ring_tls_started()).  A peer that does not offer TLS
+	 * (a Dovecot director) is refused unless plaintext_ok(hash_ctx, ip).
+	 */
+	bool tls;
+	bool (*plaintext_ok)(void *ctx, const struct ipaddr *ip);
 };
 
 /* The ring's own constants (2.3's, except where a comment says). */
@@ -105,6 +116,12 @@ struct ring_settings {
 int engine_ring_start(
     struct engine *e, uint64_t now_ms, const struct ring_settings *set);
 
+/* A reloaded director_servers: directors not known yet are added (and
+ * dialled if closer than our right); ones that left the list stay until
+ * DIRECTOR-REMOVE, as in Dovecot. */
+void engine_ring_reload(struct engine *e, uint64_t now_ms,
+    const struct ring_addr *servers, size_t count);
+
 /* A director connected to us from peer_ip.  Returns the new link. */
 struct ring_link *engine_ring_accept(struct engine *e, uint64_t now_ms,
     const struct ipaddr *peer_ip, void *owner);
@@ -117,6 +134,11 @@ void engine_ring_input(struct engine *e, uint64_t now_ms, struct ring_link *l,
 /* The link's output has been written out (below the caller's low-water
  * mark): a handshake that is streaming users goes on. */
 void engine_ring_drained(
+    struct engine *e, uint64_t now_ms, struct ring_link *l);
+/* The link of an ENGINE_EFFECT_RING_STARTTLS now speaks TLS (its
+ * handshake may still be under way): the ring handshake starts again
+ * inside it. */
+void engine_ring_tls_started(
     struct engine *e, uint64_t now_ms, struct ring_link *l);
 /* The link's connection is gone (or never came up); why is for the log
  * (NULL after an ENGINE_EFFECT_RING_CLOSE).  Frees the link. */
@@ -133,6 +155,9 @@ void ring_link_set_owner(struct ring_link *l, void *owner);
 void *ring_link_owner(const struct ring_link *l);
 /* The director an outgoing link goes to. */
 const struct ring_addr *ring_link_target(const struct ring_link *l);
+/* The address the link's peer must prove with its certificate: the
+ * director dialled, or the source of an accepted connection. */
+const struct ipaddr *ring_link_peer_ip(const struct ring_link *l);
 
 /* Whether e is in a ring with other directors at all. */
 bool engine_ring_enabled(const struct engine *e);
@@ -154,6 +179,7 @@ struct ring_dir_status {
 	enum ring_dir_role role;
 	bool removed;
 	bool handshaking; /* a link to it is in its handshake */
+	bool tls; /* its left/right link speaks TLS */
 	uint32_t last_seq;
 	uint64_t last_failure_ms; /* 0: none */
 };

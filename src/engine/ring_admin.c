@@ -106,6 +106,31 @@ ring_admin_director(
 		ring_admin_director_remove(e, op, requester);
 }
 
+void
+engine_ring_reload(struct engine *e, uint64_t now_ms,
+    const struct ring_addr *servers, size_t count)
+{
+	struct ring *r = e->ring;
+	struct ring_dir *d;
+	size_t i;
+
+	engine_see_time(e, now_ms);
+	if (r == NULL)
+		return;
+	for (i = 0; i < count; i++) {
+		d = ring_dir_find(r, &servers[i].ip, servers[i].port);
+		if (d != NULL && !d->removed)
+			continue;
+		if (d == NULL)
+			d = ring_dir_add(r, &servers[i]);
+		d->removed = false;
+		log_info("ring: director %s added by a reload of "
+			 "director_servers",
+		    d->name);
+	}
+	ring_connect_right(e);
+}
+
 /* -- status ---------------------------------------------------------------- */
 
 void
@@ -152,6 +177,8 @@ engine_ring_dir(const struct engine *e, size_t i, struct ring_dir_status *st_r)
 	    : right          ? RING_ROLE_RIGHT
 			     : RING_ROLE_NONE;
 	st_r->removed = d->removed;
+	st_r->tls = (left && r->left->tls == RING_TLS_ON) ||
+	    (right && r->right->tls == RING_TLS_ON);
 	st_r->last_seq = d->last_seq;
 	st_r->last_failure_ms = d->network_failure_ms > d->protocol_failure_ms
 	    ? d->network_failure_ms

@@ -33,12 +33,47 @@ ring_hashing_option(const struct ring *r)
 
 /* -- handshake ------------------------------------------------------------ */
 
+#define RING_OPT_STARTTLS "x-starttls"
+
+/* OPTIONS with our hashing method, and the TLS offer or answer. */
+static void
+ring_send_options(struct engine *e, struct ring_link *l, bool starttls)
+{
+	struct ringwire_msg *m = &e->ring->msg;
+
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_OPTIONS;
+	m->options_count = starttls ? 2 : 1;
+	strlcpy(
+	    m->options[0], ring_hashing_option(e->ring), sizeof(m->options[0]));
+	strlcpy(m->options[1], RING_OPT_STARTTLS, sizeof(m->options[1]));
+	(void)ring_send(e, l, m);
+}
+
+/* The outgoing side's DIRECTOR lines: every director we know. */
+static void
+ring_send_directors(struct engine *e, struct ring_link *l)
+{
+	struct ring *r = e->ring;
+	struct ringwire_msg *m = &r->msg;
+	size_t i;
+
+	for (i = 0; i < r->ndirs; i++) {
+		if (r->dirs[i]->removed)
+			continue;
+		memset(m, 0, sizeof(*m));
+		m->cmd = RINGWIRE_DIRECTOR;
+		m->dir.ip = r->dirs[i]->addr.ip;
+		m->dir.port = r->dirs[i]->addr.port;
+		(void)ring_send(e, l, m);
+	}
+}
+
 static void
 ring_send_greeting(struct engine *e, struct ring_link *l)
 {
 	struct ring *r = e->ring;
 	struct ringwire_msg *m = &r->msg;
-	size_t i;
 
 	memset(m, 0, sizeof(*m));
 	m->cmd = RINGWIRE_VERSION;
@@ -54,15 +89,18 @@ ring_send_greeting(struct engine *e, struct ring_link *l)
 	(void)ring_send(e, l, m);
 	if (!l->outgoing)
 		return;
-	for (i = 0; i < r->ndirs; i++) {
-		if (r->dirs[i]->removed)
-			continue;
+	if (r->set.tls && l->tls == RING_TLS_OFF) {
+		/* offer TLS; the PING is a barrier: a peer that takes the
+		 * offer answers it with OPTIONS x-starttls, others PONG */
+		ring_send_options(e, l, true);
 		memset(m, 0, sizeof(*m));
-		m->cmd = RINGWIRE_DIRECTOR;
-		m->dir.ip = r->dirs[i]->addr.ip;
-		m->dir.port = r->dirs[i]->addr.port;
+		m->cmd = RINGWIRE_PING;
+		m->time = (int64_t)engine_now_secs(e);
 		(void)ring_send(e, l, m);
+		l->tls = RING_TLS_OFFERED;
+		return;
 	}
+	ring_send_directors(e, l);
 }
 
 struct ring_link *
@@ -125,8 +163,6 @@ ring_send_state(struct engine *e, struct ring_link *l)
 void
 engine_ring_drained(struct engine *e, uint64_t now_ms, struct ring_link *l)
 {
-	struct ringwire_msg *m = &e->ring->msg;
-
 	engine_see_time(e, now_ms);
 	if (l->state != RING_LINK_HANDSHAKE || !l->sent_state || l->sent_done)
 		return;
@@ -137,12 +173,7 @@ engine_ring_drained(struct engine *e, uint64_t now_ms, struct ring_link *l)
 	l->hs_waiting = false;
 	free(l->hs_users);
 	l->hs_users = NULL;
-	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_OPTIONS;
-	m->options_count = 1;
-	strlcpy(
-	    m->options[0], ring_hashing_option(e->ring), sizeof(m->options[0]));
-	(void)ring_send(e, l, m);
+	ring_send_options(e, l, false);
 	ring_send_simple(e, l, RINGWIRE_DONE);
 	l->sent_done = true;
 }
@@ -168,6 +199,15 @@ ring_handle_me_incoming(
 	struct ring *r = e->ring;
 	struct ring_link *left = r->left;
 
+	if (l->peer != NULL) {
+		/* its ME again, inside TLS: where it goes was decided */
+		if (l->peer == d) {
+			l->deadline_ms = e->now_ms + RING_DONE_TIMEOUT_MS;
+			return 0;
+		}
+		ring_link_close(e, l, "its ME changed inside TLS", true);
+		return -1;
+	}
 	if (!ipaddr_equals(&d->addr.ip, &l->peer_ip)) {
 		ring_link_close(e, l,
 		    "its ME names another address than it connects from", true);
@@ -408,7 +448,8 @@ ring_link_handle(
 		l->got_version = true;
 		l->minor =
 		    msg->minor < RINGWIRE_MINOR ? msg->minor : RINGWIRE_MINOR;
-		if (l->outgoing && !l->sent_state)
+		if (l->outgoing && !l->sent_state &&
+		    l->tls != RING_TLS_OFFERED && l->tls != RING_TLS_SWITCHING)
 			ring_send_state(e, l);
 		return 1;
 	case RINGWIRE_ME:
@@ -459,4 +500,114 @@ ring_link_handle(
 	default:
 		return 0;
 	}
+}
+
+/* -- TLS ------------------------------------------------------------------ */
+
+static bool
+ring_msg_offers_tls(const struct ringwire_msg *msg)
+{
+	unsigned int i;
+
+	if (msg->cmd != RINGWIRE_OPTIONS)
+		return false;
+	for (i = 0; i < msg->options_count; i++) {
+		if (strcmp(msg->options[i], RING_OPT_STARTTLS) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The peer did not take or make the TLS offer: allowed only from the
+ * networks of director_ring_plaintext_networks. */
+static int
+ring_tls_plain(struct engine *e, struct ring_link *l)
+{
+	const struct ring_settings *set = &e->ring->set;
+	const struct ipaddr *ip = ring_link_peer_ip(l);
+
+	if (set->plaintext_ok == NULL ||
+	    !set->plaintext_ok(set->hash_ctx, ip)) {
+		ring_link_close(e, l,
+		    "it does not speak TLS and is not in "
+		    "director_ring_plaintext_networks",
+		    true);
+		return -1;
+	}
+	log_info("ring: link with %s is not encrypted (the peer does not "
+		 "offer TLS; allowed by director_ring_plaintext_networks)",
+	    l->name);
+	l->tls = RING_TLS_PLAIN;
+	return 0;
+}
+
+static void
+ring_tls_switch(struct engine *e, struct ring_link *l, bool accept)
+{
+	l->tls = RING_TLS_SWITCHING;
+	engine_effect_add(e, ENGINE_EFFECT_RING_STARTTLS, NULL, NULL, NULL);
+	e->effects[e->effects_count - 1].link = l;
+	e->effects[e->effects_count - 1].accept = accept;
+}
+
+int
+ring_tls_line(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
+{
+	if (!e->ring->set.tls)
+		return 0;
+	switch (l->tls) {
+	case RING_TLS_OFFERED:
+		if (msg->cmd == RINGWIRE_PONG) {
+			if (ring_tls_plain(e, l) == -1)
+				return -1;
+			ring_send_directors(e, l);
+			if (l->got_version && !l->sent_state)
+				ring_send_state(e, l);
+			return 1;
+		}
+		if (ring_msg_offers_tls(msg)) {
+			if (ring_handle_options(e, l, msg) == -1)
+				return -1;
+			ring_tls_switch(e, l, false);
+			return 1;
+		}
+		return 0;
+	case RING_TLS_OFF:
+		if (l->outgoing || !l->got_me || msg->cmd == RINGWIRE_VERSION ||
+		    msg->cmd == RINGWIRE_ME)
+			return 0;
+		if (ring_msg_offers_tls(msg)) {
+			l->tls = RING_TLS_PEER_OFFERED;
+			return 0; /* its hashing method is checked too */
+		}
+		return ring_tls_plain(e, l);
+	case RING_TLS_PEER_OFFERED:
+		if (msg->cmd != RINGWIRE_PING)
+			return 0;
+		ring_send_options(e, l, true);
+		ring_tls_switch(e, l, true);
+		return 1;
+	case RING_TLS_SWITCHING:
+		ring_link_close(
+		    e, l, "sent plaintext after the TLS switch", true);
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+void
+engine_ring_tls_started(struct engine *e, uint64_t now_ms, struct ring_link *l)
+{
+	engine_see_time(e, now_ms);
+	if (l->state != RING_LINK_HANDSHAKE || l->tls != RING_TLS_SWITCHING)
+		return;
+	l->tls = RING_TLS_ON;
+	/* the handshake starts again, inside TLS */
+	l->got_version = l->got_me = l->got_done = l->sent_done = false;
+	l->sent_state = l->got_options = l->options_ok = false;
+	l->minor = RINGWIRE_MINOR;
+	l->deadline_ms = e->now_ms + RING_ME_TIMEOUT_MS;
+	ring_send_greeting(e, l);
 }

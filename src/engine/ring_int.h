@@ -28,6 +28,7 @@
  * answer). */
 #define RING_PING_INTERVAL_MS 2000
 #define RING_ADMIN_WAITERS_MAX 1024
+#define RING_STRAYS_MAX 32
 
 struct ring_dir {
 	struct ring_addr addr;
@@ -57,6 +58,16 @@ struct ring_hs_user {
 	uint32_t tag; /* index of its tag (hosts_tag_get) */
 };
 
+/* TLS on a link (ring.h, ring_settings.tls). */
+enum ring_tls {
+	RING_TLS_OFF, /* not decided yet, or no TLS configured */
+	RING_TLS_OFFERED, /* we dialled and offered: go or PONG next */
+	RING_TLS_PEER_OFFERED, /* dialled us and offered: its PING next */
+	RING_TLS_SWITCHING, /* RING_STARTTLS asked for */
+	RING_TLS_ON,
+	RING_TLS_PLAIN, /* decided: plaintext (allowed peer) */
+};
+
 struct ring_link {
 	TAILQ_ENTRY(ring_link) entry;
 	void *owner;
@@ -79,6 +90,7 @@ struct ring_link {
 	size_t hand_host_count;
 	/* the peer's users override ours: we join after a freeze */
 	bool users_override;
+	enum ring_tls tls;
 
 	struct ring_hs_user *hs_users;
 	size_t hs_count, hs_next;
@@ -125,6 +137,13 @@ struct ring {
 	uint64_t trying_since_ms; /* looking for a right; 0: not */
 	uint64_t next_connect_ms; /* 0: nothing planned */
 	uint64_t last_unsynced_warn_ms;
+	uint64_t provisional_ms; /* last ring_provisional_tick() round */
+	/* USER-KILLED tokens of moves we do not have, passed on: one that
+	 * comes back has lost its origin and is ended ring-wide */
+	struct ring_stray_token {
+		uint32_t hash;
+		uint64_t at_ms;
+	} strays[RING_STRAYS_MAX];
 	uint32_t wrong_hosts_hash; /* a SYNC's hash that differed, once */
 
 	/* SYNCs of others held while we have no right */
@@ -168,6 +187,13 @@ int ring_dir_cmp_right(
     const struct ring *r, const struct ring_dir *a, const struct ring_dir *b);
 /* We were frozen: drop every link, serve nothing until handshaked. */
 void ring_freeze(struct engine *e);
+
+/* ring_hand.c: the handshake, TLS negotiation, point-to-point commands.
+ * ring_tls_line(): TLS negotiation for a line, before its usual
+ * handling; returns 1 if the line was consumed, 0 to handle it as
+ * usual, -1 if l was closed. */
+int ring_tls_line(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
 
 /* ring_sync.c */
 struct ring_dir *ring_dir_find(
@@ -216,8 +242,24 @@ uint64_t ring_user_deadline(const struct engine *e, uint64_t next);
 void ring_users_snapshot(struct engine *e, struct ring_link *l);
 /* Sends users until the round's budget; true when all were sent. */
 bool ring_users_stream(struct engine *e, struct ring_link *l);
+/* USER for u (on host) to every link but except. */
+void ring_user_send(struct engine *e, struct ring_link *except,
+    const struct host *host, const struct user *u);
+
+/* ring_move.c: USER-MOVE, USER-KILLED, USER-KILLED-EVERYWHERE */
+void ring_handle_user_move(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+void ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg);
+void ring_handle_killed_everywhere(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+/* Ends the ring moves whose timeout has passed (logged). */
+void ring_moves_timeout(struct engine *e);
 /* Kill tokens: a fence of a ring move has no local session left. */
 void ring_move_killed_local(struct engine *e, struct engine_fence *f);
+/* A ring move's fence ended here: USER for the user (non-weak), which
+ * releases a director that joined during the move (it got the user weak
+ * in its handshake). */
+void ring_move_finished(struct engine *e, const struct engine_fence *f);
 /* A new right: resend the kill tokens that may have been lost. */
 void ring_moves_resend(struct engine *e);
 
@@ -233,6 +275,21 @@ void ring_waiter_remove(struct engine *e, struct engine_session *s);
 /* A lasting assignment was made or refreshed: USER to the ring. */
 void ring_user_announce(
     struct engine *e, const struct host *host, const struct user *u);
+/*
+ * A provisional assignment (engine.h) in a ring: announced when it is
+ * made, with a timestamp aged so that it expires everywhere
+ * ring_provisional_keep_secs() after the announcement unless a login
+ * succeeds (then USER with now, as for any lasting one).  While its login
+ * runs it is announced again every half near-expiry window, so a peer
+ * never sees it near expiry (and never takes it over) while a session
+ * may be on it; when the login fails, the local assignment is cut to the
+ * same keep, so every director forgets it at about the same time.
+ */
+void ring_user_announce_provisional(
+    struct engine *e, const struct host *host, const struct user *u);
+uint32_t ring_provisional_keep_secs(const struct engine *e);
+/* Announces again the provisional assignments with a login under way. */
+void ring_provisional_tick(struct engine *e);
 /* We start moving a user (f, to host): USER-MOVE before any kick. */
 void ring_move_announce(
     struct engine *e, struct engine_fence *f, const struct host *host);

@@ -287,6 +287,9 @@ engine_ring_input(struct engine *e, uint64_t now_ms, struct ring_link *l,
 		ring_link_close(e, l, "did not start with VERSION", true);
 		return;
 	}
+	ret = ring_tls_line(e, l, &msg);
+	if (ret != 0)
+		return;
 	ret = ring_link_handle(e, l, &msg);
 	if (ret != 0)
 		return;
@@ -355,6 +358,12 @@ const struct ring_addr *
 ring_link_target(const struct ring_link *l)
 {
 	return &l->target;
+}
+
+const struct ipaddr *
+ring_link_peer_ip(const struct ring_link *l)
+{
+	return l->outgoing ? &l->target.ip : &l->peer_ip;
 }
 
 /* -- time ------------------------------------------------------------------ */

@@ -342,7 +342,11 @@ ring_reflood_hosts(struct engine *e)
 	struct ringwire_msg *m = &e->ring->msg;
 	size_t i;
 
+	/* desynced: a peer re-flooding a different view at the same time is
+	 * merged (smaller vhosts, newer or down), not taken as it is, so the
+	 * two views converge instead of swapping */
 	for (i = 0; i < hosts_count(e->hosts); i++) {
+		hosts_set_desynced(e->hosts, hosts_get(e->hosts, i), true);
 		ring_host_msg(e, hosts_get(e->hosts, i), false, m);
 		ring_originate(e, m);
 		ring_flood(e, NULL, m);
@@ -561,7 +565,10 @@ ring_host_apply(struct engine *e, const struct ringwire_host *h, bool hand,
 	if (host->desynced && !hand) {
 		if (host->vhost_count < vhosts)
 			vhosts = host->vhost_count;
-		if (host->last_updown_change > ts) {
+		/* the newer up/down wins; on a tie, down (the same answer
+		 * on every director, so two views cannot swap for ever) */
+		if (host->last_updown_change > ts ||
+		    (host->last_updown_change == ts && host->down)) {
 			down = host->down;
 			ts = host->last_updown_change;
 		}
@@ -578,7 +585,9 @@ ring_host_apply(struct engine *e, const struct ringwire_host *h, bool hand,
 		hosts_set_vhost_count(e->hosts, host, vhosts);
 		changed = true;
 	}
-	if (host->down != down && ts >= host->last_updown_change) {
+	if (host->down != down &&
+	    (ts > host->last_updown_change ||
+		(ts == host->last_updown_change && down))) {
 		log_info("ring: backend %s is now %s", host->ip_str,
 		    down ? "down" : "up");
 		hosts_set_down(e->hosts, host, down, ts);

@@ -67,7 +67,86 @@ ring_user_announce(
 	ring_flood(e, NULL, m);
 }
 
-static void
+uint32_t
+ring_provisional_keep_secs(const struct engine *e)
+{
+	uint32_t expire = e->set.user_expire_secs;
+	uint32_t keep = 3 * ring_near_expiry_secs(expire) +
+	    (uint32_t)((e->set.kick_delay_ms + 999) / 1000) + 1;
+
+	return keep < expire ? keep : expire;
+}
+
+/* Whether an assignment refreshed at ts has no more than the life of a
+ * provisional one left. */
+static bool
+ring_ts_aged(const struct engine *e, uint32_t ts)
+{
+	return (uint64_t)ts + e->set.user_expire_secs <=
+	    (uint64_t)ring_now_secs(e) + ring_provisional_keep_secs(e);
+}
+
+/* The timestamp a provisional assignment is announced with: its life
+ * left is ring_provisional_keep_secs(). */
+static uint32_t
+ring_provisional_ts(const struct engine *e)
+{
+	uint32_t now = ring_now_secs(e), keep = ring_provisional_keep_secs(e);
+	uint32_t expire = e->set.user_expire_secs;
+
+	return now + keep > expire ? now + keep - expire : 0;
+}
+
+void
+ring_user_announce_provisional(
+    struct engine *e, const struct host *host, const struct user *u)
+{
+	struct ringwire_msg *m;
+
+	if (!engine_ring_enabled(e) || host == NULL)
+		return;
+	m = &e->ring->msg;
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_USER;
+	m->user.hash = u->hash;
+	m->user.ip = host->ip;
+	m->user.has_ts = true;
+	m->user.ts = ring_provisional_ts(e);
+	ring_flood(e, NULL, m);
+}
+
+void
+ring_provisional_tick(struct engine *e)
+{
+	struct ring *r = e->ring;
+	uint64_t every =
+	    (uint64_t)ring_near_expiry_secs(e->set.user_expire_secs) * 1000 / 2;
+	struct engine_user *eu;
+	struct engine_session *s;
+	struct user *u;
+	size_t i;
+
+	if (!engine_ring_enabled(e) || e->now_ms - r->provisional_ms < every)
+		return;
+	r->provisional_ms = e->now_ms;
+	for (i = 0; i < e->nbuckets; i++) {
+		for (eu = e->buckets[i]; eu != NULL; eu = eu->bucket_next) {
+			for (s = eu->sessions; s != NULL; s = s->next) {
+				if (s->state != ENGINE_SESSION_ROUTED)
+					continue;
+				u = users_lookup(hosts_tag_users(s->tag),
+				    s->user_hash, ring_now_secs(e));
+				if (u != NULL &&
+				    (u->flags & USER_FLAG_PROVISIONAL) != 0)
+					ring_user_announce_provisional(e,
+					    hosts_lookup_id(e->hosts, u->host),
+					    u);
+			}
+		}
+	}
+}
+
+void
 ring_user_send(struct engine *e, struct ring_link *except,
     const struct host *host, const struct user *u)
 {
@@ -363,12 +442,15 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 		u = ring_user_take(e, NULL, ru->hash, host, ts);
 		changed = u != NULL;
 	} else if (u->host == host->id) {
-		if ((u->flags & (USER_FLAG_PROVISIONAL | USER_FLAG_WEAK)) !=
-		    0) {
-			u->flags &=
-			    ~(uint32_t)(USER_FLAG_PROVISIONAL | USER_FLAG_WEAK);
+		if ((u->flags & USER_FLAG_WEAK) != 0) {
+			u->flags &= ~(uint32_t)USER_FLAG_WEAK;
 			changed = true;
 		}
+		/* a login succeeded elsewhere: a fresh timestamp, not an
+		 * aged (provisional) one */
+		if ((u->flags & USER_FLAG_PROVISIONAL) != 0 &&
+		    ts >= u->timestamp && !ring_ts_aged(e, ts))
+			u->flags &= ~(uint32_t)USER_FLAG_PROVISIONAL;
 		if (ts > u->timestamp) {
 			users_refresh(users, u, ts, now);
 			changed = true;
@@ -410,9 +492,17 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 			changed = winner == host && u != NULL;
 		}
 	}
-	if (changed && u != NULL &&
-	    (!handshake ||
-		(from != NULL && !from->users_override && e->ring->handshaked)))
+	/* an aged timestamp is a peer's provisional assignment (or one
+	 * about to expire): a failed login here must not extend it */
+	if (u != NULL && ring_ts_aged(e, u->timestamp))
+		u->flags |= USER_FLAG_PROVISIONAL;
+	/* a weak U (a user the sender is moving, or taking over) is not
+	 * handed out here until a non-weak USER says where it went */
+	if (handshake && ru->weak && u != NULL && changed)
+		u->flags |= USER_FLAG_WEAK;
+	/* passed on even from a handshake: a director further on may not
+	 * know it (two rings merging), and sync before it hears of it */
+	if (changed && u != NULL)
 		ring_user_send(e, from, hosts_lookup_id(e->hosts, u->host), u);
 	if (was_weak && u != NULL && (u->flags & USER_FLAG_WEAK) == 0)
 		ring_waiters_run(e);
@@ -452,193 +542,6 @@ ring_user_weak(struct engine *e, struct ring_link *l,
 	if (u != NULL)
 		u->flags |= USER_FLAG_WEAK;
 	ring_flood(e, l, msg);
-}
-
-/* -- moves ------------------------------------------------------------------------ */
-
-static struct engine_fence *
-ring_move_find(const struct engine *e, uint32_t hash)
-{
-	struct engine_fence *f, *found = NULL;
-
-	TAILQ_FOREACH (f, &e->fences, link) {
-		if (f->kind == ENGINE_FENCE_MOVE && f->ring &&
-		    f->user_hash == hash)
-			found = f; /* the newest */
-	}
-	return found;
-}
-
-static void
-ring_send_killed(struct engine *e, uint32_t hash)
-{
-	struct ring *r = e->ring;
-	struct ringwire_msg *m = &r->msg;
-
-	if (r->right == NULL)
-		return; /* resent when a right comes (ring_moves_resend) */
-	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_USER_KILLED;
-	m->user.hash = hash;
-	(void)ring_send(e, r->right, m);
-}
-
-static void
-ring_killed_everywhere(struct engine *e, struct engine_fence *f)
-{
-	f->kill = ENGINE_KILL_DELAY;
-	f->deadline_ms = e->now_ms + e->set.kick_delay_ms;
-}
-
-void
-ring_move_announce(
-    struct engine *e, struct engine_fence *f, const struct host *host)
-{
-	struct ringwire_msg *m;
-
-	if (!engine_ring_enabled(e))
-		return;
-	f->ring = true;
-	f->ring_origin = true;
-	f->kill = ENGINE_KILL_KILLING;
-	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
-	m = &e->ring->msg;
-	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_USER_MOVE;
-	m->user.hash = f->user_hash;
-	m->user.ip = host->ip;
-	ring_originate(e, m);
-	ring_flood(e, NULL, m);
-}
-
-void
-ring_move_killed_local(struct engine *e, struct engine_fence *f)
-{
-	struct ring *r = e->ring;
-
-	if (r->alone || (r->left == NULL && r->right == NULL)) {
-		ring_killed_everywhere(e, f);
-		return;
-	}
-	switch (f->kill) {
-	case ENGINE_KILL_KILLING:
-		if (!f->ring_origin) {
-			f->kill = ENGINE_KILL_WAITING_NOTIFY;
-			return;
-		}
-		/* fall through */
-	case ENGINE_KILL_NOTIFY_RECEIVED:
-		ring_send_killed(e, f->user_hash);
-		f->kill = ENGINE_KILL_WAITING_EVERYONE;
-		return;
-	default:
-		return;
-	}
-}
-
-void
-ring_moves_resend(struct engine *e)
-{
-	struct engine_fence *f;
-
-	TAILQ_FOREACH (f, &e->fences, link) {
-		if (f->ring && f->ring_origin &&
-		    f->kill == ENGINE_KILL_WAITING_EVERYONE)
-			ring_send_killed(e, f->user_hash);
-	}
-}
-
-static void
-ring_handle_user_move(
-    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
-{
-	struct host *host = hosts_lookup(e->hosts, &msg->user.ip);
-	struct engine_fence *f;
-
-	ring_flood(e, l, msg);
-	if (host == NULL)
-		return;
-	log_info("ring: user %u moving to %s (by %s)", msg->user.hash,
-	    host->ip_str, l != NULL ? l->name : "us");
-	f = engine_move_fence(e, msg->user.hash, host);
-	if (f == NULL)
-		return;
-	f->ring = true;
-	f->ring_origin = false;
-	f->kill = ENGINE_KILL_KILLING;
-	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
-	if (f->pending == 0)
-		ring_move_killed_local(e, f);
-}
-
-static void
-ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
-{
-	struct engine_fence *f = ring_move_find(e, msg->user.hash);
-	struct ringwire_msg *m = &e->ring->msg;
-
-	if (f == NULL || f->kill == ENGINE_KILL_DELAY) {
-		/* a move we don't have (any more): don't let it hang */
-		memset(m, 0, sizeof(*m));
-		m->cmd = RINGWIRE_USER_KILLED_EVERYWHERE;
-		m->user.hash = msg->user.hash;
-		ring_originate(e, m);
-		ring_flood(e, NULL, m);
-		return;
-	}
-	switch (f->kill) {
-	case ENGINE_KILL_KILLING:
-		f->kill = ENGINE_KILL_NOTIFY_RECEIVED;
-		return;
-	case ENGINE_KILL_WAITING_NOTIFY:
-		ring_send_killed(e, f->user_hash);
-		f->kill = ENGINE_KILL_WAITING_EVERYONE;
-		return;
-	case ENGINE_KILL_WAITING_EVERYONE:
-		if (!f->ring_origin) {
-			/* a token sent again after the ring changed */
-			ring_send_killed(e, f->user_hash);
-			return;
-		}
-		memset(m, 0, sizeof(*m));
-		m->cmd = RINGWIRE_USER_KILLED_EVERYWHERE;
-		m->user.hash = f->user_hash;
-		ring_originate(e, m);
-		ring_flood(e, NULL, m);
-		ring_killed_everywhere(e, f);
-		return;
-	default:
-		return;
-	}
-}
-
-static void
-ring_handle_killed_everywhere(
-    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
-{
-	struct engine_fence *f = ring_move_find(e, msg->user.hash);
-
-	ring_flood(e, l, msg);
-	if (f != NULL && f->kill == ENGINE_KILL_WAITING_EVERYONE)
-		ring_killed_everywhere(e, f);
-}
-
-static void
-ring_moves_timeout(struct engine *e)
-{
-	struct engine_fence *f;
-
-	TAILQ_FOREACH (f, &e->fences, link) {
-		if (!f->ring || f->kill == ENGINE_KILL_DELAY ||
-		    e->now_ms < f->ring_deadline_ms)
-			continue;
-		log_error("ring: finishing user %u move timed out, its state "
-			  "may now be inconsistent (%zu local sessions still "
-			  "open)",
-		    f->user_hash, f->pending);
-		f->pending = 0;
-		ring_killed_everywhere(e, f);
-	}
 }
 
 /* -- kicks ------------------------------------------------------------------------- */
@@ -732,8 +635,7 @@ ring_users_snapshot(struct engine *e, struct ring_link *l)
 		users = hosts_tag_users(hosts_tag_get(e->hosts, i));
 		for (u = users_first(users); u != NULL && n < cap;
 		     u = users_next(users, u)) {
-			if (users_is_expired(users, u, now) ||
-			    (u->flags & USER_FLAG_PROVISIONAL) != 0)
+			if (users_is_expired(users, u, now))
 				continue;
 			l->hs_users[n].hash = u->hash;
 			l->hs_users[n].tag = (uint32_t)i;
@@ -765,7 +667,7 @@ ring_users_stream(struct engine *e, struct ring_link *l)
 		hu = &l->hs_users[l->hs_next++];
 		users = hosts_tag_users(hosts_tag_get(e->hosts, hu->tag));
 		u = users_lookup(users, hu->hash, now);
-		if (u == NULL || (u->flags & USER_FLAG_PROVISIONAL) != 0)
+		if (u == NULL)
 			continue;
 		host = hosts_lookup_id(e->hosts, u->host);
 		if (host == NULL)
@@ -773,7 +675,15 @@ ring_users_stream(struct engine *e, struct ring_link *l)
 		m->user.hash = u->hash;
 		m->user.ip = host->ip;
 		m->user.ts = u->timestamp;
-		m->user.weak = (u->flags & USER_FLAG_WEAK) != 0;
+		/* a provisional one as it was announced: aged (a login under
+		 * way, or one that failed moments ago, is on its backend) */
+		if ((u->flags & USER_FLAG_PROVISIONAL) != 0 &&
+		    m->user.ts > ring_provisional_ts(e))
+			m->user.ts = ring_provisional_ts(e);
+		/* a user being moved: not to be handed out by the newcomer
+		 * before the move has ended (ring_move_finished()) */
+		m->user.weak =
+		    (u->flags & (USER_FLAG_WEAK | USER_FLAG_MOVING)) != 0;
 		if (!ring_send(e, l, m))
 			return l->state == RING_LINK_CLOSING;
 		sent++;
@@ -786,6 +696,7 @@ ring_users_stream(struct engine *e, struct ring_link *l)
 void
 ring_user_tick(struct engine *e)
 {
+	ring_provisional_tick(e);
 	ring_waiters_expire(e);
 	ring_moves_timeout(e);
 	ring_admin_run(e);

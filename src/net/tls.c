@@ -41,6 +41,34 @@ tls_errorf(const char *what, const char *file)
 	return xasprintf("%s: %s", what, reason);
 }
 
+/* Our certificate and key, and the CA that verifies peers (if any). */
+static int
+tls_ctx_load(
+    SSL_CTX *ctx, const struct tls_server_settings *set, char **error_r)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, set->cert_file) != 1) {
+		*error_r =
+		    tls_errorf("cannot load certificate", set->cert_file);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, set->key_file, SSL_FILETYPE_PEM) !=
+	    1) {
+		*error_r = tls_errorf("cannot load private key", set->key_file);
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		*error_r = tls_errorf(
+		    "private key does not match certificate", set->key_file);
+		return -1;
+	}
+	if (set->ca_file != NULL && set->ca_file[0] != '\0' &&
+	    SSL_CTX_load_verify_locations(ctx, set->ca_file, NULL) != 1) {
+		*error_r = tls_errorf("cannot load CA file", set->ca_file);
+		return -1;
+	}
+	return 0;
+}
+
 struct ssl_ctx_st *
 tls_server_ctx_new(const struct tls_server_settings *set, char **error_r)
 {
@@ -57,30 +85,40 @@ tls_server_ctx_new(const struct tls_server_settings *set, char **error_r)
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 		SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (SSL_CTX_use_certificate_chain_file(ctx, set->cert_file) != 1) {
-		*error_r =
-		    tls_errorf("cannot load certificate", set->cert_file);
-		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, set->key_file, SSL_FILETYPE_PEM) !=
-	    1) {
-		*error_r = tls_errorf("cannot load private key", set->key_file);
-		goto fail;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		*error_r = tls_errorf(
-		    "private key does not match certificate", set->key_file);
-		goto fail;
-	}
-	if (set->ca_file != NULL && set->ca_file[0] != '\0' &&
-	    SSL_CTX_load_verify_locations(ctx, set->ca_file, NULL) != 1) {
-		*error_r = tls_errorf("cannot load CA file", set->ca_file);
-		goto fail;
+	if (tls_ctx_load(ctx, set, error_r) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
 	}
 	return ctx;
-fail:
-	SSL_CTX_free(ctx);
-	return NULL;
+}
+
+struct ssl_ctx_st *
+tls_ring_ctx_new(
+    const struct tls_server_settings *set, bool accept, char **error_r)
+{
+	SSL_CTX *ctx;
+
+	if (set->ca_file == NULL || set->ca_file[0] == '\0') {
+		*error_r = xasprintf("TLS on ring links requires ssl_ca");
+		return NULL;
+	}
+	ctx = SSL_CTX_new(accept ? TLS_server_method() : TLS_client_method());
+	if (ctx == NULL) {
+		*error_r = tls_errorf("SSL_CTX_new", NULL);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, set->min_version);
+	SSL_CTX_set_options(
+	    ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* both sides prove who they are */
+	SSL_CTX_set_verify(
+	    ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	if (tls_ctx_load(ctx, set, error_r) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 struct ssl_ctx_st *
@@ -191,6 +229,23 @@ tls_wrap_backend(struct bufferevent *under, struct ssl_ctx_st *ctx,
 	param = SSL_get0_param(bufferevent_openssl_get_ssl(bev));
 	ok = X509_VERIFY_PARAM_set1_ip(param, ip->a, ipaddr_len(ip));
 	if (ok != 1) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	return bev;
+}
+
+struct bufferevent *
+tls_wrap_ring(struct bufferevent *under, struct ssl_ctx_st *ctx, bool accept,
+    const struct ipaddr *ip)
+{
+	struct bufferevent *bev = tls_wrap(under, ctx, accept, NULL);
+
+	if (bev == NULL)
+		return NULL;
+	if (X509_VERIFY_PARAM_set1_ip(
+		SSL_get0_param(bufferevent_openssl_get_ssl(bev)), ip->a,
+		ipaddr_len(ip)) != 1) {
 		bufferevent_free(bev);
 		return NULL;
 	}

@@ -36,6 +36,12 @@ struct ssl_ctx_st *tls_server_ctx_new(
 struct ssl_ctx_st *tls_client_ctx_new(
     bool verify, const char *ca_file, int min_version, char **error_r);
 
+/* A context for director ring links: our certificate (shown to the peer
+ * either way) and peers verified against set->ca_file, which is required;
+ * server side when accept.  A peer without a certificate is refused. */
+struct ssl_ctx_st *tls_ring_ctx_new(
+    const struct tls_server_settings *set, bool accept, char **error_r);
+
 void tls_ctx_free(struct ssl_ctx_st **ctx);
 
 /* Wraps an existing plaintext bufferevent (which the new one takes over and
@@ -52,6 +58,11 @@ struct bufferevent *tls_wrap(struct bufferevent *under, struct ssl_ctx_st *ctx,
  * ssl_name is NULL or "", carry ip as an IP address subjectAltName. */
 struct bufferevent *tls_wrap_backend(struct bufferevent *under,
     struct ssl_ctx_st *ctx, const char *ssl_name, const struct ipaddr *ip);
+
+/* tls_wrap() of a ring link (a tls_ring_ctx_new() context): the peer's
+ * certificate must carry ip as an IP address subjectAltName. */
+struct bufferevent *tls_wrap_ring(struct bufferevent *under,
+    struct ssl_ctx_st *ctx, bool accept, const struct ipaddr *ip);
 
 /* Creates a TLS bufferevent on a connected or accepted socket fd (implicit
  * TLS).  The bufferevent owns fd.  Returns NULL (and closes fd) on

@@ -185,7 +185,7 @@ ringwire_put_args(
 	case RINGWIRE_HOST:
 		if (ringwire_put_director(out, &msg->dir, true) == -1)
 			return RINGWIRE_FMT_FULL;
-		/* fall through */
+		return ringwire_put_host(out, &msg->host, minor);
 	case RINGWIRE_HOST_HAND:
 		return ringwire_put_host(out, &msg->host, minor);
 	case RINGWIRE_U:

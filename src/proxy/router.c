@@ -127,6 +127,10 @@ router_run(struct router *r)
 		case ENGINE_EFFECT_RING_CLOSE:
 			r->hooks.ring_close(r->hooks.context, eff.link);
 			break;
+		case ENGINE_EFFECT_RING_STARTTLS:
+			r->hooks.ring_starttls(
+			    r->hooks.context, eff.link, eff.accept);
+			break;
 		}
 	}
 	router_schedule(r);

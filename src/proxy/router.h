@@ -55,6 +55,8 @@ struct router_hooks {
 	 * engine is not in a ring. */
 	void (*ring_connect)(void *context, struct ring_link *link);
 	void (*ring_close)(void *context, struct ring_link *link);
+	void (*ring_starttls)(
+	    void *context, struct ring_link *link, bool accept);
 	void (*ring_flush)(void *context);
 	void *context;
 };

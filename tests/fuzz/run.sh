@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - runs the libFuzzer targets of BINDIR, JOBS at a time, each for
 # SECONDS or RUNS executions, whichever ends first (0: no such limit), and
-# prints one line a target: executions, crashes (0 or 1), exec/s.
+# prints one line a target: executions, crashes (0 or 1), exec/s and the
+# wall time it ran.
 #
 #   run.sh BINDIR SECONDS RUNS JOBS [TARGET ...]    (TARGET: fuzz_admin)
 #
@@ -21,8 +22,10 @@ if [ $# -eq 0 ]; then
 	set -- $(cd "$bindir" && ls fuzz_*)
 fi
 
-# run_one TARGET: runs it, leaves its exit status in logs/TARGET.rc
+# run_one TARGET: runs it, leaves its exit status in logs/TARGET.rc and
+# the seconds it took in logs/TARGET.secs
 run_one() {
+	start=$(date +%s)
 	name=${1#fuzz_}
 	mkdir -p "$top/corpus/$name"
 	dirs="$top/corpus/$name"
@@ -36,18 +39,20 @@ run_one() {
 	    -artifact_prefix="$top/artifacts/$1-" $dirs \
 	    >"$top/logs/$1.log" 2>&1
 	echo $? >"$top/logs/$1.rc"
+	echo $(($(date +%s) - start)) >"$top/logs/$1.secs"
 }
 
 # report TARGET: prints its line; returns 1 if it crashed
 report() {
 	log=$top/logs/$1.log
 	rc=$(cat "$top/logs/$1.rc")
+	secs=$(cat "$top/logs/$1.secs")
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
 	crashed=0
 	[ "$rc" -ne 0 ] && crashed=1
-	printf '%-22s %12s executions  %d crashes  %8s exec/s\n' "$1" \
-	    "${execs:-0}" "$crashed" "${rate:-0}"
+	printf '%-22s %12s executions  %d crashes  %8s exec/s  %6s s\n' \
+	    "$1" "${execs:-0}" "$crashed" "${rate:-0}" "$secs"
 	return $crashed
 }
 

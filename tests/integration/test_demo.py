@@ -18,12 +18,17 @@ def test_demo_runs(address_plan):
     # next free slot itself
     res = subprocess.run([sys.executable, DEMO, "--build",
                           directord.build_dir()], capture_output=True,
-                         text=True, errors="replace", timeout=40,
+                         text=True, errors="replace", timeout=120,
                          env=directord.sanitizer_env())
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
-    for n in range(1, 8):
+    for n in range(1, 9):
         assert "== Step %d:" % n in res.stdout
-    assert "directord ready" in res.stdout
+    # a ring of three directors, synced, and one user through all three
+    assert res.stdout.count("ring: handshaked with 3 directors") == 3
+    assert "ring synced" in res.stdout
+    for d in ("d1", "d2", "d3"):
+        assert "through %s (" % d in res.stdout
+    assert "logged 3 login(s) of user42" in res.stdout
     assert res.stdout.count("Login: user=<") == 4
     # logins went through the director and met on the predicted backend
     assert res.stdout.count("(predicted ") == 3

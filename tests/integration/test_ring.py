@@ -6,11 +6,12 @@ kicks the user's live session on another; a director killed with -9
 leaves the others serving its users, and when it comes back it gets the
 whole state from the ring.  The invariant oracle reads the backends' logs
 at the end of each test."""
+import os
 import time
 
 import pytest
 
-from harness import netutil
+from harness import certs, netutil
 from harness.ring import admin, backend_of, host_list, imap_login, lookup, \
     ring_servers
 
@@ -183,3 +184,125 @@ def test_director_remove_and_add_back(ring):
         time.sleep(0.2)
     else:
         raise AssertionError("the director did not rejoin: %s" % rows)
+
+
+def _tls_ring(director_factory, address_plan, workroot, count, bad=()):
+    """count directors with TLS on their ring links; those in bad get a
+    certificate from another CA."""
+    base = os.path.join(workroot, "ring-tls-%d" % len(os.listdir(workroot)))
+    ca = certs.make_ca(base)
+    rogue = certs.make_ca(base, "rogue-ca")
+    servers = ring_servers(address_plan, count)
+    ds = []
+    for i in range(1, count + 1):
+        ip = address_plan.director_ip(i)
+        cert, key = certs.make_leaf(base, rogue if i in bad else ca,
+                                    "d%d" % i, ip)
+        ds.append(director_factory(
+            i, start=False, director_servers=servers,
+            settings={"disable_plaintext_auth": "no", "ssl_cert": cert,
+                      "ssl_key": key, "ssl_ca": ca[0]},
+            extra_listeners={"ring": {"port": netutil.RING_PORT,
+                                      "tls": "starttls"}}))
+    for d in ds:
+        d.start()
+    return ds
+
+
+def ring_rows(d, want, timeout=20.0):
+    """DIRECTOR-LIST of d once want(rows) holds (AssertionError if it
+    does not within timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with admin(d) as a:
+            rows = a.list("DIRECTOR-LIST")
+        if want(rows):
+            return rows
+        if time.monotonic() >= deadline:
+            raise AssertionError("%s: %s" % (d.name, rows))
+        time.sleep(0.1)
+
+
+def test_tls_ring_links(director_factory, backends, address_plan, workroot):
+    ds = _tls_ring(director_factory, address_plan, workroot, 3)
+    for d in ds:
+        # a left and a right, both over TLS, and the ring synced
+        ring_rows(d, lambda rows: sum(
+            1 for r in rows
+            if r[2] in ("left", "right") and "(tls)" in r[4]) == 2 and
+            any(r[2] == "self" and r[4] == "ring synced" for r in rows))
+    user = "user760"
+    seen = set()
+    for d in ds:
+        off = d.log_offset()
+        with imap_login(d, user) as c:
+            c.command("z", "LOGOUT")
+        seen.add(backend_of(d, user, off))
+    assert len(seen) == 1, seen
+
+
+def test_tls_ring_refuses_a_foreign_certificate(director_factory, backends,
+                                                address_plan, workroot):
+    ds = _tls_ring(director_factory, address_plan, workroot, 3, bad=(3,))
+    # the two with the right CA form a ring; the third is kept out
+    for d in ds[:2]:
+        d.wait_log(r"ring: handshaked with 3 directors", timeout=40)
+    m = None
+    for d in ds:
+        try:
+            m = d.wait_log(r"TLS: [^\n]*(certificate|alert)[^\n]*",
+                           timeout=5)
+            break
+        except TimeoutError:
+            continue
+    assert m is not None, "no TLS certificate error logged"
+    for d in ds[:2]:
+        with admin(d) as a:
+            rows = a.list("DIRECTOR-LIST")
+        assert not any(r[0] == ds[2].ip and r[2] in ("left", "right")
+                       for r in rows), rows
+
+
+def test_plaintext_peer_refused_by_a_tls_ring(director_factory, backends,
+                                              address_plan, workroot):
+    ds = _tls_ring(director_factory, address_plan, workroot, 2)
+    ds[1].stop()
+    # the same director without TLS: the TLS one refuses it
+    plain = director_factory(
+        2, director_servers=ring_servers(address_plan, 2),
+        settings={"disable_plaintext_auth": "no"},
+        extra_listeners={"ring": {"port": netutil.RING_PORT}})
+    ds[0].wait_log(r"does not speak TLS and is not in "
+                   r"director_ring_plaintext_networks", timeout=20)
+    with admin(plain) as a:
+        rows = a.list("DIRECTOR-LIST")
+    assert not any(r[2] in ("left", "right") for r in rows), rows
+
+
+def test_reload_adds_a_director(ring, director_factory, address_plan):
+    ds = ring(2)
+    servers = ring_servers(address_plan, 3)
+    third = director_factory(
+        3, director_servers=servers,
+        settings={"disable_plaintext_auth": "no"},
+        extra_listeners={"ring": {"port": netutil.RING_PORT}})
+    for d in ds:
+        off = d.log_offset()
+        d.director_servers = servers
+        d.write_config()
+        d.reload()
+        d.wait_log(r"director %s:%d added by a reload" %
+                   (third.ip, netutil.RING_PORT), offset=off, timeout=10)
+    for d in ds + [third]:
+        ring_rows(d, lambda rows: len(rows) == 3 and any(
+            r[2] == "self" and r[4] == "ring synced" for r in rows) and sum(
+            1 for r in rows if r[2] in ("left", "right")) == 2, timeout=40)
+
+
+def test_kick_on_one_director_reaches_the_others(ring, backends):
+    ds = ring(3)
+    live = [imap_login(d, "user770") for d in ds[1:]]
+    with admin(ds[0]) as a:
+        assert a.command("USER-KICK", "user770") == "OK"
+    for c in live:
+        assert c.closed(timeout=10), "USER-KICK did not reach a director"

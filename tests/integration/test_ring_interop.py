@@ -5,11 +5,12 @@ kicks propagate both ways; `doveadm director ring status` on a Dovecot
 director shows the ring synced.  This is how operators migrate: our
 directors join the Dovecot ring, then the Dovecot directors are retired."""
 import os
+import time
 
 import pytest
 
-from harness import adminclient, dovecot, dovecot_director, netutil, \
-    rawclient
+from harness import adminclient, certs, dovecot, dovecot_director, \
+    netutil, rawclient
 from harness.ring import wait_until
 
 PASS = dovecot.USER_PASSWORD
@@ -42,28 +43,43 @@ def dovecot_synced(dd):
                for r in rows)
 
 
-@pytest.fixture
-def mixed_ring(director_factory, backends, address_plan, workroot, request):
-    """[ours1, dovecot2, ours3, dovecot4] on director addresses 1..4."""
+def start_mixed_ring(director_factory, backends, address_plan, workroot,
+                     kinds, tls=False):
+    """kinds: "ours" or "dovecot" per director address 1..len(kinds).
+    With tls, ours speak TLS with each other and let the Dovecot
+    directors in through director_ring_plaintext_networks.  Returns
+    (ring, dovecot directors to stop)."""
     port = netutil.RING_PORT
+    n = len(kinds)
     servers = " ".join("%s:%d" % (address_plan.director_ip(i), port)
-                       for i in range(1, 5))
-    made = []
+                       for i in range(1, n + 1))
     base = os.path.join(workroot, "interop-%d" % len(os.listdir(workroot)))
-    ring = []
-    for i in range(1, 5):
-        if i % 2 == 1:
-            d = director_factory(
-                i, start=False, director_servers=servers,
-                settings={"disable_plaintext_auth": "no",
-                          "director_hashing": "dovecot",
-                          "director_user_kick_delay": "1 s"},
-                extra_listeners={"ring": {"port": port}})
+    settings = {"disable_plaintext_auth": "no",
+                "director_hashing": "dovecot",
+                "director_user_kick_delay": "1 s"}
+    ring_listener = {"port": port}
+    if tls:
+        ca = certs.make_ca(base)
+        ring_listener["tls"] = "starttls"
+        settings["ssl_ca"] = ca[0]
+        settings["director_ring_plaintext_networks"] = " ".join(
+            "%s/32" % address_plan.director_ip(i)
+            for i, k in enumerate(kinds, 1) if k == "dovecot")
+    ring, made = [], []
+    for i, kind in enumerate(kinds, 1):
+        ip = address_plan.director_ip(i)
+        if kind == "ours":
+            top = dict(settings)
+            if tls:
+                top["ssl_cert"], top["ssl_key"] = certs.make_leaf(
+                    base, ca, "d%d" % i, ip)
+            d = director_factory(i, start=False, director_servers=servers,
+                                 settings=top,
+                                 extra_listeners={"ring": ring_listener})
         else:
             d = dovecot_director.DovecotDirector(
-                "dc%d" % i, address_plan.director_ip(i), port,
-                os.path.join(base, "dc%d" % i), servers, backends.ips,
-                kick_delay="1 s")
+                "dc%d" % i, ip, port, os.path.join(base, "dc%d" % i),
+                servers, backends.ips, kick_delay="1 s")
             made.append(d)
         ring.append(d)
     for d in ring:
@@ -74,8 +90,17 @@ def mixed_ring(director_factory, backends, address_plan, workroot, request):
             wait_until("%s synced" % d.name, lambda: dovecot_synced(d),
                        timeout=40)
         else:
-            d.wait_log(r"ring: (handshaked with 4 directors|synced)",
+            d.wait_log(r"ring: (handshaked with %d directors|synced)" % n,
                        timeout=40)
+    return ring, made
+
+
+@pytest.fixture
+def mixed_ring(director_factory, backends, address_plan, workroot):
+    """[ours1, dovecot2, ours3, dovecot4] on director addresses 1..4."""
+    ring, made = start_mixed_ring(director_factory, backends, address_plan,
+                                  workroot,
+                                  ["ours", "dovecot", "ours", "dovecot"])
     yield ring
     for d in made:
         d.stop()
@@ -149,3 +174,34 @@ def test_mixed_ring_users_hosts_moves_kicks(mixed_ring, backends):
         assert d.ip in out, out
     assert "ring synced" in out, out
     backends.check_no_overlap()
+
+
+def test_tls_between_ours_plaintext_with_dovecot(director_factory, backends,
+                                                 address_plan, workroot):
+    ring, made = start_mixed_ring(director_factory, backends, address_plan,
+                                  workroot, ["ours", "ours", "dovecot"],
+                                  tls=True)
+    try:
+        ours1, ours2, dc3 = ring
+        # ours1 -> ours2 is TLS; the links with Dovecot's are plaintext
+        deadline = time.monotonic() + 20
+        while True:
+            rows = admin_list(ours1.admin_socket, "DIRECTOR-LIST")
+            right = [r for r in rows if r[2] == "right"]
+            if right and right[0][0] == ours2.ip and "(tls)" in right[0][4]:
+                break
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.1)
+        ours1.wait_log(r"link with %s[^\n]*not encrypted" % dc3.ip,
+                       timeout=10)
+        user = "user810"
+        with imap_login(ours2, user) as c:
+            c.command("z", "LOGOUT")
+        where = lookup(ours2.admin_socket, user)
+        wait_until("dc3 knows " + user,
+                   lambda: lookup(dc3.admin_socket, user) == where)
+        wait_until("ours1 knows " + user,
+                   lambda: lookup(ours1.admin_socket, user) == where)
+    finally:
+        for d in made:
+            d.stop()

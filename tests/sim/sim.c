@@ -2,13 +2,22 @@
  * sim.c - the simulator's command line (see sim.h).
  *
  *   sim --seeds N [--first S] [--steps K]   N seeds from S (default 1)
- *   sim --seed S [-v] [--unsafe] [--steps K] one seed, replayable
+ *   sim --seed S [-v] [--steps K]           one seed, replayable
  *   sim --seconds T [--first S]             seeds until T seconds pass
  *   sim --selftest                          the checker must catch the
  *                                           unsafe HOST-FLUSH
+ * with, for any of the runs:
+ *   --unsafe      also issue the unsafe HOST-FLUSH
+ *   --partitions  also partitions and long hangs: violations are
+ *                 counted, not fatal (sim.h says why)
+ *   --count       violations are counted, not fatal (for the default
+ *                 faults while the engine has the bugs sim.h lists)
+ *   --directors N N directors in every seed (default: drawn per seed)
  *
- * Exits 0 when no run found a violation (--selftest: when one did).
- * The wall clock is read only to report steps per second.
+ * Exits 0 when no run found a violation (counted ones of --partitions
+ * aside), broken bookkeeping or a ring that did not come back together
+ * after the quiet period (--selftest: when a violation was found).  The
+ * wall clock is read only to report steps per second.
  */
 #include "compat.h"
 
@@ -24,7 +33,9 @@
 #define SIM_SELFTEST_SEEDS 50
 
 struct sim_totals {
-	uint64_t seeds, steps, violations;
+	uint64_t seeds, steps, faults;
+	uint64_t violations, violated_seeds;
+	uint64_t live_failures, failed; /* seeds that fail the run */
 };
 
 static double
@@ -36,24 +47,37 @@ sim_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Runs one seed; prints the report on a violation. */
+/* Runs one seed; prints what went wrong.  Returns true if the seed
+ * found an invariant violation. */
 static bool
-sim_run_seed(uint64_t seed, uint64_t steps, bool unsafe, bool verbose,
-    struct sim_totals *t)
+sim_run_seed(uint64_t seed, const struct sim_opts *o, struct sim_totals *t)
 {
-	struct sim_world *w = sim_world_new(seed, steps, unsafe, verbose);
-	bool violated;
+	struct sim_world *w = sim_world_new(seed, o);
+	bool violated, fatal;
 
 	while (sim_world_step(w))
 		;
-	if (!w->violated)
+	if (!w->broken && (!w->violated || w->count_only)) {
 		sim_check_full(w);
-	violated = w->violated;
-	if (violated)
+		if (w->quiet)
+			sim_check_live(w);
+	}
+	violated = w->violated || w->broken;
+	fatal = w->broken || w->live_failed || (violated && !w->count_only);
+	if (fatal)
 		sim_report(w);
+	else if (violated)
+		printf("sim: seed %llu: %llu violations (counted), the first: "
+		       "%s\n",
+		    (unsigned long long)seed, (unsigned long long)w->violations,
+		    w->violation);
 	t->seeds++;
 	t->steps += w->step;
-	t->violations += violated;
+	t->faults += w->faults;
+	t->violations += w->violations;
+	t->violated_seeds += violated;
+	t->live_failures += w->live_failed;
+	t->failed += fatal;
 	sim_world_free(&w);
 	return violated;
 }
@@ -61,21 +85,29 @@ sim_run_seed(uint64_t seed, uint64_t steps, bool unsafe, bool verbose,
 static void
 sim_summary(const struct sim_totals *t, double secs)
 {
-	printf("sim: %llu seeds, %llu steps, %llu violations, %.0f steps/s\n",
+	printf("sim: %llu seeds, %llu steps, %llu faults, %llu violations "
+	       "in %llu seeds, %llu liveness failures, %.0f steps/s\n",
 	    (unsigned long long)t->seeds, (unsigned long long)t->steps,
-	    (unsigned long long)t->violations,
+	    (unsigned long long)t->faults, (unsigned long long)t->violations,
+	    (unsigned long long)t->violated_seeds,
+	    (unsigned long long)t->live_failures,
 	    secs > 0 ? (double)t->steps / secs : 0.0);
 }
 
 static int
-sim_selftest(uint64_t steps)
+sim_selftest(const struct sim_opts *o)
 {
+	struct sim_opts so = *o;
 	struct sim_totals t;
 	uint64_t seed;
 
+	so.unsafe = true;
+	/* the checker against the engine alone: no ring bugs in the way */
+	if (so.ndirs == 0)
+		so.ndirs = 1;
 	memset(&t, 0, sizeof(t));
 	for (seed = 1; seed <= SIM_SELFTEST_SEEDS; seed++) {
-		if (sim_run_seed(seed, steps, true, false, &t)) {
+		if (sim_run_seed(seed, &so, &t)) {
 			printf("sim: selftest: the unsafe HOST-FLUSH was "
 			       "caught at seed %llu\n",
 			    (unsigned long long)seed);
@@ -92,10 +124,15 @@ static void
 sim_usage(void)
 {
 	fprintf(stderr,
-	    "usage: sim --seeds N [--first S] [--steps K]\n"
-	    "       sim --seed S [-v] [--unsafe] [--steps K]\n"
-	    "       sim --seconds T [--first S] [--steps K]\n"
-	    "       sim --selftest\n");
+	    "usage: sim --seeds N [--first S] [--steps K] [options]\n"
+	    "       sim --seed S [-v] [--steps K] [options]\n"
+	    "       sim --seconds T [--first S] [--steps K] [options]\n"
+	    "       sim --selftest\n"
+	    "options: --unsafe (HOST-FLUSH too), --partitions (partitions "
+	    "and long hangs too),\n"
+	    "         --count (violations counted, not fatal), --directors "
+	    "N (1..%d)\n",
+	    SIM_DIRECTORS_MAX);
 	exit(2);
 }
 
@@ -116,9 +153,9 @@ sim_arg(int argc, char **argv, int *i)
 int
 main(int argc, char **argv)
 {
-	uint64_t seeds = 0, first = 1, seed = 0, steps = SIM_STEPS_DEFAULT;
-	uint64_t seconds = 0;
-	bool one = false, verbose = false, unsafe = false, selftest = false;
+	uint64_t seeds = 0, first = 1, seed = 0, seconds = 0;
+	struct sim_opts o = {.steps = SIM_STEPS_DEFAULT};
+	bool one = false, selftest = false;
 	struct sim_totals t;
 	double start;
 	int i;
@@ -132,33 +169,41 @@ main(int argc, char **argv)
 			seed = sim_arg(argc, argv, &i);
 			one = true;
 		} else if (strcmp(argv[i], "--steps") == 0)
-			steps = sim_arg(argc, argv, &i);
+			o.steps = sim_arg(argc, argv, &i);
 		else if (strcmp(argv[i], "--seconds") == 0)
 			seconds = sim_arg(argc, argv, &i);
 		else if (strcmp(argv[i], "-v") == 0)
-			verbose = true;
+			o.verbose = true;
 		else if (strcmp(argv[i], "--unsafe") == 0)
-			unsafe = true;
-		else if (strcmp(argv[i], "--selftest") == 0)
+			o.unsafe = true;
+		else if (strcmp(argv[i], "--partitions") == 0)
+			o.partitions = true;
+		else if (strcmp(argv[i], "--count") == 0)
+			o.count_only = true;
+		else if (strcmp(argv[i], "--directors") == 0) {
+			o.ndirs = (uint32_t)sim_arg(argc, argv, &i);
+			if (o.ndirs < 1 || o.ndirs > SIM_DIRECTORS_MAX)
+				sim_usage();
+		} else if (strcmp(argv[i], "--selftest") == 0)
 			selftest = true;
 		else
 			sim_usage();
 	}
 	if (selftest)
-		return sim_selftest(steps);
+		return sim_selftest(&o);
 	memset(&t, 0, sizeof(t));
 	start = sim_clock();
 	if (one)
-		(void)sim_run_seed(seed, steps, unsafe, verbose, &t);
+		(void)sim_run_seed(seed, &o, &t);
 	else if (seconds > 0) {
 		for (seed = first; sim_clock() - start < (double)seconds;
 		     seed++)
-			(void)sim_run_seed(seed, steps, unsafe, false, &t);
+			(void)sim_run_seed(seed, &o, &t);
 	} else if (seeds > 0) {
 		for (seed = first; seed < first + seeds; seed++)
-			(void)sim_run_seed(seed, steps, unsafe, false, &t);
+			(void)sim_run_seed(seed, &o, &t);
 	} else
 		sim_usage();
 	sim_summary(&t, sim_clock() - start);
-	return t.violations == 0 ? 0 : 1;
+	return t.failed == 0 ? 0 : 1;
 }

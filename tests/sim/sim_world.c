@@ -1,12 +1,15 @@
 /*
  * sim_world.c - the simulated world: the PRNG, the event queue, the
- * director(s) with their engines, the clients and the admin.
+ * directors with their engines, and the step loop (see sim.h).
  *
- * Every engine call happens in an event handler; the effects it queues
- * are drained right after and only schedule events (a kick completes
- * later, a routed session logs in later), as a daemon would execute
- * them after the engine has returned.  Every event carries its client's
- * generation, so an event of a client that has gone is ignored.
+ * Every engine call happens in an event handler and is followed by
+ * sim_settle(): the effects it queued are executed (they only schedule
+ * events or touch the simulated network, as a daemon would execute them
+ * after the engine has returned), its ring output is sent, and its next
+ * tick is planned.  Every event carries the generation of its client,
+ * link or director, so an event of something that has gone is ignored.
+ * An event that would call a hung director's engine waits until the
+ * director runs again.
  */
 #include "compat.h"
 
@@ -20,10 +23,6 @@
 
 /* The virtual clock starts near today's unix time, in ms. */
 #define SIM_EPOCH_MS 1700000000000ull
-/* A client's next step after the previous one: 0..this ms. */
-#define SIM_CLIENT_GAP_MS 20
-/* An LMTP DATA phase lasts 1..this ms. */
-#define SIM_DATA_MS_MAX 2000
 
 /* -- PRNG -------------------------------------------------------------- */
 
@@ -143,7 +142,7 @@ sim_queue_pop(struct sim_queue *q, struct sim_event *ev_r)
 	return true;
 }
 
-static void
+void
 sim_schedule(struct sim_world *w, uint64_t delay_ms, enum sim_ev_type type,
     const struct sim_client *c, uint32_t slot)
 {
@@ -161,322 +160,74 @@ sim_schedule(struct sim_world *w, uint64_t delay_ms, enum sim_ev_type type,
 	sim_queue_push(&w->queue, &ev);
 }
 
-/* -- clients ----------------------------------------------------------- */
-
-static struct sim_client *
-sim_client_new(struct sim_world *w)
+void
+sim_schedule_dir(struct sim_world *w, uint64_t at, enum sim_ev_type type,
+    const struct sim_director *d)
 {
-	struct sim_client *c;
-	uint32_t i;
+	struct sim_event ev;
 
-	if (w->nfree > 0)
-		c = w->clients[w->free_clients[--w->nfree]];
-	else {
-		if (w->nclients == w->clients_cap) {
-			w->clients_cap =
-			    w->clients_cap == 0 ? 64 : w->clients_cap * 2;
-			w->clients = xreallocarray(
-			    w->clients, w->clients_cap, sizeof(*w->clients));
-			w->free_clients = xreallocarray(w->free_clients,
-			    w->clients_cap, sizeof(*w->free_clients));
-		}
-		/* clients never move: the engine holds their sessions */
-		c = xcalloc(1, sizeof(*c));
-		c->index = w->nclients;
-		w->clients[w->nclients++] = c;
-		for (i = 0; i < SIM_LMTP_RCPTS_MAX; i++) {
-			c->sess[i].es.owner = &c->sess[i];
-			c->sess[i].client = c;
-			c->sess[i].slot = i;
-		}
-	}
-	c->in_use = true;
-	c->next = 0;
-	c->route_queued = c->end_queued = false;
-	return c;
+	memset(&ev, 0, sizeof(ev));
+	ev.at = at;
+	ev.type = type;
+	ev.dir = d->id;
+	ev.gen = d->gen;
+	sim_queue_push(&w->queue, &ev);
 }
 
+/* -- directors --------------------------------------------------------- */
+
+bool
+sim_dir_runs(const struct sim_director *d)
+{
+	return d->engine != NULL && !d->hung;
+}
+
+void
+sim_enter(struct sim_world *w, const struct sim_director *d)
+{
+	log_init(d->name, 1);
+}
+
+/* Queues d's tick if it is due earlier than the one queued. */
 static void
-sim_client_free(struct sim_world *w, struct sim_client *c)
+sim_tick_plan(struct sim_world *w, struct sim_director *d)
 {
-	c->in_use = false;
-	c->gen++;
-	w->free_clients[w->nfree++] = c->index;
-}
+	uint64_t at = engine_next_deadline(d->engine);
 
-static int
-sim_backend_index(const struct sim_world *w, const struct ipaddr *ip)
-{
-	int b;
-
-	for (b = 0; b < (int)w->p.backends; b++) {
-		if (ipaddr_equals(&w->ip[b], ip))
-			return b;
-	}
-	fatal("sim: the engine routed to a backend the simulator never named");
-}
-
-/* What the client does once its latest session is settled: route the
- * next recipient, start the DATA phase / stay logged in, or go. */
-static void
-sim_client_progress(struct sim_world *w, struct sim_client *c)
-{
-	struct sim_session *s;
-	bool alive = false;
-	uint32_t i;
-
-	if (c->next > 0) {
-		s = &c->sess[c->next - 1];
-		if (s->state == SIM_SESS_WAITING || s->state == SIM_SESS_ROUTED)
-			return;
-	}
-	if (c->next < c->nsess) {
-		if (!c->route_queued) {
-			c->route_queued = true;
-			sim_schedule(w,
-			    sim_rng_range(&w->rng, 0, SIM_CLIENT_GAP_MS),
-			    SIM_EV_ROUTE, c, c->next);
-		}
+	if (at < w->now_ms)
+		at = w->now_ms;
+	if (d->tick_at != 0 && d->tick_at <= at)
 		return;
-	}
-	for (i = 0; i < c->nsess; i++)
-		alive = alive || c->sess[i].state == SIM_SESS_ALIVE;
-	if (!alive) {
-		sim_client_free(w, c);
-		return;
-	}
-	if (c->end_queued)
-		return;
-	c->end_queued = true;
-	sim_schedule(w,
-	    c->kind == SIM_CLIENT_IMAP
-		? sim_rng_range(&w->rng, 0, w->p.stay_ms_max)
-		: sim_rng_range(&w->rng, 1, SIM_DATA_MS_MAX),
-	    SIM_EV_END, c, 0);
+	d->tick_at = at;
+	sim_schedule_dir(w, at, SIM_EV_TICK, d);
 }
 
-static uint64_t
-sim_login_latency(struct sim_world *w, int backend)
-{
-	uint64_t ms = sim_rng_range(&w->rng, 1, w->p.login_ms_max);
-
-	return w->p.slow[backend] ? ms * w->p.slow_factor : ms;
-}
-
-/* s has been routed (at once, or after waiting). */
-static void
-sim_session_routed(struct sim_world *w, struct sim_session *s)
-{
-	s->backend = sim_backend_index(w, &s->es.backend);
-	s->state = SIM_SESS_ROUTED;
-	sim_check_open(w, s->user, s->backend);
-	sim_schedule(w, sim_login_latency(w, s->backend), SIM_EV_LOGIN_DONE,
-	    s->client, s->slot);
-}
-
-static void
-sim_session_end(struct sim_world *w, struct sim_session *s)
-{
-	struct sim_director *d = &w->dirs[s->client->dir];
-	bool open = s->state == SIM_SESS_ROUTED || s->state == SIM_SESS_ALIVE;
-
-	engine_session_end(d->engine, w->now_ms, &s->es);
-	if (open)
-		sim_check_close(w, s->user, s->backend);
-	sim_trace(w, SIM_TR_END, s->client, (int32_t)s->user,
-	    open ? s->backend : -1, open);
-	s->state = SIM_SESS_IDLE;
-	s->kicked = false;
-}
-
-/* Executes the effects the director's engine has queued. */
-static void
-sim_drain(struct sim_world *w, struct sim_director *d)
+void
+sim_settle(struct sim_world *w, struct sim_director *d)
 {
 	struct engine_effect eff;
-	struct sim_session *s;
 
-	while (engine_next_effect(d->engine, &eff)) {
-		s = eff.session != NULL ? eff.session->owner : NULL;
+	sim_enter(w, d);
+	for (;;) {
+		/* what a RING_CLOSE's link said last goes out before it */
+		sim_net_flush(w, d);
+		if (!engine_next_effect(d->engine, &eff))
+			break;
 		switch (eff.type) {
-		case ENGINE_EFFECT_ROUTED:
-			sim_trace(w, SIM_TR_ROUTED, s->client, (int32_t)s->user,
-			    sim_backend_index(w, &s->es.backend), 0);
-			sim_session_routed(w, s);
-			break;
-		case ENGINE_EFFECT_FAILED:
-			sim_trace(w, SIM_TR_FAILED, s->client, (int32_t)s->user,
-			    -1, 0);
-			s->state = SIM_SESS_IDLE;
-			sim_client_progress(w, s->client);
-			break;
-		case ENGINE_EFFECT_KICK:
-			sim_trace(w, SIM_TR_KICK, s->client, (int32_t)s->user,
-			    s->backend, 0);
-			s->kicked = true;
-			sim_schedule(w,
-			    sim_rng_range(&w->rng, 0, w->p.kick_ms_max),
-			    SIM_EV_KICK_DONE, s->client, s->slot);
-			break;
-		case ENGINE_EFFECT_SAVE_HOSTS:
-			break;
-		case ENGINE_EFFECT_ADMIN_REPLY:
-			sim_trace(w, SIM_TR_REPLY, NULL, -1, -1, 0);
-			break;
 		case ENGINE_EFFECT_RING_CONNECT:
+			sim_net_connect(w, d, eff.link);
+			break;
 		case ENGINE_EFFECT_RING_CLOSE:
-			break; /* one director: no ring */
+			sim_net_close(w, d, eff.link);
+			break;
+		case ENGINE_EFFECT_RING_STARTTLS:
+			abort(); /* the simulated ring runs without TLS */
+		default:
+			sim_client_effect(w, d, &eff);
+			break;
 		}
 	}
-}
-
-static void
-sim_arrival(struct sim_world *w)
-{
-	struct sim_client *c = sim_client_new(w);
-	uint32_t i;
-
-	c->dir = (uint32_t)sim_rng_range(&w->rng, 0, w->ndirs - 1);
-	c->kind = sim_rng_pct(&w->rng, w->p.lmtp_pct) ? SIM_CLIENT_LMTP
-						      : SIM_CLIENT_IMAP;
-	c->nsess = c->kind == SIM_CLIENT_IMAP
-	    ? 1
-	    : (uint32_t)sim_rng_range(&w->rng, 1, SIM_LMTP_RCPTS_MAX);
-	for (i = 0; i < c->nsess; i++)
-		c->sess[i].user =
-		    (uint32_t)sim_rng_range(&w->rng, 0, w->p.users - 1);
-	sim_client_progress(w, c);
-	sim_schedule(w, sim_rng_range(&w->rng, 0, w->p.arrival_ms_max),
-	    SIM_EV_ARRIVAL, NULL, 0);
-}
-
-static void
-sim_route(struct sim_world *w, struct sim_client *c)
-{
-	struct sim_director *d = &w->dirs[c->dir];
-	struct sim_session *s = &c->sess[c->next++];
-	enum engine_route_result r;
-
-	c->route_queued = false;
-	r = engine_route(
-	    d->engine, w->now_ms, &s->es, w->user_hash[s->user], "");
-	sim_trace(w, SIM_TR_ROUTE, c, (int32_t)s->user,
-	    r == ENGINE_ROUTE_OK ? sim_backend_index(w, &s->es.backend) : -1,
-	    (int32_t)r);
-	switch (r) {
-	case ENGINE_ROUTE_OK:
-		sim_session_routed(w, s);
-		break;
-	case ENGINE_ROUTE_WAIT:
-		s->state = SIM_SESS_WAITING;
-		break;
-	case ENGINE_ROUTE_FAIL:
-		sim_client_progress(w, c);
-		return;
-	}
-	sim_schedule(w, w->p.timeout_ms, SIM_EV_TIMEOUT, c, s->slot);
-}
-
-static void
-sim_login_done(struct sim_world *w, struct sim_session *s)
-{
-	struct sim_director *d = &w->dirs[s->client->dir];
-
-	if (s->state != SIM_SESS_ROUTED)
-		return;
-	if (sim_rng_pct(&w->rng, w->p.reject_pct))
-		sim_session_end(w, s);
-	else {
-		engine_session_alive(d->engine, w->now_ms, &s->es);
-		s->state = SIM_SESS_ALIVE;
-		sim_trace(w, SIM_TR_ALIVE, s->client, (int32_t)s->user,
-		    s->backend, 0);
-	}
-	sim_client_progress(w, s->client);
-}
-
-static void
-sim_end_all(struct sim_world *w, struct sim_client *c)
-{
-	uint32_t i;
-
-	for (i = 0; i < c->nsess; i++) {
-		if (c->sess[i].state != SIM_SESS_IDLE)
-			sim_session_end(w, &c->sess[i]);
-	}
-}
-
-/* -- admin ------------------------------------------------------------- */
-
-static const unsigned int sim_vhosts[] = {0, 1, 10, 100, 300};
-
-static void
-sim_admin(struct sim_world *w, struct sim_director *d)
-{
-	struct engine_admin_op op;
-	int32_t b = (int32_t)sim_rng_range(&w->rng, 0, w->p.backends - 1);
-	uint32_t user = (uint32_t)sim_rng_range(&w->rng, 0, w->p.users - 1);
-	uint64_t pick = sim_rng_range(&w->rng, 0, 99);
-
-	memset(&op, 0, sizeof(op));
-	op.ip = &w->ip[b];
-	op.who = "sim";
-	if (pick < 25) {
-		op.type = ENGINE_ADMIN_USER_MOVE;
-		op.user_hash = w->user_hash[user];
-	} else if (pick < 38) {
-		op.type = ENGINE_ADMIN_HOST_RESET_USERS;
-		op.max_parallel = (unsigned int)sim_rng_range(&w->rng, 0, 3);
-		if (sim_rng_pct(&w->rng, 30)) {
-			op.ip = NULL;
-			b = -1;
-		}
-	} else if (pick < 53) {
-		op.type = ENGINE_ADMIN_HOST_SET;
-		op.have_vhosts = true;
-		op.vhosts = sim_vhosts[sim_rng_range(
-		    &w->rng, 0, nitems(sim_vhosts) - 1)];
-	} else if (pick < 68) {
-		op.type = sim_rng_pct(&w->rng, w->p.down_pct)
-		    ? ENGINE_ADMIN_HOST_DOWN
-		    : ENGINE_ADMIN_HOST_UP;
-	} else if (pick < 76) {
-		op.type = ENGINE_ADMIN_HOST_REMOVE;
-	} else if (pick < 90 || !w->p.unsafe_flush) {
-		op.type = ENGINE_ADMIN_USER_KICK;
-		op.user_hash = w->user_hash[user];
-	} else {
-		op.type = ENGINE_ADMIN_HOST_FLUSH;
-		w->unsafe_flushes++;
-	}
-	sim_trace(w, SIM_TR_ADMIN, NULL, op.user_hash != 0 ? (int32_t)user : -1,
-	    b, (int32_t)op.type);
-	engine_admin(d->engine, w->now_ms, &op, w);
-	sim_schedule(w, sim_rng_range(&w->rng, 0, w->p.admin_ms_max),
-	    SIM_EV_ADMIN, NULL, 0);
-}
-
-/* A random configured list; applied at start or as a reload. */
-static void
-sim_configure(struct sim_world *w, struct sim_director *d, bool reload)
-{
-	struct hosts_spec_entry spec[SIM_BACKENDS_MAX];
-	size_t n = 0;
-	uint32_t b, mask = 0;
-
-	memset(spec, 0, sizeof(spec));
-	for (b = 0; b < w->p.backends; b++) {
-		d->view.configured[b] = sim_rng_pct(&w->rng, 70);
-		if (!d->view.configured[b])
-			continue;
-		spec[n++].ip = w->ip[b];
-		mask |= 1u << b;
-	}
-	if (reload) {
-		sim_trace(w, SIM_TR_RELOAD, NULL, -1, -1, (int32_t)mask);
-		engine_reload(d->engine, w->now_ms, spec, n);
-	} else
-		engine_configure(d->engine, w->now_ms, spec, n);
+	sim_tick_plan(w, d);
 }
 
 /* -- the world --------------------------------------------------------- */
@@ -509,23 +260,47 @@ sim_params_draw(struct sim_world *w, bool unsafe)
 	p->reject_pct = (unsigned int)sim_rng_range(r, 0, 20);
 	p->lmtp_pct = (unsigned int)sim_rng_range(r, 0, 50);
 	p->unsafe_flush = unsafe;
+	/* drawn after the single-director ones: a seed of the old
+	 * simulator keeps its parameters */
+	p->burst_pct = (unsigned int)sim_rng_range(r, 0, 20);
+	p->net_delay_max_ms = sim_rng_range(r, 0, 100);
+	p->fault_ms_max = sim_rng_range(r, 2000, 30000);
+	p->ping_idle_timeout_ms = sim_rng_range(r, 6000, 12000);
+	p->reload_spread_ms = sim_rng_range(r, 0, 5000);
+}
+
+/* 1 director (no ring) for some seeds, 2 for a few (left and right are
+ * one peer), 3..SIM_DIRECTORS_MAX for most. */
+static uint32_t
+sim_ndirs_draw(struct sim_rng *r)
+{
+	uint64_t pick = sim_rng_range(r, 0, 99);
+
+	if (pick < 15)
+		return 1;
+	if (pick < 25)
+		return 2;
+	return (uint32_t)sim_rng_range(r, 3, SIM_DIRECTORS_MAX);
 }
 
 struct sim_world *
-sim_world_new(uint64_t seed, uint64_t max_steps, bool unsafe, bool verbose)
+sim_world_new(uint64_t seed, const struct sim_opts *o)
 {
 	struct sim_world *w = xcalloc(1, sizeof(*w));
-	struct engine_settings set;
 	struct sim_director *d;
 	char ip[IPADDR_STR_MAX];
 	uint32_t i;
 
 	w->seed = seed;
-	w->max_steps = max_steps;
-	w->verbose = verbose;
-	log_set_level(verbose ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR);
+	w->max_steps = o->steps;
+	w->verbose = o->verbose;
+	w->partitions = o->partitions;
+	w->count_only = o->count_only || o->partitions;
+	log_set_level(o->verbose ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR);
+	if (o->verbose) /* the engines log to stderr: keep the order */
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	sim_rng_seed(&w->rng, seed);
-	sim_params_draw(w, unsafe);
+	sim_params_draw(w, o->unsafe);
 	w->now_ms = SIM_EPOCH_MS + sim_rng_range(&w->rng, 0, 1000000000);
 	for (i = 0; i < SIM_USERS_MAX; i++)
 		w->user_hash[i] = i * 0x9e3779b1u + 12345; /* distinct */
@@ -534,24 +309,35 @@ sim_world_new(uint64_t seed, uint64_t max_steps, bool unsafe, bool verbose)
 		if (ipaddr_parse(ip, &w->ip[i]) == -1)
 			fatal("sim: bad address %s", ip);
 	}
-	memset(&set, 0, sizeof(set));
-	set.method = sim_rng_pct(&w->rng, 50) ? SELECT_METHOD_DOVECOT
-					      : SELECT_METHOD_RENDEZVOUS;
-	set.user_expire_secs = w->p.user_expire_secs;
-	set.kick_delay_ms = w->p.kick_delay_ms;
-	set.max_parallel_moves = (unsigned int)sim_rng_range(&w->rng, 1, 4);
-	w->ndirs = SIM_DIRECTORS_MAX;
+	w->eset.method = sim_rng_pct(&w->rng, 50) ? SELECT_METHOD_DOVECOT
+						  : SELECT_METHOD_RENDEZVOUS;
+	w->eset.user_expire_secs = w->p.user_expire_secs;
+	w->eset.kick_delay_ms = w->p.kick_delay_ms;
+	w->eset.max_parallel_moves = (unsigned int)sim_rng_range(&w->rng, 1, 4);
+	w->ndirs = sim_ndirs_draw(&w->rng);
+	if (o->ndirs != 0)
+		w->ndirs = o->ndirs;
+	sim_config_draw(w);
 	for (i = 0; i < w->ndirs; i++) {
 		d = &w->dirs[i];
 		d->id = i;
-		d->engine = engine_new(&set, w->now_ms);
-		sim_configure(w, d, false);
+		snprintf(d->name, sizeof(d->name), "d%u", i);
+		snprintf(ip, sizeof(ip), "10.9.0.%u", i + 1);
+		if (ipaddr_parse(ip, &d->addr.ip) == -1)
+			fatal("sim: bad address %s", ip);
+		d->addr.port = SIM_RING_PORT;
+		w->ring_addrs[i] = d->addr;
 	}
+	for (i = 0; i < w->ndirs; i++)
+		sim_dir_start(w, &w->dirs[i]);
 	sim_schedule(w, 0, SIM_EV_ARRIVAL, NULL, 0);
 	sim_schedule(w, sim_rng_range(&w->rng, 0, w->p.admin_ms_max),
 	    SIM_EV_ADMIN, NULL, 0);
 	sim_schedule(w, w->p.admin_ms_max * sim_rng_range(&w->rng, 2, 10),
 	    SIM_EV_RELOAD, NULL, 0);
+	if (w->ndirs > 1)
+		sim_schedule(w, sim_rng_range(&w->rng, 0, w->p.fault_ms_max),
+		    SIM_EV_FAULT, NULL, 0);
 	return w;
 }
 
@@ -565,103 +351,159 @@ sim_world_free(struct sim_world **wp)
 	if (w == NULL)
 		return;
 	*wp = NULL;
-	for (i = 0; i < w->nclients; i++) {
-		if (w->clients[i]->in_use)
-			sim_end_all(w, w->clients[i]);
-		free(w->clients[i]);
-	}
+	sim_clients_free(w);
 	for (i = 0; i < w->ndirs; i++) {
+		if (w->dirs[i].engine == NULL)
+			continue;
+		sim_enter(w, &w->dirs[i]);
 		while (engine_next_effect(w->dirs[i].engine, &eff))
 			;
 		engine_free(&w->dirs[i].engine);
 	}
-	free(w->clients);
-	free(w->free_clients);
+	sim_net_free(w);
 	free(w->queue.ev);
 	free(w);
 }
 
-/* Queues the director's tick if it is due earlier than the one queued. */
-static void
-sim_tick_plan(struct sim_world *w, struct sim_director *d)
+/* The director whose engine ev calls, or NULL. */
+static struct sim_director *
+sim_event_dir(struct sim_world *w, const struct sim_event *ev)
 {
-	uint64_t at = engine_next_deadline(d->engine);
-	struct sim_event ev;
+	const struct sim_conn *c;
 
-	if (at < w->now_ms)
-		at = w->now_ms;
-	if (d->tick_at != 0 && d->tick_at <= at)
-		return;
-	d->tick_at = at;
-	memset(&ev, 0, sizeof(ev));
-	ev.at = at;
-	ev.type = SIM_EV_TICK;
-	ev.dir = d->id;
-	sim_queue_push(&w->queue, &ev);
+	switch (ev->type) {
+	case SIM_EV_TICK:
+	case SIM_EV_RELOAD_DIR:
+	case SIM_EV_ROUTE:
+	case SIM_EV_LOGIN_DONE:
+	case SIM_EV_TIMEOUT:
+	case SIM_EV_END:
+	case SIM_EV_KICK_DONE:
+		return &w->dirs[ev->dir];
+	case SIM_EV_CONNECT:
+	case SIM_EV_DELIVER:
+		c = w->conns[ev->client];
+		if (!c->in_use || c->gen != ev->gen)
+			return NULL;
+		/* CONNECT: the dialer hears the answer; DELIVER: the
+		 * receiving end */
+		return &w->dirs[c->end[ev->type == SIM_EV_CONNECT
+					 ? 0
+					 : 1 - ev->sess]
+				    .dir];
+	default:
+		return NULL;
+	}
 }
 
-/* Runs ev; false if it is stale (nothing done). */
+/* Whether ev is stale (its client, link or director has gone). */
+static bool
+sim_event_stale(struct sim_world *w, const struct sim_event *ev)
+{
+	const struct sim_director *d = &w->dirs[ev->dir];
+	const struct sim_client *c;
+	const struct sim_conn *conn;
+
+	switch (ev->type) {
+	case SIM_EV_TICK:
+		return d->engine == NULL || ev->gen != d->gen ||
+		    ev->at != d->tick_at;
+	case SIM_EV_RELOAD_DIR:
+		return d->engine == NULL || ev->gen != d->gen;
+	case SIM_EV_RESTART:
+		return d->engine != NULL || ev->gen != d->gen;
+	case SIM_EV_RESUME:
+		return !d->hung || ev->gen != d->gen || ev->at != d->resume_at;
+	case SIM_EV_ROUTE:
+	case SIM_EV_LOGIN_DONE:
+	case SIM_EV_TIMEOUT:
+	case SIM_EV_END:
+	case SIM_EV_KICK_DONE:
+		c = w->clients[ev->client];
+		return !c->in_use || c->gen != ev->gen;
+	case SIM_EV_CONNECT:
+	case SIM_EV_DELIVER:
+		conn = w->conns[ev->client];
+		return !conn->in_use || conn->gen != ev->gen;
+	default:
+		return false;
+	}
+}
+
+/* Runs ev; false if it is stale or deferred (nothing done). */
 static bool
 sim_run(struct sim_world *w, const struct sim_event *ev)
 {
-	struct sim_director *d = &w->dirs[ev->dir];
-	struct sim_client *c = NULL;
-	struct sim_session *s = NULL;
+	struct sim_director *d;
+	struct sim_event later;
 
-	if (ev->type == SIM_EV_TICK && ev->at != d->tick_at)
+	if (sim_event_stale(w, ev))
 		return false;
-	if (ev->type >= SIM_EV_ROUTE && ev->type <= SIM_EV_KICK_DONE) {
-		c = w->clients[ev->client];
-		if (!c->in_use || c->gen != ev->gen)
+	d = sim_event_dir(w, ev);
+	if (d != NULL && d->hung) {
+		if (ev->type == SIM_EV_TICK) {
+			d->tick_at = 0; /* planned again when it resumes */
 			return false;
-		s = &c->sess[ev->sess];
+		}
+		/* its process is stopped: this waits (in order) */
+		later = *ev;
+		later.at = d->resume_at;
+		sim_queue_push(&w->queue, &later);
+		return false;
 	}
 	w->now_ms = ev->at;
 	w->step++;
-	sim_trace(w, SIM_TR_EVENT, c, s != NULL ? (int32_t)s->user : -1,
-	    s != NULL ? s->backend : -1, (int32_t)ev->type);
+	if (w->quiet)
+		w->quiet_steps++;
+	sim_trace(w, SIM_TR_EVENT, NULL, -1, -1, (int32_t)ev->type);
 	switch (ev->type) {
 	case SIM_EV_TICK:
 		d->tick_at = 0;
+		sim_enter(w, d);
 		engine_tick(d->engine, w->now_ms);
+		sim_settle(w, d);
 		break;
 	case SIM_EV_ARRIVAL:
-		sim_arrival(w);
+		if (!w->quiet)
+			sim_arrival(w);
 		break;
 	case SIM_EV_ROUTE:
-		sim_route(w, c);
-		break;
 	case SIM_EV_LOGIN_DONE:
-		sim_login_done(w, s);
-		break;
 	case SIM_EV_TIMEOUT:
-		if (s->state != SIM_SESS_WAITING && s->state != SIM_SESS_ROUTED)
-			break;
-		sim_session_end(w, s);
-		sim_client_progress(w, c);
-		break;
 	case SIM_EV_END:
-		sim_end_all(w, c);
-		sim_client_progress(w, c);
-		break;
 	case SIM_EV_KICK_DONE:
-		if (s->state == SIM_SESS_IDLE)
-			break;
-		sim_session_end(w, s);
-		sim_client_progress(w, c);
+		sim_client_event(w, ev, w->clients[ev->client]);
 		break;
 	case SIM_EV_ADMIN:
-		sim_admin(w, d);
+		if (!w->quiet)
+			sim_admin(w);
 		break;
 	case SIM_EV_RELOAD:
-		sim_configure(w, d, true);
+		if (w->quiet)
+			break;
+		sim_config_draw(w);
+		sim_config_apply(w, NULL, true);
 		sim_schedule(w,
 		    w->p.admin_ms_max * sim_rng_range(&w->rng, 2, 10),
 		    SIM_EV_RELOAD, NULL, 0);
 		break;
+	case SIM_EV_RELOAD_DIR:
+		sim_config_apply(w, d, true);
+		break;
+	case SIM_EV_CONNECT:
+	case SIM_EV_DELIVER:
+		sim_net_event(w, ev);
+		break;
+	case SIM_EV_FAULT:
+		if (!w->quiet)
+			sim_fault(w);
+		break;
+	case SIM_EV_HEAL:
+	case SIM_EV_RESTART:
+	case SIM_EV_RESUME:
+		sim_fault_event(w, ev);
+		break;
 	}
-	sim_drain(w, d);
-	sim_tick_plan(w, d);
 	return true;
 }
 
@@ -670,12 +512,21 @@ sim_world_step(struct sim_world *w)
 {
 	struct sim_event ev;
 
-	if (w->violated || w->step >= w->max_steps)
+	if (w->broken || (w->violated && !w->count_only))
+		return false;
+	if (!w->quiet && w->step >= w->max_steps) {
+		if (w->ndirs < 2)
+			return false;
+		sim_quiet(w);
+	}
+	if (w->quiet && w->quiet_steps >= SIM_QUIET_STEPS_MAX)
 		return false;
 	do {
 		if (!sim_queue_pop(&w->queue, &ev))
 			return false;
+		if (w->quiet && ev.at > w->quiet_end_ms)
+			return false;
 	} while (!sim_run(w, &ev));
 	sim_check_step(w);
-	return !w->violated;
+	return !w->broken && (!w->violated || w->count_only);
 }

@@ -11,10 +11,12 @@
 
 #include "compat.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_syntax.h"
 #include "hosts.h"
 #include "xmalloc.h"
 
@@ -578,7 +580,12 @@ test_listener_validation(void **state)
 	    "ssl_key");
 	expect_error("ssl_cert = /c\nssl_key = /k\n"
 		     "listen ring {\n  port = 9090\n  tls = starttls\n}\n",
-	    "t.conf:3: listen ring: the ring protocol has no TLS");
+	    "t.conf:3: listen ring: tls = starttls on the ring requires "
+	    "ssl_ca");
+	expect_error("ssl_cert = /c\nssl_key = /k\nssl_ca = /a\n"
+		     "listen ring {\n  port = 9090\n  tls = implicit\n}\n",
+	    "t.conf:4: listen ring: ring links negotiate TLS in the ring "
+	    "protocol: use tls = starttls");
 	expect_error("haproxy_trusted_networks = 10.0.0.0/8\n"
 		     "listen ring {\n  port = 9090\n  haproxy = yes\n}\n",
 	    "t.conf:2: listen ring: haproxy is not supported");
@@ -922,6 +929,103 @@ test_include_errors(void **state)
 	free(want);
 }
 
+/* Writes MIN_LISTENER padded with comment lines to exactly size bytes. */
+static char *
+write_sized_file(const char *name, size_t size)
+{
+	char *text = xmalloc(size + 1), *path;
+	size_t i, head = strlen(MIN_LISTENER);
+
+	memcpy(text, MIN_LISTENER, head);
+	for (i = head; i < size; i++) {
+		if (text[i - 1] == '\n')
+			text[i] = '#';
+		else
+			text[i] = i % 64 == 63 ? '\n' : 'x';
+	}
+	text[size] = '\0';
+	path = write_file(name, text);
+	free(text);
+	return path;
+}
+
+/* Counts the bytes of path by reading them; 0 if it cannot be read. */
+static size_t
+file_length(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char chunk[65536];
+	size_t n, total = 0;
+
+	if (f == NULL)
+		return 0;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		total += n;
+	fclose(f);
+	return total;
+}
+
+static void
+test_file_size_limit(void **state)
+{
+	struct conf *conf;
+	char *path, *buf, *error = NULL, *want;
+	size_t len;
+
+	/* exactly CONF_FILE_SIZE_MAX bytes: read whole and parsed */
+	path = write_sized_file("max.conf", CONF_FILE_SIZE_MAX);
+	assert_int_equal(conf_syntax_read_file(path, &buf, &len), 0);
+	assert_int_equal(len, CONF_FILE_SIZE_MAX);
+	assert_int_equal(buf[len], '\0');
+	free(buf);
+	conf = conf_load_file(path, &error);
+	if (conf == NULL)
+		fail_msg("%s", error);
+	assert_int_equal(conf->listener_count, 1);
+	conf_free(&conf);
+	free(path);
+
+	/* one byte more is refused */
+	path = write_sized_file("over.conf", CONF_FILE_SIZE_MAX + 1);
+	errno = 0;
+	assert_int_equal(conf_syntax_read_file(path, &buf, &len), -1);
+	assert_int_equal(errno, EFBIG);
+	error = load_error(path);
+	want = xasprintf("%s: cannot read: %s", path, strerror(EFBIG));
+	assert_string_equal(error, want);
+	free(want);
+	free(error);
+	free(path);
+
+	/* an empty file */
+	path = write_file("empty.conf", "");
+	assert_int_equal(conf_syntax_read_file(path, &buf, &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(buf[0], '\0');
+	free(buf);
+	free(path);
+
+	/*
+	 * Files longer than fstat() said (procfs reports size 0, as a file
+	 * growing after fstat() would): read to the end, up to the limit.
+	 */
+	if (access("/proc/self/status", R_OK) == 0) {
+		assert_int_equal(
+		    conf_syntax_read_file("/proc/self/status", &buf, &len), 0);
+		assert_true(len > 0 && strlen(buf) == len);
+		assert_memory_equal(buf, "Name:", 5);
+		free(buf);
+	}
+	/* /proc/kallsyms is a few MiB on most kernels */
+	len = file_length("/proc/kallsyms");
+	if (len > CONF_FILE_SIZE_MAX) {
+		errno = 0;
+		assert_int_equal(
+		    conf_syntax_read_file("/proc/kallsyms", &buf, &len), -1);
+		assert_int_equal(errno, EFBIG);
+	}
+}
+
 static void
 test_no_include_flag(void **state)
 {
@@ -963,6 +1067,7 @@ main(void)
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_include_errors),
 	    cmocka_unit_test(test_no_include_flag),
+	    cmocka_unit_test(test_file_size_limit),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);

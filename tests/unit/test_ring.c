@@ -213,6 +213,9 @@ net_step(struct net *net)
 			memcpy(copy, data, len);
 			copy[len] = '\0';
 			ring_link_output_taken(l);
+			if (getenv("RING_TRACE") != NULL)
+				fprintf(stderr, "%d->%d: %s", i, pe->peer->dir,
+				    copy);
 			for (data = copy;
 			     pe->peer->open && net->up[pe->peer->dir] &&
 			     (nl = strchr(data, '\n')) != NULL;
@@ -346,9 +349,10 @@ test_user_known_everywhere(void **state)
 	assert_int_equal(
 	    engine_route(net.e[0], net.now, &s1, 4242, ""), ENGINE_ROUTE_OK);
 	b = backend_index(&net, &s1.backend);
-	/* provisional: not announced before the login succeeded */
+	/* announced as it is made, before the login (a peer whose backend
+	 * list changes meanwhile must not hash the user elsewhere) */
 	net_settle(&net);
-	assert_int_equal(user_backend(&net, 1, 4242), -1);
+	assert_int_equal(user_backend(&net, 1, 4242), b);
 	engine_session_alive(net.e[0], net.now, &s1);
 	net_settle(&net);
 	for (i = 0; i < 3; i++)
@@ -358,6 +362,37 @@ test_user_known_everywhere(void **state)
 	assert_int_equal(backend_index(&net, &s2.backend), b);
 	engine_session_end(net.e[0], net.now, &s1);
 	engine_session_end(net.e[2], net.now, &s2);
+	net_free(&net);
+}
+
+/* A failed login's assignment is forgotten by every director after a
+ * short while, not after director_user_expire (a ring keeps #13's
+ * hardening against failed logins filling the user directory). */
+static void
+test_failed_login_forgotten_everywhere(void **state)
+{
+	struct engine_session s1 = {0}, s2 = {0};
+	struct net net;
+	int b, i;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	assert_int_equal(
+	    engine_route(net.e[1], net.now, &s1, 777, ""), ENGINE_ROUTE_OK);
+	b = backend_index(&net, &s1.backend);
+	/* the login takes long: the assignment stays announced meanwhile */
+	net_run(&net, 120 * 1000);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 777), b);
+	assert_int_equal(
+	    engine_route(net.e[2], net.now, &s2, 777, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(backend_index(&net, &s2.backend), b);
+	engine_session_end(net.e[2], net.now, &s2);
+	/* it fails */
+	engine_session_end(net.e[1], net.now, &s1);
+	net_run(&net, 100 * 1000);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 777), -1);
 	net_free(&net);
 }
 
@@ -522,8 +557,8 @@ test_conflict_lower_ip_wins(void **state)
 
 	net_init(&net, 3);
 	net_run(&net, 500);
-	assert_int_equal(engine_route(net.e[0], net.now, &s0, 555, ""),
-	    ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(net.e[0], net.now, &s0, 555, ""), ENGINE_ROUTE_OK);
 	engine_session_alive(net.e[0], net.now, &s0);
 	net_settle(&net);
 	mine = backend_index(&net, &s0.backend);
@@ -556,8 +591,8 @@ test_weak_takeover_near_expiry(void **state)
 
 	net_init(&net, 3);
 	net_run(&net, 500);
-	assert_int_equal(engine_route(net.e[0], net.now, &s0, 31337, ""),
-	    ENGINE_ROUTE_OK);
+	assert_int_equal(
+	    engine_route(net.e[0], net.now, &s0, 31337, ""), ENGINE_ROUTE_OK);
 	engine_session_alive(net.e[0], net.now, &s0);
 	net_settle(&net);
 	old = backend_index(&net, &s0.backend);
@@ -572,8 +607,8 @@ test_weak_takeover_near_expiry(void **state)
 		assert_int_equal(user_backend(&net, i, 31337), old);
 	clear_effects(&net);
 	/* a login now takes it over through a weak round */
-	assert_int_equal(engine_route(net.e[1], net.now, &s1, 31337, ""),
-	    ENGINE_ROUTE_WAIT);
+	assert_int_equal(
+	    engine_route(net.e[1], net.now, &s1, 31337, ""), ENGINE_ROUTE_WAIT);
 	net_settle(&net);
 	assert_int_equal(take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &s1), 1);
 	assert_int_not_equal(backend_index(&net, &s1.backend), old);
@@ -590,6 +625,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_three_sync),
 	    cmocka_unit_test(test_user_known_everywhere),
+	    cmocka_unit_test(test_failed_login_forgotten_everywhere),
 	    cmocka_unit_test(test_admin_answers_after_ring),
 	    cmocka_unit_test(test_move_fences_across_ring),
 	    cmocka_unit_test(test_frozen_director_rejoins),
