@@ -44,7 +44,6 @@ def run_chaos(ring, backends, address_plan, note, seconds, enable,
         faults.start()
         load.start()
         time.sleep(seconds)
-        load.stop()
     finally:
         load.stop()
         faults.stop()
@@ -53,6 +52,12 @@ def run_chaos(ring, backends, address_plan, note, seconds, enable,
                                    for kv in faults.counts.items()))
     note("load over %.0f s: %s" % (took, load.summary()))
     assert not load.problems, "\n".join(load.problems[:20])
+    # every injection the machine can make was made
+    for name, count in (("delay", "delayed packets"),
+                        ("disconnect", "disconnects"), ("pause", "pauses"),
+                        ("restart", "restarts")):
+        if name in faults.enabled:
+            assert faults.counts[count] > 0, (name, faults.counts)
     bad = load.settle(ds[0])
     assert not bad, bad
     why = ringutil.wait_agreement(ds, timeout=60)

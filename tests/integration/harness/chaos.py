@@ -237,13 +237,14 @@ class LinkDelay:
         return None
 
     def stop(self):
+        # no new packets first; then the thread lets the held ones go
+        if self._rule_added:
+            self._remove_rule()
+            self._rule_added = False
         if self._thread is not None:
             self._stop.set()
             self._thread.join(10)
             self._thread = None
-        if self._rule_added:
-            self._remove_rule()
-            self._rule_added = False
         if self.sock is not None:
             # closing the socket lets the kernel drop what is still queued;
             # TCP sends it again
