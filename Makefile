@@ -11,6 +11,7 @@
 #   make fmt-check  clang-format check of every C file
 #   make sim        release build of the simulator, run SECONDS=60 long
 #                   (SIM_ARGS="--partitions" or "--count": passed on)
+#   make soak       sanitizer build, the ring's long runs (SOAK_SECONDS=600)
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -60,12 +61,13 @@ SIM_SRCS := $(wildcard tests/sim/*.c)
 SIM_OBJS := $(patsubst tests/sim/%.c,$(BUILD)/sim/%.o,$(SIM_SRCS))
 SIM_BIN := $(BUILD)/tests/sim
 SECONDS ?= 60
+SOAK_SECONDS ?= 600
 SIM_ARGS ?=
 # Pure modules: no libevent, no OpenSSL, no sockets (DESIGN.md section 4).
 PURE_DIRS := src/lib src/conf src/routing src/proto src/engine
 
 .PHONY: all bins tests benches check demo bench fuzz fuzz-run install clean \
-	deps fmt fmt-check purity layout sim sim-bin deb
+	deps fmt fmt-check purity layout sim sim-bin deb soak
 
 all: bins
 
@@ -122,6 +124,15 @@ check: deps purity layout fmt-check
 	$(MAKE) BUILD=build/check SAN=1 tests
 	/usr/bin/python3 tests/run_tests.py --build build/check
 
+# The long runs of the ring tests (pytest marker "soak"): chaos for
+# SOAK_SECONDS, a director hung for a minute, logins waiting the whole
+# request timeout.  Prints their counts and figures.
+soak: deps
+	$(MAKE) BUILD=build/check SAN=1 tests
+	DIRECTOR_BUILD=$(CURDIR)/build/check SOAK_SECONDS=$(SOAK_SECONDS) \
+	    /usr/bin/python3 -m pytest -q -rxXfs -p no:cacheprovider \
+	    -m soak tests/integration
+
 demo: deps
 	$(MAKE) BUILD=build/rel bins
 	/usr/bin/python3 scripts/demo.py --build build/rel
@@ -146,6 +157,7 @@ build/fuzz/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libdirector.a
 # (FUZZ_SECONDS=0: no time limit); FUZZ_JOBS targets at a time;
 # FUZZ_TARGETS="fuzz_admin ..." runs only those.
 FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 600
 FUZZ_RUNS ?= 0
 FUZZ_JOBS ?= 1
 FUZZ_TARGETS ?=

@@ -11,7 +11,7 @@ PACKAGES="build-essential pkg-config clang clang-format libclang-rt-14-dev
 libevent-dev libssl-dev libbsd-dev libcmocka-dev
 dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 python3 python3-pytest curl swaks openssl procps iproute2
-dpkg-dev systemd"
+dpkg-dev systemd iptables"
 
 missing=""
 for p in $PACKAGES; do

@@ -18,6 +18,15 @@ Fixtures:
                                sanitizer reports or an exit status other
                                than d.expect_exit (0; None = any)
   director            function a started directord d1
+  ring                function make(count=3, settings=None, start=True,
+                               **kw) -> [Directord] of one ring
+                               (harness.ring.make_ring)
+  note                function note(line): a line for the closing
+                               summary of the run (what a test measured,
+                               or an injection it could not make)
+
+Tests marked `soak` (long runs) are skipped unless SOAK_SECONDS is set
+(`make soak`).
 """
 import itertools
 import os
@@ -27,7 +36,8 @@ import tempfile
 
 import pytest
 
-from harness import directord, dovecot, netutil, oracle, procutil
+from harness import directord, dovecot, netutil, oracle, procutil, ring \
+    as ringutil
 
 _counter = itertools.count(1)
 
@@ -118,6 +128,8 @@ def workroot(request):
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    for line in getattr(config, "dit_notes", []):
+        terminalreporter.write_line(line)
     path = getattr(config, "dit_workroot", None)
     if path:
         terminalreporter.write_line("integration work directory kept: " +
@@ -187,6 +199,25 @@ def director(director_factory):
     return director_factory(1)
 
 
+@pytest.fixture
+def ring(director_factory, backends, address_plan):
+    def make(count=3, settings=None, start=True, **kwargs):
+        return ringutil.make_ring(director_factory, address_plan, count,
+                                  settings, start, **kwargs)
+    return make
+
+
+@pytest.fixture
+def note(request):
+    notes = request.config.__dict__.setdefault("dit_notes", [])
+
+    def add(line):
+        line = "%s: %s" % (request.node.name, line)
+        notes.append(line)
+        print(line, flush=True)
+    return add
+
+
 def _terminate(signum, frame):
     # SIGTERM (CI timeouts, `timeout`) becomes an interrupt, so that the
     # fixtures' finalizers and the atexit hook still stop every process
@@ -196,6 +227,17 @@ def _terminate(signum, frame):
 def pytest_configure(config):
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminate)
+    config.addinivalue_line("markers", "soak: a long run, only with "
+                            "SOAK_SECONDS set (make soak)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("SOAK_SECONDS"):
+        return
+    skip = pytest.mark.skip(reason="long run: make soak SOAK_SECONDS=N")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
 
 
 # -- fixtures of the proxy tests (test_proxy_*.py) --------------------------

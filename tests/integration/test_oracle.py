@@ -140,6 +140,32 @@ def test_bare_end_never_guesses():
     assert [s.is_open for s in ss] == [True, True, True, True]
 
 
+def test_bare_end_resolved_when_the_other_candidates_end():
+    # the soak's false positive: two recent imap sessions when the bare
+    # line came; the other one logs its own end later, so the bare line
+    # was the first one's
+    ss = oracle.parse_log("\n".join([
+        login("18:14:41.564878", "user902", "OHAA", 22205),
+        login("18:14:42.055596", "user915", "wEAA", 22212),
+        bare_end("18:14:42.122702"),
+        login("18:14:42.137052", "user924", "gHAA", 22215),
+        logout("18:14:42.337863", "user915", "wEAA", 22212),
+        # three candidates: resolved once two have ended on their own
+        login("18:20:00.000000", "a", "A1", 1),
+        login("18:20:00.100000", "b", "B1", 2),
+        login("18:20:00.200000", "c", "C1", 3),
+        bare_end("18:20:00.300000"),
+        logout("18:20:01.000000", "a", "A1", 1),
+        logout("18:20:02.000000", "c", "C1", 3),
+    ]), "b1")
+    by_user = {s.user: s for s in ss}
+    assert by_user["user902"].end == pytest.approx(ts("18:14:42.122702"))
+    assert by_user["user915"].end == pytest.approx(ts("18:14:42.337863"))
+    assert by_user["user924"].is_open
+    assert by_user["b"].end == pytest.approx(ts("18:20:00.300000"))
+    assert by_user["a"].end == pytest.approx(ts("18:20:01.000000"))
+
+
 def test_end_by_connection_closed_fatal_child_death_and_marker():
     text = "\n".join([
         login("10:00:00.0", "a", "S1", 1),

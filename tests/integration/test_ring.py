@@ -11,66 +11,11 @@ import time
 
 import pytest
 
-from harness import adminclient, certs, dovecot, netutil, rawclient
+from harness import certs, netutil
+from harness.ring import admin, backend_of, host_list, imap_login, lookup, \
+    ring_servers
 
-PASS = dovecot.USER_PASSWORD
 SYNCED = r"ring: (handshaked with|synced)"
-
-
-def ring_servers(plan, count):
-    return " ".join("%s:%d" % (plan.director_ip(i), netutil.RING_PORT)
-                    for i in range(1, count + 1))
-
-
-@pytest.fixture
-def ring(director_factory, backends, address_plan):
-    """ring(count) starts count directors in one ring and waits until every
-    one of them has handshaked."""
-    def make(count=3, settings=None, start=True):
-        servers = ring_servers(address_plan, count)
-        top = {"disable_plaintext_auth": "no"}
-        top.update(settings or {})
-        ds = [director_factory(i, start=False, director_servers=servers,
-                               settings=top,
-                               extra_listeners={
-                                   "ring": {"port": netutil.RING_PORT}})
-              for i in range(1, count + 1)]
-        if start:
-            for d in ds:
-                d.start()
-            for d in ds:
-                d.wait_log(r"ring: handshaked with %d directors" % count,
-                           timeout=15)
-        return ds
-    return make
-
-
-def admin(d):
-    return adminclient.AdminClient(d.admin_socket)
-
-
-def lookup(d, user):
-    with admin(d) as a:
-        return a.command("USER-LOOKUP", user).split("\t")
-
-
-def host_list(d):
-    with admin(d) as a:
-        # ip -> [vhosts, users, tag, U|D, changed]
-        return {f[0]: f[1:] for f in a.list("HOST-LIST")}
-
-
-def imap_login(d, user):
-    c = rawclient.imap_connect(*d.listeners()["imap"])
-    reply = c.command("a", "LOGIN %s %s" % (user, PASS))
-    assert reply.startswith(b"a OK"), (d.name, user, reply)
-    return c
-
-
-def backend_of(d, user, offset=0, timeout=5.0):
-    m = d.wait_log(r"login: user=<%s>, client=[^,]*, backend=([^:]+):\d+, "
-                   r"result=ok" % user, offset=offset, timeout=timeout)
-    return m.group(1)
 
 
 def test_three_directors_one_backend_per_user(ring, backends):

@@ -11,22 +11,12 @@ import pytest
 
 from harness import adminclient, certs, dovecot, dovecot_director, \
     netutil, rawclient
+from harness.ring import wait_until
 
 PASS = dovecot.USER_PASSWORD
 
 pytestmark = pytest.mark.skipif(not dovecot_director.available(),
                                 reason="dovecot-core's director is missing")
-
-
-def wait_until(what, fn, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.1)
 
 
 def admin_cmd(path, *fields):

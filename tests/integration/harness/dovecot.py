@@ -146,11 +146,13 @@ class DovecotBackend(procutil.LogFollower):
     name: short label (also the oracle's backend name), e.g. "b1".
     workdir: a directory this instance may own (created if missing).
     extra_conf: text appended to the configuration.
+    user_count: the regular users it knows (user0 .. user<count-1>).
     """
 
     def __init__(self, name, ip, workdir, imap_port=netutil.IMAP_PORT,
                  pop3_port=netutil.POP3_PORT, lmtp_port=netutil.LMTP_PORT,
-                 extra_conf="", instance_prefix="dit"):
+                 extra_conf="", instance_prefix="dit",
+                 user_count=USER_COUNT):
         self.name = name
         self.ip = ip
         self.workdir = os.path.abspath(workdir)
@@ -158,6 +160,7 @@ class DovecotBackend(procutil.LogFollower):
         self.pop3_port = pop3_port
         self.lmtp_port = lmtp_port
         self.extra_conf = extra_conf
+        self.user_count = user_count
         self.instance_name = "%s-%s" % (instance_prefix, name)
         self.config_path = os.path.join(self.workdir, "etc", "dovecot.conf")
         self.log_path = os.path.join(self.workdir, "log", "dovecot.log")
@@ -180,7 +183,7 @@ class DovecotBackend(procutil.LogFollower):
         os.chown(os.path.join(self.workdir, "mail"), vmail.pw_uid,
                  vmail.pw_gid)
         lines = ["%s:{PLAIN}%s::::::" % (u, USER_PASSWORD)
-                 for u in user_names()]
+                 for u in user_names(self.user_count)]
         lines.append("%s:{PLAIN}%s::::::" % (SPECIAL_USER, SPECIAL_PASSWORD))
         _write(os.path.join(self.workdir, "etc", "users"),
                "\n".join(lines) + "\n")

@@ -18,9 +18,12 @@ into sessions (user, backend, protocol, start, end, session id, client ip):
          Info: Disconnected: ...".  Such a line ends the one open session
          of its protocol that started at most BARE_END_WINDOW seconds
          before it (or the one whose login is logged at most
-         BARE_EARLY_WINDOW after it); with two candidates it ends
-         neither, so the oracle errs towards reporting an overlap rather
-         than hiding one.
+         BARE_EARLY_WINDOW after it).  With several candidates it waits:
+         a candidate that later logs an end line of its own did not write
+         it (a session logs one end), and once one candidate is left the
+         bare line ends that one, at the bare line's time; if that never
+         happens it ends none, so the oracle errs towards reporting an
+         overlap rather than hiding one.
   LMTP   "lmtp(u)<PID><ID>: Info: ...saved mail to ..." is a delivery, a
          session of zero length.
 
@@ -137,11 +140,28 @@ def parse_log(text, backend):
     # "Login" line
     ended_early = {}            # session id -> (time, reason)
     bare_early = []             # [(protocol, time, reason)] not yet paired
+    # bare ends with several candidates: [time, reason, {open keys}]
+    bare_pending = []
     last_ts = None
 
     def close(s, t, reason):
         s.end = max(t, s.start)
         s.end_reason = reason
+
+    def ended_on_its_own(key):
+        # the session of key did not write a pending bare end: one that
+        # is left with a single candidate ends it
+        for entry in list(bare_pending):
+            entry[2].discard(key)
+            if len(entry[2]) > 1:
+                continue
+            bare_pending.remove(entry)
+            if entry[2]:
+                other = entry[2].pop()
+                s = open_by_key.pop(other, None)
+                if s is not None:
+                    close(s, entry[0], entry[1])
+                    ended_on_its_own(other)
 
     def close_all(t, reason, pid=None):
         for key in list(open_by_key):
@@ -183,8 +203,11 @@ def parse_log(text, backend):
                       t - o.start <= BARE_END_WINDOW]
             if len(recent) == 1:
                 close(open_by_key.pop(recent[0]), t, msg[:60])
+                ended_on_its_own(recent[0])
             elif not recent:
                 bare_early.append((proto, t, msg[:60]))
+            else:
+                bare_pending.append([t, msg[:60], set(recent)])
             last_ts = t
             continue
         m = _MAIL_RX.match(line)
@@ -199,9 +222,11 @@ def parse_log(text, backend):
                     for k in list(open_by_key):
                         if k[1] == key[1]:
                             s = open_by_key.pop(k)
+                            key = k
                             break
                 if s is not None:
                     close(s, t, msg[:60])
+                    ended_on_its_own(key)
                 elif key[1]:
                     ended_early[key[1]] = (t, msg[:60])
             last_ts = t

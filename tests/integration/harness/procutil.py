@@ -95,6 +95,13 @@ def kill_pids(pids, sig=signal.SIGKILL):
             pass
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds that pid has used so far."""
+    fields = _stat_fields(pid)
+    # fields[0] is the state: utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_uids(pid):
     """The (real, effective, saved, fs) uids of pid from /proc/PID/status."""
     with open("/proc/%d/status" % pid) as f:
