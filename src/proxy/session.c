@@ -307,6 +307,11 @@ session_on_login_timeout(evutil_socket_t fd, short what, void *arg)
 		session_free(s);
 		return;
 	}
+	/* a login still waiting (for the ring, a move, the backend) gets a
+	 * temporary failure, never an answer a client takes for a wrong
+	 * password, before the connection closes */
+	if (s->state == SESSION_MOVE_WAIT || s->state == SESSION_BACKEND)
+		session_login_tempfail_reply(s, "login timeout");
 	session_close_after_flush(s, s->proto->line_timeout);
 }
 

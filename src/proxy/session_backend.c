@@ -101,7 +101,7 @@ session_logged_in(struct session *s)
 /* -- backend login ------------------------------------------------------- */
 
 void
-session_login_tempfail(struct session *s, const char *why)
+session_login_tempfail_reply(struct session *s, const char *why)
 {
 	session_log(s, LOG_LEVEL_WARNING,
 	    "login: user=<%s>, client=%s:%u, backend=%s, result=tempfail, "
@@ -112,6 +112,12 @@ session_login_tempfail(struct session *s, const char *why)
 	session_drop_backend(s);
 	s->state = SESSION_PRELOGIN;
 	s->proto->client_login_result(s->pc, PROTO_LOGIN_TEMPFAIL, NULL, NULL);
+}
+
+void
+session_login_tempfail(struct session *s, const char *why)
+{
+	session_login_tempfail_reply(s, why);
 	session_client_process(s);
 }
 

@@ -98,5 +98,8 @@ void session_login(struct session *s);
 /* The login failed for a reason of ours: tempfail to the client, back
  * to pre-login. */
 void session_login_tempfail(struct session *s, const char *why);
+/* The same answer without going on with the client's input (the caller
+ * closes the session next). */
+void session_login_tempfail_reply(struct session *s, const char *why);
 
 #endif
