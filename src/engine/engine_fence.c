@@ -200,6 +200,17 @@ engine_fences_run(struct engine *e)
 	}
 }
 
+/* Takes back a move fence that has nothing to wait for. */
+static void
+engine_move_drop(struct engine *e, struct engine_fence *f)
+{
+	TAILQ_REMOVE(&e->fences, f, link);
+	e->nfences--;
+	e->nmoves--;
+	engine_user_mark(e, f->user_hash, f->tag, false);
+	free(f);
+}
+
 struct engine_fence *
 engine_move_start(struct engine *e, uint32_t user_hash, struct host *host,
     const char **status_r)
@@ -244,11 +255,7 @@ engine_move_start(struct engine *e, uint32_t user_hash, struct host *host,
 	engine_fence_collect(e, f);
 	if (old == host && f->pending == 0 && !f->ring) {
 		/* already there and nowhere else: just refreshed */
-		TAILQ_REMOVE(&e->fences, f, link);
-		e->nfences--;
-		e->nmoves--;
-		engine_user_mark(e, user_hash, host->tag, false);
-		free(f);
+		engine_move_drop(e, f);
 		*status_r = "OK";
 		return NULL;
 	}
@@ -315,11 +322,7 @@ engine_move_local(struct engine *e, uint32_t user_hash, struct host *host)
 
 	if (f == NULL || f->pending > 0)
 		return f;
-	TAILQ_REMOVE(&e->fences, f, link);
-	e->nfences--;
-	e->nmoves--;
-	engine_user_mark(e, user_hash, host->tag, false);
-	free(f);
+	engine_move_drop(e, f);
 	return NULL;
 }
 

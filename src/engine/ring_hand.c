@@ -468,8 +468,8 @@ ring_link_handle(
 		l->hand_host_count = 0;
 		return 1;
 	case RINGWIRE_HOST_HAND:
-		if (l->in_host_hand)
-			ring_host_hand(e, l, &msg->host);
+		if (l->in_host_hand && ring_host_hand(e, l, &msg->host) == -1)
+			return -1;
 		return 1;
 	case RINGWIRE_HOST_HAND_END:
 		if (l->in_host_hand)

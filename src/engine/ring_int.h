@@ -87,7 +87,7 @@ struct ring_link {
 	 * backends with the peer's (we join a handshaked ring) */
 	bool in_host_hand, replace_hosts;
 	struct ipaddr *hand_hosts; /* the HOST lines seen, for replace */
-	size_t hand_host_count;
+	size_t hand_host_count, hand_host_cap;
 	/* the peer's users override ours: we join after a freeze */
 	bool users_override;
 	enum ring_tls tls;
@@ -213,7 +213,8 @@ void ring_topology_changed(struct engine *e);
 int ring_sync_handle(
     struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
 /* The handshake's HOST line, and the end of the host list. */
-void ring_host_hand(
+/* Returns -1 if l was closed (more hosts than HOSTS_MAX). */
+int ring_host_hand(
     struct engine *e, struct ring_link *l, const struct ringwire_host *h);
 void ring_host_hand_end(struct engine *e, struct ring_link *l);
 /* Fills msg with host (handshake form when hand). */

@@ -599,19 +599,30 @@ ring_host_apply(struct engine *e, const struct ringwire_host *h, bool hand,
 	return changed;
 }
 
-void
+int
 ring_host_hand(
     struct engine *e, struct ring_link *l, const struct ringwire_host *h)
 {
 	bool reannounce;
 
 	if (l->replace_hosts) {
-		l->hand_hosts = xreallocarray(l->hand_hosts,
-		    l->hand_host_count + 1, sizeof(*l->hand_hosts));
+		/* a peer's host list is as bounded as ours */
+		if (l->hand_host_count >= HOSTS_MAX) {
+			ring_link_close(
+			    e, l, "sent more hosts than a director keeps", true);
+			return -1;
+		}
+		if (l->hand_host_count == l->hand_host_cap) {
+			l->hand_host_cap =
+			    l->hand_host_cap == 0 ? 16 : l->hand_host_cap * 2;
+			l->hand_hosts = xreallocarray(l->hand_hosts,
+			    l->hand_host_cap, sizeof(*l->hand_hosts));
+		}
 		l->hand_hosts[l->hand_host_count++] = h->ip;
 	}
 	if (ring_host_apply(e, h, true, &reannounce))
 		engine_save_hosts(e);
+	return 0;
 }
 
 void
@@ -636,7 +647,7 @@ ring_host_hand_end(struct engine *e, struct ring_link *l)
 	}
 	free(l->hand_hosts);
 	l->hand_hosts = NULL;
-	l->hand_host_count = 0;
+	l->hand_host_count = l->hand_host_cap = 0;
 }
 
 static void

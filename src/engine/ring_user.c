@@ -49,22 +49,28 @@ ring_user_near_expiry(const struct engine *e, const struct user *u)
 
 /* -- announcing ------------------------------------------------------------ */
 
+/* USER hash ip ts to every link but except. */
+static void
+ring_user_flood(struct engine *e, struct ring_link *except, uint32_t hash,
+    const struct host *host, uint32_t ts)
+{
+	struct ringwire_msg *m = &e->ring->msg;
+
+	memset(m, 0, sizeof(*m));
+	m->cmd = RINGWIRE_USER;
+	m->user.hash = hash;
+	m->user.ip = host->ip;
+	m->user.has_ts = true;
+	m->user.ts = ts;
+	ring_flood(e, except, m);
+}
+
 void
 ring_user_announce(
     struct engine *e, const struct host *host, const struct user *u)
 {
-	struct ringwire_msg *m;
-
-	if (!engine_ring_enabled(e) || (u->flags & USER_FLAG_PROVISIONAL) != 0)
-		return;
-	m = &e->ring->msg;
-	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_USER;
-	m->user.hash = u->hash;
-	m->user.ip = host->ip;
-	m->user.has_ts = true;
-	m->user.ts = u->timestamp;
-	ring_flood(e, NULL, m);
+	if (engine_ring_enabled(e) && (u->flags & USER_FLAG_PROVISIONAL) == 0)
+		ring_user_flood(e, NULL, u->hash, host, u->timestamp);
 }
 
 uint32_t
@@ -101,18 +107,8 @@ void
 ring_user_announce_provisional(
     struct engine *e, const struct host *host, const struct user *u)
 {
-	struct ringwire_msg *m;
-
-	if (!engine_ring_enabled(e) || host == NULL)
-		return;
-	m = &e->ring->msg;
-	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_USER;
-	m->user.hash = u->hash;
-	m->user.ip = host->ip;
-	m->user.has_ts = true;
-	m->user.ts = ring_provisional_ts(e);
-	ring_flood(e, NULL, m);
+	if (engine_ring_enabled(e) && host != NULL)
+		ring_user_flood(e, NULL, u->hash, host, ring_provisional_ts(e));
 }
 
 void
@@ -150,15 +146,7 @@ void
 ring_user_send(struct engine *e, struct ring_link *except,
     const struct host *host, const struct user *u)
 {
-	struct ringwire_msg *m = &e->ring->msg;
-
-	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_USER;
-	m->user.hash = u->hash;
-	m->user.ip = host->ip;
-	m->user.has_ts = true;
-	m->user.ts = u->timestamp;
-	ring_flood(e, except, m);
+	ring_user_flood(e, except, u->hash, host, u->timestamp);
 }
 
 /* -- logins waiting for the ring --------------------------------------------- */

@@ -668,6 +668,67 @@ test_alone_failed_dial_not_retried_at_once(void **state)
 	engine_free(&e);
 }
 
+/* A peer's host list in a handshake is bounded like ours: one longer
+ * than HOSTS_MAX closes the link instead of growing memory. */
+static void
+test_handshake_host_list_bounded(void **state)
+{
+	struct engine_settings set = {
+	    .method = SELECT_METHOD_RENDEZVOUS,
+	    .user_expire_secs = EXPIRE,
+	    .kick_delay_ms = KICK_DELAY,
+	    .max_parallel_moves = 2,
+	};
+	struct engine_effect eff;
+	struct ring_addr addr[2];
+	struct ring_settings rs;
+	struct ring_link *l;
+	struct engine *e;
+	char line[128];
+	bool closed = false;
+	size_t i, len;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "10.0.0.%d", k + 1);
+		assert_int_equal(ipaddr_parse(ip, &addr[k].ip), 0);
+		addr[k].port = 9090;
+	}
+	memset(&rs, 0, sizeof(rs));
+	rs.self = addr[1];
+	rs.servers = addr;
+	rs.server_count = 2;
+	rs.ping_idle_timeout_ms = 8000;
+	rs.ping_max_timeout_ms = 20000;
+	rs.request_timeout_ms = 30000;
+	e = engine_new(&set, T0);
+	assert_int_equal(engine_ring_start(e, T0, &rs), 0);
+	l = engine_ring_accept(e, T0, &addr[0].ip, &closed);
+	engine_ring_input(e, T0, l, "VERSION\tdirector\t1\t9", 20);
+	len = (size_t)snprintf(line, sizeof(line), "ME\t10.0.0.1\t9090\t%llu",
+	    (unsigned long long)(T0 / 1000));
+	engine_ring_input(e, T0, l, line, len);
+	engine_ring_input(e, T0, l, "HOST-HAND-START\t1", 17);
+	for (i = 0; i <= HOSTS_MAX && !closed; i++) {
+		len = (size_t)snprintf(line, sizeof(line),
+		    "HOST\t10.%zu.%zu.1\t100", i / 256, i % 256);
+		engine_ring_input(e, T0, l, line, len);
+		while (engine_next_effect(e, &eff)) {
+			if (eff.type == ENGINE_EFFECT_RING_CLOSE &&
+			    eff.link == l) {
+				engine_ring_closed(e, T0, l, NULL);
+				closed = true;
+			} else if (eff.type == ENGINE_EFFECT_RING_CONNECT)
+				engine_ring_closed(e, T0, eff.link, "refused");
+		}
+	}
+	assert_true(closed);
+	assert_true(i > HOSTS_MAX - 10);
+	engine_free(&e);
+}
+
 int
 main(void)
 {
@@ -681,6 +742,7 @@ main(void)
 	    cmocka_unit_test(test_conflict_lower_ip_wins),
 	    cmocka_unit_test(test_weak_takeover_near_expiry),
 	    cmocka_unit_test(test_alone_failed_dial_not_retried_at_once),
+	    cmocka_unit_test(test_handshake_host_list_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
