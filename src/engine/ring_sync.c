@@ -608,8 +608,8 @@ ring_host_hand(
 	if (l->replace_hosts) {
 		/* a peer's host list is as bounded as ours */
 		if (l->hand_host_count >= HOSTS_MAX) {
-			ring_link_close(
-			    e, l, "sent more hosts than a director keeps", true);
+			ring_link_close(e, l,
+			    "sent more hosts than a director keeps", true);
 			return -1;
 		}
 		if (l->hand_host_count == l->hand_host_cap) {

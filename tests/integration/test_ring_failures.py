@@ -262,7 +262,9 @@ def test_move_made_while_a_director_is_cut_off_sticks(ring, backends,
     try:
         assert chaos.ss_kill("src %s and ( sport = :%d or dport = :%d )" %
                              (d2.ip, netutil.RING_PORT, netutil.RING_PORT))
-        d1.wait_log(r"ring: synced", offset=off, timeout=10)
+        # a redial of d2 that its stopped kernel accepts costs the 10 s
+        # ME timeout before d1 and d3 close the ring without it
+        d1.wait_log(r"ring: synced", offset=off, timeout=30)
         assert admin_cmd(d3, "USER-MOVE", user, high, timeout=30) == "OK"
         assert lookup(d1, user)[0] == high
     finally:

@@ -619,10 +619,11 @@ test_weak_takeover_near_expiry(void **state)
 	net_free(&net);
 }
 
-/* Alone, a dial that fails at once (the daemon's bind() failing, say)
- * must not be retried at once: once per second at most, not in a loop. */
-static void
-test_alone_failed_dial_not_retried_at_once(void **state)
+/* One engine of a ring of two (10.0.0.1:9090, 10.0.0.2:9090), as
+ * director self; addr_r gets both addresses.  No network: the caller
+ * plays the peer. */
+static struct engine *
+pair_engine(struct ring_addr addr_r[2], int self)
 {
 	struct engine_settings set = {
 	    .method = SELECT_METHOD_RENDEZVOUS,
@@ -630,30 +631,39 @@ test_alone_failed_dial_not_retried_at_once(void **state)
 	    .kick_delay_ms = KICK_DELAY,
 	    .max_parallel_moves = 2,
 	};
-	struct engine_effect eff;
-	struct ring_addr addr[2];
 	struct ring_settings rs;
 	struct engine *e;
-	uint64_t now = T0;
-	size_t dials = 0, round;
 	int i;
 
 	for (i = 0; i < 2; i++) {
 		char ip[32];
 
 		snprintf(ip, sizeof(ip), "10.0.0.%d", i + 1);
-		assert_int_equal(ipaddr_parse(ip, &addr[i].ip), 0);
-		addr[i].port = 9090;
+		assert_int_equal(ipaddr_parse(ip, &addr_r[i].ip), 0);
+		addr_r[i].port = 9090;
 	}
 	memset(&rs, 0, sizeof(rs));
-	rs.self = addr[0];
-	rs.servers = addr;
+	rs.self = addr_r[self];
+	rs.servers = addr_r;
 	rs.server_count = 2;
 	rs.ping_idle_timeout_ms = 8000;
 	rs.ping_max_timeout_ms = 20000;
 	rs.request_timeout_ms = 30000;
-	e = engine_new(&set, now);
-	assert_int_equal(engine_ring_start(e, now, &rs), 0);
+	e = engine_new(&set, T0);
+	assert_int_equal(engine_ring_start(e, T0, &rs), 0);
+	return e;
+}
+
+/* Alone, a dial that fails at once (the daemon's bind() failing, say)
+ * must not be retried at once: once per second at most, not in a loop. */
+static void
+test_alone_failed_dial_not_retried_at_once(void **state)
+{
+	struct ring_addr addr[2];
+	struct engine_effect eff;
+	struct engine *e = pair_engine(addr, 0);
+	uint64_t now = T0;
+	size_t dials = 0, round;
 	for (round = 0; round < 300; round++) {
 		dials = 0;
 		while (engine_next_effect(e, &eff)) {
@@ -673,38 +683,13 @@ test_alone_failed_dial_not_retried_at_once(void **state)
 static void
 test_handshake_host_list_bounded(void **state)
 {
-	struct engine_settings set = {
-	    .method = SELECT_METHOD_RENDEZVOUS,
-	    .user_expire_secs = EXPIRE,
-	    .kick_delay_ms = KICK_DELAY,
-	    .max_parallel_moves = 2,
-	};
-	struct engine_effect eff;
 	struct ring_addr addr[2];
-	struct ring_settings rs;
+	struct engine_effect eff;
+	struct engine *e = pair_engine(addr, 1);
 	struct ring_link *l;
-	struct engine *e;
 	char line[128];
 	bool closed = false;
 	size_t i, len;
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		char ip[32];
-
-		snprintf(ip, sizeof(ip), "10.0.0.%d", k + 1);
-		assert_int_equal(ipaddr_parse(ip, &addr[k].ip), 0);
-		addr[k].port = 9090;
-	}
-	memset(&rs, 0, sizeof(rs));
-	rs.self = addr[1];
-	rs.servers = addr;
-	rs.server_count = 2;
-	rs.ping_idle_timeout_ms = 8000;
-	rs.ping_max_timeout_ms = 20000;
-	rs.request_timeout_ms = 30000;
-	e = engine_new(&set, T0);
-	assert_int_equal(engine_ring_start(e, T0, &rs), 0);
 	l = engine_ring_accept(e, T0, &addr[0].ip, &closed);
 	engine_ring_input(e, T0, l, "VERSION\tdirector\t1\t9", 20);
 	len = (size_t)snprintf(line, sizeof(line), "ME\t10.0.0.1\t9090\t%llu",
