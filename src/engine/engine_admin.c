@@ -324,6 +324,9 @@ engine_flush_free_all(struct engine *e)
 		engine_flush_free(e, fl);
 }
 
+static void engine_flush_collect_removed(
+    struct engine *e, struct engine_flush *fl);
+
 /* Starts moves up to the parallel limit; once all have ended, replies
  * and frees fl.  Returns true if fl was freed. */
 static bool
@@ -333,6 +336,12 @@ engine_flush_step(struct engine *e, struct engine_flush *fl)
 	const char *status;
 	struct host *to;
 
+	if (fl->collect_barrier != 0) {
+		if (!ring_sync_passed(e, fl->collect_barrier))
+			return false;
+		fl->collect_barrier = 0;
+		engine_flush_collect_removed(e, fl);
+	}
 	while (fl->running < fl->max_parallel && fl->next < fl->count &&
 	    !e->shutting_down) {
 		to = hosts_lookup_id(e->hosts, fl->hosts[fl->next]);
@@ -343,7 +352,9 @@ engine_flush_step(struct engine *e, struct engine_flush *fl)
 				f->flush = fl;
 				fl->running++;
 				fl->moved++;
-			} else if (strcmp(status, "OK") == 0)
+			} else if (strcmp(status, "TRYAGAIN") == 0)
+				break; /* being moved: after that move */
+			else if (strcmp(status, "OK") == 0)
 				fl->moved++;
 		}
 		fl->next++;
@@ -424,28 +435,47 @@ engine_flush_collect(
 	}
 }
 
+static void
+engine_flush_collect_removed(struct engine *e, struct engine_flush *fl)
+{
+	struct host *host = hosts_lookup(e->hosts, &fl->remove_ip);
+	size_t cap = 0;
+
+	if (host == NULL)
+		return;
+	engine_flush_collect(e, fl, host, &cap);
+	log_info("backend %s being removed: moving its %zu users through the "
+		 "ring first",
+	    host->ip_str, fl->count);
+}
+
 void
 engine_remove_host_ring(
     struct engine *e, struct host *host, void *requester, const char *why)
 {
 	struct engine_flush *fl;
-	size_t cap = 0;
 
 	if (!host->down) {
 		hosts_set_down(e->hosts, host, true, engine_now_secs(e));
 		engine_save_hosts(e);
 		ring_host_announce(e, host);
-	}
+	} else
+		ring_sync_start(e);
 	fl = xcalloc(1, sizeof(*fl));
 	fl->requester = requester;
 	fl->max_parallel = e->set.max_parallel_moves;
 	fl->remove_after = true;
 	fl->remove_ip = host->ip;
 	TAILQ_INSERT_TAIL(&e->flushes, fl, link);
-	engine_flush_collect(e, fl, host, &cap);
-	log_info("backend %s being removed (%s): set down, moving its %zu "
-		 "users through the ring first",
-	    host->ip_str, why, fl->count);
+	log_info("backend %s being removed (%s): set down%s", host->ip_str, why,
+	    ring_sync_barrier(e) != 0
+		? ", its users are moved once every director has seen that"
+		: "");
+	/* users assigned by other directors before they saw it down are
+	 * still on their way: collect after a SYNC round */
+	fl->collect_barrier = ring_sync_barrier(e);
+	if (fl->collect_barrier == 0)
+		engine_flush_collect_removed(e, fl);
 	(void)engine_flush_step(e, fl);
 }
 

@@ -72,6 +72,10 @@ struct engine_flush {
 	 * its users were moved, each through the ring's kill token */
 	bool remove_after;
 	struct ipaddr remove_ip;
+	/* users are collected once this ring barrier has passed (0: they
+	 * were): assignments made elsewhere before the backend went down
+	 * are still on their way here until then */
+	uint32_t collect_barrier;
 };
 TAILQ_HEAD(engine_flush_list, engine_flush);
 

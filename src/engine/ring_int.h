@@ -299,6 +299,11 @@ void ring_move_announce(
 void ring_user_kick_announce(struct engine *e, const char *username);
 /* Replies "OK" to requester once the ring has synced after a change. */
 void ring_admin_wait(struct engine *e, void *requester);
+/* A barrier for what was flooded until now: every director has passed it
+ * on, and everything they flooded before, once ring_sync_passed() says
+ * so (a SYNC round; 0, always passed, outside a ring or when alone). */
+uint32_t ring_sync_barrier(const struct engine *e);
+bool ring_sync_passed(const struct engine *e, uint32_t barrier);
 void ring_admin_forget(struct engine *e, void *requester);
 /* DIRECTOR-ADD and DIRECTOR-REMOVE. */
 void ring_admin_director(

@@ -223,6 +223,7 @@ ring_become_alone(struct engine *e)
 	r->frozen = false;
 	ring_waiters_run(e);
 	ring_admin_run(e);
+	engine_flush_step_all(e);
 }
 
 void

@@ -334,6 +334,7 @@ ring_synced(struct engine *e, const struct ringwire_msg *msg)
 		    (unsigned long long)r->last_sync_ms, hosts_hash(e->hosts));
 	ring_waiters_run(e);
 	ring_admin_run(e);
+	engine_flush_step_all(e); /* removals waiting for this round */
 }
 
 static void

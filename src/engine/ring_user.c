@@ -338,6 +338,24 @@ ring_admin_wait(struct engine *e, void *requester)
 	w->deadline_ms = e->now_ms + RING_ADMIN_SYNC_TIMEOUT_MS;
 }
 
+uint32_t
+ring_sync_barrier(const struct engine *e)
+{
+	if (!engine_ring_enabled(e) || e->ring->alone)
+		return 0;
+	return e->ring->sync_seq;
+}
+
+bool
+ring_sync_passed(const struct engine *e, uint32_t barrier)
+{
+	const struct ring *r = e->ring;
+
+	if (barrier == 0 || !engine_ring_enabled(e))
+		return true;
+	return r->synced && !r->frozen && (r->alone || r->sync_seq >= barrier);
+}
+
 void
 ring_admin_run(struct engine *e)
 {
@@ -347,8 +365,7 @@ ring_admin_run(struct engine *e)
 
 	while (i < r->admin_count) {
 		w = &r->admin_waiters[i];
-		if (r->synced && !r->frozen &&
-		    (r->alone || r->sync_seq >= w->sync_seq))
+		if (ring_sync_passed(e, w->sync_seq))
 			engine_reply(e, w->requester, "OK");
 		else if (e->now_ms >= w->deadline_ms)
 			engine_reply(e, w->requester,

@@ -103,6 +103,9 @@
  * checked, at most this many steps. */
 #define SIM_QUIET_MS 150000
 #define SIM_QUIET_STEPS_MAX 200000
+/* A SYNC round started just before the quiet period ends (a removal's
+ * last step, say) may finish this much later. */
+#define SIM_QUIET_GRACE_MS 30000
 
 /* xoshiro256** seeded through splitmix64. */
 struct sim_rng {

@@ -507,6 +507,23 @@ sim_run(struct sim_world *w, const struct sim_event *ev)
 	return true;
 }
 
+/* Whether every director is up and synced: the quiet period may end. */
+static bool
+sim_all_synced(const struct sim_world *w)
+{
+	struct ring_status st;
+	uint32_t i;
+
+	for (i = 0; i < w->ndirs; i++) {
+		if (w->dirs[i].engine == NULL || w->dirs[i].hung)
+			return false;
+		engine_ring_status(w->dirs[i].engine, &st);
+		if (!st.synced)
+			return false;
+	}
+	return true;
+}
+
 bool
 sim_world_step(struct sim_world *w)
 {
@@ -524,7 +541,9 @@ sim_world_step(struct sim_world *w)
 	do {
 		if (!sim_queue_pop(&w->queue, &ev))
 			return false;
-		if (w->quiet && ev.at > w->quiet_end_ms)
+		if (w->quiet && ev.at > w->quiet_end_ms &&
+		    (ev.at > w->quiet_end_ms + SIM_QUIET_GRACE_MS ||
+			sim_all_synced(w)))
 			return false;
 	} while (!sim_run(w, &ev));
 	sim_check_step(w);

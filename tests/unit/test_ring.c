@@ -714,6 +714,53 @@ test_handshake_host_list_bounded(void **state)
 	engine_free(&e);
 }
 
+/* A backend removed on one director while another has just assigned a
+ * user to it (its USER still on the way): the removal waits for a SYNC
+ * round, so that user is moved through the ring too, and a login
+ * elsewhere waits until its session on the removed backend has ended
+ * and the kick delay has passed. */
+static void
+test_removal_sees_assignments_in_flight(void **state)
+{
+	struct engine_admin_op op = {.type = ENGINE_ADMIN_HOST_REMOVE};
+	struct engine_session s = {0}, other = {0};
+	struct net net;
+	int requester, b;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	assert_int_equal(
+	    engine_route(net.e[0], net.now, &s, 4242, ""), ENGINE_ROUTE_OK);
+	engine_session_alive(net.e[0], net.now, &s);
+	b = backend_index(&net, &s.backend);
+	clear_effects(&net);
+	/* director 2 has not heard of the user yet */
+	assert_int_equal(user_backend(&net, 2, 4242), -1);
+	op.ip = &net.backend[b];
+	op.who = "test";
+	engine_admin(net.e[2], net.now, &op, &requester);
+	net_run(&net, 200);
+	assert_int_equal(take_effects(&net, 0, ENGINE_EFFECT_KICK, &s), 1);
+	assert_int_equal(engine_route(net.e[1], net.now, &other, 4242, ""),
+	    ENGINE_ROUTE_WAIT);
+	net_run(&net, 3000);
+	assert_int_equal(
+	    take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &other), 0);
+	engine_session_end(net.e[0], net.now, &s);
+	net_run(&net, KICK_DELAY / 2);
+	assert_int_equal(
+	    take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &other), 0);
+	net_run(&net, KICK_DELAY);
+	assert_int_equal(
+	    take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &other), 1);
+	assert_true(backend_index(&net, &other.backend) != b);
+	assert_int_equal(
+	    take_effects(&net, 2, ENGINE_EFFECT_ADMIN_REPLY, &requester), 1);
+	assert_null(hosts_lookup(engine_hosts(net.e[1]), &net.backend[b]));
+	engine_session_end(net.e[1], net.now, &other);
+	net_free(&net);
+}
+
 int
 main(void)
 {
@@ -728,6 +775,7 @@ main(void)
 	    cmocka_unit_test(test_weak_takeover_near_expiry),
 	    cmocka_unit_test(test_alone_failed_dial_not_retried_at_once),
 	    cmocka_unit_test(test_handshake_host_list_bounded),
+	    cmocka_unit_test(test_removal_sees_assignments_in_flight),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
