@@ -378,6 +378,10 @@ engine_refresh(struct engine *e, const struct engine_session *s)
 		host = hosts_lookup_id(e->hosts, u->host);
 		if (host != NULL && ipaddr_equals(&host->ip, &s->backend) &&
 		    u->timestamp < now) {
+			/* a logged-in session makes it lasting, whatever
+			 * age a peer's copy came with */
+			if (s->state == ENGINE_SESSION_ALIVE)
+				u->flags &= ~(uint32_t)USER_FLAG_PROVISIONAL;
 			users_refresh(users, u, now, now);
 			ring_user_announce(e, host, u);
 		}

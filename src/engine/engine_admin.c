@@ -102,7 +102,7 @@ engine_reload(struct engine *e, uint64_t now_ms,
 			engine_remove_host_ring(e, host, NULL,
 			    "no longer in director_mail_servers");
 		else
-			(void)engine_retire_host(e, &host, NULL,
+			(void)engine_retire_host(e, &host, NULL, NULL,
 			    "no longer in director_mail_servers");
 	}
 	for (i = 0; i < count; i++) {
@@ -112,7 +112,7 @@ engine_reload(struct engine *e, uint64_t now_ms,
 			engine_add_configured(e, c);
 			host = hosts_lookup(e->hosts, &c->ip);
 		} else if (strcmp(hosts_tag_name(host->tag), c->tag) != 0) {
-			if (engine_retire_host(e, &host, c->tag,
+			if (engine_retire_host(e, &host, c->tag, NULL,
 				"tag changed in director_mail_servers") == -1)
 				continue;
 		} else
@@ -258,7 +258,7 @@ engine_host_remove(
 		engine_remove_host_ring(e, host, requester, why);
 		return;
 	}
-	(void)engine_retire_host(e, &host, NULL, why);
+	(void)engine_retire_host(e, &host, NULL, NULL, why);
 	engine_save_hosts(e);
 	ring_host_remove_announce(e, op->ip, false);
 	ring_admin_wait(e, requester);
@@ -332,6 +332,7 @@ static void engine_flush_collect_removed(
 static bool
 engine_flush_step(struct engine *e, struct engine_flush *fl)
 {
+	struct engine_round round;
 	struct engine_fence *f;
 	const char *status;
 	struct host *to;
@@ -364,13 +365,18 @@ engine_flush_step(struct engine *e, struct engine_flush *fl)
 	log_info("safe flush finished: %zu of %zu users moved", fl->moved,
 	    fl->count);
 	if (fl->remove_after) {
+		/* the round is named by the HOST-REMOVE that follows (its
+		 * SYNC carries the hosts without this one); our kill token
+		 * goes after it */
+		memset(&round, 0, sizeof(round));
 		to = hosts_lookup(e->hosts, &fl->remove_ip);
 		if (to != NULL) {
 			(void)engine_retire_host(
-			    e, &to, NULL, "its users were moved");
+			    e, &to, NULL, &round, "its users were moved");
 			engine_save_hosts(e);
 		}
 		ring_host_remove_announce(e, &fl->remove_ip, false);
+		ring_host_fence_originate(e, &fl->remove_ip);
 		ring_admin_wait(e, fl->requester);
 	} else
 		engine_reply(e, fl->requester, "OK");
@@ -418,6 +424,10 @@ engine_flush_collect(
 		if (to == host)
 			continue;
 		if (to == NULL) {
+			/* in a ring it stays: forgotten with the backend,
+			 * under the removal's ring-wide fence */
+			if (engine_ring_enabled(e))
+				continue;
 			users_remove(users, u);
 			(void)engine_evict_user(e, u->hash, host->tag);
 			continue;

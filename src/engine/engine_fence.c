@@ -39,7 +39,10 @@ engine_fence_pending_done(struct engine *e, struct engine_fence *f)
 	if (f->ring && f->kill != ENGINE_KILL_DELAY) {
 		/* the ring's kill token decides when the delay starts */
 		f->deadline_ms = UINT64_MAX;
-		ring_move_killed_local(e, f);
+		if (f->kind == ENGINE_FENCE_MOVE)
+			ring_move_killed_local(e, f);
+		else
+			ring_host_killed_local(e, f);
 		return;
 	}
 	f->deadline_ms = e->now_ms + e->set.kick_delay_ms;
@@ -344,8 +347,8 @@ engine_evict_user(struct engine *e, uint32_t user_hash, struct host_tag *tag)
 }
 
 int
-engine_retire_host(
-    struct engine *e, struct host **hostp, const char *new_tag, const char *why)
+engine_retire_host(struct engine *e, struct host **hostp, const char *new_tag,
+    const struct engine_round *round, const char *why)
 {
 	struct host *host = *hostp;
 	struct host_tag *tag = host->tag;
@@ -360,17 +363,21 @@ engine_retire_host(
 	else if (hosts_set_tag(e->hosts, host, new_tag) == -1)
 		return -1;
 	f = engine_fence_new(e, ENGINE_FENCE_REMOVAL, tag, &ip);
+	if (round != NULL && new_tag == NULL && ring_host_fences(e))
+		ring_host_fence_start(e, f, round);
 	engine_fence_collect(e, f);
 	log_info("backend %s %s%s (%s): %zu users forgotten, %zu sessions "
 		 "kicked%s",
 	    ipaddr_format(&ip, ip_str),
 	    new_tag == NULL ? "removed" : "moved to tag ",
 	    new_tag == NULL ? "" : new_tag, why, users, f->pending,
-	    users > 0 || f->pending > 0
+	    f->ring ? "; new users of its old tag wait until no director "
+		      "has a session there and the kick delay has passed"
+		: users > 0 || f->pending > 0
 		? "; new users of its old tag wait for its sessions to end "
 		  "and the kick delay"
 		: "");
-	if (users == 0 && f->pending == 0) {
+	if (users == 0 && f->pending == 0 && !f->ring) {
 		/* nobody was there: nothing to fence */
 		TAILQ_REMOVE(&e->fences, f, link);
 		e->nfences--;

@@ -41,6 +41,16 @@ enum engine_kill_state {
 	ENGINE_KILL_DELAY, /* done everywhere: the kick delay runs */
 };
 
+/* Kill tokens of other directors a removal's fence holds at most. */
+#define ENGINE_FENCE_TOKENS_MAX 4
+
+/* A removal round in the ring: the HOST-REMOVE's origin and seq. */
+struct engine_round {
+	struct ipaddr ip;
+	uint16_t port;
+	uint32_t seq;
+};
+
 struct engine_fence {
 	TAILQ_ENTRY(engine_fence) link;
 	enum engine_fence_kind kind;
@@ -57,6 +67,14 @@ struct engine_fence {
 	bool ring, ring_origin;
 	enum engine_kill_state kill;
 	uint64_t ring_deadline_ms; /* the move times out */
+	/* a removal's ring fence (ring_host_fence.c): the HOST-REMOVE
+	 * that started it (its origin and seq); whether our own token
+	 * went out (if we are that origin); the tokens of other removals
+	 * of the backend held until our sessions there have ended */
+	struct engine_round round;
+	bool token_sent;
+	struct engine_round held[ENGINE_FENCE_TOKENS_MAX];
+	size_t nheld;
 };
 TAILQ_HEAD(engine_fence_list, engine_fence);
 
@@ -140,9 +158,11 @@ struct engine_fence *engine_evict_user(
     struct engine *e, uint32_t user_hash, struct host_tag *tag);
 /* Takes *hostp out of its tag (removal when new_tag is NULL, else a tag
  * change): kicks its sessions, forgets its users, fences the old tag.
- * Returns -1 (nothing done) for an invalid new_tag. */
+ * Returns -1 (nothing done) for an invalid new_tag.  round: the
+ * HOST-REMOVE (ours or the ring's) of a removal fenced ring-wide when
+ * the ring allows (ring_host_fence.c), or NULL. */
 int engine_retire_host(struct engine *e, struct host **hostp,
-    const char *new_tag, const char *why);
+    const char *new_tag, const struct engine_round *round, const char *why);
 
 static inline uint32_t
 engine_now_secs(const struct engine *e)

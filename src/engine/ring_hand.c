@@ -35,7 +35,8 @@ ring_hashing_option(const struct ring *r)
 
 #define RING_OPT_STARTTLS "x-starttls"
 
-/* OPTIONS with our hashing method, and the TLS offer or answer. */
+/* OPTIONS with our hashing method, our extensions, and the TLS offer or
+ * answer (2.3 ignores options it does not know). */
 static void
 ring_send_options(struct engine *e, struct ring_link *l, bool starttls)
 {
@@ -43,10 +44,13 @@ ring_send_options(struct engine *e, struct ring_link *l, bool starttls)
 
 	memset(m, 0, sizeof(*m));
 	m->cmd = RINGWIRE_OPTIONS;
-	m->options_count = starttls ? 2 : 1;
-	strlcpy(
-	    m->options[0], ring_hashing_option(e->ring), sizeof(m->options[0]));
-	strlcpy(m->options[1], RING_OPT_STARTTLS, sizeof(m->options[1]));
+	strlcpy(m->options[m->options_count++], ring_hashing_option(e->ring),
+	    sizeof(m->options[0]));
+	strlcpy(m->options[m->options_count++], RING_OPT_HOST_FENCE,
+	    sizeof(m->options[0]));
+	if (starttls)
+		strlcpy(m->options[m->options_count++], RING_OPT_STARTTLS,
+		    sizeof(m->options[0]));
 	(void)ring_send(e, l, m);
 }
 
@@ -355,6 +359,8 @@ ring_handle_options(
 	for (i = 0; i < msg->options_count; i++) {
 		if (strcmp(msg->options[i], want) == 0)
 			l->options_ok = true;
+		if (strcmp(msg->options[i], RING_OPT_HOST_FENCE) == 0)
+			l->host_fence = true;
 	}
 	if (!l->options_ok) {
 		char why[200];
@@ -397,6 +403,10 @@ ring_handle_done(struct engine *e, struct ring_link *l)
 		    true);
 		return -1;
 	}
+	/* a peer of ours learns that we take its extensions too (2.3
+	 * never offers them, and gets no OPTIONS from us here) */
+	if (l->host_fence)
+		ring_send_options(e, l, false);
 	ring_send_simple(e, l, RINGWIRE_DONE);
 	l->sent_done = true;
 	ring_link_ready(e, l);
@@ -607,6 +617,7 @@ engine_ring_tls_started(struct engine *e, uint64_t now_ms, struct ring_link *l)
 	/* the handshake starts again, inside TLS */
 	l->got_version = l->got_me = l->got_done = l->sent_done = false;
 	l->sent_state = l->got_options = l->options_ok = false;
+	l->host_fence = false;
 	l->minor = RINGWIRE_MINOR;
 	l->deadline_ms = e->now_ms + RING_ME_TIMEOUT_MS;
 	ring_send_greeting(e, l);

@@ -29,6 +29,13 @@
 #define RING_PING_INTERVAL_MS 2000
 #define RING_ADMIN_WAITERS_MAX 1024
 #define RING_STRAYS_MAX 32
+/* The minor version our SYNCs carry (our VERSION line says 9): 2.3
+ * lowers it to its own as it passes one on, so a SYNC that comes back
+ * with it went round directors of ours only, and our extensions (the
+ * OPTIONS below) may be used ring-wide. */
+#define RING_MINOR_OURS 10
+/* Offered in our OPTIONS: we take X-HOST-KILLED (ring_host_fence.c). */
+#define RING_OPT_HOST_FENCE "x-host-fence"
 
 struct ring_dir {
 	struct ring_addr addr;
@@ -82,6 +89,7 @@ struct ring_link {
 	bool got_version, got_me, got_done, sent_done;
 	bool sent_state; /* outgoing: HOST-HAND-START and what follows */
 	bool options_ok; /* incoming: OPTIONS agreed on the hashing */
+	bool host_fence; /* the peer offered OPTIONS x-host-fence (ours) */
 	bool got_options;
 	/* HOST-HAND-START seen: its flag, and whether we replace our
 	 * backends with the peer's (we join a handshaked ring) */
@@ -264,6 +272,28 @@ void ring_move_killed_local(struct engine *e, struct engine_fence *f);
 void ring_move_finished(struct engine *e, const struct engine_fence *f);
 /* A new right: resend the kill tokens that may have been lost. */
 void ring_moves_resend(struct engine *e);
+
+/* ring_host_fence.c: a removed backend's fence across the ring.
+ * Whether removals are fenced ring-wide now (the last SYNC round saw
+ * only directors of ours). */
+bool ring_host_fences(const struct engine *e);
+/* f (REMOVAL) becomes a ring fence of round: it ends once the kill token
+ * went round and the kick delay passed.  A zeroed round is ours, named
+ * by ring_host_fence_originate() once our HOST-REMOVE went out. */
+void ring_host_fence_start(
+    struct engine *e, struct engine_fence *f, const struct engine_round *round);
+/* Our HOST-REMOVE of backend went out: it names our round, and our
+ * token starts once our own sessions there have ended. */
+void ring_host_fence_originate(struct engine *e, const struct ipaddr *backend);
+/* f has no local session left: our token (if the round is ours) and the
+ * tokens held for it go on. */
+void ring_host_killed_local(struct engine *e, struct engine_fence *f);
+void ring_host_tokens_resend(struct engine *e);
+void ring_handle_host_killed(struct engine *e, const struct ringwire_msg *msg);
+void ring_handle_host_killed_everywhere(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+/* Done everywhere: f's kick delay starts (once its own sessions end). */
+void ring_fence_everywhere(struct engine *e, struct engine_fence *f);
 
 /* -- called by the engine (engine.c, engine_admin.c) -------------------- */
 void engine_ring_free(struct engine *e);

@@ -47,8 +47,8 @@ ring_send_killed(struct engine *e, uint32_t hash)
 	(void)ring_send(e, r->right, m);
 }
 
-static void
-ring_killed_everywhere(struct engine *e, struct engine_fence *f)
+void
+ring_fence_everywhere(struct engine *e, struct engine_fence *f)
 {
 	f->kill = ENGINE_KILL_DELAY;
 	f->deadline_ms = e->now_ms + e->set.kick_delay_ms;
@@ -81,7 +81,7 @@ ring_move_killed_local(struct engine *e, struct engine_fence *f)
 	struct ring *r = e->ring;
 
 	if (r->alone || (r->left == NULL && r->right == NULL)) {
-		ring_killed_everywhere(e, f);
+		ring_fence_everywhere(e, f);
 		return;
 	}
 	/* the originator, or one whose left's token came first, passes
@@ -101,10 +101,11 @@ ring_moves_resend(struct engine *e)
 	struct engine_fence *f;
 
 	TAILQ_FOREACH (f, &e->fences, link) {
-		if (f->ring && f->ring_origin &&
+		if (f->kind == ENGINE_FENCE_MOVE && f->ring && f->ring_origin &&
 		    f->kill == ENGINE_KILL_WAITING_EVERYONE)
 			ring_send_killed(e, f->user_hash);
 	}
+	ring_host_tokens_resend(e);
 }
 
 void
@@ -211,7 +212,7 @@ ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 		m->user.hash = f->user_hash;
 		ring_originate(e, m);
 		ring_flood(e, NULL, m);
-		ring_killed_everywhere(e, f);
+		ring_fence_everywhere(e, f);
 		return;
 	default:
 		return;
@@ -226,23 +227,32 @@ ring_handle_killed_everywhere(
 
 	ring_flood(e, l, msg);
 	if (f != NULL && f->kill == ENGINE_KILL_WAITING_EVERYONE)
-		ring_killed_everywhere(e, f);
+		ring_fence_everywhere(e, f);
 }
 
 void
 ring_moves_timeout(struct engine *e)
 {
+	char ip[IPADDR_STR_MAX];
 	struct engine_fence *f;
 
 	TAILQ_FOREACH (f, &e->fences, link) {
 		if (!f->ring || f->kill == ENGINE_KILL_DELAY ||
 		    e->now_ms < f->ring_deadline_ms)
 			continue;
-		log_error("ring: finishing user %u move timed out, its state "
-			  "may now be inconsistent (%zu local sessions still "
-			  "open)",
-		    f->user_hash, f->pending);
+		if (f->kind == ENGINE_FENCE_MOVE)
+			log_error("ring: finishing user %u move timed out, its "
+				  "state may now be inconsistent (%zu local "
+				  "sessions still open)",
+			    f->user_hash, f->pending);
+		else
+			log_error("ring: the kill token of removed backend %s "
+				  "did not come back in time: its users may "
+				  "reach a new backend before their sessions "
+				  "elsewhere ended (%zu local sessions still "
+				  "open)",
+			    ipaddr_format(&f->backend, ip), f->pending);
 		f->pending = 0;
-		ring_killed_everywhere(e, f);
+		ring_fence_everywhere(e, f);
 	}
 }

@@ -234,7 +234,7 @@ ring_send_sync(struct engine *e)
 	m->dir.port = r->self->addr.port;
 	m->dir.seq = r->sync_seq;
 	m->sync.has_extra = true;
-	m->sync.minor = RINGWIRE_MINOR;
+	m->sync.minor = RING_MINOR_OURS;
 	m->sync.ts = (uint32_t)(e->now_ms / 1000);
 	m->sync.hosts_hash = hosts_hash(e->hosts);
 	(void)ring_send(e, r->right, m);
@@ -395,8 +395,8 @@ ring_handle_sync(
 		return;
 	}
 	fwd = *msg;
-	if (fwd.sync.has_extra && fwd.sync.minor > RINGWIRE_MINOR)
-		fwd.sync.minor = RINGWIRE_MINOR;
+	if (fwd.sync.has_extra && fwd.sync.minor > RING_MINOR_OURS)
+		fwd.sync.minor = RING_MINOR_OURS;
 	if (r->right != NULL) {
 		(void)ring_send(e, r->right, &fwd);
 		return;
@@ -558,8 +558,8 @@ ring_host_apply(struct engine *e, const struct ringwire_host *h, bool hand,
 		return true;
 	}
 	if (strcmp(hosts_tag_name(host->tag), h->tag) != 0) {
-		if (engine_retire_host(
-			e, &host, h->tag, "tag changed by the ring") == -1)
+		if (engine_retire_host(e, &host, h->tag, NULL,
+			"tag changed by the ring") == -1)
 			return false;
 		changed = true;
 	}
@@ -642,7 +642,7 @@ ring_host_hand_end(struct engine *e, struct ring_link *l)
 		}
 		if (j == l->hand_host_count) {
 			(void)engine_retire_host(
-			    e, &host, NULL, "not in the ring we joined");
+			    e, &host, NULL, NULL, "not in the ring we joined");
 			engine_save_hosts(e);
 		}
 	}
@@ -655,6 +655,7 @@ static void
 ring_handle_host(
     struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
 {
+	struct engine_round round;
 	struct host *host;
 	bool reannounce;
 	char ip[IPADDR_STR_MAX];
@@ -675,7 +676,11 @@ ring_handle_host(
 		host = hosts_lookup(e->hosts, &msg->host.ip);
 		if (host == NULL)
 			return;
-		(void)engine_retire_host(e, &host, NULL, "removed by the ring");
+		round.ip = msg->dir.ip;
+		round.port = msg->dir.port;
+		round.seq = msg->dir.seq;
+		(void)engine_retire_host(
+		    e, &host, NULL, &round, "removed by the ring");
 		engine_save_hosts(e);
 		ring_sync_start(e);
 		return;
@@ -704,6 +709,7 @@ ring_cmd_is_sequenced(enum ringwire_cmd cmd)
 	case RINGWIRE_HOST_FLUSH:
 	case RINGWIRE_USER_MOVE:
 	case RINGWIRE_USER_KILLED_EVERYWHERE:
+	case RINGWIRE_X_HOST_KILLED_EVERYWHERE:
 	case RINGWIRE_USER_KICK:
 	case RINGWIRE_USER_KICK_ALT:
 	case RINGWIRE_USER_KICK_HASH:

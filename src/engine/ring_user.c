@@ -88,8 +88,13 @@ ring_provisional_keep_secs(const struct engine *e)
 static bool
 ring_ts_aged(const struct engine *e, uint32_t ts)
 {
+	uint32_t keep = ring_provisional_keep_secs(e);
+
+	/* a user_expire this short leaves no age to tell them apart */
+	if (keep >= e->set.user_expire_secs)
+		return false;
 	return (uint64_t)ts + e->set.user_expire_secs <=
-	    (uint64_t)ring_now_secs(e) + ring_provisional_keep_secs(e);
+	    (uint64_t)ring_now_secs(e) + keep;
 }
 
 /* The timestamp a provisional assignment is announced with: its life
@@ -465,10 +470,20 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 		if ((u->flags & USER_FLAG_MOVING) != 0 &&
 		    !(from != NULL && from->users_override))
 			return; /* it predates the move */
-		if ((u->flags & (USER_FLAG_PROVISIONAL | USER_FLAG_WEAK)) !=
-			0 ||
-		    ring_user_near_expiry(e, u) || ours == NULL ||
-		    (from != NULL && from->users_override)) {
+		if (from != NULL && from->users_override) {
+			u = ring_user_take(e, u, ru->hash, host, ts);
+			changed = u != NULL;
+		} else if ((u->flags &
+			       (USER_FLAG_PROVISIONAL | USER_FLAG_WEAK)) != 0 ||
+		    ring_user_near_expiry(e, u) || ours == NULL) {
+			/* ours gives way only to a newer one (on a tie, the
+			 * lower address): two of them going round at once
+			 * must not take each other's place for ever */
+			if (ours != NULL &&
+			    (ts < u->timestamp ||
+				(ts == u->timestamp &&
+				    ipaddr_cmp(&host->ip, &ours->ip) > 0)))
+				return;
 			u = ring_user_take(e, u, ru->hash, host, ts);
 			changed = u != NULL;
 		} else {
@@ -591,6 +606,14 @@ ring_user_handle(
 		return 0;
 	case RINGWIRE_USER_KILLED_EVERYWHERE:
 		ring_handle_killed_everywhere(e, l, msg);
+		return 0;
+	case RINGWIRE_X_HOST_KILLED:
+		if (l->host_fence)
+			ring_handle_host_killed(e, msg);
+		return 0;
+	case RINGWIRE_X_HOST_KILLED_EVERYWHERE:
+		if (l == NULL || l->host_fence)
+			ring_handle_host_killed_everywhere(e, l, msg);
 		return 0;
 	case RINGWIRE_USER_KICK:
 		ring_flood(e, l, msg);

@@ -103,6 +103,13 @@ enum ringwire_cmd {
 	RINGWIRE_PING, /* PING <unix time> <output buffer bytes> */
 	RINGWIRE_PONG, /* PONG <unix time> <output buffer bytes> */
 	RINGWIRE_QUIT, /* QUIT <reason> */
+	/* ours, sent only to peers that offered OPTIONS x-host-fence: a
+	 * removed backend's kill token, to the right only, named by the
+	 * <orig> of the HOST-REMOVE it follows; and its end, flooded, by
+	 * that same director, with the HOST-REMOVE's seq as <round> */
+	RINGWIRE_X_HOST_KILLED, /* X-HOST-KILLED <orig> <backend> */
+	/* X-HOST-KILLED-EVERYWHERE <orig> <backend> <round> */
+	RINGWIRE_X_HOST_KILLED_EVERYWHERE,
 	RINGWIRE_CMD_COUNT
 };
 
@@ -166,6 +173,7 @@ struct ringwire_msg {
 	char alt_field[RINGWIRE_TEXT_MAX]; /* USER-KICK-ALT */
 	char alt_value[RINGWIRE_TEXT_MAX];
 	char reason[RINGWIRE_TEXT_MAX]; /* QUIT; fields joined by spaces */
+	uint32_t round; /* X-HOST-KILLED-EVERYWHERE */
 };
 
 /* The command's name on the wire ("USER-KICK"); U for RINGWIRE_U and

@@ -49,6 +49,8 @@ static const struct ringwire_cmd_def ringwire_cmds[RINGWIRE_CMD_COUNT] = {
     [RINGWIRE_PING] = {"PING", 0},
     [RINGWIRE_PONG] = {"PONG", 0},
     [RINGWIRE_QUIT] = {"QUIT", RINGWIRE_MINOR_QUIT},
+    [RINGWIRE_X_HOST_KILLED] = {"X-HOST-KILLED", 0},
+    [RINGWIRE_X_HOST_KILLED_EVERYWHERE] = {"X-HOST-KILLED-EVERYWHERE", 0},
 };
 
 const char *
@@ -199,9 +201,13 @@ ringwire_put_args(
 		break;
 	case RINGWIRE_HOST_REMOVE:
 	case RINGWIRE_HOST_FLUSH:
+	case RINGWIRE_X_HOST_KILLED:
+	case RINGWIRE_X_HOST_KILLED_EVERYWHERE:
 		ret = ringwire_put_director(out, &msg->dir, true);
 		if (ret == 0)
 			ret = ringwire_put_ip(out, &msg->host.ip);
+		if (ret == 0 && msg->cmd == RINGWIRE_X_HOST_KILLED_EVERYWHERE)
+			ret = buf_printf(out, "\t%" PRIu32, msg->round);
 		break;
 	case RINGWIRE_USER_WEAK:
 	case RINGWIRE_USER_MOVE:

@@ -400,8 +400,15 @@ static int
 ringwire_parse_flooded(struct ringwire_parser *p, struct ringwire_msg *msg)
 {
 	switch (msg->cmd) {
+	case RINGWIRE_X_HOST_KILLED_EVERYWHERE:
+		if (ringwire_nargs(p, 5, 5) == -1 ||
+		    ringwire_orig(p, &msg->dir) == -1 ||
+		    ringwire_ip(p, 4, "backend", &msg->host.ip) == -1)
+			return -1;
+		return ringwire_u32(p, 5, "round", &msg->round);
 	case RINGWIRE_HOST_REMOVE:
 	case RINGWIRE_HOST_FLUSH:
+	case RINGWIRE_X_HOST_KILLED:
 		if (ringwire_nargs(p, 4, 4) == -1 ||
 		    ringwire_orig(p, &msg->dir) == -1)
 			return -1;

@@ -30,6 +30,9 @@
 #define KICK_DELAY 1000
 #define EXPIRE 600
 #define NDIRS_MAX 4
+
+/* director_user_expire of the engines net_init() makes, in seconds */
+static uint32_t net_expire = EXPIRE;
 #define PIPES_MAX 64
 
 struct net;
@@ -69,7 +72,7 @@ net_init(struct net *net, int n)
 {
 	struct engine_settings set = {
 	    .method = SELECT_METHOD_RENDEZVOUS,
-	    .user_expire_secs = EXPIRE,
+	    .user_expire_secs = net_expire,
 	    .kick_delay_ms = KICK_DELAY,
 	    .max_parallel_moves = 2,
 	};
@@ -714,6 +717,24 @@ test_handshake_host_list_bounded(void **state)
 	engine_free(&e);
 }
 
+/* A login for user 4242 on director 1 (other) waits while s, the
+ * user's kicked session on director 0, stays open, and for the kick
+ * delay after it ends; then it is routed. */
+static void
+login_waits_for(
+    struct net *net, struct engine_session *s, struct engine_session *other)
+{
+	assert_int_equal(engine_route(net->e[1], net->now, other, 4242, ""),
+	    ENGINE_ROUTE_WAIT);
+	net_run(net, 3000);
+	assert_int_equal(take_effects(net, 1, ENGINE_EFFECT_ROUTED, other), 0);
+	engine_session_end(net->e[0], net->now, s);
+	net_run(net, KICK_DELAY / 2);
+	assert_int_equal(take_effects(net, 1, ENGINE_EFFECT_ROUTED, other), 0);
+	net_run(net, KICK_DELAY);
+	assert_int_equal(take_effects(net, 1, ENGINE_EFFECT_ROUTED, other), 1);
+}
+
 /* A backend removed on one director while another has just assigned a
  * user to it (its USER still on the way): the removal waits for a SYNC
  * round, so that user is moved through the ring too, and a login
@@ -741,23 +762,93 @@ test_removal_sees_assignments_in_flight(void **state)
 	engine_admin(net.e[2], net.now, &op, &requester);
 	net_run(&net, 200);
 	assert_int_equal(take_effects(&net, 0, ENGINE_EFFECT_KICK, &s), 1);
-	assert_int_equal(engine_route(net.e[1], net.now, &other, 4242, ""),
-	    ENGINE_ROUTE_WAIT);
-	net_run(&net, 3000);
-	assert_int_equal(
-	    take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &other), 0);
-	engine_session_end(net.e[0], net.now, &s);
-	net_run(&net, KICK_DELAY / 2);
-	assert_int_equal(
-	    take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &other), 0);
-	net_run(&net, KICK_DELAY);
-	assert_int_equal(
-	    take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &other), 1);
+	login_waits_for(&net, &s, &other);
 	assert_true(backend_index(&net, &other.backend) != b);
+	/* the removal answers once HOST-REMOVE went round */
+	net_run(&net, 1000);
 	assert_int_equal(
 	    take_effects(&net, 2, ENGINE_EFFECT_ADMIN_REPLY, &requester), 1);
 	assert_null(hosts_lookup(engine_hosts(net.e[1]), &net.backend[b]));
 	engine_session_end(net.e[1], net.now, &other);
+	net_free(&net);
+}
+
+static void
+admin_host(struct net *net, int i, enum engine_admin_type type, int b)
+{
+	struct engine_admin_op op = {.type = type};
+	int requester;
+
+	op.ip = &net->backend[b];
+	op.who = "test";
+	engine_admin(net->e[i], net->now, &op, &requester);
+	net_run(net, 500);
+}
+
+/* The only backend of its users is removed: they cannot be moved, so
+ * every director forgets them; a director that had no session there
+ * must still not route one of them to a backend set up afterwards
+ * until the sessions at the others have ended and the kick delay has
+ * passed (the removal's fence goes round the ring). */
+static void
+test_removal_fenced_across_ring(void **state)
+{
+	struct engine_session s = {0}, other = {0};
+	struct net net;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	admin_host(&net, 0, ENGINE_ADMIN_HOST_DOWN, 1);
+	admin_host(&net, 0, ENGINE_ADMIN_HOST_DOWN, 2);
+	assert_int_equal(
+	    engine_route(net.e[0], net.now, &s, 4242, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(backend_index(&net, &s.backend), 0);
+	engine_session_alive(net.e[0], net.now, &s);
+	clear_effects(&net);
+	admin_host(&net, 2, ENGINE_ADMIN_HOST_REMOVE, 0);
+	assert_int_equal(take_effects(&net, 0, ENGINE_EFFECT_KICK, &s), 1);
+	admin_host(&net, 1, ENGINE_ADMIN_HOST_UP, 1);
+	login_waits_for(&net, &s, &other);
+	assert_int_equal(backend_index(&net, &other.backend), 1);
+	engine_session_end(net.e[1], net.now, &other);
+	net_free(&net);
+}
+
+/* With a director_user_expire no longer than a provisional assignment's
+ * life, a peer's copy of a user looks as old as a provisional one; a
+ * logged-in session must still keep the user alive on every director
+ * (its refreshes reach the ring), not only where it runs. */
+static void
+test_short_expire_session_keeps_user(void **state)
+{
+	struct engine_session s = {0}, other = {0};
+	struct net net;
+	char line[64];
+	int b, i;
+
+	net_expire = 10;
+	net_init(&net, 3);
+	net_expire = EXPIRE;
+	net_run(&net, 500);
+	assert_int_equal(
+	    engine_route(net.e[0], net.now, &s, 5151, ""), ENGINE_ROUTE_OK);
+	engine_session_alive(net.e[0], net.now, &s);
+	b = backend_index(&net, &s.backend);
+	net_run(&net, 3000);
+	/* a peer's copy comes back (as after a handshake) */
+	snprintf(line, sizeof(line), "USER\t5151\t10.1.0.%d\t%u", b + 1,
+	    (unsigned int)(net.now / 1000));
+	inject(&net, 1, 0, line);
+	for (i = 0; i < 6; i++) {
+		net_run(&net, 5 * 1000);
+		assert_int_equal(user_backend(&net, 1, 5151), b);
+		assert_int_equal(user_backend(&net, 2, 5151), b);
+	}
+	assert_int_equal(
+	    engine_route(net.e[2], net.now, &other, 5151, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(backend_index(&net, &other.backend), b);
+	engine_session_end(net.e[0], net.now, &s);
+	engine_session_end(net.e[2], net.now, &other);
 	net_free(&net);
 }
 
@@ -776,6 +867,8 @@ main(void)
 	    cmocka_unit_test(test_alone_failed_dial_not_retried_at_once),
 	    cmocka_unit_test(test_handshake_host_list_bounded),
 	    cmocka_unit_test(test_removal_sees_assignments_in_flight),
+	    cmocka_unit_test(test_removal_fenced_across_ring),
+	    cmocka_unit_test(test_short_expire_session_keeps_user),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

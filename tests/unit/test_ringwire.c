@@ -137,6 +137,10 @@ test_roundtrip(void **state)
 	    {"PING", RINGWIRE_PING},
 	    {"PONG\t1700000000\t18446744073709551615", RINGWIRE_PONG},
 	    {"QUIT\tReplacing with 127.0.0.13:9090/right", RINGWIRE_QUIT},
+	    {"X-HOST-KILLED\t127.0.0.11\t9090\t7\t127.0.1.2",
+		RINGWIRE_X_HOST_KILLED},
+	    {"X-HOST-KILLED-EVERYWHERE\t127.0.0.11\t9090\t16\t127.0.1.2\t7",
+		RINGWIRE_X_HOST_KILLED_EVERYWHERE},
 	};
 	size_t i;
 
@@ -347,6 +351,13 @@ test_parse_errors(void **state)
 	    {"HOST-FLUSH\t10.0.0.9\t9090\t1\t", "invalid backend IP address"},
 	    {"USER-KICK-HASH\t10.0.0.9\t9090\t1\t2\tx", "invalid except IP"},
 	    {"USER-KILLED\t1\t2", "wrong number of fields"},
+	    {"X-HOST-KILLED\t10.0.0.9\t9090\t10.0.1.1",
+		"wrong number of fields"},
+	    {"X-HOST-KILLED\t10.0.0.9\t9090\t1\tx", "invalid backend IP"},
+	    {"X-HOST-KILLED-EVERYWHERE\t10.0.0.9\t9090\t1\t10.0.1.1",
+		"wrong number of fields"},
+	    {"X-HOST-KILLED-EVERYWHERE\t10.0.0.9\t9090\t1\t10.0.1.1\tr",
+		"invalid round"},
 	    {"SYNC\t10.0.0.9\t9090\t1\t9", "wrong number of fields"},
 	    {"SYNC\t10.0.0.9\t9090\t1\t9\t1\t4294967296", "invalid hosts hash"},
 	    {"DIRECTOR\t10.0.0.9", "wrong number of fields"},
