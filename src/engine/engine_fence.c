@@ -167,11 +167,14 @@ engine_fence_finish(struct engine *e, struct engine_fence *f)
 		ipaddr_format(&f->backend, ip);
 	if (f->kind == ENGINE_FENCE_MOVE) {
 		e->nmoves--;
-		engine_move_settle(e, f);
-		engine_user_mark(e, f->user_hash, f->tag, false);
 		log_info("user %u move to %s finished", f->user_hash, ip);
-		if (f->ring)
-			ring_move_finished(e, f);
+		/* a later move of the user stands: the user is its */
+		if (engine_find_move(e, f->user_hash, f->tag) == NULL) {
+			engine_move_settle(e, f);
+			engine_user_mark(e, f->user_hash, f->tag, false);
+			if (f->ring)
+				ring_move_finished(e, f);
+		}
 	} else
 		log_info("sessions of retired backend %s have wound down", ip);
 	while ((s = f->waiters) != NULL) {
@@ -316,6 +319,26 @@ struct engine_fence *
 engine_move_fence(struct engine *e, uint32_t user_hash, struct host *host)
 {
 	return engine_fence_user(e, user_hash, host, true);
+}
+
+void
+engine_move_retarget(
+    struct engine *e, struct engine_fence *f, struct host *host)
+{
+	struct users *users = hosts_tag_users(f->tag);
+	uint32_t now = engine_now_secs(e);
+	struct user *u = users_lookup(users, f->user_hash, now);
+
+	f->backend = host->ip;
+	if (u != NULL) {
+		users_set_host(users, u, host->id);
+		users_refresh(users, u, now, now);
+	} else
+		(void)users_add(users, f->user_hash, host->id, now, now);
+	engine_user_mark(e, f->user_hash, f->tag, true);
+	/* counted again: what it waits for depends on the target */
+	f->pending = 0;
+	engine_fence_collect(e, f);
 }
 
 struct engine_fence *

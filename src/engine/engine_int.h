@@ -161,6 +161,10 @@ struct engine_fence *engine_evict_user(
  * Returns -1 (nothing done) for an invalid new_tag.  round: the
  * HOST-REMOVE (ours or the ring's) of a removal fenced ring-wide when
  * the ring allows (ring_host_fence.c), or NULL. */
+/* f (a move of this tag) goes to host instead: the user points there,
+ * sessions elsewhere are kicked and counted afresh. */
+void engine_move_retarget(
+    struct engine *e, struct engine_fence *f, struct host *host);
 int engine_retire_host(struct engine *e, struct host **hostp,
     const char *new_tag, const struct engine_round *round, const char *why);
 

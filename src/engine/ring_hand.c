@@ -46,7 +46,7 @@ ring_send_options(struct engine *e, struct ring_link *l, bool starttls)
 	m->cmd = RINGWIRE_OPTIONS;
 	strlcpy(m->options[m->options_count++], ring_hashing_option(e->ring),
 	    sizeof(m->options[0]));
-	strlcpy(m->options[m->options_count++], RING_OPT_HOST_FENCE,
+	strlcpy(m->options[m->options_count++], RING_OPT_FENCE_ROUNDS,
 	    sizeof(m->options[0]));
 	if (starttls)
 		strlcpy(m->options[m->options_count++], RING_OPT_STARTTLS,
@@ -359,8 +359,8 @@ ring_handle_options(
 	for (i = 0; i < msg->options_count; i++) {
 		if (strcmp(msg->options[i], want) == 0)
 			l->options_ok = true;
-		if (strcmp(msg->options[i], RING_OPT_HOST_FENCE) == 0)
-			l->host_fence = true;
+		if (strcmp(msg->options[i], RING_OPT_FENCE_ROUNDS) == 0)
+			l->rounds = true;
 	}
 	if (!l->options_ok) {
 		char why[200];
@@ -405,7 +405,7 @@ ring_handle_done(struct engine *e, struct ring_link *l)
 	}
 	/* a peer of ours learns that we take its extensions too (2.3
 	 * never offers them, and gets no OPTIONS from us here) */
-	if (l->host_fence)
+	if (l->rounds)
 		ring_send_options(e, l, false);
 	ring_send_simple(e, l, RINGWIRE_DONE);
 	l->sent_done = true;
@@ -617,7 +617,7 @@ engine_ring_tls_started(struct engine *e, uint64_t now_ms, struct ring_link *l)
 	/* the handshake starts again, inside TLS */
 	l->got_version = l->got_me = l->got_done = l->sent_done = false;
 	l->sent_state = l->got_options = l->options_ok = false;
-	l->host_fence = false;
+	l->rounds = false;
 	l->minor = RINGWIRE_MINOR;
 	l->deadline_ms = e->now_ms + RING_ME_TIMEOUT_MS;
 	ring_send_greeting(e, l);

@@ -37,27 +37,37 @@ ring_host_fences(const struct engine *e)
 	    r->min_minor >= RING_MINOR_OURS;
 }
 
-static bool
-ring_round_is(const struct engine_round *round, const struct ipaddr *ip,
-    uint16_t port, uint32_t seq)
-{
-	return round->port == port && round->seq == seq &&
-	    ipaddr_equals(&round->ip, ip);
-}
-
 static struct engine_fence *
 ring_host_fence_find(const struct engine *e, const struct ipaddr *backend,
-    const struct ipaddr *ip, uint16_t port, uint32_t seq)
+    const struct ringwire_director *d)
 {
+	struct engine_round round;
 	struct engine_fence *f;
 
+	ring_round_from(&round, d);
 	TAILQ_FOREACH (f, &e->fences, link) {
 		if (f->kind == ENGINE_FENCE_REMOVAL && f->ring &&
 		    ipaddr_equals(&f->backend, backend) &&
-		    ring_round_is(&f->round, ip, port, seq))
+		    ring_round_equal(&f->round, &round))
 			return f;
 	}
 	return NULL;
+}
+
+/* A fence of backend (any round) still waiting for our sessions there:
+ * a token of another round waits with it. */
+static struct engine_fence *
+ring_host_fence_killing(const struct engine *e, const struct ipaddr *backend)
+{
+	struct engine_fence *f, *found = NULL;
+
+	TAILQ_FOREACH (f, &e->fences, link) {
+		if (f->kind == ENGINE_FENCE_REMOVAL && f->ring &&
+		    f->kill == ENGINE_KILL_KILLING &&
+		    ipaddr_equals(&f->backend, backend))
+			found = f; /* the newest: it waits for the most */
+	}
+	return found;
 }
 
 /* X-HOST-KILLED of round for backend, to our right. */
@@ -69,7 +79,7 @@ ring_host_token_send(struct engine *e, const struct engine_round *round,
 	struct ringwire_msg *m = &r->msg;
 	char ip[IPADDR_STR_MAX];
 
-	if (r->right == NULL || !r->right->host_fence) {
+	if (r->right == NULL || !r->right->rounds) {
 		log_debug("ring: kill token for removed backend %s not passed "
 			  "on: no right that takes it",
 		    ipaddr_format(backend, ip));
@@ -82,15 +92,6 @@ ring_host_token_send(struct engine *e, const struct engine_round *round,
 	m->dir.seq = round->seq;
 	m->host.ip = *backend;
 	(void)ring_send(e, r->right, m);
-}
-
-static bool
-ring_round_ours(const struct engine *e, const struct engine_round *round)
-{
-	const struct ring_addr *self = &e->ring->self->addr;
-
-	return round->port == self->port &&
-	    ipaddr_equals(&round->ip, &self->ip);
 }
 
 void
@@ -109,6 +110,7 @@ void
 ring_host_killed_local(struct engine *e, struct engine_fence *f)
 {
 	struct ring *r = e->ring;
+	struct engine_fence *k;
 	size_t i;
 
 	if (r->alone || (r->left == NULL && r->right == NULL)) {
@@ -120,8 +122,14 @@ ring_host_killed_local(struct engine *e, struct engine_fence *f)
 		ring_host_token_send(e, &f->round, &f->backend);
 		f->token_sent = true;
 	}
-	for (i = 0; i < f->nheld; i++)
-		ring_host_token_send(e, &f->held[i], &f->backend);
+	/* the tokens of other rounds wait for every session there */
+	k = ring_host_fence_killing(e, &f->backend);
+	for (i = 0; i < f->nheld; i++) {
+		if (k == NULL)
+			ring_host_token_send(e, &f->held[i], &f->backend);
+		else if (k->nheld < ENGINE_FENCE_TOKENS_MAX)
+			k->held[k->nheld++] = f->held[i];
+	}
 	f->nheld = 0;
 }
 
@@ -168,7 +176,7 @@ ring_host_round_done(
 	memset(m, 0, sizeof(*m));
 	m->cmd = RINGWIRE_X_HOST_KILLED_EVERYWHERE;
 	m->host.ip = token->host.ip;
-	m->round = token->dir.seq;
+	m->round = token->dir;
 	ring_originate(e, m);
 	ring_flood(e, NULL, m);
 	if (f != NULL && f->kill != ENGINE_KILL_DELAY)
@@ -178,16 +186,22 @@ ring_host_round_done(
 void
 ring_handle_host_killed(struct engine *e, const struct ringwire_msg *msg)
 {
-	struct engine_fence *f = ring_host_fence_find(
-	    e, &msg->host.ip, &msg->dir.ip, msg->dir.port, msg->dir.seq);
+	struct engine_fence *f =
+	    ring_host_fence_find(e, &msg->host.ip, &msg->dir);
+	struct engine_fence *k;
 	struct engine_round round;
 	char ip[IPADDR_STR_MAX];
 
-	round.ip = msg->dir.ip;
-	round.port = msg->dir.port;
-	round.seq = msg->dir.seq;
+	ring_round_from(&round, &msg->dir);
 	if (ring_round_ours(e, &round)) {
 		ring_host_round_done(e, msg, f);
+		return;
+	}
+	/* held while any session of ours there is still open */
+	k = ring_host_fence_killing(e, &msg->host.ip);
+	if (k != NULL) {
+		if (k->nheld < ENGINE_FENCE_TOKENS_MAX)
+			k->held[k->nheld++] = round;
 		return;
 	}
 	if (f == NULL) {
@@ -198,15 +212,8 @@ ring_handle_host_killed(struct engine *e, const struct ringwire_msg *msg)
 			    ipaddr_format(&msg->host.ip, ip));
 			return;
 		}
-		/* no session of ours there (any more) */
-		ring_host_token_send(e, &round, &msg->host.ip);
-		return;
 	}
-	if (f->kill == ENGINE_KILL_KILLING) {
-		if (f->nheld < ENGINE_FENCE_TOKENS_MAX)
-			f->held[f->nheld++] = round;
-		return;
-	}
+	/* no session of ours there (any more) */
 	ring_host_token_send(e, &round, &msg->host.ip);
 }
 
@@ -214,8 +221,8 @@ void
 ring_handle_host_killed_everywhere(
     struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
 {
-	struct engine_fence *f = ring_host_fence_find(
-	    e, &msg->host.ip, &msg->dir.ip, msg->dir.port, msg->round);
+	struct engine_fence *f =
+	    ring_host_fence_find(e, &msg->host.ip, &msg->round);
 
 	ring_flood(e, l, msg);
 	if (f != NULL && f->kill != ENGINE_KILL_DELAY)

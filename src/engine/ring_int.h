@@ -34,8 +34,8 @@
  * with it went round directors of ours only, and our extensions (the
  * OPTIONS below) may be used ring-wide. */
 #define RING_MINOR_OURS 10
-/* Offered in our OPTIONS: we take X-HOST-KILLED (ring_host_fence.c). */
-#define RING_OPT_HOST_FENCE "x-host-fence"
+/* Offered in our OPTIONS: we take X-USER-KILLED and X-HOST-KILLED. */
+#define RING_OPT_FENCE_ROUNDS "x-fence-rounds"
 
 struct ring_dir {
 	struct ring_addr addr;
@@ -89,7 +89,7 @@ struct ring_link {
 	bool got_version, got_me, got_done, sent_done;
 	bool sent_state; /* outgoing: HOST-HAND-START and what follows */
 	bool options_ok; /* incoming: OPTIONS agreed on the hashing */
-	bool host_fence; /* the peer offered OPTIONS x-host-fence (ours) */
+	bool rounds; /* the peer offered OPTIONS x-fence-rounds (ours) */
 	bool got_options;
 	/* HOST-HAND-START seen: its flag, and whether we replace our
 	 * backends with the peer's (we join a handshaked ring) */
@@ -256,7 +256,14 @@ bool ring_users_stream(struct engine *e, struct ring_link *l);
 void ring_user_send(struct engine *e, struct ring_link *except,
     const struct host *host, const struct user *u);
 
-/* ring_move.c: USER-MOVE, USER-KILLED, USER-KILLED-EVERYWHERE */
+/* ring_move.c: USER-MOVE, USER-KILLED, USER-KILLED-EVERYWHERE (and our
+ * X- forms, named by their round) */
+bool ring_round_equal(
+    const struct engine_round *a, const struct engine_round *b);
+/* Whether round was started by us. */
+bool ring_round_ours(const struct engine *e, const struct engine_round *round);
+void ring_round_from(
+    struct engine_round *round_r, const struct ringwire_director *d);
 void ring_handle_user_move(
     struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
 void ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg);

@@ -78,9 +78,7 @@ ring_send(struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
 {
 	if (l->state == RING_LINK_CLOSING || l->state == RING_LINK_CONNECTING)
 		return false;
-	if ((msg->cmd == RINGWIRE_X_HOST_KILLED ||
-		msg->cmd == RINGWIRE_X_HOST_KILLED_EVERYWHERE) &&
-	    !l->host_fence)
+	if (ringwire_cmd_is_ours(msg->cmd) && !l->rounds)
 		return false; /* a Dovecot peer would drop the link */
 	switch (ringwire_format(msg, l->minor, &l->out)) {
 	case RINGWIRE_FMT_OK:

@@ -33,8 +33,56 @@ ring_move_find(const struct engine *e, uint32_t hash)
 	return found;
 }
 
+bool
+ring_round_equal(const struct engine_round *a, const struct engine_round *b)
+{
+	return a->port == b->port && a->seq == b->seq &&
+	    ipaddr_equals(&a->ip, &b->ip);
+}
+
+bool
+ring_round_ours(const struct engine *e, const struct engine_round *round)
+{
+	const struct ring_addr *self = &e->ring->self->addr;
+
+	return round->port == self->port &&
+	    ipaddr_equals(&round->ip, &self->ip);
+}
+
+void
+ring_round_from(struct engine_round *round_r, const struct ringwire_director *d)
+{
+	round_r->ip = d->ip;
+	round_r->port = d->port;
+	round_r->seq = d->seq;
+}
+
 static void
-ring_send_killed(struct engine *e, uint32_t hash)
+ring_round_put(struct ringwire_director *d, const struct engine_round *round)
+{
+	d->ip = round->ip;
+	d->port = round->port;
+	d->seq = round->seq;
+}
+
+/* Whether move round a wins over b when both move one user at once: the
+ * lower origin, and of one origin the later (every director decides
+ * alike, whatever order the two USER-MOVEs came in). */
+static bool
+ring_round_beats(const struct engine_round *a, const struct engine_round *b)
+{
+	int c = ipaddr_cmp(&a->ip, &b->ip);
+
+	if (c == 0)
+		c = (int)a->port - (int)b->port;
+	return c != 0 ? c < 0 : a->seq > b->seq;
+}
+
+/* The kill token of round for hash to our right: named by its round for
+ * a peer of ours, 2.3's anonymous USER-KILLED for others. */
+static void
+ring_send_killed(
+    struct engine *e, uint32_t hash, const struct engine_round *round)
 {
 	struct ring *r = e->ring;
 	struct ringwire_msg *m = &r->msg;
@@ -42,9 +90,48 @@ ring_send_killed(struct engine *e, uint32_t hash)
 	if (r->right == NULL)
 		return; /* resent when a right comes (ring_moves_resend) */
 	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_USER_KILLED;
 	m->user.hash = hash;
+	if (r->right->rounds && round != NULL) {
+		m->cmd = RINGWIRE_X_USER_KILLED;
+		ring_round_put(&m->dir, round);
+	} else
+		m->cmd = RINGWIRE_USER_KILLED;
 	(void)ring_send(e, r->right, m);
+}
+
+/* USER-KILLED-EVERYWHERE (msg: its origin and seq, the hash, and the
+ * round if known) on every link but except, named by its round for
+ * peers of ours. */
+static void
+ring_flood_everywhere(
+    struct engine *e, struct ring_link *except, const struct ringwire_msg *msg)
+{
+	struct ringwire_msg m = *msg;
+	struct ring_link *l;
+
+	TAILQ_FOREACH (l, &e->ring->links, entry) {
+		if (l == except)
+			continue;
+		m.cmd = l->rounds && msg->round.port != 0
+		    ? RINGWIRE_X_USER_KILLED_EVERYWHERE
+		    : RINGWIRE_USER_KILLED_EVERYWHERE;
+		(void)ring_send(e, l, &m);
+	}
+}
+
+/* We end round (NULL: unknown) of hash's move ring-wide. */
+static void
+ring_originate_everywhere(
+    struct engine *e, uint32_t hash, const struct engine_round *round)
+{
+	struct ringwire_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.user.hash = hash;
+	if (round != NULL)
+		ring_round_put(&m.round, round);
+	ring_originate(e, &m);
+	ring_flood_everywhere(e, NULL, &m);
 }
 
 void
@@ -72,6 +159,7 @@ ring_move_announce(
 	m->user.hash = f->user_hash;
 	m->user.ip = host->ip;
 	ring_originate(e, m);
+	ring_round_from(&f->round, &m->dir);
 	ring_flood(e, NULL, m);
 }
 
@@ -90,7 +178,7 @@ ring_move_killed_local(struct engine *e, struct engine_fence *f)
 		f->kill = ENGINE_KILL_WAITING_NOTIFY;
 	else if (f->kill == ENGINE_KILL_KILLING ||
 	    f->kill == ENGINE_KILL_NOTIFY_RECEIVED) {
-		ring_send_killed(e, f->user_hash);
+		ring_send_killed(e, f->user_hash, &f->round);
 		f->kill = ENGINE_KILL_WAITING_EVERYONE;
 	}
 }
@@ -103,9 +191,28 @@ ring_moves_resend(struct engine *e)
 	TAILQ_FOREACH (f, &e->fences, link) {
 		if (f->kind == ENGINE_FENCE_MOVE && f->ring && f->ring_origin &&
 		    f->kill == ENGINE_KILL_WAITING_EVERYONE)
-			ring_send_killed(e, f->user_hash);
+			ring_send_killed(e, f->user_hash, &f->round);
 	}
 	ring_host_tokens_resend(e);
+}
+
+/* Our fence f of a move loses to round (to host): it follows that one
+ * now, kicking what is not on its backend, and waits for its token. */
+static void
+ring_move_follow(struct engine *e, struct engine_fence *f, struct host *host,
+    const struct engine_round *round)
+{
+	char ip[IPADDR_STR_MAX];
+
+	log_info("ring: user %u is moved by two directors at once: %s "
+		 "(seq %u) wins, to %s",
+	    f->user_hash, ipaddr_format(&round->ip, ip), round->seq,
+	    host->ip_str);
+	f->round = *round;
+	f->ring_origin = false;
+	f->kill = ENGINE_KILL_KILLING;
+	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+	engine_move_retarget(e, f, host);
 }
 
 void
@@ -113,11 +220,20 @@ ring_handle_user_move(
     struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
 {
 	struct host *host = hosts_lookup(e->hosts, &msg->user.ip);
-	struct engine_fence *f;
+	struct engine_fence *f = ring_move_find(e, msg->user.hash);
+	struct engine_round round;
 
 	ring_flood(e, l, msg);
 	if (host == NULL)
 		return;
+	ring_round_from(&round, &msg->dir);
+	if (f != NULL && f->kill != ENGINE_KILL_DELAY && f->tag == host->tag) {
+		/* one fence a user: the winning move decides the target
+		 * everywhere */
+		if (ring_round_beats(&round, &f->round))
+			ring_move_follow(e, f, host, &round);
+		return;
+	}
 	log_info("ring: user %u moving to %s (by %s)", msg->user.hash,
 	    host->ip_str, l != NULL ? l->name : "us");
 	f = engine_move_fence(e, msg->user.hash, host);
@@ -125,6 +241,7 @@ ring_handle_user_move(
 		return;
 	f->ring = true;
 	f->ring_origin = false;
+	f->round = round;
 	f->kill = ENGINE_KILL_KILLING;
 	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
 	if (f->pending == 0)
@@ -169,26 +286,51 @@ ring_move_finished(struct engine *e, const struct engine_fence *f)
 		ring_user_send(e, NULL, host, u);
 }
 
+/* Passes a token of round (NULL: 2.3's, anonymous) that is not for a
+ * fence of ours on, unless it passed here already (its origin is gone):
+ * then it ends ring-wide. */
+static void
+ring_pass_stray(
+    struct engine *e, uint32_t hash, const struct engine_round *round)
+{
+	if (!ring_stray_seen(e, hash))
+		ring_send_killed(e, hash, round);
+	else
+		ring_originate_everywhere(e, hash, round);
+}
+
 void
 ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 {
 	struct engine_fence *f = ring_move_find(e, msg->user.hash);
-	struct ringwire_msg *m = &e->ring->msg;
+	struct engine_round round, *rp = NULL;
 
+	if (msg->cmd == RINGWIRE_X_USER_KILLED) {
+		ring_round_from(&round, &msg->dir);
+		rp = &round;
+		if (ring_round_ours(e, rp)) {
+			/* ours came back: every director passed it after its
+			 * own sessions of the user had ended */
+			ring_originate_everywhere(e, msg->user.hash, rp);
+			if (f != NULL && ring_round_equal(&f->round, rp) &&
+			    f->kill != ENGINE_KILL_DELAY)
+				ring_fence_everywhere(e, f);
+			return;
+		}
+		if (f != NULL && !ring_round_equal(&f->round, rp)) {
+			/* a move that lost to ours, or one not heard of
+			 * yet: on, once we have no session to wait for */
+			if (f->pending == 0)
+				ring_pass_stray(e, msg->user.hash, rp);
+			return;
+		}
+	}
 	if (f == NULL || f->kill == ENGINE_KILL_DELAY) {
 		/* a move we don't have (we joined after it began, or it is
 		 * over here): we have no session of it to wait for, so the
 		 * token goes on; if it comes back, its origin is gone and
 		 * the move is ended ring-wide so that nothing hangs */
-		if (f == NULL && !ring_stray_seen(e, msg->user.hash)) {
-			ring_send_killed(e, msg->user.hash);
-			return;
-		}
-		memset(m, 0, sizeof(*m));
-		m->cmd = RINGWIRE_USER_KILLED_EVERYWHERE;
-		m->user.hash = msg->user.hash;
-		ring_originate(e, m);
-		ring_flood(e, NULL, m);
+		ring_pass_stray(e, msg->user.hash, rp);
 		return;
 	}
 	switch (f->kill) {
@@ -196,22 +338,18 @@ ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 		f->kill = ENGINE_KILL_NOTIFY_RECEIVED;
 		return;
 	case ENGINE_KILL_WAITING_NOTIFY:
-		ring_send_killed(e, f->user_hash);
+		ring_send_killed(e, f->user_hash, &f->round);
 		f->kill = ENGINE_KILL_WAITING_EVERYONE;
 		return;
 	case ENGINE_KILL_WAITING_EVERYONE:
 		if (!f->ring_origin && !ring_stray_seen(e, f->user_hash)) {
 			/* a token sent again after the ring changed */
-			ring_send_killed(e, f->user_hash);
+			ring_send_killed(e, f->user_hash, &f->round);
 			return;
 		}
-		/* ours came back, or one passed here twice: its origin is
-		 * gone (or two moves of the user met); end it everywhere */
-		memset(m, 0, sizeof(*m));
-		m->cmd = RINGWIRE_USER_KILLED_EVERYWHERE;
-		m->user.hash = f->user_hash;
-		ring_originate(e, m);
-		ring_flood(e, NULL, m);
+		/* ours came back (from 2.3), or one passed here twice: its
+		 * origin is gone; end it everywhere */
+		ring_originate_everywhere(e, f->user_hash, &f->round);
 		ring_fence_everywhere(e, f);
 		return;
 	default:
@@ -224,9 +362,20 @@ ring_handle_killed_everywhere(
     struct engine *e, struct ring_link *l, const struct ringwire_msg *msg)
 {
 	struct engine_fence *f = ring_move_find(e, msg->user.hash);
+	struct engine_round round;
 
-	ring_flood(e, l, msg);
-	if (f != NULL && f->kill == ENGINE_KILL_WAITING_EVERYONE)
+	ring_flood_everywhere(e, l, msg);
+	if (f == NULL)
+		return;
+	if (msg->cmd == RINGWIRE_X_USER_KILLED_EVERYWHERE) {
+		/* only the round it names ends */
+		ring_round_from(&round, &msg->round);
+		if (ring_round_equal(&f->round, &round) &&
+		    f->kill != ENGINE_KILL_DELAY)
+			ring_fence_everywhere(e, f);
+		return;
+	}
+	if (f->kill == ENGINE_KILL_WAITING_EVERYONE)
 		ring_fence_everywhere(e, f);
 }
 

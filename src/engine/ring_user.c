@@ -607,12 +607,20 @@ ring_user_handle(
 	case RINGWIRE_USER_KILLED_EVERYWHERE:
 		ring_handle_killed_everywhere(e, l, msg);
 		return 0;
+	case RINGWIRE_X_USER_KILLED:
+		if (l->rounds)
+			ring_handle_user_killed(e, msg);
+		return 0;
+	case RINGWIRE_X_USER_KILLED_EVERYWHERE:
+		if (l == NULL || l->rounds)
+			ring_handle_killed_everywhere(e, l, msg);
+		return 0;
 	case RINGWIRE_X_HOST_KILLED:
-		if (l->host_fence)
+		if (l->rounds)
 			ring_handle_host_killed(e, msg);
 		return 0;
 	case RINGWIRE_X_HOST_KILLED_EVERYWHERE:
-		if (l == NULL || l->host_fence)
+		if (l == NULL || l->rounds)
 			ring_handle_host_killed_everywhere(e, l, msg);
 		return 0;
 	case RINGWIRE_USER_KICK:

@@ -103,11 +103,14 @@ enum ringwire_cmd {
 	RINGWIRE_PING, /* PING <unix time> <output buffer bytes> */
 	RINGWIRE_PONG, /* PONG <unix time> <output buffer bytes> */
 	RINGWIRE_QUIT, /* QUIT <reason> */
-	/* ours, sent only to peers that offered OPTIONS x-host-fence: a
-	 * removed backend's kill token, to the right only, named by the
-	 * <orig> of the HOST-REMOVE it follows; and its end, flooded, by
-	 * that same director, with the HOST-REMOVE's seq as <round> */
-	RINGWIRE_X_HOST_KILLED, /* X-HOST-KILLED <orig> <backend> */
+	/* ours, sent only to peers that offered OPTIONS x-fence-rounds:
+	 * kill tokens named by their round, the <orig> (with seq) of the
+	 * USER-MOVE or HOST-REMOVE that started them, to the right only;
+	 * and their ends, flooded, naming the round as <round> */
+	RINGWIRE_X_USER_KILLED, /* X-USER-KILLED <round> <hash> */
+	/* X-USER-KILLED-EVERYWHERE <orig> <hash> <round> */
+	RINGWIRE_X_USER_KILLED_EVERYWHERE,
+	RINGWIRE_X_HOST_KILLED, /* X-HOST-KILLED <round> <backend> */
 	/* X-HOST-KILLED-EVERYWHERE <orig> <backend> <round> */
 	RINGWIRE_X_HOST_KILLED_EVERYWHERE,
 	RINGWIRE_CMD_COUNT
@@ -173,12 +176,16 @@ struct ringwire_msg {
 	char alt_field[RINGWIRE_TEXT_MAX]; /* USER-KICK-ALT */
 	char alt_value[RINGWIRE_TEXT_MAX];
 	char reason[RINGWIRE_TEXT_MAX]; /* QUIT; fields joined by spaces */
-	uint32_t round; /* X-HOST-KILLED-EVERYWHERE */
+	/* X-*-KILLED-EVERYWHERE: the round (X-*-KILLED: in dir) */
+	struct ringwire_director round;
 };
 
 /* The command's name on the wire ("USER-KICK"); U for RINGWIRE_U and
  * HOST for RINGWIRE_HOST_HAND. */
 const char *ringwire_cmd_name(enum ringwire_cmd cmd);
+
+/* Whether cmd is one of our X- extensions (never sent to 2.3). */
+bool ringwire_cmd_is_ours(enum ringwire_cmd cmd);
 
 /* The lowest peer minor version that is sent cmd at all (0 for most). */
 unsigned int ringwire_cmd_min_minor(enum ringwire_cmd cmd);

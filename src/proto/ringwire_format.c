@@ -49,6 +49,8 @@ static const struct ringwire_cmd_def ringwire_cmds[RINGWIRE_CMD_COUNT] = {
     [RINGWIRE_PING] = {"PING", 0},
     [RINGWIRE_PONG] = {"PONG", 0},
     [RINGWIRE_QUIT] = {"QUIT", RINGWIRE_MINOR_QUIT},
+    [RINGWIRE_X_USER_KILLED] = {"X-USER-KILLED", 0},
+    [RINGWIRE_X_USER_KILLED_EVERYWHERE] = {"X-USER-KILLED-EVERYWHERE", 0},
     [RINGWIRE_X_HOST_KILLED] = {"X-HOST-KILLED", 0},
     [RINGWIRE_X_HOST_KILLED_EVERYWHERE] = {"X-HOST-KILLED-EVERYWHERE", 0},
 };
@@ -58,6 +60,12 @@ ringwire_cmd_name(enum ringwire_cmd cmd)
 {
 	assert(cmd < RINGWIRE_CMD_COUNT);
 	return ringwire_cmds[cmd].name;
+}
+
+bool
+ringwire_cmd_is_ours(enum ringwire_cmd cmd)
+{
+	return cmd >= RINGWIRE_X_USER_KILLED && cmd < RINGWIRE_CMD_COUNT;
 }
 
 unsigned int
@@ -207,7 +215,15 @@ ringwire_put_args(
 		if (ret == 0)
 			ret = ringwire_put_ip(out, &msg->host.ip);
 		if (ret == 0 && msg->cmd == RINGWIRE_X_HOST_KILLED_EVERYWHERE)
-			ret = buf_printf(out, "\t%" PRIu32, msg->round);
+			ret = ringwire_put_director(out, &msg->round, true);
+		break;
+	case RINGWIRE_X_USER_KILLED:
+	case RINGWIRE_X_USER_KILLED_EVERYWHERE:
+		ret = ringwire_put_director(out, &msg->dir, true);
+		if (ret == 0)
+			ret = buf_printf(out, "\t%" PRIu32, msg->user.hash);
+		if (ret == 0 && msg->cmd == RINGWIRE_X_USER_KILLED_EVERYWHERE)
+			ret = ringwire_put_director(out, &msg->round, true);
 		break;
 	case RINGWIRE_USER_WEAK:
 	case RINGWIRE_USER_MOVE:

@@ -213,6 +213,16 @@ ringwire_orig(struct ringwire_parser *p, struct ringwire_director *dir)
 	return 0;
 }
 
+/* A kill round, <ip> <port> <seq>, at fields i to i + 2. */
+static int
+ringwire_round(struct ringwire_parser *p, size_t i, struct ringwire_director *r)
+{
+	if (ringwire_director(p, i, r) == -1 ||
+	    ringwire_u32(p, i + 2, "round sequence number", &r->seq) == -1)
+		return -1;
+	return 0;
+}
+
 /* <hash> <ip> at fields i and i + 1. */
 static int
 ringwire_hash_ip(struct ringwire_parser *p, size_t i, const char *what,
@@ -401,11 +411,22 @@ ringwire_parse_flooded(struct ringwire_parser *p, struct ringwire_msg *msg)
 {
 	switch (msg->cmd) {
 	case RINGWIRE_X_HOST_KILLED_EVERYWHERE:
-		if (ringwire_nargs(p, 5, 5) == -1 ||
+		if (ringwire_nargs(p, 7, 7) == -1 ||
 		    ringwire_orig(p, &msg->dir) == -1 ||
 		    ringwire_ip(p, 4, "backend", &msg->host.ip) == -1)
 			return -1;
-		return ringwire_u32(p, 5, "round", &msg->round);
+		return ringwire_round(p, 5, &msg->round);
+	case RINGWIRE_X_USER_KILLED:
+		if (ringwire_nargs(p, 4, 4) == -1 ||
+		    ringwire_orig(p, &msg->dir) == -1)
+			return -1;
+		return ringwire_u32(p, 4, "user hash", &msg->user.hash);
+	case RINGWIRE_X_USER_KILLED_EVERYWHERE:
+		if (ringwire_nargs(p, 7, 7) == -1 ||
+		    ringwire_orig(p, &msg->dir) == -1 ||
+		    ringwire_u32(p, 4, "user hash", &msg->user.hash) == -1)
+			return -1;
+		return ringwire_round(p, 5, &msg->round);
 	case RINGWIRE_HOST_REMOVE:
 	case RINGWIRE_HOST_FLUSH:
 	case RINGWIRE_X_HOST_KILLED:

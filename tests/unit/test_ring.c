@@ -785,6 +785,21 @@ admin_host(struct net *net, int i, enum engine_admin_type type, int b)
 	net_run(net, 500);
 }
 
+/* A ring of three where user 4242 has a session s on director 0, on
+ * backend 0, the only one up (1 and 2 are down). */
+static void
+session_on_backend0(struct net *net, struct engine_session *s)
+{
+	net_init(net, 3);
+	net_run(net, 500);
+	admin_host(net, 0, ENGINE_ADMIN_HOST_DOWN, 1);
+	admin_host(net, 0, ENGINE_ADMIN_HOST_DOWN, 2);
+	assert_int_equal(
+	    engine_route(net->e[0], net->now, s, 4242, ""), ENGINE_ROUTE_OK);
+	assert_int_equal(backend_index(net, &s->backend), 0);
+	engine_session_alive(net->e[0], net->now, s);
+}
+
 /* The only backend of its users is removed: they cannot be moved, so
  * every director forgets them; a director that had no session there
  * must still not route one of them to a backend set up afterwards
@@ -796,14 +811,7 @@ test_removal_fenced_across_ring(void **state)
 	struct engine_session s = {0}, other = {0};
 	struct net net;
 
-	net_init(&net, 3);
-	net_run(&net, 500);
-	admin_host(&net, 0, ENGINE_ADMIN_HOST_DOWN, 1);
-	admin_host(&net, 0, ENGINE_ADMIN_HOST_DOWN, 2);
-	assert_int_equal(
-	    engine_route(net.e[0], net.now, &s, 4242, ""), ENGINE_ROUTE_OK);
-	assert_int_equal(backend_index(&net, &s.backend), 0);
-	engine_session_alive(net.e[0], net.now, &s);
+	session_on_backend0(&net, &s);
 	clear_effects(&net);
 	admin_host(&net, 2, ENGINE_ADMIN_HOST_REMOVE, 0);
 	assert_int_equal(take_effects(&net, 0, ENGINE_EFFECT_KICK, &s), 1);
@@ -852,6 +860,39 @@ test_short_expire_session_keeps_user(void **state)
 	net_free(&net);
 }
 
+/* Two directors move one user at once, to different backends: every
+ * director ends with the same one (the move from the lower address
+ * wins), and a login waits until the user's session elsewhere has
+ * ended and the kick delay has passed. */
+static void
+test_concurrent_moves_agree(void **state)
+{
+	struct engine_admin_op op = {.type = ENGINE_ADMIN_USER_MOVE};
+	struct engine_session s = {0}, other = {0};
+	int requester[2], i;
+	struct net net;
+
+	session_on_backend0(&net, &s);
+	admin_host(&net, 0, ENGINE_ADMIN_HOST_UP, 1);
+	admin_host(&net, 0, ENGINE_ADMIN_HOST_UP, 2);
+	clear_effects(&net);
+	op.user_hash = 4242;
+	op.who = "test";
+	op.ip = &net.backend[2];
+	engine_admin(net.e[2], net.now, &op, &requester[0]);
+	op.ip = &net.backend[1];
+	engine_admin(net.e[1], net.now, &op, &requester[1]);
+	net_settle(&net);
+	assert_int_equal(take_effects(&net, 0, ENGINE_EFFECT_KICK, &s), 1);
+	login_waits_for(&net, &s, &other);
+	assert_int_equal(backend_index(&net, &other.backend), 1);
+	net_run(&net, 1000);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 4242), 1);
+	engine_session_end(net.e[1], net.now, &other);
+	net_free(&net);
+}
+
 int
 main(void)
 {
@@ -869,6 +910,7 @@ main(void)
 	    cmocka_unit_test(test_removal_sees_assignments_in_flight),
 	    cmocka_unit_test(test_removal_fenced_across_ring),
 	    cmocka_unit_test(test_short_expire_session_keeps_user),
+	    cmocka_unit_test(test_concurrent_moves_agree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

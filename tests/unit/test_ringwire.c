@@ -139,8 +139,13 @@ test_roundtrip(void **state)
 	    {"QUIT\tReplacing with 127.0.0.13:9090/right", RINGWIRE_QUIT},
 	    {"X-HOST-KILLED\t127.0.0.11\t9090\t7\t127.0.1.2",
 		RINGWIRE_X_HOST_KILLED},
-	    {"X-HOST-KILLED-EVERYWHERE\t127.0.0.11\t9090\t16\t127.0.1.2\t7",
+	    {"X-HOST-KILLED-EVERYWHERE\t127.0.0.11\t9090\t16\t127.0.1.2\t"
+	     "127.0.0.12\t9091\t7",
 		RINGWIRE_X_HOST_KILLED_EVERYWHERE},
+	    {"X-USER-KILLED\t127.0.0.11\t9090\t7\t3", RINGWIRE_X_USER_KILLED},
+	    {"X-USER-KILLED-EVERYWHERE\t127.0.0.11\t9090\t17\t3\t127.0.0.12\t"
+	     "9091\t7",
+		RINGWIRE_X_USER_KILLED_EVERYWHERE},
 	};
 	size_t i;
 
@@ -354,10 +359,14 @@ test_parse_errors(void **state)
 	    {"X-HOST-KILLED\t10.0.0.9\t9090\t10.0.1.1",
 		"wrong number of fields"},
 	    {"X-HOST-KILLED\t10.0.0.9\t9090\t1\tx", "invalid backend IP"},
-	    {"X-HOST-KILLED-EVERYWHERE\t10.0.0.9\t9090\t1\t10.0.1.1",
+	    {"X-HOST-KILLED-EVERYWHERE\t10.0.0.9\t9090\t1\t10.0.1.1\t1",
 		"wrong number of fields"},
-	    {"X-HOST-KILLED-EVERYWHERE\t10.0.0.9\t9090\t1\t10.0.1.1\tr",
-		"invalid round"},
+	    {"X-HOST-KILLED-EVERYWHERE\t10.0.0.9\t9090\t1\t10.0.1.1\t"
+	     "10.0.0.8\t9090\tr",
+		"invalid round sequence number"},
+	    {"X-USER-KILLED\t10.0.0.9\t9090\t1", "wrong number of fields"},
+	    {"X-USER-KILLED-EVERYWHERE\t10.0.0.9\t9090\t1\t2\tx\t1\t1",
+		"invalid director IP"},
 	    {"SYNC\t10.0.0.9\t9090\t1\t9", "wrong number of fields"},
 	    {"SYNC\t10.0.0.9\t9090\t1\t9\t1\t4294967296", "invalid hosts hash"},
 	    {"DIRECTOR\t10.0.0.9", "wrong number of fields"},
