@@ -29,6 +29,10 @@
 #define RING_PING_INTERVAL_MS 2000
 #define RING_ADMIN_WAITERS_MAX 1024
 #define RING_STRAYS_MAX 32
+/* A token named by its round that passes a director this often without
+ * its move here ending is taken for one whose origin is gone: a token
+ * sent again after the ring changed may pass a director twice. */
+#define RING_ROUND_PASSES_MAX 4
 /* The minor version our SYNCs carry (our VERSION line says 9): 2.3
  * lowers it to its own as it passes one on, so a SYNC that comes back
  * with it went round directors of ours only, and our extensions (the
@@ -152,6 +156,7 @@ struct ring {
 	struct ring_stray_token {
 		uint32_t hash;
 		uint64_t at_ms;
+		unsigned int passes;
 	} strays[RING_STRAYS_MAX];
 	uint32_t wrong_hosts_hash; /* a SYNC's hash that differed, once */
 

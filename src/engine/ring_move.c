@@ -248,10 +248,11 @@ ring_handle_user_move(
 		ring_move_killed_local(e, f);
 }
 
-/* Whether a stray token for hash passed here recently; remembers it if
- * not. */
+/* Whether a token for hash passed here recently at least passes times
+ * (1 for 2.3's anonymous tokens, more for ours: see
+ * RING_ROUND_PASSES_MAX); counts this pass if not. */
 static bool
-ring_stray_seen(struct engine *e, uint32_t hash)
+ring_stray_seen(struct engine *e, uint32_t hash, unsigned int passes)
 {
 	struct ring *r = e->ring;
 	size_t i, oldest = 0;
@@ -260,6 +261,8 @@ ring_stray_seen(struct engine *e, uint32_t hash)
 		if (r->strays[i].at_ms != 0 && r->strays[i].hash == hash &&
 		    e->now_ms - r->strays[i].at_ms <
 			RING_USER_MOVE_TIMEOUT_MS) {
+			if (++r->strays[i].passes <= passes)
+				return false;
 			r->strays[i].at_ms = 0;
 			return true;
 		}
@@ -268,7 +271,16 @@ ring_stray_seen(struct engine *e, uint32_t hash)
 	}
 	r->strays[oldest].hash = hash;
 	r->strays[oldest].at_ms = e->now_ms;
+	r->strays[oldest].passes = 1;
 	return false;
+}
+
+/* How often a token of round (NULL: anonymous) may pass before it is
+ * taken for one whose origin is gone. */
+static unsigned int
+ring_round_passes(const struct engine_round *round)
+{
+	return round != NULL ? RING_ROUND_PASSES_MAX : 1;
 }
 
 void
@@ -293,7 +305,7 @@ static void
 ring_pass_stray(
     struct engine *e, uint32_t hash, const struct engine_round *round)
 {
-	if (!ring_stray_seen(e, hash))
+	if (!ring_stray_seen(e, hash, ring_round_passes(round)))
 		ring_send_killed(e, hash, round);
 	else
 		ring_originate_everywhere(e, hash, round);
@@ -342,7 +354,8 @@ ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 		f->kill = ENGINE_KILL_WAITING_EVERYONE;
 		return;
 	case ENGINE_KILL_WAITING_EVERYONE:
-		if (!f->ring_origin && !ring_stray_seen(e, f->user_hash)) {
+		if (!f->ring_origin &&
+		    !ring_stray_seen(e, f->user_hash, ring_round_passes(rp))) {
 			/* a token sent again after the ring changed */
 			ring_send_killed(e, f->user_hash, &f->round);
 			return;
