@@ -321,6 +321,39 @@ engine_move_fence(struct engine *e, uint32_t user_hash, struct host *host)
 	return engine_fence_user(e, user_hash, host, true);
 }
 
+struct engine_fence *
+engine_move_fence_unknown(
+    struct engine *e, uint32_t user_hash, const struct ipaddr *ip)
+{
+	uint32_t now = engine_now_secs(e);
+	struct host_tag *tag = NULL, *t;
+	struct engine_fence *f;
+	struct user *u;
+	size_t i;
+
+	/* the user's tag if it has a backend here (which is not its new
+	 * one: every session of it is kicked), else the default */
+	for (i = 0; i < hosts_tag_count(e->hosts) && tag == NULL; i++) {
+		t = hosts_tag_get(e->hosts, i);
+		u = users_lookup(hosts_tag_users(t), user_hash, now);
+		if (u != NULL) {
+			users_remove(hosts_tag_users(t), u);
+			tag = t;
+		}
+	}
+	if (tag == NULL)
+		tag = hosts_tag_lookup(e->hosts, "");
+	if (tag == NULL)
+		return NULL;
+	f = engine_fence_new(e, ENGINE_FENCE_MOVE, tag, ip);
+	f->user_hash = user_hash;
+	f->ring = true;
+	f->kill = ENGINE_KILL_KILLING;
+	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+	engine_fence_collect(e, f);
+	return f;
+}
+
 void
 engine_move_retarget(
     struct engine *e, struct engine_fence *f, struct host *host)

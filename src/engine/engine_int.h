@@ -161,6 +161,11 @@ struct engine_fence *engine_evict_user(
  * Returns -1 (nothing done) for an invalid new_tag.  round: the
  * HOST-REMOVE (ours or the ring's) of a removal fenced ring-wide when
  * the ring allows (ring_host_fence.c), or NULL. */
+/* A ring move of user_hash to ip, a backend we do not know (yet): the
+ * user is forgotten here and every session of it kicked, so that the
+ * kill token waits for them.  NULL if there is no tag to fence. */
+struct engine_fence *engine_move_fence_unknown(
+    struct engine *e, uint32_t user_hash, const struct ipaddr *ip);
 /* f (a move of this tag) goes to host instead: the user points there,
  * sessions elsewhere are kicked and counted afresh. */
 void engine_move_retarget(

@@ -222,11 +222,26 @@ ring_handle_user_move(
 	struct host *host = hosts_lookup(e->hosts, &msg->user.ip);
 	struct engine_fence *f = ring_move_find(e, msg->user.hash);
 	struct engine_round round;
+	char ip[IPADDR_STR_MAX];
 
 	ring_flood(e, l, msg);
-	if (host == NULL)
-		return;
 	ring_round_from(&round, &msg->dir);
+	if (host == NULL) {
+		/* its HOST is still on its way: our sessions of the user
+		 * must still end before the token goes on */
+		if (f != NULL && f->kill != ENGINE_KILL_DELAY)
+			return;
+		log_info("ring: user %u moving to %s, a backend we do not "
+			 "know yet: its sessions here are kicked",
+		    msg->user.hash, ipaddr_format(&msg->user.ip, ip));
+		f = engine_move_fence_unknown(e, msg->user.hash, &msg->user.ip);
+		if (f == NULL)
+			return;
+		f->round = round;
+		if (f->pending == 0)
+			ring_move_killed_local(e, f);
+		return;
+	}
 	if (f != NULL && f->kill != ENGINE_KILL_DELAY && f->tag == host->tag) {
 		/* one fence a user: the winning move decides the target
 		 * everywhere */
