@@ -159,8 +159,11 @@ ring_host_tokens_resend(struct engine *e)
 	struct engine_fence *f;
 
 	TAILQ_FOREACH (f, &e->fences, link) {
+		/* ours, or one we passed on (it may have died with the
+		 * director that had it) */
 		if (f->kind == ENGINE_FENCE_REMOVAL && f->ring &&
-		    f->ring_origin && f->kill == ENGINE_KILL_WAITING_EVERYONE)
+		    f->round.port != 0 &&
+		    f->kill == ENGINE_KILL_WAITING_EVERYONE)
 			ring_host_token_send(e, &f->round, &f->backend);
 	}
 }

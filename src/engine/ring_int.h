@@ -29,9 +29,9 @@
 #define RING_PING_INTERVAL_MS 2000
 #define RING_ADMIN_WAITERS_MAX 1024
 #define RING_STRAYS_MAX 32
-/* A token named by its round that passes a director this often without
- * its move here ending is taken for one whose origin is gone: a token
- * sent again after the ring changed may pass a director twice. */
+/* A token named by its round that passes a director more often than this
+ * (copies are sent again when the ring changes) is dropped there; one of
+ * 2.3 that passes twice is taken for one whose origin is gone. */
 #define RING_ROUND_PASSES_MAX 4
 /* The minor version our SYNCs carry (our VERSION line says 9): 2.3
  * lowers it to its own as it passes one on, so a SYNC that comes back

@@ -188,9 +188,14 @@ ring_moves_resend(struct engine *e)
 {
 	struct engine_fence *f;
 
+	/* a token we passed on may have died with the director that had
+	 * it: ours, and (named by their round, so that a second copy is
+	 * harmless) those we passed on, go to the new right */
 	TAILQ_FOREACH (f, &e->fences, link) {
-		if (f->kind == ENGINE_FENCE_MOVE && f->ring && f->ring_origin &&
-		    f->kill == ENGINE_KILL_WAITING_EVERYONE)
+		if (f->kind == ENGINE_FENCE_MOVE && f->ring &&
+		    f->kill == ENGINE_KILL_WAITING_EVERYONE &&
+		    (f->ring_origin ||
+			(e->ring->right != NULL && e->ring->right->rounds)))
 			ring_send_killed(e, f->user_hash, &f->round);
 	}
 	ring_host_tokens_resend(e);
@@ -322,8 +327,17 @@ ring_pass_stray(
 {
 	if (!ring_stray_seen(e, hash, ring_round_passes(round)))
 		ring_send_killed(e, hash, round);
-	else
+	else if (round == NULL)
 		ring_originate_everywhere(e, hash, round);
+	else {
+		/* copies of a token (sent again after the ring changed)
+		 * pass here more than once too: that proves nothing about
+		 * the others, so it is only dropped (the moves of a gone
+		 * origin end by their timeout) */
+		log_debug("ring: kill token of user %u (round %u) dropped "
+			  "after passing here %u times",
+		    hash, round->seq, (unsigned int)RING_ROUND_PASSES_MAX);
+	}
 }
 
 void
@@ -369,6 +383,11 @@ ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 		f->kill = ENGINE_KILL_WAITING_EVERYONE;
 		return;
 	case ENGINE_KILL_WAITING_EVERYONE:
+		if (!f->ring_origin && rp != NULL) {
+			/* a copy sent again after the ring changed */
+			ring_pass_stray(e, f->user_hash, rp);
+			return;
+		}
 		if (!f->ring_origin &&
 		    !ring_stray_seen(e, f->user_hash, ring_round_passes(rp))) {
 			/* a token sent again after the ring changed */
