@@ -34,6 +34,9 @@
 #include "xmalloc.h"
 
 #define METRICS_TIMEOUT_MS 10000
+/* IMAP and POP3 have logins and sessions (stats.h's first two); LMTP is
+ * counted by connections and deliveries. */
+#define METRICS_LOGIN_PROTOS (STATS_POP3 + 1)
 /* Largest metrics text (4096 backends of some 20 lines each fit). */
 #define METRICS_TEXT_MAX (32 * 1024 * 1024)
 #ifndef DIRECTOR_VERSION
@@ -66,7 +69,7 @@ metrics_sessions(struct director *d, struct promtext *p)
 	session_foreach(&d->proxy, metrics_count_session, &mc);
 	promtext_family(p, "director_sessions", PROMTEXT_GAUGE,
 	    "Client connections by protocol and state (LMTP: connected).");
-	for (i = STATS_IMAP; i <= STATS_POP3; i++) {
+	for (i = 0; i < METRICS_LOGIN_PROTOS; i++) {
 		for (j = 0; j < SESSION_PHASE_COUNT; j++) {
 			const char *l[] = {"protocol",
 			    stats_proto_name((enum stats_proto)i), "state",
@@ -89,8 +92,8 @@ metrics_logins(struct director *d, struct promtext *p)
 	size_t i, j;
 
 	promtext_family(p, "director_logins_total", PROMTEXT_COUNTER,
-	    "Logins (LMTP: recipients routed) by protocol and result.");
-	for (i = 0; i < STATS_PROTO_COUNT; i++) {
+	    "IMAP and POP3 logins by protocol and result.");
+	for (i = 0; i < METRICS_LOGIN_PROTOS; i++) {
 		for (j = 0; j < STATS_RESULT_COUNT; j++) {
 			const char *l[] = {"protocol",
 			    stats_proto_name((enum stats_proto)i), "result",
@@ -163,7 +166,7 @@ metrics_backend(
 		break;
 	case 4:
 		metrics_backend_sessions(d, &h->ip, n);
-		for (i = 0; i < STATS_PROTO_COUNT; i++) {
+		for (i = 0; i < METRICS_LOGIN_PROTOS; i++) {
 			const char *ls[] = {"backend", h->ip_str, "protocol",
 			    stats_proto_name((enum stats_proto)i), NULL};
 
@@ -172,7 +175,7 @@ metrics_backend(
 		}
 		break;
 	case 5:
-		for (i = 0; i < STATS_PROTO_COUNT; i++) {
+		for (i = 0; i < METRICS_LOGIN_PROTOS; i++) {
 			for (j = 0; j < STATS_RESULT_COUNT; j++) {
 				const char *ll[] = {"backend", h->ip_str,
 				    "protocol",
