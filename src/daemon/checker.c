@@ -55,6 +55,7 @@ struct checker_probe {
 	struct healthcheck *hc;
 	enum healthcheck_proto proto;
 	uint16_t port;
+	bool tls; /* wrapped in TLS (backend tls = implicit) */
 	bool done;
 	enum healthcheck_status status;
 	char text[HEALTH_TEXT_MAX];
@@ -183,7 +184,7 @@ checker_probe_end(
 		return;
 	p->done = true;
 	p->status = status;
-	snprintf(p->text, sizeof(p->text), "%s", text);
+	strlcpy(p->text, text, sizeof(p->text));
 	p->bev = NULL;
 	if (bev != NULL) {
 		if (status != HEALTHCHECK_DOWN && out != NULL && out->len > 0 &&
@@ -202,7 +203,8 @@ checker_probe_end(
 static void
 checker_probe_fail(struct checker_probe *p, const char *why)
 {
-	char text[HEALTH_TEXT_MAX];
+	/* room for all of it; the probe keeps what fits */
+	char text[HEALTH_TEXT_MAX + IPADDR_STR_MAX + 160];
 
 	snprintf(text, sizeof(text), "%s %s:%u: %s",
 	    healthcheck_proto_name(p->proto), p->b->ip_str, p->port, why);
@@ -256,8 +258,10 @@ checker_on_event(struct bufferevent *bev, short what, void *arg)
 	int err;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		if (c->d->conf->backend.tls != CONF_TLS_IMPLICIT)
+		/* the TLS layer reports its handshake as CONNECTED too */
+		if (c->d->conf->backend.tls != CONF_TLS_IMPLICIT || p->tls)
 			return;
+		p->tls = true;
 		p->bev = tls_wrap_backend(bev, c->d->proxy.tls_client,
 		    c->d->conf->backend.ssl_name, &p->b->ip);
 		if (p->bev == NULL) {
@@ -356,12 +360,10 @@ static void
 checker_verdict(struct checker_backend *b, bool up, const char *text)
 {
 	struct director *d = b->c->d;
-	char why[HEALTH_TEXT_MAX + 64];
 
-	snprintf(why, sizeof(why), "%s", text);
 	log_warn("backend %s health check: %s: %s", b->ip_str,
-	    up ? "up again" : "down", why);
-	(void)engine_host_health(d->engine, router_now_ms(), &b->ip, up, why);
+	    up ? "up again" : "down", text);
+	(void)engine_host_health(d->engine, router_now_ms(), &b->ip, up, text);
 	router_run(d->router);
 }
 

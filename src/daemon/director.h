@@ -20,7 +20,6 @@
 
 struct admin;
 struct checker;
-struct metrics;
 struct engine;
 struct event;
 struct event_base;
@@ -43,7 +42,6 @@ struct director {
 	struct event *timer; /* engine_next_deadline() */
 	struct admin *admin; /* the admin socket (admin.c), or NULL */
 	struct checker *checker; /* backend health checks (checker.h) */
-	struct metrics *metrics; /* counters for the metrics endpoint */
 	char *state_path; /* the backend state file (hoststate.h) */
 	struct ring_addr ring_self; /* our ring address (if in a ring) */
 	struct ring_conn *ring_conns; /* ring_conn.c's connections */
