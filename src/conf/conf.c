@@ -27,6 +27,7 @@ static const char *const conf_protocol_names[] = {
     "lmtp",
     "ring",
     "admin",
+    "metrics",
 };
 static const char *const conf_tls_names[] = {
     "no",
@@ -126,6 +127,23 @@ const struct conf_setting conf_settings[] = {
     {TOP("lmtp_spool_memory_total", CONF_TYPE_SIZE, lmtp_spool_memory_total)},
     {TOP("lmtp_spool_disk_total", CONF_TYPE_SIZE, lmtp_spool_disk_total)},
     {TOP("lmtp_spool_dir", CONF_TYPE_PATH, lmtp_spool_dir)},
+    {TOP("health_check", CONF_TYPE_BOOL, health_check)},
+    {TOP("health_check_interval", CONF_TYPE_TIME, health_check_interval_ms),
+	.min = 100},
+    {TOP("health_check_timeout", CONF_TYPE_TIME, health_check_timeout_ms),
+	.min = 100},
+    {TOP("health_check_recheck_interval", CONF_TYPE_TIME,
+	 health_check_recheck_ms),
+	.min = 100},
+    {TOP("health_check_hold", CONF_TYPE_TIME, health_check_hold_ms)},
+    {TOP("health_check_rise", CONF_TYPE_UINT, health_check_rise), .min = 1,
+	.max = 100},
+    {TOP("health_check_fall", CONF_TYPE_UINT, health_check_fall), .min = 1,
+	.max = 100},
+    {TOP("health_check_login_file", CONF_TYPE_PATH, health_check_login_file),
+	LOC(health_check_login_file_loc)},
+    {TOP("metrics_networks", CONF_TYPE_NETWORKS, metrics_networks),
+	NETS(metrics_nets, metrics_net_count)},
 
     {LISTEN("protocol", CONF_TYPE_ENUM, protocol), ENUM(conf_protocol_names)},
     {LISTEN("address", CONF_TYPE_ADDRESSES, addresses)},
@@ -185,6 +203,7 @@ conf_free(struct conf **confp)
 	free(conf->mail_server_entries);
 	free(conf->trusted_networks);
 	free(conf->admin_nets);
+	free(conf->metrics_nets);
 	free(conf->ring_plaintext_nets);
 	for (i = 0; i < conf->listener_count; i++)
 		conf_listener_clear(&conf->listeners[i]);
@@ -239,6 +258,15 @@ conf_new_defaults(const char *path)
 	conf->lmtp_spool_memory_total = 64 * 1024 * 1024;
 	conf->lmtp_spool_disk_total = 1024ULL * 1024 * 1024;
 	conf->lmtp_spool_dir = xstrdup(""); /* state_dir/lmtp */
+	conf->health_check = true;
+	conf->health_check_interval_ms = 10 * 1000;
+	conf->health_check_timeout_ms = 3 * 1000;
+	conf->health_check_recheck_ms = 1000;
+	conf->health_check_hold_ms = 30 * 1000;
+	conf->health_check_rise = 2;
+	conf->health_check_fall = 3;
+	conf->health_check_login_file = xstrdup("");
+	conf->metrics_networks = xstrdup("");
 	conf->backend.imap_port = 143;
 	conf->backend.pop3_port = 110;
 	conf->backend.lmtp_port = 24;

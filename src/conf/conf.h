@@ -38,8 +38,9 @@ enum conf_protocol {
 	CONF_PROTOCOL_LMTP,
 	CONF_PROTOCOL_RING,
 	CONF_PROTOCOL_ADMIN,
+	CONF_PROTOCOL_METRICS, /* Prometheus text over HTTP */
 };
-#define CONF_PROTOCOL_COUNT 5
+#define CONF_PROTOCOL_COUNT 6
 
 enum conf_tls {
 	CONF_TLS_NO,
@@ -169,6 +170,23 @@ struct conf {
 	uint64_t lmtp_spool_memory_total;
 	uint64_t lmtp_spool_disk_total;
 	char *lmtp_spool_dir; /* never state_dir (default state_dir/lmtp) */
+
+	/* health checks of the backends (health.h) */
+	bool health_check;
+	uint64_t health_check_interval_ms;
+	uint64_t health_check_timeout_ms;
+	uint64_t health_check_recheck_ms; /* the rapid re-check phase */
+	uint64_t health_check_hold_ms; /* least time down before up */
+	unsigned int health_check_rise;
+	unsigned int health_check_fall;
+	/* "user:password" of a test account (mode 0600), "" = none */
+	char *health_check_login_file;
+	char *health_check_login_file_loc;
+
+	/* who may scrape a metrics listener */
+	char *metrics_networks; /* raw */
+	struct conf_network *metrics_nets;
+	size_t metrics_net_count;
 
 	struct conf_listener *listeners;
 	size_t listener_count;

@@ -43,6 +43,18 @@ conf_validate_listener(const struct conf_builder *b, size_t idx, char **error_r)
 		    "%s: listen %s: an admin TCP listener requires "
 		    "admin_networks (who may connect)",
 		    l->loc, l->name);
+	if (l->protocol == CONF_PROTOCOL_METRICS &&
+	    (l->tls != CONF_TLS_NO || l->haproxy))
+		return conf_err(error_r,
+		    "%s: listen %s: the metrics endpoint is plain HTTP "
+		    "(tls and haproxy must be no)",
+		    l->loc, l->name);
+	if (l->protocol == CONF_PROTOCOL_METRICS &&
+	    conf->metrics_net_count == 0)
+		return conf_err(error_r,
+		    "%s: listen %s: a metrics listener requires "
+		    "metrics_networks (who may scrape it)",
+		    l->loc, l->name);
 	if (l->protocol == CONF_PROTOCOL_RING && l->tls == CONF_TLS_IMPLICIT)
 		return conf_err(error_r,
 		    "%s: listen %s: ring links negotiate TLS in the ring "

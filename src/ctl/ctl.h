@@ -163,6 +163,7 @@ void ctl_change(struct ctl *ctl, struct ctl_results *res, const char *cmd,
  * results of the changing verbs. */
 extern const struct ctl_table_kind ctl_table_hosts;
 extern const struct ctl_table_kind ctl_table_users;
+extern const struct ctl_table_kind ctl_table_health;
 extern const struct ctl_table_kind ctl_table_ring;
 extern const struct ctl_table_kind ctl_table_removed;
 extern const struct ctl_table_kind ctl_table_results;
@@ -192,6 +193,7 @@ int ctl_print_dump(const struct ctl_dump *d);
 /* ---- ctl_verbs.c ---- */
 
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_health(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_map(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_dump(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_add(struct ctl *ctl, int argc, char **argv);

@@ -32,6 +32,7 @@ static const struct ctl_verb ctl_verbs[] = {
     {"simulate", ctl_cmd_simulate,
 	"simulate [-m dovecot|rendezvous|both] [-n N] [USER...]", 0},
     {"status", ctl_cmd_status, "status [USER [TAG]]", CTL_NEEDS_SOCKET},
+    {"health", ctl_cmd_health, "health", CTL_NEEDS_SOCKET},
     {"map", ctl_cmd_map, "map [HOST]", CTL_NEEDS_SOCKET},
     {"add", ctl_cmd_add, "add [-t TAG] HOST[@TAG] [VHOSTS]", CTL_NEEDS_SOCKET},
     {"update", ctl_cmd_add, "update HOST VHOSTS", CTL_NEEDS_SOCKET},

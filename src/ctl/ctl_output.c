@@ -80,6 +80,32 @@ ctl_host_row(void *ctx, char **fields, size_t count)
 const struct ctl_table_kind ctl_table_hosts = {
     ctl_host_cols, nitems(ctl_host_cols), ctl_host_row};
 
+static const struct adminwire_col ctl_health_cols[] = {
+    {"host", "host", ADMINWIRE_COL_STR},
+    {"health", "health", ADMINWIRE_COL_STR},
+    {"check", "check", ADMINWIRE_COL_STR},
+    {"latency_ms", "latency_ms", ADMINWIRE_COL_NUM},
+    {"checked", "checked", ADMINWIRE_COL_TIME},
+    {"text", "text", ADMINWIRE_COL_OPT},
+};
+
+/* HOST-HEALTH (directord only): ip health check latency when text. */
+static int
+ctl_health_row(void *ctx, char **fields, size_t count)
+{
+	struct adminwire_table *t = ctx;
+
+	if (count != nitems(ctl_health_cols))
+		return -1;
+	const char *cells[] = {fields[0], fields[1], fields[2], fields[3],
+	    strcmp(fields[4], "0") == 0 ? "" : fields[4], fields[5]};
+	adminwire_table_add(t, cells);
+	return 0;
+}
+
+const struct ctl_table_kind ctl_table_health = {
+    ctl_health_cols, nitems(ctl_health_cols), ctl_health_row};
+
 static const struct adminwire_col ctl_user_cols[] = {
     {"hash", "hash", ADMINWIRE_COL_NUM},
     {"host", "host", ADMINWIRE_COL_STR},

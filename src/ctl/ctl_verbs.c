@@ -1,6 +1,6 @@
 /*
  * ctl_verbs.c - the directorctl verbs that talk to a running director
- * over the admin socket: status, map and dump read its state; add,
+ * over the admin socket: status, health, map and dump read its state; add,
  * update, up, down, remove, flush, move, kick and ring change it.
  *
  * Each handler parses its options and arguments first (a usage error
@@ -64,6 +64,21 @@ ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	if (argc > 0)
 		return ctl_status_user(ctl, argv[0], argc > 1 ? argv[1] : NULL);
 	return ctl_show_list(ctl, "HOST-LIST", NULL, 0, &ctl_table_hosts);
+}
+
+/* The health checker's view of every backend (our HOST-HEALTH; a
+ * Dovecot director does not know it, and closes). */
+int
+ctl_cmd_health(struct ctl *ctl, int argc, char **argv)
+{
+	int ret;
+
+	if ((ret = ctl_verb_opts(
+		 argv[0], &argc, &argv, "+", NULL, ctl_no_opt, NULL)) != 0)
+		return ret;
+	if (argc > 0)
+		return ctl_usage_of("health");
+	return ctl_show_list(ctl, "HOST-HEALTH", NULL, 0, &ctl_table_health);
 }
 
 int

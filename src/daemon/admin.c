@@ -481,25 +481,6 @@ admin_on_accept(evutil_socket_t lfd, short what, void *arg)
 	admin_conn_new(admin, fd, peer);
 }
 
-static bool
-admin_ip_allowed(const struct conf *conf, const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		return conf_networks_match(conf->admin_nets,
-		    conf->admin_net_count, 4, (const uint8_t *)&sin->sin_addr);
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-		return conf_networks_match(conf->admin_nets,
-		    conf->admin_net_count, 6,
-		    (const uint8_t *)&sin6->sin6_addr);
-	}
-	return false;
-}
-
 static void
 admin_tcp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
     const struct listener_info *info, void *context)
@@ -510,7 +491,9 @@ admin_tcp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	(void)peer_len;
 	(void)info;
 	sockaddr_peer_text(peer, text, sizeof(text));
-	if (d->admin == NULL || !admin_ip_allowed(d->conf, peer)) {
+	if (d->admin == NULL ||
+	    !sockaddr_in_networks(
+		peer, d->conf->admin_nets, d->conf->admin_net_count)) {
 		log_warn("admin: connection from %s refused (not in "
 			 "admin_networks)",
 		    text);

@@ -14,6 +14,7 @@
 
 #include "admin.h"
 #include "admin_cmds.h"
+#include "checker.h"
 #include "adminwire.h"
 #include "buf.h"
 #include "director.h"
@@ -166,6 +167,46 @@ admin_host_list(struct admin_conn *conn, char **args, size_t nargs)
 		f[5] = changed;
 		f[6] = h->name;
 		admin_row(conn, &out, f, h->name != NULL ? 7 : 6);
+	}
+	admin_list_end(conn, &out);
+	return ADMIN_CMD_DONE;
+}
+
+/*
+ * HOST-HEALTH (ours; Dovecot's doveadm never sends it): one line per
+ * backend, ip, health (up, down, or "-" without checks), the last check's
+ * result (ok, warning, failed, none), its latency in ms, when it ended
+ * (unix seconds, 0: none yet) and what it saw.
+ */
+static enum admin_cmd_result
+admin_host_health(struct admin_conn *conn, char **args, size_t nargs)
+{
+	struct director *d = admin_conn_director(conn);
+	struct hosts *hosts = engine_hosts(d->engine);
+	char latency[24], when[24];
+	const struct health *hl;
+	const char *f[6];
+	struct buf out;
+	size_t i;
+
+	buf_init(&out, SIZE_MAX);
+	for (i = 0; i < hosts_count(hosts); i++) {
+		const struct host *h = hosts_get(hosts, i);
+
+		hl = checker_health(d->checker, &h->ip);
+		snprintf(latency, sizeof(latency), "%llu",
+		    hl != NULL ? (unsigned long long)hl->latency_ms : 0ULL);
+		snprintf(when, sizeof(when), "%llu",
+		    hl != NULL ? (unsigned long long)(hl->last_ms / 1000)
+			       : 0ULL);
+		f[0] = h->ip_str;
+		f[1] = hl == NULL ? "-" : h->unhealthy ? "down" : "up";
+		f[2] = health_result_name(
+		    hl != NULL ? hl->last : HEALTH_RESULT_NONE);
+		f[3] = latency;
+		f[4] = when;
+		f[5] = hl != NULL ? hl->text : "";
+		admin_row(conn, &out, f, 6);
 	}
 	admin_list_end(conn, &out);
 	return ADMIN_CMD_DONE;
@@ -664,6 +705,7 @@ admin_director_remove(struct admin_conn *conn, char **args, size_t nargs)
 static const struct admin_cmd admin_cmds[] = {
     {"HOST-LIST", 0, 0, admin_host_list},
     {"HOST-LIST-REMOVED", 0, 0, admin_host_list_removed},
+    {"HOST-HEALTH", 0, 0, admin_host_health},
     {"HOST-SET", 1, 2, admin_host_set},
     {"HOST-UPDATE", 2, 2, admin_host_update},
     {"HOST-UP", 1, 1, admin_host_up},

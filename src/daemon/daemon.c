@@ -29,6 +29,7 @@
 #include "fdlimit.h"
 #include "listener.h"
 #include "lmtp_proxy.h"
+#include "metrics.h"
 #include "log.h"
 #include "notify.h"
 #include "pidfile.h"
@@ -58,6 +59,7 @@ static const struct listener_handler *const daemon_handlers[] = {
     [CONF_PROTOCOL_LMTP] = &lmtp_proxy_handler,
     [CONF_PROTOCOL_RING] = &ring_conn_handler,
     [CONF_PROTOCOL_ADMIN] = &admin_tcp_handler,
+    [CONF_PROTOCOL_METRICS] = &metrics_handler,
 };
 static_assert(nitems(daemon_handlers) == CONF_PROTOCOL_COUNT, "handlers");
 
@@ -302,6 +304,7 @@ daemon_start(struct directord *d, bool foreground)
 	d->contexts[CONF_PROTOCOL_LMTP] = &d->director->proxy;
 	d->contexts[CONF_PROTOCOL_RING] = d->director;
 	d->contexts[CONF_PROTOCOL_ADMIN] = d->director;
+	d->contexts[CONF_PROTOCOL_METRICS] = d->director;
 	if (listener_set_start(
 		d->listeners, d->base, daemon_handlers, d->contexts) == -1)
 		return -1;

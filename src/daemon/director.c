@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "admin_cmds.h"
+#include "checker.h"
 #include "connlimit.h"
 #include "director.h"
 #include "engine.h"
@@ -156,6 +157,15 @@ director_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct director *d = arg;
 
 	router_tick(d->router);
+}
+
+/* A login found a backend dead: the checker looks at it soon. */
+static void
+director_on_backend_failed(void *context, const struct ipaddr *ip)
+{
+	struct director *d = context;
+
+	checker_backend_failed(d->checker, ip);
 }
 
 /* -- the ring ------------------------------------------------------------- */
@@ -356,7 +366,15 @@ director_new(const struct conf *conf, char **error_r)
 		conf->max_connections_per_ip_ipv6_prefix);
 	d->proxy.penalty =
 	    penalty_new((uint64_t)arc4random() << 32 | arc4random());
+	d->proxy.backend_failed = director_on_backend_failed;
+	d->proxy.backend_failed_ctx = d;
 	if (director_tls_init(d, conf, error_r) == -1) {
+		director_free(&d);
+		return NULL;
+	}
+	/* reads the test account's file: before the privilege drop */
+	d->checker = checker_new(d, error_r);
+	if (d->checker == NULL) {
 		director_free(&d);
 		return NULL;
 	}
@@ -383,6 +401,8 @@ director_start(struct director *d, struct event_base *base)
 		log_error("cannot start the director timer");
 		return -1;
 	}
+	if (checker_start(d->checker, base) == -1)
+		return -1;
 	router_run(d->router);
 	return 0;
 }
@@ -412,6 +432,7 @@ director_shutdown(struct director *d)
 	size_t n = engine_session_count(d->engine);
 
 	d->proxy.shutting_down = true;
+	checker_free(&d->checker);
 	/* the proxies close their own (logged as closed by shutdown); the
 	 * engine then has nothing left to kick and fails no one */
 	session_close_all(&d->proxy);
@@ -432,11 +453,13 @@ director_free(struct director **dp)
 	*dp = NULL;
 	if (d->timer != NULL)
 		event_free(d->timer);
+	checker_free(&d->checker);
 	ring_conn_free_all(d);
 	router_free(&d->router);
 	engine_free(&d->engine);
 	connlimit_free(&d->proxy.connlimit);
 	penalty_free(&d->proxy.penalty);
+	stats_free(&d->proxy.stats);
 	userhash_template_free(&d->userhash);
 	tls_ctx_free(&d->proxy.tls_server);
 	tls_ctx_free(&d->proxy.tls_client);

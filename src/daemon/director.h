@@ -19,6 +19,7 @@
 #include "ring.h"
 
 struct admin;
+struct checker;
 struct engine;
 struct event;
 struct event_base;
@@ -40,6 +41,7 @@ struct director {
 	struct proxy_env proxy; /* context of the IMAP, POP3, LMTP listeners */
 	struct event *timer; /* engine_next_deadline() */
 	struct admin *admin; /* the admin socket (admin.c), or NULL */
+	struct checker *checker; /* backend health checks (checker.h) */
 	char *state_path; /* the backend state file (hoststate.h) */
 	struct ring_addr ring_self; /* our ring address (if in a ring) */
 	struct ring_conn *ring_conns; /* ring_conn.c's connections */

@@ -437,6 +437,9 @@ engine_route_now(struct engine *e, struct engine_session *s)
 		ring_waiter_add(e, s);
 		return ENGINE_ROUTE_WAIT;
 	}
+	/* a dead backend's user moves (safely) on its next login */
+	if (f == NULL && u != NULL)
+		f = engine_health_move(e, s, u);
 	if (f != NULL) {
 		s->state = ENGINE_SESSION_WAITING;
 		s->fence = f;

@@ -209,6 +209,19 @@ void engine_admin(struct engine *e, uint64_t now_ms,
  * and flushes go on). */
 void engine_admin_forget(struct engine *e, void *requester);
 
+/*
+ * The health checker's verdict on the backend at ip (engine_health.c).
+ * Unhealthy: no new user gets it from now on, and its users are moved
+ * away the safe way (a flush of at most max_parallel_moves moves at a
+ * time: each kicks the user's sessions and waits for them and the kick
+ * delay); a login of a user not yet moved starts its move itself.
+ * Healthy: new users may get it again; moves not yet started are
+ * dropped.  Admin state and weights are never touched.  why is logged.
+ * Returns -1 if no backend has that address.
+ */
+int engine_host_health(struct engine *e, uint64_t now_ms,
+    const struct ipaddr *ip, bool healthy, const char *why);
+
 /* Applies a backend list read from the state file over the configured
  * one (hoststate.h entries). */
 struct hoststate_entry;

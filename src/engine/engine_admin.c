@@ -327,9 +327,7 @@ engine_flush_free_all(struct engine *e)
 static void engine_flush_collect_removed(
     struct engine *e, struct engine_flush *fl);
 
-/* Starts moves up to the parallel limit; once all have ended, replies
- * and frees fl.  Returns true if fl was freed. */
-static bool
+bool
 engine_flush_step(struct engine *e, struct engine_flush *fl)
 {
 	struct engine_round round;
@@ -402,12 +400,9 @@ engine_flush_step_all(struct engine *e)
 	}
 }
 
-/* Adds the users of host whose hash now maps elsewhere to fl; users with
- * no backend left at all are forgotten, kicked and fenced (a login that
- * retries must not reach a backend added before their sessions end). */
-static void
+void
 engine_flush_collect(
-    struct engine *e, struct engine_flush *fl, struct host *host, size_t *cap)
+    struct engine *e, struct engine_flush *fl, struct host *host)
 {
 	struct users *users = hosts_tag_users(host->tag);
 	const char *tag = hosts_tag_name(host->tag);
@@ -432,12 +427,12 @@ engine_flush_collect(
 			(void)engine_evict_user(e, u->hash, host->tag);
 			continue;
 		}
-		if (fl->count == *cap) {
-			*cap = *cap == 0 ? 64 : *cap * 2;
-			fl->hashes =
-			    xreallocarray(fl->hashes, *cap, sizeof(uint32_t));
+		if (fl->count == fl->cap) {
+			fl->cap = fl->cap == 0 ? 64 : fl->cap * 2;
+			fl->hashes = xreallocarray(
+			    fl->hashes, fl->cap, sizeof(uint32_t));
 			fl->hosts =
-			    xreallocarray(fl->hosts, *cap, sizeof(uint32_t));
+			    xreallocarray(fl->hosts, fl->cap, sizeof(uint32_t));
 		}
 		fl->hashes[fl->count] = u->hash;
 		fl->hosts[fl->count] = to->id;
@@ -449,14 +444,27 @@ static void
 engine_flush_collect_removed(struct engine *e, struct engine_flush *fl)
 {
 	struct host *host = hosts_lookup(e->hosts, &fl->remove_ip);
-	size_t cap = 0;
 
 	if (host == NULL)
 		return;
-	engine_flush_collect(e, fl, host, &cap);
+	engine_flush_collect(e, fl, host);
 	log_info("backend %s being removed: moving its %zu users through the "
 		 "ring first",
 	    host->ip_str, fl->count);
+}
+
+struct engine_flush *
+engine_flush_new(struct engine *e, struct host *host, unsigned int max_parallel,
+    void *requester)
+{
+	struct engine_flush *fl = xcalloc(1, sizeof(*fl));
+
+	fl->requester = requester;
+	fl->max_parallel = max_parallel;
+	TAILQ_INSERT_TAIL(&e->flushes, fl, link);
+	if (host != NULL)
+		engine_flush_collect(e, fl, host);
+	return fl;
 }
 
 void
@@ -471,12 +479,9 @@ engine_remove_host_ring(
 		ring_host_announce(e, host);
 	} else
 		ring_sync_start(e);
-	fl = xcalloc(1, sizeof(*fl));
-	fl->requester = requester;
-	fl->max_parallel = e->set.max_parallel_moves;
+	fl = engine_flush_new(e, NULL, e->set.max_parallel_moves, requester);
 	fl->remove_after = true;
 	fl->remove_ip = host->ip;
-	TAILQ_INSERT_TAIL(&e->flushes, fl, link);
 	log_info("backend %s being removed (%s): set down%s", host->ip_str, why,
 	    ring_sync_barrier(e) != 0
 		? ", its users are moved once every director has seen that"
@@ -495,7 +500,7 @@ engine_host_reset_users(
 {
 	struct host *host = NULL;
 	struct engine_flush *fl;
-	size_t i, cap = 0;
+	size_t i;
 
 	if (op->ip != NULL) {
 		host = hosts_lookup(e->hosts, op->ip);
@@ -504,17 +509,13 @@ engine_host_reset_users(
 			return;
 		}
 	}
-	fl = xcalloc(1, sizeof(*fl));
-	fl->requester = requester;
-	fl->max_parallel = op->max_parallel != 0 ? op->max_parallel
-						 : e->set.max_parallel_moves;
-	TAILQ_INSERT_TAIL(&e->flushes, fl, link);
-	if (host != NULL)
-		engine_flush_collect(e, fl, host, &cap);
-	else {
+	fl = engine_flush_new(e, host,
+	    op->max_parallel != 0 ? op->max_parallel
+				  : e->set.max_parallel_moves,
+	    requester);
+	if (host == NULL) {
 		for (i = 0; i < hosts_count(e->hosts); i++)
-			engine_flush_collect(
-			    e, fl, hosts_get(e->hosts, i), &cap);
+			engine_flush_collect(e, fl, hosts_get(e->hosts, i));
 	}
 	log_info("admin %s: safe flush of %s: moving %zu users, at most %u at "
 		 "a time",

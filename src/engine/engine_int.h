@@ -84,6 +84,7 @@ struct engine_flush {
 	uint32_t *hashes;
 	uint32_t *hosts; /* host ids */
 	size_t count, next, running, moved;
+	size_t cap; /* of hashes[] and hosts[] */
 	unsigned int max_parallel;
 	void *requester;
 	/* a removal in a ring: the backend (set down first) goes once all
@@ -94,6 +95,10 @@ struct engine_flush {
 	 * were): assignments made elsewhere before the backend went down
 	 * are still on their way here until then */
 	uint32_t collect_barrier;
+	/* moves the users off a backend the health checker found dead;
+	 * stops starting moves once it is healthy again */
+	bool health;
+	struct ipaddr health_ip;
 };
 TAILQ_HEAD(engine_flush_list, engine_flush);
 
@@ -224,6 +229,17 @@ struct engine_fence *engine_move_fence(
 /* Withdraws queued effects that name a ring link. */
 void engine_effects_drop_link(struct engine *e, const struct ring_link *l);
 
+/* engine_health.c */
+/*
+ * The login of s's user would reach u's backend, which the health
+ * checker found dead: starts moving the user to the backend it would
+ * get now and returns the move's fence for s to wait on.  NULL: the
+ * backend is healthy, or no other can take the user, or nothing to
+ * wait for.
+ */
+struct engine_fence *engine_health_move(
+    struct engine *e, const struct engine_session *s, const struct user *u);
+
 /* engine_admin.c */
 /* Removes host in a ring (ring_enabled): down, its users moved through
  * the ring's kill tokens, then HOST-REMOVE; requester (may be NULL) gets
@@ -237,6 +253,18 @@ void engine_remove_host_ring(
  * otherwise be hashed anew while sessions stand on the target.
  */
 void engine_move_settle(struct engine *e, const struct engine_fence *f);
+/* Adds the users of host whose hash now maps elsewhere to fl; users with no backend left at all are forgotten, kicked
+ * and fenced (a login that retries must not reach a backend added before
+ * their sessions end). */
+void engine_flush_collect(
+    struct engine *e, struct engine_flush *fl, struct host *host);
+/* A flush of max_parallel moves at a time that requester (or NULL) waits
+ * for, with the users of host (NULL: none yet) collected. */
+struct engine_flush *engine_flush_new(struct engine *e, struct host *host,
+    unsigned int max_parallel, void *requester);
+/* Starts moves up to the parallel limit; once all have ended, replies
+ * and frees fl.  Returns true if fl was freed. */
+bool engine_flush_step(struct engine *e, struct engine_flush *fl);
 /* A move of a flush ended. */
 void engine_flush_moved(struct engine *e, struct engine_flush *fl);
 /* Starts what the running flushes may start; replies for finished ones. */

@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 
 #include "bevio.h"
 
@@ -83,4 +84,30 @@ bevio_drain_wipe(struct evbuffer *buf, size_t len)
 		evbuffer_drain(buf, done);
 		len -= done;
 	}
+}
+
+static void
+bevio_on_output_done(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_free(bev);
+}
+
+static void
+bevio_on_close_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	bufferevent_free(bev);
+}
+
+void
+bevio_close_after_output(struct bufferevent *bev)
+{
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_setcb(
+	    bev, NULL, bevio_on_output_done, bevio_on_close_event, NULL);
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_free(bev);
 }

@@ -35,4 +35,8 @@ void bevio_write_buffer(struct bufferevent *bev, struct evbuffer *buf);
  * client does not stay in freed or reused buffer memory. */
 void bevio_drain_wipe(struct evbuffer *buf, size_t len);
 
+/* Stops reading bev and frees it once its pending output is written (or
+ * an error or a timeout ends it first): a last reply, then the close. */
+void bevio_close_after_output(struct bufferevent *bev);
+
 #endif

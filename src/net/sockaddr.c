@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
 #include "ipaddr.h"
 #include "sockaddr.h"
 
@@ -60,4 +61,23 @@ sockaddr_from_ip(
 	sin6->sin6_port = htons(port);
 	memcpy(&sin6->sin6_addr, ip->a, 16);
 	return sizeof(*sin6);
+}
+
+bool
+sockaddr_in_networks(
+    const struct sockaddr *sa, const struct conf_network *nets, size_t count)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		return conf_networks_match(
+		    nets, count, 4, (const uint8_t *)&sin->sin_addr);
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		return conf_networks_match(
+		    nets, count, 6, (const uint8_t *)&sin6->sin6_addr);
+	}
+	return false;
 }

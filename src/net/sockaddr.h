@@ -8,9 +8,11 @@
 
 #include <sys/socket.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+struct conf_network;
 struct ipaddr;
 
 /* Longest "ip:port" text, NUL included. */
@@ -26,5 +28,9 @@ void sockaddr_peer_text(const struct sockaddr *sa, char *buf, size_t size);
 /* Fills ss for ip and port; returns its length. */
 socklen_t sockaddr_from_ip(
     const struct ipaddr *ip, uint16_t port, struct sockaddr_storage *ss);
+/* Whether sa (IPv4 or IPv6; other families never) is inside one of the
+ * count networks (an access list such as admin_networks). */
+bool sockaddr_in_networks(
+    const struct sockaddr *sa, const struct conf_network *nets, size_t count);
 
 #endif

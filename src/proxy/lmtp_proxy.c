@@ -124,6 +124,8 @@ lmtp_tx_log(struct lmtp_conn *c)
 	for (i = 0; i < c->rcpt_count; i++) {
 		const struct lmtp_rcpt *r = &c->rcpts[i];
 
+		if (r->code[0] != '\0')
+			stats_delivery(&c->d->stats, r->code);
 		snprintf(one, sizeof(one), "%s<%s>@%s=%s", i > 0 ? " " : "",
 		    r->addr, r->link != NULL ? r->link->name : "-",
 		    r->code[0] != '\0' ? r->code : "-");
@@ -687,6 +689,17 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 const struct listener_handler lmtp_proxy_handler = {
     .accept = lmtp_accept,
 };
+
+unsigned int
+lmtp_conn_count(const struct proxy_env *d)
+{
+	const struct lmtp_conn *c;
+	unsigned int n = 0;
+
+	LIST_FOREACH (c, &d->lmtp_conns, link)
+		n++;
+	return n;
+}
 
 void
 lmtp_proxy_close_all(struct proxy_env *d)

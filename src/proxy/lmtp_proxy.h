@@ -33,5 +33,10 @@ extern const struct listener_handler lmtp_proxy_handler;
 
 /* Closes every LMTP connection (shutdown): clients get 421. */
 void lmtp_proxy_close_all(struct proxy_env *d);
+/* Bytes of message bodies spooled now, in memory and in files (all
+ * connections together). */
+/* Open LMTP client connections. */
+unsigned int lmtp_conn_count(const struct proxy_env *d);
+void lmtp_spool_usage(uint64_t *memory_r, uint64_t *disk_r);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "lmtp_int.h"
+#include "lmtp_proxy.h"
 #include "proxy.h"
 
 static uint64_t lmtp_spool_memory_used, lmtp_spool_disk_used;
@@ -47,6 +48,13 @@ lmtp_spool_budget_spent(const struct conf *conf)
 {
 	return lmtp_spool_memory_used >= conf->lmtp_spool_memory_total &&
 	    lmtp_spool_disk_used >= conf->lmtp_spool_disk_total;
+}
+
+void
+lmtp_spool_usage(uint64_t *memory_r, uint64_t *disk_r)
+{
+	*memory_r = lmtp_spool_memory_used;
+	*disk_r = lmtp_spool_disk_used;
 }
 
 /* A new unlinked spool file in lmtp_spool_dir, which is created if it

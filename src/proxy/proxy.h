@@ -15,9 +15,12 @@
 
 #include <sys/queue.h>
 
+#include "stats.h"
+
 struct conf;
 struct connlimit;
 struct event_base;
+struct ipaddr;
 struct lmtp_conn;
 struct penalty;
 struct router;
@@ -39,8 +42,13 @@ struct proxy_env {
 	LIST_HEAD(, session) sessions; /* IMAP and POP3 (session.c) */
 	LIST_HEAD(, lmtp_conn) lmtp_conns; /* LMTP (lmtp_proxy.c) */
 	unsigned int connections; /* open client connections */
+	struct stats stats; /* counters for the metrics endpoint */
 	uint64_t session_seq;
 	bool shutting_down;
+	/* a login could not reach the backend at ip (refused, timed out,
+	 * closed before its greeting): the health checker looks soon */
+	void (*backend_failed)(void *ctx, const struct ipaddr *ip);
+	void *backend_failed_ctx;
 	char hostname[PROXY_HOSTNAME_MAX + 1]; /* for LMTP greetings */
 };
 

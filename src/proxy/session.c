@@ -604,6 +604,48 @@ session_count(const struct proxy_env *d)
 	return d->connections;
 }
 
+static enum session_phase
+session_phase(const struct session *s)
+{
+	switch (s->state) {
+	case SESSION_PROXY_HEADER:
+	case SESSION_PRELOGIN:
+	case SESSION_PENALTY:
+		return SESSION_PHASE_PRELOGIN;
+	case SESSION_MOVE_WAIT:
+		return SESSION_PHASE_WAITING;
+	case SESSION_BACKEND:
+		return SESSION_PHASE_LOGIN;
+	case SESSION_PROXYING:
+		return SESSION_PHASE_PROXYING;
+	case SESSION_CLOSING:
+		break;
+	}
+	return SESSION_PHASE_CLOSING;
+}
+
+void
+session_foreach(const struct proxy_env *d,
+    void (*fn)(void *ctx, const char *proto, enum session_phase phase,
+	const struct ipaddr *backend),
+    void *ctx)
+{
+	const struct session *s;
+
+	LIST_FOREACH (s, &d->sessions, link)
+		fn(ctx, s->proto->name, session_phase(s),
+		    s->state == SESSION_PROXYING ? &s->backend_ip : NULL);
+}
+
+const char *
+session_phase_name(enum session_phase phase)
+{
+	static const char *const names[] = {
+	    "prelogin", "waiting", "login", "proxying", "closing"};
+
+	return names[phase];
+}
+
 static void
 session_accept_imap(int fd, const struct sockaddr *peer, socklen_t peer_len,
     const struct listener_info *info, void *context)

@@ -35,4 +35,24 @@ void session_nodelay(int fd);
 /* Number of open sessions (pre-login and proxying). */
 unsigned int session_count(const struct proxy_env *d);
 
+/* What the metrics count of a session. */
+enum session_phase {
+	SESSION_PHASE_PRELOGIN, /* before or between login attempts */
+	SESSION_PHASE_WAITING, /* its login waits for a move or the ring */
+	SESSION_PHASE_LOGIN, /* logging in to its backend */
+	SESSION_PHASE_PROXYING,
+	SESSION_PHASE_CLOSING,
+};
+#define SESSION_PHASE_COUNT 5
+
+struct ipaddr;
+/* Calls fn for every IMAP and POP3 session with its protocol name
+ * ("imap", "pop3"), phase and backend (NULL until proxying). */
+void session_foreach(const struct proxy_env *d,
+    void (*fn)(void *ctx, const char *proto, enum session_phase phase,
+	const struct ipaddr *backend),
+    void *ctx);
+/* "prelogin", "waiting", "login", "proxying", "closing". */
+const char *session_phase_name(enum session_phase phase);
+
 #endif

@@ -84,6 +84,7 @@ session_logged_in(struct session *s)
 	    "time=%llums",
 	    s->user, s->info.client_ip, s->info.client_port, s->backend_str,
 	    (unsigned long long)session_ms_since(&s->login_started));
+	session_count_login(s, STATS_OK);
 	s->proto->client_login_result(
 	    s->pc, PROTO_LOGIN_OK, s->proto->backend_reply_text(s->pb), caps);
 	session_client_flush(s);
@@ -101,6 +102,13 @@ session_logged_in(struct session *s)
 /* -- backend login ------------------------------------------------------- */
 
 void
+session_count_login(struct session *s, enum stats_result result)
+{
+	stats_login(&s->d->stats, stats_proto_from_name(s->proto->name),
+	    s->backend_str[0] != '\0' ? &s->backend_ip : NULL, result);
+}
+
+void
 session_login_tempfail_reply(struct session *s, const char *why)
 {
 	session_log(s, LOG_LEVEL_WARNING,
@@ -109,6 +117,11 @@ session_login_tempfail_reply(struct session *s, const char *why)
 	    s->user, s->info.client_ip, s->info.client_port,
 	    s->backend_str[0] != '\0' ? s->backend_str : "-", why,
 	    (unsigned long long)session_ms_since(&s->login_started));
+	session_count_login(s,
+	    s->backend_str[0] == '\0'    ? STATS_NO_BACKEND
+		: s->backend_unreachable ? STATS_BACKEND_UNREACHABLE
+					 : STATS_BACKEND_ERROR);
+	s->backend_unreachable = false;
 	session_drop_backend(s);
 	s->state = SESSION_PRELOGIN;
 	s->proto->client_login_result(s->pc, PROTO_LOGIN_TEMPFAIL, NULL, NULL);
@@ -147,6 +160,7 @@ session_login_rejected(struct session *s)
 	if (s->ip_counted)
 		delay =
 		    penalty_fail(s->d->penalty, &s->client_ip, router_now_ms());
+	session_count_login(s, STATS_AUTH_FAILED);
 	session_log(s, LOG_LEVEL_INFO,
 	    "login: user=<%s>, client=%s:%u, backend=%s, result=rejected, "
 	    "time=%llums, penalty=%llums",
@@ -256,6 +270,11 @@ session_on_backend_event(struct bufferevent *bev, short what, void *arg)
 		session_backend_flush(s);
 		return;
 	}
+	/* before its greeting: the backend may be dead (the reply to the
+	 * client is a temporary failure at once, and the checker looks) */
+	s->backend_unreachable = (what & BEV_EVENT_EOF) == 0;
+	if (s->d->backend_failed != NULL && s->backend_unreachable)
+		s->d->backend_failed(s->d->backend_failed_ctx, &s->backend_ip);
 	if (what & BEV_EVENT_TIMEOUT)
 		snprintf(why, sizeof(why), "backend timed out");
 	else if (what & BEV_EVENT_EOF)
@@ -373,6 +392,7 @@ session_login_route(struct session *s)
 		session_log(s, LOG_LEVEL_DEBUG,
 		    "login: user=<%s> waits for its move to end", s->user);
 		s->state = SESSION_MOVE_WAIT;
+		s->d->stats.delayed++;
 		break;
 	case ENGINE_ROUTE_FAIL:
 		session_login_tempfail(s, "no usable backend");
@@ -417,6 +437,7 @@ session_login_connect(struct session *s)
 
 		snprintf(why, sizeof(why), "connect: %s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		s->backend_unreachable = true;
 		session_login_tempfail(s, why);
 	}
 }

@@ -49,6 +49,8 @@ struct session {
 	bool tls_active;
 	bool ip_counted;
 	bool output_paused;
+	/* the login's backend connection failed (for the metrics) */
+	bool backend_unreachable;
 
 	struct event *penalty_ev; /* ends SESSION_PENALTY */
 	char *penalty_text; /* the backend's rejection, for the reply */
@@ -101,5 +103,7 @@ void session_login_tempfail(struct session *s, const char *why);
 /* The same answer without going on with the client's input (the caller
  * closes the session next). */
 void session_login_tempfail_reply(struct session *s, const char *why);
+/* Counts the login's outcome (stats.h), on its backend if it has one. */
+void session_count_login(struct session *s, enum stats_result result);
 
 #endif

@@ -207,7 +207,8 @@ def test_help_lists_every_verb_and_the_man_page_documents_them():
     assert res.returncode == 0
     verbs = sorted({l.split()[1] for l in res.stdout.splitlines()
                     if l.startswith("  directorctl ")})
-    assert verbs == sorted(["add", "down", "dump", "flush", "hash", "kick",
+    assert verbs == sorted(["add", "down", "dump", "flush", "hash",
+                            "health", "kick",
                             "map", "move", "remove", "ring", "simulate",
                             "status", "up", "update"])
     with open(os.path.join(ROOT, "man", "directorctl.8"),

@@ -171,6 +171,10 @@ class Directord(procutil.LogFollower):
             "log_level": "debug",
             "director_mail_servers": " ".join(self.mail_servers),
             "director_servers": self.director_servers,
+            # backend health checks are off unless a test turns them on:
+            # tests that stop backends on purpose expect them to stay in
+            # the routing (tests/integration/test_health.py covers them)
+            "health_check": "no",
         }
         top.update(self.settings if settings is None else settings)
         lines = ["# directord %s on %s (written by the test harness)" %
