@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from harness import adminclient, dovecot, rawclient
+from harness import adminclient, dovecot, oracle, rawclient
 
 PASS = dovecot.USER_PASSWORD
 
@@ -132,6 +132,21 @@ def read_back(backend, user, subject):
         return parts["HEADER"], parts["TEXT"]
     finally:
         m.logout()
+        wait_logged_out(backend, user)
+
+
+def wait_logged_out(backend, user, timeout=10.0):
+    """Waits until backend has logged the end of user's sessions: Dovecot
+    logs it a little after the client saw its BYE, and a read of the
+    next backend must not overlap it in the invariant oracle."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(s.user == user and s.is_open
+                   for s in oracle.collect_sessions([backend])):
+            return
+        time.sleep(0.01)
+    raise AssertionError("%s: %s's session did not end" %
+                         (backend.name, user))
 
 
 def check_stored(backends, d, rcpt, subject, msg, offset=0):
