@@ -26,10 +26,12 @@
 #include "lmtp_proxy.h"
 #include "log.h"
 #include "penalty.h"
+#include "ring.h"
 #include "ring_conn.h"
 #include "router.h"
 #include "session.h"
 #include "sockaddr.h"
+#include "splice.h"
 #include "tls.h"
 #include "userhash.h"
 #include "xmalloc.h"
@@ -151,12 +153,31 @@ director_on_ring_flush(void *context)
 	ring_conn_flush(context);
 }
 
+/* Spliced sessions pass bytes only while the engine may serve (see
+ * engine_ring_may_serve()); when it may not because our clock jumped,
+ * the engine hears of the jump at once. */
+static bool
+director_splice_gate(void *ctx)
+{
+	struct director *d = ctx;
+
+	if (engine_ring_may_serve(d->engine, router_now_ms()))
+		return true;
+	if (d->timer != NULL)
+		event_active(d->timer, EV_TIMEOUT, 1);
+	return false;
+}
+
 static void
 director_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct director *d = arg;
 
 	router_tick(d->router);
+	/* rejoined (the sessions the ring moved away are kicked by now) */
+	if (splice_held_count() > 0 &&
+	    engine_ring_may_serve(d->engine, router_now_ms()))
+		splice_release_held();
 }
 
 /* A login found a backend dead: the checker looks at it soon. */
@@ -403,6 +424,7 @@ director_start(struct director *d, struct event_base *base)
 	}
 	if (checker_start(d->checker, base) == -1)
 		return -1;
+	splice_set_gate(director_splice_gate, d);
 	router_run(d->router);
 	return 0;
 }
@@ -451,6 +473,7 @@ director_free(struct director **dp)
 	if (d == NULL)
 		return;
 	*dp = NULL;
+	splice_set_gate(NULL, NULL);
 	if (d->timer != NULL)
 		event_free(d->timer);
 	checker_free(&d->checker);

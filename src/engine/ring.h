@@ -193,6 +193,12 @@ struct ring_status {
 };
 
 void engine_ring_status(const struct engine *e, struct ring_status *st_r);
+/* Whether sessions already proxied may pass bytes at now_ms: not while
+ * the engine is frozen (rejoining after its clock jumped), nor when the
+ * clock has jumped past the ping timeout since the engine last saw it (a
+ * stopped process resuming: the engine freezes once it sees that time,
+ * and must first learn which users the ring moved meanwhile). */
+bool engine_ring_may_serve(const struct engine *e, uint64_t now_ms);
 /* The i-th known director (sorted by address), false past the end. */
 bool engine_ring_dir(
     const struct engine *e, size_t i, struct ring_dir_status *st_r);

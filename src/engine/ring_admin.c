@@ -133,6 +133,19 @@ engine_ring_reload(struct engine *e, uint64_t now_ms,
 
 /* -- status ---------------------------------------------------------------- */
 
+bool
+engine_ring_may_serve(const struct engine *e, uint64_t now_ms)
+{
+	const struct ring *r = e->ring;
+
+	if (!engine_ring_enabled(e))
+		return true;
+	if (r->frozen)
+		return false;
+	return now_ms <= e->now_ms ||
+	    now_ms - e->now_ms <= r->set.ping_idle_timeout_ms;
+}
+
 void
 engine_ring_status(const struct engine *e, struct ring_status *st_r)
 {

@@ -11,6 +11,7 @@
  */
 #include "compat.h"
 
+#include <sys/queue.h>
 #include <sys/time.h>
 
 #include <event2/buffer.h>
@@ -33,7 +34,38 @@ struct splice {
 	/* Set once a side is gone: we only flush towards the other one. */
 	bool closing;
 	enum splice_end why;
+	/* what it read waits for the gate (splice_set_gate()) */
+	bool held;
+	TAILQ_ENTRY(splice) held_link;
 };
+
+static TAILQ_HEAD(, splice) splice_held = TAILQ_HEAD_INITIALIZER(splice_held);
+static size_t splice_nheld;
+static splice_gate_fn *splice_gate;
+static void *splice_gate_ctx;
+
+void
+splice_set_gate(splice_gate_fn *gate, void *ctx)
+{
+	splice_gate = gate;
+	splice_gate_ctx = ctx;
+}
+
+size_t
+splice_held_count(void)
+{
+	return splice_nheld;
+}
+
+static void
+splice_unhold(struct splice *sp)
+{
+	if (!sp->held)
+		return;
+	TAILQ_REMOVE(&splice_held, sp, held_link);
+	splice_nheld--;
+	sp->held = false;
+}
 
 static const char *const splice_end_names[] = {
     "client closed",
@@ -59,6 +91,7 @@ splice_finish(struct splice *sp)
 	void *arg = sp->arg;
 	enum splice_end why = sp->why;
 
+	splice_unhold(sp);
 	bufferevent_free(sp->bev[SPLICE_CLIENT]);
 	bufferevent_free(sp->bev[SPLICE_BACKEND]);
 	free(sp);
@@ -96,6 +129,17 @@ splice_read_cb(struct bufferevent *bev, void *arg)
 
 	if (sp->closing) {
 		evbuffer_drain(in, n);
+		return;
+	}
+	if (splice_gate != NULL && !splice_gate(splice_gate_ctx)) {
+		/* kept in the input buffer until splice_release_held() */
+		bufferevent_disable(sp->bev[SPLICE_CLIENT], EV_READ);
+		bufferevent_disable(sp->bev[SPLICE_BACKEND], EV_READ);
+		if (!sp->held) {
+			sp->held = true;
+			TAILQ_INSERT_TAIL(&splice_held, sp, held_link);
+			splice_nheld++;
+		}
 		return;
 	}
 	if (from == SPLICE_CLIENT)
@@ -208,6 +252,24 @@ splice_start(struct bufferevent *client, struct bufferevent *backend,
 			splice_read_cb(sp->bev[i], sp);
 	}
 	return sp;
+}
+
+void
+splice_release_held(void)
+{
+	struct splice *sp;
+	int i;
+
+	while ((sp = TAILQ_FIRST(&splice_held)) != NULL) {
+		splice_unhold(sp);
+		for (i = 0; i < 2; i++)
+			bufferevent_enable(sp->bev[i], EV_READ);
+		for (i = 0; i < 2 && !sp->held; i++) {
+			if (evbuffer_get_length(
+				bufferevent_get_input(sp->bev[i])) > 0)
+				splice_read_cb(sp->bev[i], sp);
+		}
+	}
 }
 
 void

@@ -10,6 +10,8 @@
 #ifndef DIRECTOR_SPLICE_H
 #define DIRECTOR_SPLICE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bufferevent;
@@ -54,5 +56,18 @@ struct splice *splice_start(struct bufferevent *client,
 void splice_stop(struct splice *sp, enum splice_end why);
 
 const char *splice_end_name(enum splice_end why);
+
+/*
+ * While gate(ctx) says no, a splice that reads something holds it (and
+ * stops reading both sides) instead of passing it on: a director that
+ * has just resumed from a stop must first learn which sessions the ring
+ * moved away, and kick them, before any byte goes through.
+ * splice_release_held() lets the held ones go on; a held splice that is
+ * stopped meanwhile passes nothing.
+ */
+typedef bool splice_gate_fn(void *ctx);
+void splice_set_gate(splice_gate_fn *gate, void *ctx);
+size_t splice_held_count(void);
+void splice_release_held(void);
 
 #endif
