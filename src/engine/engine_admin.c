@@ -274,7 +274,8 @@ engine_host_flush(
 	if (op->ip == NULL) {
 		for (i = 0; i < hosts_count(e->hosts); i++) {
 			host = hosts_get(e->hosts, i);
-			n += hosts_flush_users(e->hosts, host);
+			n += hosts_flush_users(
+			    e->hosts, host, engine_now_secs(e));
 			ring_host_remove_announce(e, &host->ip, true);
 		}
 		log_warn("admin %s: flushed all backend hosts with %zu users. "
@@ -289,7 +290,7 @@ engine_host_flush(
 		engine_reply(e, requester, "NOTFOUND");
 		return;
 	}
-	n = hosts_flush_users(e->hosts, host);
+	n = hosts_flush_users(e->hosts, host, engine_now_secs(e));
 	ring_host_remove_announce(e, &host->ip, true);
 	log_warn("admin %s: flushed backend %s with %zu users without kicks. "
 		 "This is an unsafe operation: a user may be served by two "

@@ -691,7 +691,7 @@ ring_handle_host(
 		log_warn("ring: backend %s flushed by the ring (%zu users "
 			 "forgotten without kicks)",
 		    ipaddr_format(&msg->host.ip, ip),
-		    hosts_flush_users(e->hosts, host));
+		    hosts_flush_users(e->hosts, host, engine_now_secs(e)));
 		return;
 	default:
 		return;

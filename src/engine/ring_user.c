@@ -97,6 +97,17 @@ ring_ts_aged(const struct engine *e, uint32_t ts)
 	    (uint64_t)ring_now_secs(e) + keep;
 }
 
+/* When an assignment announced with ts was made: an aged timestamp is a
+ * provisional one, announced ring_provisional_keep_secs() before its
+ * expiry. */
+static uint32_t
+ring_user_made_at(const struct engine *e, uint32_t ts)
+{
+	if (!ring_ts_aged(e, ts))
+		return ts;
+	return ts + e->set.user_expire_secs - ring_provisional_keep_secs(e);
+}
+
 /* The timestamp a provisional assignment is announced with: its life
  * left is ring_provisional_keep_secs(). */
 static uint32_t
@@ -445,6 +456,13 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 	ts = ru->has_ts && ru->ts < now ? ru->ts : now;
 	if ((uint64_t)ts + e->set.user_expire_secs <= now)
 		return; /* expired already */
+	if (host->flushed_ts != 0 &&
+	    ring_user_made_at(e, ts) <= host->flushed_ts) {
+		/* made before the backend's flush, still on its way then */
+		log_debug("ring: user %u on %s from before its flush ignored",
+		    ru->hash, host->ip_str);
+		return;
+	}
 	users = hosts_tag_users(host->tag);
 	u = users_lookup(users, ru->hash, now);
 	was_weak = u != NULL && (u->flags & USER_FLAG_WEAK) != 0;

@@ -487,8 +487,10 @@ hosts_set_tag(struct hosts *hosts, struct host *host, const char *tag)
 }
 
 size_t
-hosts_flush_users(struct hosts *hosts, struct host *host)
+hosts_flush_users(struct hosts *hosts, struct host *host, uint32_t now)
 {
+	if (now > host->flushed_ts)
+		host->flushed_ts = now;
 	return users_remove_host(host->tag->users, host->id);
 }
 

@@ -45,6 +45,9 @@ struct host {
 	bool down; /* admin down */
 	uint32_t last_updown_change;
 	bool unhealthy; /* health checker says down */
+	/* unix time of its last HOST-FLUSH: assignments to it made until
+	 * then, still on their way from other directors, are void */
+	uint32_t flushed_ts;
 	bool desynced; /* changed locally, ring not re-synced yet */
 };
 
@@ -102,8 +105,9 @@ void hosts_set_desynced(struct hosts *hosts, struct host *host, bool desynced);
  */
 int hosts_set_tag(struct hosts *hosts, struct host *host, const char *tag);
 
-/* Forgets every user of host without kicks (doveadm director flush -F). */
-size_t hosts_flush_users(struct hosts *hosts, struct host *host);
+/* Forgets every user of host without kicks (doveadm director flush -F)
+ * at unix time now (kept as host->flushed_ts). */
+size_t hosts_flush_users(struct hosts *hosts, struct host *host, uint32_t now);
 
 const char *hosts_tag_name(const struct host_tag *tag);
 /* Number of tags ever used, and the i-th (i < hosts_tag_count). */

@@ -39,10 +39,6 @@ KNOWN_BUGS = {
     "reconnect loop": "a director alone in its ring whose peers refuse "
     "connections redials them in a tight loop: a CPU busy and a log line "
     "'Connection refused, disconnecting' per attempt",
-    "flush undone": "USER lines still on their way around the ring when "
-    "a director runs HOST-FLUSH re-create flushed users on the flushed "
-    "backend after the flush, on some directors or on all (the directors "
-    "may then disagree about them until they expire)",
 }
 
 TEMPORARY = {"imap": (b"a NO [UNAVAILABLE]", b"* BYE [UNAVAILABLE]"),
@@ -227,9 +223,9 @@ def test_force_flush_after_a_burst_leaves_no_user(
     everywhere = {d.name: len(user_map(d)) for d in ds}
     note("users left on the flushed backend: %s (of %s in all)" %
          (left, everywhere))
-    if any(left.values()):
-        note("the directors disagree: %s" % disagreement(ds))
-        pytest.xfail("known bug: " + KNOWN_BUGS["flush undone"])
+    # USER lines still on their way when HOST-FLUSH ran must not bring
+    # flushed users back (each backend remembers when it was flushed)
+    assert not any(left.values()), disagreement(ds)
     counts = {d.name: host_list(d)[target][1] for d in ds}
     assert all(n == "0" for n in counts.values()), counts
     why = wait_agreement(ds, timeout=60)

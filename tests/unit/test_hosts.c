@@ -265,7 +265,8 @@ check_route_user(enum select_method method)
 	/* flush forgets users without removing the host */
 	h2 = hosts_route_user(hosts, "", 8, 5000, &created);
 	assert_int_equal(hosts_user_count(hosts, h2), 1);
-	assert_int_equal(hosts_flush_users(hosts, h2), 1);
+	assert_int_equal(hosts_flush_users(hosts, h2, 1000), 1);
+	assert_int_equal(h2->flushed_ts, 1000);
 	assert_int_equal(hosts_user_count(hosts, h2), 0);
 	assert_int_equal(hosts_tag_count(hosts), 2);
 	assert_string_equal(hosts_tag_name(hosts_tag_get(hosts, 1)), "other");

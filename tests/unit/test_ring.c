@@ -893,6 +893,34 @@ test_concurrent_moves_agree(void **state)
 	net_free(&net);
 }
 
+/* A HOST-FLUSH right after a director assigned a user to the backend
+ * (its USER still on the way): the USER arrives after the flush and
+ * must not bring the user back anywhere. */
+static void
+test_flush_not_undone_by_users_in_flight(void **state)
+{
+	struct engine_admin_op op = {.type = ENGINE_ADMIN_HOST_FLUSH};
+	struct engine_session s = {0};
+	int requester, b, i;
+	struct net net;
+
+	net_init(&net, 3);
+	net_run(&net, 500);
+	net.now += 1000; /* a second of its own: not the flush's */
+	assert_int_equal(
+	    engine_route(net.e[0], net.now, &s, 4242, ""), ENGINE_ROUTE_OK);
+	engine_session_alive(net.e[0], net.now, &s);
+	engine_session_end(net.e[0], net.now, &s);
+	b = backend_index(&net, &s.backend);
+	op.ip = &net.backend[b];
+	op.who = "test";
+	engine_admin(net.e[2], net.now, &op, &requester);
+	net_run(&net, 2000);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 4242), -1);
+	net_free(&net);
+}
+
 int
 main(void)
 {
@@ -911,6 +939,7 @@ main(void)
 	    cmocka_unit_test(test_removal_fenced_across_ring),
 	    cmocka_unit_test(test_short_expire_session_keeps_user),
 	    cmocka_unit_test(test_concurrent_moves_agree),
+	    cmocka_unit_test(test_flush_not_undone_by_users_in_flight),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
