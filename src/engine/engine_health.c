@@ -50,6 +50,22 @@ engine_health_unflush(struct engine *e, const struct host *host)
 	}
 }
 
+void
+engine_health_apply(struct engine *e, struct host *host, bool healthy,
+    bool move_users, const char *why)
+{
+	if (host->unhealthy == !healthy)
+		return;
+	hosts_set_healthy(e->hosts, host, healthy);
+	log_info("backend %s health: %s (%s)%s", host->ip_str,
+	    healthy ? "up" : "down", why,
+	    host->down ? "; it stays down by admin" : "");
+	if (healthy)
+		engine_health_unflush(e, host);
+	else if (move_users)
+		engine_health_flush(e, host);
+}
+
 int
 engine_host_health(struct engine *e, uint64_t now_ms, const struct ipaddr *ip,
     bool healthy, const char *why)
@@ -60,16 +76,11 @@ engine_host_health(struct engine *e, uint64_t now_ms, const struct ipaddr *ip,
 	host = hosts_lookup(e->hosts, ip);
 	if (host == NULL)
 		return -1;
-	if (host->unhealthy == !healthy)
+	host->health_local_down = !healthy;
+	/* in a ring of ours the verdict is shared (ring_health.c) */
+	if (ring_health_verdict(e, host, why))
 		return 0;
-	hosts_set_healthy(e->hosts, host, healthy);
-	log_info("backend %s health: %s (%s)%s", host->ip_str,
-	    healthy ? "up" : "down", why,
-	    host->down ? "; it stays down by admin" : "");
-	if (healthy)
-		engine_health_unflush(e, host);
-	else
-		engine_health_flush(e, host);
+	engine_health_apply(e, host, healthy, true, why);
 	return 0;
 }
 

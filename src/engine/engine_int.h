@@ -171,6 +171,11 @@ struct engine_fence *engine_evict_user(
  * kill token waits for them.  NULL if there is no tag to fence. */
 struct engine_fence *engine_move_fence_unknown(
     struct engine *e, uint32_t user_hash, const struct ipaddr *ip);
+/* Sets host's health (engine_health.c): unhealthy, it gets no new user,
+ * and (move_users) its users are moved off it safely; healthy again,
+ * the moves not started yet are dropped.  Logged with why. */
+void engine_health_apply(struct engine *e, struct host *host, bool healthy,
+    bool move_users, const char *why);
 /* f (a move of this tag) goes to host instead: the user points there,
  * sessions elsewhere are kicked and counted afresh. */
 void engine_move_retarget(

@@ -307,6 +307,16 @@ void ring_handle_host_killed_everywhere(
 /* Done everywhere: f's kick delay starts (once its own sessions end). */
 void ring_fence_everywhere(struct engine *e, struct engine_fence *f);
 
+/* ring_health.c: health checks shared across a ring of ours.  Our
+ * checker's verdict on host (host->health_local_down): returns false if
+ * the ring does not share health (each director applies its own). */
+bool ring_health_verdict(struct engine *e, struct host *host, const char *why);
+void ring_handle_host_health(
+    struct engine *e, struct ring_link *l, const struct ringwire_msg *msg);
+/* Says again the downs we own; lets others' lapse when not said. */
+void ring_health_tick(struct engine *e);
+uint64_t ring_health_deadline(const struct engine *e, uint64_t next);
+
 /* -- called by the engine (engine.c, engine_admin.c) -------------------- */
 void engine_ring_free(struct engine *e);
 /* Whether s may be routed now (u: the user's live assignment or NULL);

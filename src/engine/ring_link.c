@@ -508,6 +508,7 @@ ring_tick(struct engine *e)
 	ring_links_tick(e);
 	ring_sync_tick(e);
 	ring_user_tick(e);
+	ring_health_tick(e);
 }
 
 uint64_t
@@ -517,5 +518,6 @@ ring_next_deadline(const struct engine *e, uint64_t next)
 		return next;
 	next = ring_links_deadline(e, next);
 	next = ring_sync_deadline(e, next);
+	next = ring_health_deadline(e, next);
 	return ring_user_deadline(e, next);
 }

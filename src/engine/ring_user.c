@@ -633,6 +633,10 @@ ring_user_handle(
 		if (l == NULL || l->rounds)
 			ring_handle_killed_everywhere(e, l, msg);
 		return 0;
+	case RINGWIRE_X_HOST_HEALTH:
+		if (l == NULL || l->rounds)
+			ring_handle_host_health(e, l, msg);
+		return 0;
 	case RINGWIRE_X_HOST_KILLED:
 		if (l->rounds)
 			ring_handle_host_killed(e, msg);

@@ -113,6 +113,10 @@ enum ringwire_cmd {
 	RINGWIRE_X_HOST_KILLED, /* X-HOST-KILLED <round> <backend> */
 	/* X-HOST-KILLED-EVERYWHERE <orig> <backend> <round> */
 	RINGWIRE_X_HOST_KILLED_EVERYWHERE,
+	/* a backend's health, flooded: X-HOST-HEALTH <orig> <backend>
+	 * <up|down> <owner ip> <owner port> (host.down, round: the director
+	 * whose checker marked it down) */
+	RINGWIRE_X_HOST_HEALTH,
 	RINGWIRE_CMD_COUNT
 };
 

@@ -53,6 +53,7 @@ static const struct ringwire_cmd_def ringwire_cmds[RINGWIRE_CMD_COUNT] = {
     [RINGWIRE_X_USER_KILLED_EVERYWHERE] = {"X-USER-KILLED-EVERYWHERE", 0},
     [RINGWIRE_X_HOST_KILLED] = {"X-HOST-KILLED", 0},
     [RINGWIRE_X_HOST_KILLED_EVERYWHERE] = {"X-HOST-KILLED-EVERYWHERE", 0},
+    [RINGWIRE_X_HOST_HEALTH] = {"X-HOST-HEALTH", 0},
 };
 
 const char *
@@ -216,6 +217,16 @@ ringwire_put_args(
 			ret = ringwire_put_ip(out, &msg->host.ip);
 		if (ret == 0 && msg->cmd == RINGWIRE_X_HOST_KILLED_EVERYWHERE)
 			ret = ringwire_put_director(out, &msg->round, true);
+		break;
+	case RINGWIRE_X_HOST_HEALTH:
+		ret = ringwire_put_director(out, &msg->dir, true);
+		if (ret == 0)
+			ret = ringwire_put_ip(out, &msg->host.ip);
+		if (ret == 0)
+			ret = buf_printf(
+			    out, "\t%s", msg->host.down ? "down" : "up");
+		if (ret == 0)
+			ret = ringwire_put_director(out, &msg->round, false);
 		break;
 	case RINGWIRE_X_USER_KILLED:
 	case RINGWIRE_X_USER_KILLED_EVERYWHERE:

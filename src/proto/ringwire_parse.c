@@ -416,6 +416,15 @@ ringwire_parse_flooded(struct ringwire_parser *p, struct ringwire_msg *msg)
 		    ringwire_ip(p, 4, "backend", &msg->host.ip) == -1)
 			return -1;
 		return ringwire_round(p, 5, &msg->round);
+	case RINGWIRE_X_HOST_HEALTH:
+		if (ringwire_nargs(p, 7, 7) == -1 ||
+		    ringwire_orig(p, &msg->dir) == -1 ||
+		    ringwire_ip(p, 4, "backend", &msg->host.ip) == -1)
+			return -1;
+		if (strcmp(p->f[5], "up") != 0 && strcmp(p->f[5], "down") != 0)
+			return ringwire_fail(p, "invalid health state");
+		msg->host.down = p->f[5][0] == 'd';
+		return ringwire_director(p, 6, &msg->round);
 	case RINGWIRE_X_USER_KILLED:
 		if (ringwire_nargs(p, 4, 4) == -1 ||
 		    ringwire_orig(p, &msg->dir) == -1)

@@ -45,6 +45,13 @@ struct host {
 	bool down; /* admin down */
 	uint32_t last_updown_change;
 	bool unhealthy; /* health checker says down */
+	/* what our own checker says (unhealthy may come from another
+	 * director's in a ring); the director whose checker marked it
+	 * down, ring-wide (port 0: none), and when that was last said */
+	bool health_local_down;
+	struct ipaddr health_owner;
+	uint16_t health_owner_port;
+	uint64_t health_owner_ms;
 	/* unix time of its last HOST-FLUSH: assignments to it made until
 	 * then, still on their way from other directors, are void */
 	uint32_t flushed_ts;

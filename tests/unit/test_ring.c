@@ -921,6 +921,55 @@ test_flush_not_undone_by_users_in_flight(void **state)
 	net_free(&net);
 }
 
+static bool
+unhealthy(const struct net *net, int i, int b)
+{
+	return hosts_lookup(engine_hosts(net->e[i]), &net->backend[b])
+	    ->unhealthy;
+}
+
+/* Health verdicts are shared: the director whose checker found a
+ * backend dead marks it down everywhere and only it marks it up again;
+ * when it is not heard any more, another director's checker decides. */
+static void
+test_health_owned_by_one_director(void **state)
+{
+	struct net net;
+	int i;
+
+	net_init(&net, 3);
+	net_run(&net, 3000);
+	assert_int_equal(
+	    engine_host_health(net.e[1], net.now, &net.backend[0], false, "t"),
+	    0);
+	net_run(&net, 500);
+	for (i = 0; i < 3; i++)
+		assert_true(unhealthy(&net, i, 0));
+	/* another checker finds it up: it stays down */
+	(void)engine_host_health(net.e[2], net.now, &net.backend[0], true, "t");
+	net_run(&net, 500);
+	for (i = 0; i < 3; i++)
+		assert_true(unhealthy(&net, i, 0));
+	/* its owner's checker does */
+	(void)engine_host_health(net.e[1], net.now, &net.backend[0], true, "t");
+	net_run(&net, 500);
+	for (i = 0; i < 3; i++)
+		assert_false(unhealthy(&net, i, 0));
+	/* down again by director 1, which then stops for good: director
+	 * 2's checker (up) decides once director 1 is not heard */
+	(void)engine_host_health(
+	    net.e[1], net.now, &net.backend[0], false, "t");
+	net_run(&net, 500);
+	assert_true(unhealthy(&net, 2, 0));
+	net.up[1] = false;
+	net_run(&net, 40 * 1000);
+	assert_true(unhealthy(&net, 2, 0));
+	net_run(&net, 60 * 1000);
+	assert_false(unhealthy(&net, 0, 0));
+	assert_false(unhealthy(&net, 2, 0));
+	net_free(&net);
+}
+
 int
 main(void)
 {
@@ -940,6 +989,7 @@ main(void)
 	    cmocka_unit_test(test_short_expire_session_keeps_user),
 	    cmocka_unit_test(test_concurrent_moves_agree),
 	    cmocka_unit_test(test_flush_not_undone_by_users_in_flight),
+	    cmocka_unit_test(test_health_owned_by_one_director),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,6 +143,12 @@ test_roundtrip(void **state)
 	     "127.0.0.12\t9091\t7",
 		RINGWIRE_X_HOST_KILLED_EVERYWHERE},
 	    {"X-USER-KILLED\t127.0.0.11\t9090\t7\t3", RINGWIRE_X_USER_KILLED},
+	    {"X-HOST-HEALTH\t127.0.0.11\t9090\t18\t127.0.1.2\tdown\t"
+	     "127.0.0.12\t9091",
+		RINGWIRE_X_HOST_HEALTH},
+	    {"X-HOST-HEALTH\t127.0.0.11\t9090\t19\t127.0.1.2\tup\t"
+	     "127.0.0.12\t9091",
+		RINGWIRE_X_HOST_HEALTH},
 	    {"X-USER-KILLED-EVERYWHERE\t127.0.0.11\t9090\t17\t3\t127.0.0.12\t"
 	     "9091\t7",
 		RINGWIRE_X_USER_KILLED_EVERYWHERE},
@@ -365,6 +371,8 @@ test_parse_errors(void **state)
 	     "10.0.0.8\t9090\tr",
 		"invalid round sequence number"},
 	    {"X-USER-KILLED\t10.0.0.9\t9090\t1", "wrong number of fields"},
+	    {"X-HOST-HEALTH\t10.0.0.9\t9090\t1\t10.0.1.1\tdead\t10.0.0.8\t1",
+		"invalid health state"},
 	    {"X-USER-KILLED-EVERYWHERE\t10.0.0.9\t9090\t1\t2\tx\t1\t1",
 		"invalid director IP"},
 	    {"SYNC\t10.0.0.9\t9090\t1\t9", "wrong number of fields"},
