@@ -60,6 +60,9 @@ static const struct adminwire_col ctl_host_cols[] = {
     {"users", "users", ADMINWIRE_COL_NUM},
     {"state", "state", ADMINWIRE_COL_STR},
     {"changed", "changed", ADMINWIRE_COL_TIME},
+    {"health", "health", ADMINWIRE_COL_OPT},
+    {"check", "check", ADMINWIRE_COL_OPT},
+    {"latency_ms", "latency_ms", ADMINWIRE_COL_OPT},
 };
 
 static int
@@ -70,9 +73,11 @@ ctl_host_row(void *ctx, char **fields, size_t count)
 
 	if (adminwire_parse_host(fields, count, &h) == -1)
 		return -1;
-	/* fields[5] is the change time as sent; the rest is checked */
+	/* fields[5] is the change time as sent; the rest is checked; a
+	 * Dovecot director sends no health */
 	const char *cells[] = {h.ip, h.name, h.tag, fields[1], fields[2],
-	    h.up ? "up" : "down", fields[5]};
+	    h.up ? "up" : "down", fields[5], count > 7 ? fields[7] : "",
+	    count > 8 ? fields[8] : "", count > 9 ? fields[9] : ""};
 	adminwire_table_add(t, cells);
 	return 0;
 }

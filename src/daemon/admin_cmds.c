@@ -142,12 +142,19 @@ admin_host_arg(struct director *d, const char *arg, bool *bad_r)
 
 /* -- host list ------------------------------------------------------------ */
 
+/*
+ * HOST-LIST: ip, vhosts, users, tag, U or D, the time of the last up/down
+ * change and the host name, as 2.3 sends them (its doveadm reads the
+ * first six fields), then ours: health (up, down, or "-" without checks),
+ * the last check's result and its latency in ms.
+ */
 static enum admin_cmd_result
 admin_host_list(struct admin_conn *conn, char **args, size_t nargs)
 {
 	struct director *d = admin_conn_director(conn);
-	char vhosts[16], users[24], changed[16];
-	const char *f[7];
+	char vhosts[16], users[24], changed[16], latency[24];
+	const struct health *hl;
+	const char *f[10];
 	struct buf out;
 	size_t i;
 
@@ -155,18 +162,25 @@ admin_host_list(struct admin_conn *conn, char **args, size_t nargs)
 	for (i = 0; i < hosts_count(engine_hosts(d->engine)); i++) {
 		const struct host *h = hosts_get(engine_hosts(d->engine), i);
 
+		hl = checker_health(d->checker, &h->ip);
 		snprintf(vhosts, sizeof(vhosts), "%u", h->vhost_count);
 		snprintf(users, sizeof(users), "%zu",
 		    hosts_user_count(engine_hosts(d->engine), h));
 		snprintf(changed, sizeof(changed), "%u", h->last_updown_change);
+		snprintf(latency, sizeof(latency), "%llu",
+		    hl != NULL ? (unsigned long long)hl->latency_ms : 0ULL);
 		f[0] = h->ip_str;
 		f[1] = vhosts;
 		f[2] = users;
 		f[3] = hosts_tag_name(h->tag);
 		f[4] = h->down ? "D" : "U";
 		f[5] = changed;
-		f[6] = h->name;
-		admin_row(conn, &out, f, h->name != NULL ? 7 : 6);
+		f[6] = h->name != NULL ? h->name : "";
+		f[7] = hl == NULL ? "-" : h->unhealthy ? "down" : "up";
+		f[8] = health_result_name(
+		    hl != NULL ? hl->last : HEALTH_RESULT_NONE);
+		f[9] = latency;
+		admin_row(conn, &out, f, 10);
 	}
 	admin_list_end(conn, &out);
 	return ADMIN_CMD_DONE;

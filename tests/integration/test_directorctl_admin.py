@@ -83,12 +83,16 @@ def three_hosts(admin):
 def test_status_table(admin):
     three_hosts(admin)
     out = ctl_ok(admin, "status")
+    # a director that sends no health (2.3) gets "-" there
     assert out == (
-        "host       name  tag      vhosts  users  state  changed\n"
-        "10.0.0.1   -     -           100     12  up     -\n"
-        "10.0.0.2   -     archive      50      3  up     -\n"
-        "10.0.0.10  -     -             0      0  down   "
-        "2023-11-14 22:13:20\n")
+        "host       name  tag      vhosts  users  state  changed            "
+        "  health  check  latency_ms\n"
+        "10.0.0.1   -     -           100     12  up     -                  "
+        "  -       -      -\n"
+        "10.0.0.2   -     archive      50      3  up     -                  "
+        "  -       -      -\n"
+        "10.0.0.10  -     -             0      0  down   2023-11-14 22:13:20"
+        "  -       -      -\n")
     assert admin.received() == [["HOST-LIST"]]
 
 
@@ -98,7 +102,8 @@ def test_status_json(admin):
     doc = json.loads(ctl_ok(admin, "--json", "status"))
     assert doc[0] == {"host": "10.0.0.1", "name": None, "tag": None,
                       "vhosts": 100, "users": 12, "state": "up",
-                      "changed": None}
+                      "changed": None, "health": None, "check": None,
+                      "latency_ms": None}
     assert doc[2]["state"] == "down" and doc[2]["changed"] == 1700000000
     assert doc[1]["tag"] == "archive"
     assert doc[3]["name"] == "mail11.example.com"
@@ -108,7 +113,8 @@ def test_status_json(admin):
 
 def test_status_empty(admin):
     assert ctl_ok(admin, "status").splitlines() == [
-        "host  name  tag  vhosts  users  state  changed"]
+        "host  name  tag  vhosts  users  state  changed  health  check  "
+        "latency_ms"]
     assert json.loads(ctl_ok(admin, "--json", "status")) == []
 
 
@@ -628,7 +634,8 @@ def test_real_dovecot_director(dovecot_director):
         == [("10.0.0.1", None, 100, "up"), ("10.0.0.2", None, 100, "up"),
             ("10.0.0.3", "tagx", 100, "up")]
     assert run("status").splitlines()[0].split() == [
-        "host", "name", "tag", "vhosts", "users", "state", "changed"]
+        "host", "name", "tag", "vhosts", "users", "state", "changed",
+        "health", "check", "latency_ms"]
     run("add", "10.0.0.4", "50")
     run("update", "10.0.0.4", "60")
     run("down", "10.0.0.1")

@@ -222,6 +222,10 @@ def test_admin_down_backend_stays_down_when_healthy(director_factory,
         wait_checks(d, b.ip, 3, offset=off)
         rows = {r[0]: r for r in a.list("HOST-LIST")}
     assert rows[b.ip][4] == "D", rows
+    # our fields after 2.3's: health, last check, latency; admin down
+    # is not health down
+    assert rows[b.ip][7:9] == ["up", "ok"], rows
+    assert int(rows[b.ip][9]) >= 0, rows
     assert ("flip", "up again") not in events(d, b.ip)
     for i in range(400, 430):
         login(d, "user%d" % i)
