@@ -71,6 +71,7 @@ struct lmtp_link {
 	bool ready, mail_sent, data_sent, data_ready, body_sent;
 	bool idle; /* handshake or last transaction done, nothing pending */
 	bool closed;
+	bool connected; /* the TCP connection was made */
 	int want_rcpt; /* RCPT to send once ready, or -1 */
 	unsigned int accepted;
 };

@@ -156,6 +156,7 @@ lmtp_on_link_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
+		l->connected = true;
 		if (c->d->conf->backend.tls == CONF_TLS_IMPLICIT) {
 			l->bev = tls_wrap_backend(l->bev, c->d->tls_client,
 			    c->d->conf->backend.ssl_name, &l->ip);
@@ -170,6 +171,10 @@ lmtp_on_link_event(struct bufferevent *bev, short what, void *arg)
 		}
 		return;
 	}
+	/* never reached: the health checker looks at it soon (a refused
+	 * delivery already got its 4xx) */
+	if (!l->connected && c->d->backend_failed != NULL)
+		c->d->backend_failed(c->d->backend_failed_ctx, &l->ip);
 	if (what & BEV_EVENT_TIMEOUT)
 		lmtp_link_lost(l, "timed out");
 	else if (what & BEV_EVENT_EOF)

@@ -9,6 +9,7 @@ forward.
 No assertion is about elapsed time: tests wait for log lines with
 generous deadlines and count check results instead."""
 import re
+import smtplib
 
 import pytest
 
@@ -255,3 +256,28 @@ def test_refused_login_is_a_tagged_tempfail_and_brings_the_check_forward(
     login(d, user)
     assert choices(d, off)[user][-1] != ip
     fresh_backends.check_no_overlap()
+
+
+def test_refused_delivery_is_a_4xx_and_brings_the_check_forward(
+        director_factory, fresh_backends):
+    # as for a login: only the refused LMTP connection can make the
+    # checker look again before a minute has passed
+    d = director_factory(1, mail_servers=fresh_backends,
+                         settings=health(health_check_interval="60 s"))
+    for ip in fresh_backends.ips:
+        wait_checks(d, ip, 1)
+    user = "user78"
+    login(d, user)
+    (ip,) = set(choices(d)[user])
+    off = d.log_offset()
+    fresh_backends.by_ip(ip).stop()
+    with smtplib.LMTP(*d.listeners()["lmtp"], timeout=30) as c:
+        c.ehlo_or_helo_if_needed()
+        code, _ = c.mail("sender@example.com")
+        assert code == 250
+        code, reply = c.rcpt(user)
+        if code == 250:
+            code, reply = c.data(b"Subject: x\r\n\r\nbody\r\n")
+    assert 400 <= code < 500, (code, reply)
+    d.wait_log(r"backend %s health check: down" % re.escape(ip),
+               timeout=WAIT, offset=off)
