@@ -142,6 +142,22 @@ admin_host_arg(struct director *d, const char *arg, bool *bad_r)
 
 /* -- host list ------------------------------------------------------------ */
 
+/* The checker's view of h in f[0..2]: health (up, down, or "-" without
+ * checks), the last check's result and its latency in ms (in latency). */
+static const struct health *
+admin_health_fields(struct director *d, const struct host *h, const char *f[3],
+    char latency[24])
+{
+	const struct health *hl = checker_health(d->checker, &h->ip);
+
+	snprintf(latency, 24, "%llu",
+	    hl != NULL ? (unsigned long long)hl->latency_ms : 0ULL);
+	f[0] = hl == NULL ? "-" : h->unhealthy ? "down" : "up";
+	f[1] = health_result_name(hl != NULL ? hl->last : HEALTH_RESULT_NONE);
+	f[2] = latency;
+	return hl;
+}
+
 /*
  * HOST-LIST: ip, vhosts, users, tag, U or D, the time of the last up/down
  * change and the host name, as 2.3 sends them (its doveadm reads the
@@ -153,7 +169,6 @@ admin_host_list(struct admin_conn *conn, char **args, size_t nargs)
 {
 	struct director *d = admin_conn_director(conn);
 	char vhosts[16], users[24], changed[16], latency[24];
-	const struct health *hl;
 	const char *f[10];
 	struct buf out;
 	size_t i;
@@ -162,13 +177,10 @@ admin_host_list(struct admin_conn *conn, char **args, size_t nargs)
 	for (i = 0; i < hosts_count(engine_hosts(d->engine)); i++) {
 		const struct host *h = hosts_get(engine_hosts(d->engine), i);
 
-		hl = checker_health(d->checker, &h->ip);
 		snprintf(vhosts, sizeof(vhosts), "%u", h->vhost_count);
 		snprintf(users, sizeof(users), "%zu",
 		    hosts_user_count(engine_hosts(d->engine), h));
 		snprintf(changed, sizeof(changed), "%u", h->last_updown_change);
-		snprintf(latency, sizeof(latency), "%llu",
-		    hl != NULL ? (unsigned long long)hl->latency_ms : 0ULL);
 		f[0] = h->ip_str;
 		f[1] = vhosts;
 		f[2] = users;
@@ -176,10 +188,7 @@ admin_host_list(struct admin_conn *conn, char **args, size_t nargs)
 		f[4] = h->down ? "D" : "U";
 		f[5] = changed;
 		f[6] = h->name != NULL ? h->name : "";
-		f[7] = hl == NULL ? "-" : h->unhealthy ? "down" : "up";
-		f[8] = health_result_name(
-		    hl != NULL ? hl->last : HEALTH_RESULT_NONE);
-		f[9] = latency;
+		(void)admin_health_fields(d, h, &f[7], latency);
 		admin_row(conn, &out, f, 10);
 	}
 	admin_list_end(conn, &out);
@@ -207,17 +216,11 @@ admin_host_health(struct admin_conn *conn, char **args, size_t nargs)
 	for (i = 0; i < hosts_count(hosts); i++) {
 		const struct host *h = hosts_get(hosts, i);
 
-		hl = checker_health(d->checker, &h->ip);
-		snprintf(latency, sizeof(latency), "%llu",
-		    hl != NULL ? (unsigned long long)hl->latency_ms : 0ULL);
+		hl = admin_health_fields(d, h, &f[1], latency);
 		snprintf(when, sizeof(when), "%llu",
 		    hl != NULL ? (unsigned long long)(hl->last_ms / 1000)
 			       : 0ULL);
 		f[0] = h->ip_str;
-		f[1] = hl == NULL ? "-" : h->unhealthy ? "down" : "up";
-		f[2] = health_result_name(
-		    hl != NULL ? hl->last : HEALTH_RESULT_NONE);
-		f[3] = latency;
 		f[4] = when;
 		f[5] = hl != NULL ? hl->text : "";
 		admin_row(conn, &out, f, 6);

@@ -234,19 +234,26 @@ def test_admin_down_backend_stays_down_when_healthy(director_factory,
     fresh_backends.check_no_overlap()
 
 
-def test_refused_login_is_a_tagged_tempfail_and_brings_the_check_forward(
-        director_factory, fresh_backends):
-    # the regular checks are a minute apart: only the failed login can
-    # make the checker look again soon
+def stop_users_backend(director_factory, fresh_backends, user):
+    """A director whose regular checks are a minute apart (only a
+    failed login or delivery can make the checker look again soon), with
+    user logged in once; then user's backend is stopped.  Returns the
+    director, that backend's ip and the log offset before the stop."""
     d = director_factory(1, mail_servers=fresh_backends,
                          settings=health(health_check_interval="60 s"))
     for ip in fresh_backends.ips:
         wait_checks(d, ip, 1)
-    user = "user77"
     login(d, user)
     (ip,) = set(choices(d)[user])
     off = d.log_offset()
     fresh_backends.by_ip(ip).stop()
+    return d, ip, off
+
+
+def test_refused_login_is_a_tagged_tempfail_and_brings_the_check_forward(
+        director_factory, fresh_backends):
+    user = "user77"
+    d, ip, off = stop_users_backend(director_factory, fresh_backends, user)
     with rawclient.imap_connect(*d.listeners()["imap"]) as c:
         reply = c.command("a", "LOGIN %s %s" % (user, PASS))
     assert reply.startswith(b"a NO [UNAVAILABLE]"), reply
@@ -260,17 +267,8 @@ def test_refused_login_is_a_tagged_tempfail_and_brings_the_check_forward(
 
 def test_refused_delivery_is_a_4xx_and_brings_the_check_forward(
         director_factory, fresh_backends):
-    # as for a login: only the refused LMTP connection can make the
-    # checker look again before a minute has passed
-    d = director_factory(1, mail_servers=fresh_backends,
-                         settings=health(health_check_interval="60 s"))
-    for ip in fresh_backends.ips:
-        wait_checks(d, ip, 1)
     user = "user78"
-    login(d, user)
-    (ip,) = set(choices(d)[user])
-    off = d.log_offset()
-    fresh_backends.by_ip(ip).stop()
+    d, ip, off = stop_users_backend(director_factory, fresh_backends, user)
     with smtplib.LMTP(*d.listeners()["lmtp"], timeout=30) as c:
         c.ehlo_or_helo_if_needed()
         code, _ = c.mail("sender@example.com")
