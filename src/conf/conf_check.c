@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "conf_impl.h"
+#include "ring.h"
 #include "xmalloc.h"
 
 static int
@@ -171,6 +172,27 @@ conf_server_parse(const char *word, uint16_t default_port,
 	return 0;
 }
 
+/* A ring needs users to outlive its moves and a paused director. */
+static int
+conf_validate_ring_expire(const struct conf_builder *b, char **error_r)
+{
+	const struct conf *conf = b->conf;
+	uint64_t min = ring_user_expire_min_ms(
+	    conf->ping_idle_timeout_ms, RING_USER_MOVE_TIMEOUT_MS);
+
+	if (conf->user_expire_ms >= min)
+		return 0;
+	return conf_err(error_r,
+	    "%s: director_user_expire must be at least %llu s in a ring "
+	    "(director_servers is set): twice the ring's %u s move timeout "
+	    "and 4 times director_ping_idle_timeout, so that no director "
+	    "forgets a user while it is being moved or while the director "
+	    "holding its sessions is paused",
+	    conf_builder_loc(b, "director_user_expire"),
+	    (unsigned long long)((min + 999) / 1000),
+	    RING_USER_MOVE_TIMEOUT_MS / 1000);
+}
+
 static int
 conf_validate_servers(const struct conf_builder *b,
     const struct conf_listener *ring, char **error_r)
@@ -223,7 +245,7 @@ conf_validate_servers(const struct conf_builder *b,
 		conf->director_servers[conf->director_server_count++] = server;
 	}
 	conf_split_free(words, n);
-	return 0;
+	return conf_validate_ring_expire(b, error_r);
 }
 
 /* The LMTP spool: a directory of its own, budgets that fit. */

@@ -308,7 +308,7 @@ engine_fence_user(
 	if (ring) {
 		f->ring = true;
 		f->kill = ENGINE_KILL_KILLING;
-		f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+		f->ring_deadline_ms = e->now_ms + e->ring->set.move_timeout_ms;
 	}
 	engine_user_mark(e, user_hash, host->tag, true);
 	engine_fence_collect(e, f);
@@ -349,7 +349,7 @@ engine_move_fence_unknown(
 	f->user_hash = user_hash;
 	f->ring = true;
 	f->kill = ENGINE_KILL_KILLING;
-	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+	f->ring_deadline_ms = e->now_ms + e->ring->set.move_timeout_ms;
 	engine_fence_collect(e, f);
 	return f;
 }

@@ -69,6 +69,10 @@ struct ring_settings {
 	uint64_t ping_max_timeout_ms;
 	/* a login that cannot be routed waits at most this long */
 	uint64_t request_timeout_ms;
+	/* a move's kill token (or a removal's) must have gone round
+	 * within this long (0: RING_USER_MOVE_TIMEOUT_MS, 2.3's); user
+	 * expiry must be well above it (ring_user_expire_min_ms()) */
+	uint64_t move_timeout_ms;
 	/* hashing method option sent in OPTIONS and required of peers:
 	 * true for Dovecot's "consistent-hashing" */
 	bool dovecot_hashing;
@@ -86,6 +90,16 @@ struct ring_settings {
 	bool tls;
 	bool (*plaintext_ok)(void *ctx, const struct ipaddr *ip);
 };
+
+/*
+ * The shortest user expiry a ring is safe with: no director may forget a
+ * user while a move of it can still be under way elsewhere (twice the
+ * move timeout), nor while the director that holds its sessions is
+ * paused but still in the ring (a quarter of the expiry may pass between
+ * refreshes; the pause can last until the ping idle timeout).
+ */
+uint64_t ring_user_expire_min_ms(
+    uint64_t ping_idle_timeout_ms, uint64_t move_timeout_ms);
 
 /* The ring's own constants (2.3's, except where a comment says). */
 #define RING_CONNECT_TIMEOUT_MS 10000

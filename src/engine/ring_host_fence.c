@@ -103,7 +103,7 @@ ring_host_fence_start(
 	/* ours (zeroed): the token waits for ring_host_fence_originate() */
 	f->ring_origin = round->port != 0 && ring_round_ours(e, round);
 	f->kill = ENGINE_KILL_KILLING;
-	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+	f->ring_deadline_ms = e->now_ms + e->ring->set.move_timeout_ms;
 }
 
 void

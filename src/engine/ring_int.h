@@ -127,6 +127,16 @@ struct ring_admin_waiter {
 	uint64_t deadline_ms;
 };
 
+/* Our near-expiry takeover of a user (ring_weak.c). */
+struct ring_takeover {
+	uint32_t hash;
+	uint32_t from, to; /* host ids */
+	/* 0: our USER-WEAK has not come back; then the SYNC round that must
+	 * pass (ring_sync_passed()) */
+	uint32_t barrier;
+	uint64_t deadline_ms; /* then it goes back to from */
+};
+
 struct ring {
 	struct ring_settings set;
 	struct ring_addr *servers;
@@ -163,6 +173,11 @@ struct ring {
 	/* SYNCs of others held while we have no right */
 	struct ringwire_msg *held_syncs;
 	size_t held_count;
+
+	/* our near-expiry takeovers under way (ring_weak.c) */
+	struct ring_takeover *takeovers;
+	size_t ntakeovers, takeovers_cap;
+	bool weak_sync_wanted; /* a SYNC round to start at the next tick */
 
 	/* logins waiting for the ring (sessions in WAITING state) */
 	struct engine_session *waiters;
@@ -218,6 +233,10 @@ void ring_flood(
     struct engine *e, struct ring_link *except, const struct ringwire_msg *msg);
 /* Fills msg's origin with ourselves and a new sequence number. */
 void ring_originate(struct engine *e, struct ringwire_msg *msg);
+/* Sends a new command of ours about user hash (on ip) to every link:
+ * USER-WEAK, USER-KICK-HASH. */
+void ring_originate_user(struct engine *e, enum ringwire_cmd cmd, uint32_t hash,
+    const struct ipaddr *ip);
 /* A new SYNC round: we are unsynced until it comes back. */
 void ring_sync_start(struct engine *e);
 /* Left or right changed, or a link went: re-evaluate. */
@@ -260,6 +279,26 @@ bool ring_users_stream(struct engine *e, struct ring_link *l);
 /* USER for u (on host) to every link but except. */
 void ring_user_send(struct engine *e, struct ring_link *except,
     const struct host *host, const struct user *u);
+
+/* Takes the peer's host for u (or a new record): a local fence if our
+ * sessions of the user are elsewhere.  Returns the record, or NULL. */
+struct user *ring_user_take(struct engine *e, struct user *u, uint32_t hash,
+    struct host *host, uint32_t ts);
+
+/* ring_weak.c: near-expiry takeovers and USER-WEAK.
+ * ring_weak_takeover(): s's user u is near expiry; returns true if s may
+ * be routed to it now, false if u went weak here (a takeover). */
+bool ring_weak_takeover(
+    struct engine *e, const struct engine_session *s, struct user *u);
+void ring_weak_handle(struct engine *e, struct ring_link *l,
+    const struct ringwire_msg *msg, bool ours_back);
+/* A login timed out waiting behind a weak user. */
+void ring_weak_unstick(struct engine *e, const struct engine_session *s);
+/* Ends the takeovers whose SYNC round has passed (before the waiting
+ * logins are routed again). */
+void ring_weak_run(struct engine *e);
+void ring_weak_tick(struct engine *e);
+uint64_t ring_weak_deadline(const struct engine *e, uint64_t next);
 
 /* ring_move.c: USER-MOVE, USER-KILLED, USER-KILLED-EVERYWHERE (and our
  * X- forms, named by their round) */

@@ -152,7 +152,7 @@ ring_move_announce(
 	f->ring = true;
 	f->ring_origin = true;
 	f->kill = ENGINE_KILL_KILLING;
-	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+	f->ring_deadline_ms = e->now_ms + e->ring->set.move_timeout_ms;
 	m = &e->ring->msg;
 	memset(m, 0, sizeof(*m));
 	m->cmd = RINGWIRE_USER_MOVE;
@@ -216,7 +216,7 @@ ring_move_follow(struct engine *e, struct engine_fence *f, struct host *host,
 	f->round = *round;
 	f->ring_origin = false;
 	f->kill = ENGINE_KILL_KILLING;
-	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+	f->ring_deadline_ms = e->now_ms + e->ring->set.move_timeout_ms;
 	engine_move_retarget(e, f, host);
 }
 
@@ -263,7 +263,7 @@ ring_handle_user_move(
 	f->ring_origin = false;
 	f->round = round;
 	f->kill = ENGINE_KILL_KILLING;
-	f->ring_deadline_ms = e->now_ms + RING_USER_MOVE_TIMEOUT_MS;
+	f->ring_deadline_ms = e->now_ms + e->ring->set.move_timeout_ms;
 	if (f->pending == 0)
 		ring_move_killed_local(e, f);
 }
@@ -279,8 +279,7 @@ ring_stray_seen(struct engine *e, uint32_t hash, unsigned int passes)
 
 	for (i = 0; i < RING_STRAYS_MAX; i++) {
 		if (r->strays[i].at_ms != 0 && r->strays[i].hash == hash &&
-		    e->now_ms - r->strays[i].at_ms <
-			RING_USER_MOVE_TIMEOUT_MS) {
+		    e->now_ms - r->strays[i].at_ms < r->set.move_timeout_ms) {
 			if (++r->strays[i].passes <= passes)
 				return false;
 			r->strays[i].at_ms = 0;
@@ -340,6 +339,41 @@ ring_pass_stray(
 	}
 }
 
+/* The token of a move we never heard of (its USER-MOVE was lost with a
+ * link) while sessions of the user are open here: they may be on the
+ * old backend, so they are kicked (all of them: the target is not
+ * known) and the token goes on once they have ended, as for any move. */
+static bool
+ring_move_join_late(
+    struct engine *e, uint32_t hash, const struct engine_round *round)
+{
+	const struct engine_user *eu = engine_user_find(e, hash);
+	const struct engine_session *s;
+	struct engine_fence *f;
+	struct ipaddr none;
+
+	for (s = eu != NULL ? eu->sessions : NULL; s != NULL; s = s->next) {
+		if (s->state == ENGINE_SESSION_ROUTED ||
+		    s->state == ENGINE_SESSION_ALIVE)
+			break;
+	}
+	if (s == NULL)
+		return false;
+	memset(&none, 0, sizeof(none));
+	f = engine_move_fence_unknown(e, hash, &none);
+	if (f == NULL)
+		return false;
+	log_warn("ring: kill token of user %u came for a move we did not "
+		 "hear of: its %zu sessions here are kicked first",
+	    hash, f->pending);
+	if (round != NULL)
+		f->round = *round;
+	f->kill = ENGINE_KILL_NOTIFY_RECEIVED;
+	if (f->pending == 0)
+		ring_move_killed_local(e, f);
+	return true;
+}
+
 void
 ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 {
@@ -366,6 +400,8 @@ ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 			return;
 		}
 	}
+	if (f == NULL && ring_move_join_late(e, msg->user.hash, rp))
+		return;
 	if (f == NULL || f->kill == ENGINE_KILL_DELAY) {
 		/* a move we don't have (we joined after it began, or it is
 		 * over here): we have no session of it to wait for, so the

@@ -115,6 +115,8 @@ engine_ring_start(
 	}
 	r->set.servers = NULL;
 	r->set.server_count = 0;
+	if (r->set.move_timeout_ms == 0)
+		r->set.move_timeout_ms = RING_USER_MOVE_TIMEOUT_MS;
 	/* a restarted director must not repeat its old sequence numbers:
 	 * start from the clock (peers also reset on our ME) */
 	r->seq = (uint32_t)(e->now_ms / 1000);
@@ -131,6 +133,14 @@ engine_ring_start(
 	r->trying_since_ms = e->now_ms;
 	ring_connect_right(e);
 	return 0;
+}
+
+uint64_t
+ring_user_expire_min_ms(uint64_t ping_idle_timeout_ms, uint64_t move_timeout_ms)
+{
+	uint64_t a = 2 * move_timeout_ms, b = 4 * ping_idle_timeout_ms;
+
+	return a > b ? a : b;
 }
 
 void
@@ -154,6 +164,7 @@ engine_ring_free(struct engine *e)
 	free(r->dirs);
 	free(r->held_syncs);
 	free(r->admin_waiters);
+	free(r->takeovers);
 	free(r);
 	e->ring = NULL;
 }
@@ -194,6 +205,20 @@ ring_originate(struct engine *e, struct ringwire_msg *msg)
 	msg->dir.ip = r->self->addr.ip;
 	msg->dir.port = r->self->addr.port;
 	msg->dir.seq = ++r->seq;
+}
+
+void
+ring_originate_user(struct engine *e, enum ringwire_cmd cmd, uint32_t hash,
+    const struct ipaddr *ip)
+{
+	struct ringwire_msg *m = &e->ring->msg;
+
+	memset(m, 0, sizeof(*m));
+	m->cmd = cmd;
+	m->user.hash = hash;
+	m->user.ip = *ip;
+	ring_originate(e, m);
+	ring_flood(e, NULL, m);
 }
 
 enum ring_seen {

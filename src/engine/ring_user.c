@@ -179,41 +179,6 @@ ring_wait_reason(const struct engine *e)
 	return "ring not synced";
 }
 
-/*
- * A user near expiry whose hash now points elsewhere may be taken over
- * only through a weak round (2.3's rule): it goes weak on the new
- * backend here, USER-WEAK goes around the ring, and it is handed out
- * when our USER-WEAK has come back (ring_user_weak()).
- */
-static bool
-ring_route_takeover(
-    struct engine *e, const struct engine_session *s, struct user *u)
-{
-	struct users *users = hosts_tag_users(s->tag);
-	uint32_t now = ring_now_secs(e);
-	struct ringwire_msg *m = &e->ring->msg;
-	struct host *sel, *old;
-
-	sel = hosts_select(e->hosts, hosts_tag_name(s->tag), u->hash);
-	old = hosts_lookup_id(e->hosts, u->host);
-	if (sel == NULL || old == NULL || sel->id == u->host ||
-	    engine_sessions_elsewhere(e, u->hash, sel))
-		return true;
-	log_info("ring: user %u is near expiry on %s and hashes to %s now: "
-		 "taking it over through a weak round",
-	    u->hash, old->ip_str, sel->ip_str);
-	users_set_host(users, u, sel->id);
-	users_refresh(users, u, now, now);
-	u->flags |= USER_FLAG_WEAK;
-	memset(m, 0, sizeof(*m));
-	m->cmd = RINGWIRE_USER_WEAK;
-	m->user.hash = u->hash;
-	m->user.ip = sel->ip;
-	ring_originate(e, m);
-	ring_flood(e, NULL, m);
-	return false;
-}
-
 bool
 ring_route_allowed(
     struct engine *e, const struct engine_session *s, struct user *u)
@@ -234,7 +199,7 @@ ring_route_allowed(
 		return true;
 	if (!r->synced)
 		return false;
-	return ring_route_takeover(e, s, u);
+	return ring_weak_takeover(e, s, u);
 }
 
 void
@@ -278,8 +243,10 @@ void
 ring_waiters_run(struct engine *e)
 {
 	struct ring *r = e->ring;
-	struct engine_session *list = r->waiters, *s;
+	struct engine_session *list, *s;
 
+	ring_weak_run(e);
+	list = r->waiters;
 	r->waiters = NULL;
 	r->nwaiters = 0;
 	while ((s = list) != NULL) {
@@ -287,22 +254,6 @@ ring_waiters_run(struct engine *e)
 		s->prev = s->next = NULL;
 		s->state = ENGINE_SESSION_IDLE;
 		engine_route_again(e, s);
-	}
-}
-
-/* A login timed out behind a weak user: 2.3 assumes a bug and clears
- * the weakness, so the user is not locked out for good. */
-static void
-ring_weak_unstick(struct engine *e, const struct engine_session *s)
-{
-	struct user *u = users_lookup(
-	    hosts_tag_users(s->tag), s->user_hash, ring_now_secs(e));
-
-	if (u != NULL && (u->flags & USER_FLAG_WEAK) != 0) {
-		log_warn("ring: user %u weakness appears to be stuck, "
-			 "clearing it",
-		    u->hash);
-		u->flags &= ~(uint32_t)USER_FLAG_WEAK;
 	}
 }
 
@@ -416,7 +367,7 @@ ring_admin_forget(struct engine *e, void *requester)
 
 /* Takes the peer's host for u (or a new record): a local fence if our
  * sessions of the user are elsewhere. */
-static struct user *
+struct user *
 ring_user_take(struct engine *e, struct user *u, uint32_t hash,
     struct host *host, uint32_t ts)
 {
@@ -488,11 +439,13 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 		if ((u->flags & USER_FLAG_MOVING) != 0 &&
 		    !(from != NULL && from->users_override))
 			return; /* it predates the move */
-		if (from != NULL && from->users_override) {
+		if ((from != NULL && from->users_override) ||
+		    (u->flags & USER_FLAG_WEAK) != 0) {
+			/* a weak user gives way to any non-weak USER: an
+			 * objection to a takeover (ring_weak.c) */
 			u = ring_user_take(e, u, ru->hash, host, ts);
 			changed = u != NULL;
-		} else if ((u->flags &
-			       (USER_FLAG_PROVISIONAL | USER_FLAG_WEAK)) != 0 ||
+		} else if ((u->flags & USER_FLAG_PROVISIONAL) != 0 ||
 		    ring_user_near_expiry(e, u) || ours == NULL) {
 			/* ours gives way only to a newer one (on a tie, the
 			 * lower address): two of them going round at once
@@ -505,7 +458,6 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 			u = ring_user_take(e, u, ru->hash, host, ts);
 			changed = u != NULL;
 		} else {
-			struct ringwire_msg *m = &e->ring->msg;
 			struct host *winner =
 			    ipaddr_cmp(&host->ip, &ours->ip) < 0 ? host : ours;
 
@@ -520,12 +472,8 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 				u = ring_user_take(e, u, ru->hash, host, ts);
 			else if (u != NULL)
 				ring_user_send(e, NULL, ours, u);
-			memset(m, 0, sizeof(*m));
-			m->cmd = RINGWIRE_USER_KICK_HASH;
-			m->user.hash = ru->hash;
-			m->user.ip = winner->ip;
-			ring_originate(e, m);
-			ring_flood(e, NULL, m);
+			ring_originate_user(
+			    e, RINGWIRE_USER_KICK_HASH, ru->hash, &winner->ip);
 			(void)engine_kick_user(e, ru->hash, &winner->ip);
 			changed = winner == host && u != NULL;
 		}
@@ -539,47 +487,13 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 	if (handshake && ru->weak && u != NULL && changed)
 		u->flags |= USER_FLAG_WEAK;
 	/* passed on even from a handshake: a director further on may not
-	 * know it (two rings merging), and sync before it hears of it */
-	if (changed && u != NULL)
+	 * know it (two rings merging), and sync before it hears of it; but
+	 * not a weak one, which USER would make lasting before its move
+	 * has ended (the move's end says where it went) */
+	if (changed && u != NULL && !(handshake && ru->weak))
 		ring_user_send(e, from, hosts_lookup_id(e->hosts, u->host), u);
 	if (was_weak && u != NULL && (u->flags & USER_FLAG_WEAK) == 0)
 		ring_waiters_run(e);
-}
-
-/* USER-WEAK from a Dovecot director: it takes over a near-expiry user;
- * the user is not handed out until its own USER-WEAK has gone around. */
-static void
-ring_user_weak(struct engine *e, struct ring_link *l,
-    const struct ringwire_msg *msg, bool ours_back)
-{
-	struct host *host = hosts_lookup(e->hosts, &msg->user.ip);
-	uint32_t now = ring_now_secs(e);
-	struct users *users;
-	struct user *u;
-
-	if (host == NULL)
-		return;
-	users = hosts_tag_users(host->tag);
-	u = users_lookup(users, msg->user.hash, now);
-	if (ours_back) {
-		if (u != NULL && (u->flags & USER_FLAG_WEAK) != 0) {
-			u->flags &= ~(uint32_t)USER_FLAG_WEAK;
-			ring_user_send(e, NULL, host, u);
-			ring_waiters_run(e);
-		}
-		return;
-	}
-	if (u != NULL && u->host != host->id &&
-	    u->timestamp + e->set.user_expire_secs / 2 >= now &&
-	    (u->flags & USER_FLAG_WEAK) == 0) {
-		/* recently used here: keep ours, tell everyone */
-		ring_user_send(e, NULL, hosts_lookup_id(e->hosts, u->host), u);
-		return;
-	}
-	u = ring_user_take(e, u, msg->user.hash, host, now);
-	if (u != NULL)
-		u->flags |= USER_FLAG_WEAK;
-	ring_flood(e, l, msg);
 }
 
 /* -- kicks ------------------------------------------------------------------------- */
@@ -612,7 +526,7 @@ ring_user_handle(
 		ring_user_apply(e, l, &msg->user, false);
 		return 0;
 	case RINGWIRE_USER_WEAK:
-		ring_user_weak(e, l, msg,
+		ring_weak_handle(e, l, msg,
 		    ring_dir_find(e->ring, &msg->dir.ip, msg->dir.port) ==
 			e->ring->self);
 		return 0;
@@ -755,6 +669,7 @@ void
 ring_user_tick(struct engine *e)
 {
 	ring_provisional_tick(e);
+	ring_weak_tick(e);
 	ring_waiters_expire(e);
 	ring_moves_timeout(e);
 	ring_admin_run(e);
@@ -768,6 +683,7 @@ ring_user_deadline(const struct engine *e, uint64_t next)
 	const struct engine_fence *f;
 	size_t i;
 
+	next = ring_weak_deadline(e, next);
 	for (s = r->waiters; s != NULL; s = s->next) {
 		if (s->wait_deadline_ms < next)
 			next = s->wait_deadline_ms;

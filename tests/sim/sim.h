@@ -268,6 +268,9 @@ struct sim_params {
 	uint64_t fault_ms_max; /* between faults: 0..this (0: none) */
 	uint64_t ping_idle_timeout_ms;
 	uint64_t reload_spread_ms; /* directors reload within this */
+	/* the ring's move timeout; user_expire_secs is raised to what a
+	 * ring needs (ring_user_expire_min_ms()) */
+	uint64_t move_timeout_ms;
 };
 
 enum sim_trace_kind {

@@ -63,6 +63,7 @@ sim_dir_start(struct sim_world *w, struct sim_director *d)
 		set.ping_idle_timeout_ms = w->p.ping_idle_timeout_ms;
 		set.ping_max_timeout_ms = SIM_PING_MAX_TIMEOUT_MS;
 		set.request_timeout_ms = SIM_REQUEST_TIMEOUT_MS;
+		set.move_timeout_ms = w->p.move_timeout_ms;
 		set.dovecot_hashing = w->eset.method == SELECT_METHOD_DOVECOT;
 		set.hash_user = sim_hash_user;
 		set.hash_ctx = w;

@@ -267,6 +267,10 @@ sim_params_draw(struct sim_world *w, bool unsafe)
 	p->fault_ms_max = sim_rng_range(r, 2000, 30000);
 	p->ping_idle_timeout_ms = sim_rng_range(r, 6000, 12000);
 	p->reload_spread_ms = sim_rng_range(r, 0, 5000);
+	/* shorter than 2.3's 30 s, so that users expire within a run,
+	 * and the expiry as short as a ring allows (the daemon refuses a
+	 * shorter one) */
+	p->move_timeout_ms = sim_rng_range(r, 10000, 30000);
 }
 
 /* 1 director (no ring) for some seeds, 2 for a few (left and right are
@@ -289,6 +293,7 @@ sim_world_new(uint64_t seed, const struct sim_opts *o)
 	struct sim_world *w = xcalloc(1, sizeof(*w));
 	struct sim_director *d;
 	char ip[IPADDR_STR_MAX];
+	uint64_t min_ms;
 	uint32_t i;
 
 	w->seed = seed;
@@ -317,6 +322,14 @@ sim_world_new(uint64_t seed, const struct sim_opts *o)
 	w->ndirs = sim_ndirs_draw(&w->rng);
 	if (o->ndirs != 0)
 		w->ndirs = o->ndirs;
+	if (w->ndirs > 1) {
+		min_ms = ring_user_expire_min_ms(
+		    w->p.ping_idle_timeout_ms, w->p.move_timeout_ms);
+		if (w->p.user_expire_secs * 1000ULL < min_ms)
+			w->p.user_expire_secs = (uint32_t)(min_ms / 1000) +
+			    (uint32_t)sim_rng_range(&w->rng, 0, 10);
+		w->eset.user_expire_secs = w->p.user_expire_secs;
+	}
 	sim_config_draw(w);
 	for (i = 0; i < w->ndirs; i++) {
 		d = &w->dirs[i];

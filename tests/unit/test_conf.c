@@ -660,6 +660,26 @@ test_director_servers(void **state)
 	expect_error("director_servers = [fd00::1\n"
 		     "listen ring {\n  port = 9090\n}\n",
 	    "t.conf:1: director_servers: invalid entry");
+
+	/* a ring needs users to outlive a move and a paused director */
+	expect_error("director_servers = 10.0.1.1 10.0.1.2\n"
+		     "director_user_expire = 30 s\n"
+		     "listen ring {\n  port = 9090\n}\n",
+	    "t.conf:2: director_user_expire must be at least 60 s in a ring");
+	expect_error("director_servers = 10.0.1.1 10.0.1.2\n"
+		     "director_user_expire = 90 s\n"
+		     "director_ping_idle_timeout = 30 s\n"
+		     "listen ring {\n  port = 9090\n}\n",
+	    "t.conf:2: director_user_expire must be at least 120 s in a ring");
+	conf = parse("director_servers = 10.0.1.1 10.0.1.2\n"
+		     "director_user_expire = 60 s\n"
+		     "listen ring {\n  port = 9090\n}\n");
+	assert_int_equal(conf->user_expire_ms, 60000);
+	conf_free(&conf);
+	/* alone, Dovecot's 10 s limit */
+	conf = parse("director_user_expire = 10 s\n" MIN_LISTENER);
+	assert_int_equal(conf->user_expire_ms, 10000);
+	conf_free(&conf);
 }
 
 static void

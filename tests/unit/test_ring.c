@@ -613,6 +613,9 @@ test_weak_takeover_near_expiry(void **state)
 	assert_int_equal(
 	    engine_route(net.e[1], net.now, &s1, 31337, ""), ENGINE_ROUTE_WAIT);
 	net_settle(&net);
+	/* its USER-WEAK came back: it waits for a SYNC round as well */
+	assert_int_equal(take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &s1), 0);
+	net_run(&net, 100);
 	assert_int_equal(take_effects(&net, 1, ENGINE_EFFECT_ROUTED, &s1), 1);
 	assert_int_not_equal(backend_index(&net, &s1.backend), old);
 	for (i = 0; i < 3; i++)
