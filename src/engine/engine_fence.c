@@ -206,6 +206,18 @@ engine_fences_run(struct engine *e)
 	}
 }
 
+bool
+engine_fences_unshared(const struct engine *e)
+{
+	const struct engine_fence *f;
+
+	TAILQ_FOREACH (f, &e->fences, link) {
+		if (f->kind == ENGINE_FENCE_REMOVAL || !f->ring)
+			return true;
+	}
+	return false;
+}
+
 /* Takes back a move fence that has nothing to wait for. */
 static void
 engine_move_drop(struct engine *e, struct engine_fence *f)

@@ -191,6 +191,10 @@ engine_now_secs(const struct engine *e)
 
 /* The sessions of a user hash, or NULL. */
 struct engine_user *engine_user_find(const struct engine *e, uint32_t hash);
+/* Whether a fence runs that a director joining the ring now would not
+ * learn of (a removal's, or a move that is not a ring move): SYNCs of
+ * others wait for it to end (ring_sync.c). */
+bool engine_fences_unshared(const struct engine *e);
 /* Queues a kick of s (once). */
 void engine_kick(struct engine *e, struct engine_session *s);
 /* Sets or clears MOVING|KILLING on the user's assignment in tag. */

@@ -127,6 +127,15 @@ struct ring_admin_waiter {
 	uint64_t deadline_ms;
 };
 
+/* Move rounds remembered as ended (ring_move.c), so that a late copy of
+ * their kill token does not start a fence again. */
+#define RING_ENDED_ROUNDS 64
+struct ring_ended_round {
+	uint32_t hash;
+	struct engine_round round;
+	uint64_t at_ms; /* 0: unused */
+};
+
 /* Our near-expiry takeover of a user (ring_weak.c). */
 struct ring_takeover {
 	uint32_t hash;
@@ -169,6 +178,8 @@ struct ring {
 		unsigned int passes;
 	} strays[RING_STRAYS_MAX];
 	uint32_t wrong_hosts_hash; /* a SYNC's hash that differed, once */
+	struct ring_ended_round ended[RING_ENDED_ROUNDS];
+	size_t ended_next;
 
 	/* SYNCs of others held while we have no right */
 	struct ringwire_msg *held_syncs;

@@ -81,8 +81,8 @@ ring_round_beats(const struct engine_round *a, const struct engine_round *b)
 /* The kill token of round for hash to our right: named by its round for
  * a peer of ours, 2.3's anonymous USER-KILLED for others. */
 static void
-ring_send_killed(
-    struct engine *e, uint32_t hash, const struct engine_round *round)
+ring_send_killed(struct engine *e, uint32_t hash,
+    const struct engine_round *round, const struct ipaddr *target)
 {
 	struct ring *r = e->ring;
 	struct ringwire_msg *m = &r->msg;
@@ -94,6 +94,8 @@ ring_send_killed(
 	if (r->right->rounds && round != NULL) {
 		m->cmd = RINGWIRE_X_USER_KILLED;
 		ring_round_put(&m->dir, round);
+		if (target != NULL)
+			m->user.ip = *target;
 	} else
 		m->cmd = RINGWIRE_USER_KILLED;
 	(void)ring_send(e, r->right, m);
@@ -134,9 +136,14 @@ ring_originate_everywhere(
 	ring_flood_everywhere(e, NULL, &m);
 }
 
+static bool ring_round_ended(struct engine *e, uint32_t hash,
+    const struct engine_round *round, bool record);
+
 void
 ring_fence_everywhere(struct engine *e, struct engine_fence *f)
 {
+	if (f->kind == ENGINE_FENCE_MOVE && f->round.port != 0)
+		(void)ring_round_ended(e, f->user_hash, &f->round, true);
 	f->kill = ENGINE_KILL_DELAY;
 	f->deadline_ms = e->now_ms + e->set.kick_delay_ms;
 }
@@ -178,7 +185,7 @@ ring_move_killed_local(struct engine *e, struct engine_fence *f)
 		f->kill = ENGINE_KILL_WAITING_NOTIFY;
 	else if (f->kill == ENGINE_KILL_KILLING ||
 	    f->kill == ENGINE_KILL_NOTIFY_RECEIVED) {
-		ring_send_killed(e, f->user_hash, &f->round);
+		ring_send_killed(e, f->user_hash, &f->round, &f->backend);
 		f->kill = ENGINE_KILL_WAITING_EVERYONE;
 	}
 }
@@ -196,7 +203,8 @@ ring_moves_resend(struct engine *e)
 		    f->kill == ENGINE_KILL_WAITING_EVERYONE &&
 		    (f->ring_origin ||
 			(e->ring->right != NULL && e->ring->right->rounds)))
-			ring_send_killed(e, f->user_hash, &f->round);
+			ring_send_killed(
+			    e, f->user_hash, &f->round, &f->backend);
 	}
 	ring_host_tokens_resend(e);
 }
@@ -321,11 +329,11 @@ ring_move_finished(struct engine *e, const struct engine_fence *f)
  * fence of ours on, unless it passed here already (its origin is gone):
  * then it ends ring-wide. */
 static void
-ring_pass_stray(
-    struct engine *e, uint32_t hash, const struct engine_round *round)
+ring_pass_stray(struct engine *e, uint32_t hash,
+    const struct engine_round *round, const struct ipaddr *target)
 {
 	if (!ring_stray_seen(e, hash, ring_round_passes(round)))
-		ring_send_killed(e, hash, round);
+		ring_send_killed(e, hash, round, target);
 	else if (round == NULL)
 		ring_originate_everywhere(e, hash, round);
 	else {
@@ -339,35 +347,75 @@ ring_pass_stray(
 	}
 }
 
-/* The token of a move we never heard of (its USER-MOVE was lost with a
- * link) while sessions of the user are open here: they may be on the
- * old backend, so they are kicked (all of them: the target is not
- * known) and the token goes on once they have ended, as for any move. */
+/* Whether round's move of hash ended here lately (a late copy of its
+ * token must not start it again); with record, remembers that it did. */
 static bool
-ring_move_join_late(
-    struct engine *e, uint32_t hash, const struct engine_round *round)
+ring_round_ended(struct engine *e, uint32_t hash,
+    const struct engine_round *round, bool record)
 {
-	const struct engine_user *eu = engine_user_find(e, hash);
+	struct ring *r = e->ring;
+	struct ring_ended_round *er;
+	size_t i;
+
+	for (i = 0; i < RING_ENDED_ROUNDS; i++) {
+		er = &r->ended[i];
+		if (er->at_ms != 0 && er->hash == hash &&
+		    ring_round_equal(&er->round, round) &&
+		    e->now_ms - er->at_ms < r->set.move_timeout_ms)
+			return true;
+	}
+	if (record) {
+		er = &r->ended[r->ended_next++ % RING_ENDED_ROUNDS];
+		er->hash = hash;
+		er->round = *round;
+		er->at_ms = e->now_ms;
+	}
+	return false;
+}
+
+/*
+ * The token of a move we never heard of (its USER-MOVE was lost with a
+ * link, or we joined after it): the move is under way, so the user is
+ * fenced here as in any move (a login waits for its end) and the token
+ * goes on once our sessions of the user that are not on its target have
+ * ended.  With no target named (2.3's token), only if sessions are open
+ * here, and then all of them are kicked.
+ */
+static bool
+ring_move_join_late(struct engine *e, const struct ringwire_msg *msg,
+    const struct engine_round *round)
+{
+	const struct engine_user *eu = engine_user_find(e, msg->user.hash);
+	struct host *host = NULL;
 	const struct engine_session *s;
 	struct engine_fence *f;
 	struct ipaddr none;
 
+	if (round != NULL) {
+		if (ring_round_ended(e, msg->user.hash, round, false))
+			return false;
+		if (msg->user.ip.family != 0)
+			host = hosts_lookup(e->hosts, &msg->user.ip);
+	}
 	for (s = eu != NULL ? eu->sessions : NULL; s != NULL; s = s->next) {
 		if (s->state == ENGINE_SESSION_ROUTED ||
 		    s->state == ENGINE_SESSION_ALIVE)
 			break;
 	}
-	if (s == NULL)
+	if (host == NULL && s == NULL)
 		return false;
 	memset(&none, 0, sizeof(none));
-	f = engine_move_fence_unknown(e, hash, &none);
+	f = host != NULL ? engine_move_fence(e, msg->user.hash, host)
+			 : engine_move_fence_unknown(e, msg->user.hash, &none);
 	if (f == NULL)
 		return false;
 	log_warn("ring: kill token of user %u came for a move we did not "
-		 "hear of: its %zu sessions here are kicked first",
-	    hash, f->pending);
+		 "hear of: the user waits here until it has ended (%zu "
+		 "sessions kicked)",
+	    msg->user.hash, f->pending);
 	if (round != NULL)
 		f->round = *round;
+	f->ring_origin = false;
 	f->kill = ENGINE_KILL_NOTIFY_RECEIVED;
 	if (f->pending == 0)
 		ring_move_killed_local(e, f);
@@ -396,18 +444,19 @@ ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 			/* a move that lost to ours, or one not heard of
 			 * yet: on, once we have no session to wait for */
 			if (f->pending == 0)
-				ring_pass_stray(e, msg->user.hash, rp);
+				ring_pass_stray(
+				    e, msg->user.hash, rp, &msg->user.ip);
 			return;
 		}
 	}
-	if (f == NULL && ring_move_join_late(e, msg->user.hash, rp))
+	if (f == NULL && ring_move_join_late(e, msg, rp))
 		return;
 	if (f == NULL || f->kill == ENGINE_KILL_DELAY) {
 		/* a move we don't have (we joined after it began, or it is
 		 * over here): we have no session of it to wait for, so the
 		 * token goes on; if it comes back, its origin is gone and
 		 * the move is ended ring-wide so that nothing hangs */
-		ring_pass_stray(e, msg->user.hash, rp);
+		ring_pass_stray(e, msg->user.hash, rp, &msg->user.ip);
 		return;
 	}
 	switch (f->kill) {
@@ -415,19 +464,20 @@ ring_handle_user_killed(struct engine *e, const struct ringwire_msg *msg)
 		f->kill = ENGINE_KILL_NOTIFY_RECEIVED;
 		return;
 	case ENGINE_KILL_WAITING_NOTIFY:
-		ring_send_killed(e, f->user_hash, &f->round);
+		ring_send_killed(e, f->user_hash, &f->round, &f->backend);
 		f->kill = ENGINE_KILL_WAITING_EVERYONE;
 		return;
 	case ENGINE_KILL_WAITING_EVERYONE:
 		if (!f->ring_origin && rp != NULL) {
 			/* a copy sent again after the ring changed */
-			ring_pass_stray(e, f->user_hash, rp);
+			ring_pass_stray(e, f->user_hash, rp, &msg->user.ip);
 			return;
 		}
 		if (!f->ring_origin &&
 		    !ring_stray_seen(e, f->user_hash, ring_round_passes(rp))) {
 			/* a token sent again after the ring changed */
-			ring_send_killed(e, f->user_hash, &f->round);
+			ring_send_killed(
+			    e, f->user_hash, &f->round, &f->backend);
 			return;
 		}
 		/* ours came back (from 2.3), or one passed here twice: its
@@ -448,11 +498,14 @@ ring_handle_killed_everywhere(
 	struct engine_round round;
 
 	ring_flood_everywhere(e, l, msg);
+	if (msg->cmd == RINGWIRE_X_USER_KILLED_EVERYWHERE) {
+		ring_round_from(&round, &msg->round);
+		(void)ring_round_ended(e, msg->user.hash, &round, true);
+	}
 	if (f == NULL)
 		return;
 	if (msg->cmd == RINGWIRE_X_USER_KILLED_EVERYWHERE) {
 		/* only the round it names ends */
-		ring_round_from(&round, &msg->round);
 		if (ring_round_equal(&f->round, &round) &&
 		    f->kill != ENGINE_KILL_DELAY)
 			ring_fence_everywhere(e, f);

@@ -286,13 +286,34 @@ ring_sync_start(struct engine *e)
 	ring_send_sync(e);
 }
 
+/* Keeps a SYNC to pass on later (one per origin: the latest). */
+static void
+ring_sync_hold(struct ring *r, const struct ringwire_msg *sync)
+{
+	size_t i;
+
+	for (i = 0; i < r->held_count; i++) {
+		if (r->held_syncs[i].dir.port == sync->dir.port &&
+		    ipaddr_equals(&r->held_syncs[i].dir.ip, &sync->dir.ip)) {
+			r->held_syncs[i] = *sync;
+			return;
+		}
+	}
+	if (r->held_count < RING_HELD_SYNCS_MAX) {
+		if (r->held_syncs == NULL)
+			r->held_syncs = xcalloc(
+			    RING_HELD_SYNCS_MAX, sizeof(*r->held_syncs));
+		r->held_syncs[r->held_count++] = *sync;
+	}
+}
+
 static void
 ring_held_syncs_release(struct engine *e)
 {
 	struct ring *r = e->ring;
 	size_t i;
 
-	if (r->right == NULL)
+	if (r->right == NULL || engine_fences_unshared(e))
 		return;
 	for (i = 0; i < r->held_count; i++)
 		(void)ring_send(e, r->right, &r->held_syncs[i]);
@@ -422,16 +443,14 @@ ring_handle_sync(
 	fwd = *msg;
 	if (fwd.sync.has_extra && fwd.sync.minor > RING_MINOR_OURS)
 		fwd.sync.minor = RING_MINOR_OURS;
-	if (r->right != NULL) {
+	/* while a fence of ours that a director joining now cannot know of
+	 * runs (a removal, a local move), others' SYNCs wait here: such a
+	 * director stays unsynced, and assigns no new user, until it ends */
+	if (r->right != NULL && !engine_fences_unshared(e)) {
 		(void)ring_send(e, r->right, &fwd);
 		return;
 	}
-	if (r->held_count < RING_HELD_SYNCS_MAX) {
-		if (r->held_syncs == NULL)
-			r->held_syncs = xcalloc(
-			    RING_HELD_SYNCS_MAX, sizeof(*r->held_syncs));
-		r->held_syncs[r->held_count++] = fwd;
-	}
+	ring_sync_hold(r, &fwd);
 }
 
 /* -- directors joining and leaving ----------------------------------------- */
@@ -798,6 +817,8 @@ ring_sync_tick(struct engine *e)
 	struct ring *r = e->ring;
 	size_t i;
 
+	if (r->held_count > 0)
+		ring_held_syncs_release(e);
 	if (!r->synced && !r->alone && r->right != NULL && r->left != NULL &&
 	    e->now_ms - r->sync_sent_ms >= RING_SYNC_TIMEOUT_MS) {
 		log_warn("ring: SYNC seq=%u appears to have got lost, "

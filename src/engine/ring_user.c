@@ -440,9 +440,12 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 		    !(from != NULL && from->users_override))
 			return; /* it predates the move */
 		if ((from != NULL && from->users_override) ||
-		    (u->flags & USER_FLAG_WEAK) != 0) {
+		    (u->flags & USER_FLAG_WEAK) != 0 ||
+		    (handshake && ru->weak)) {
 			/* a weak user gives way to any non-weak USER: an
-			 * objection to a takeover (ring_weak.c) */
+			 * objection to a takeover (ring_weak.c); a weak U
+			 * is a move we did not hear of: the user waits
+			 * here until it has ended */
 			u = ring_user_take(e, u, ru->hash, host, ts);
 			changed = u != NULL;
 		} else if ((u->flags & USER_FLAG_PROVISIONAL) != 0 ||
@@ -458,24 +461,23 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 			u = ring_user_take(e, u, ru->hash, host, ts);
 			changed = u != NULL;
 		} else {
+			/* 2.3's rule picks the lower address; the loser's
+			 * sessions are fenced ring-wide by a move, not just
+			 * kicked (a director that has none would route to
+			 * the winner while they still run elsewhere) */
 			struct host *winner =
 			    ipaddr_cmp(&host->ip, &ours->ip) < 0 ? host : ours;
+			const char *status = NULL;
 
 			log_error(
 			    "ring: user hash %u is being redirected to "
 			    "two hosts: %s and %s (old_ts=%u, new_ts=%u): "
-			    "keeping %s",
+			    "moving it to %s",
 			    ru->hash, ipaddr_format(&ours->ip, a),
 			    ipaddr_format(&host->ip, b), u->timestamp, ts,
 			    winner->ip_str);
-			if (winner == host)
-				u = ring_user_take(e, u, ru->hash, host, ts);
-			else if (u != NULL)
-				ring_user_send(e, NULL, ours, u);
-			ring_originate_user(
-			    e, RINGWIRE_USER_KICK_HASH, ru->hash, &winner->ip);
-			(void)engine_kick_user(e, ru->hash, &winner->ip);
-			changed = winner == host && u != NULL;
+			(void)engine_move_start(e, ru->hash, winner, &status);
+			return;
 		}
 	}
 	/* an aged timestamp is a peer's provisional assignment (or one

@@ -107,7 +107,8 @@ enum ringwire_cmd {
 	 * kill tokens named by their round, the <orig> (with seq) of the
 	 * USER-MOVE or HOST-REMOVE that started them, to the right only;
 	 * and their ends, flooded, naming the round as <round> */
-	RINGWIRE_X_USER_KILLED, /* X-USER-KILLED <round> <hash> */
+	/* X-USER-KILLED <round> <hash> [<target backend>] */
+	RINGWIRE_X_USER_KILLED,
 	/* X-USER-KILLED-EVERYWHERE <orig> <hash> <round> */
 	RINGWIRE_X_USER_KILLED_EVERYWHERE,
 	RINGWIRE_X_HOST_KILLED, /* X-HOST-KILLED <round> <backend> */

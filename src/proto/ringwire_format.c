@@ -235,6 +235,8 @@ ringwire_put_args(
 			ret = buf_printf(out, "\t%" PRIu32, msg->user.hash);
 		if (ret == 0 && msg->cmd == RINGWIRE_X_USER_KILLED_EVERYWHERE)
 			ret = ringwire_put_director(out, &msg->round, true);
+		else if (ret == 0 && msg->user.ip.family != 0)
+			ret = ringwire_put_ip(out, &msg->user.ip);
 		break;
 	case RINGWIRE_USER_WEAK:
 	case RINGWIRE_USER_MOVE:

@@ -426,10 +426,13 @@ ringwire_parse_flooded(struct ringwire_parser *p, struct ringwire_msg *msg)
 		msg->host.down = p->f[5][0] == 'd';
 		return ringwire_director(p, 6, &msg->round);
 	case RINGWIRE_X_USER_KILLED:
-		if (ringwire_nargs(p, 4, 4) == -1 ||
-		    ringwire_orig(p, &msg->dir) == -1)
+		/* the move's target: optional */
+		if (ringwire_nargs(p, 4, 5) == -1 ||
+		    ringwire_orig(p, &msg->dir) == -1 ||
+		    ringwire_u32(p, 4, "user hash", &msg->user.hash) == -1)
 			return -1;
-		return ringwire_u32(p, 4, "user hash", &msg->user.hash);
+		return p->n == 6 ? ringwire_ip(p, 5, "backend", &msg->user.ip)
+				 : 0;
 	case RINGWIRE_X_USER_KILLED_EVERYWHERE:
 		if (ringwire_nargs(p, 7, 7) == -1 ||
 		    ringwire_orig(p, &msg->dir) == -1 ||
