@@ -580,6 +580,21 @@ engine_admin(struct engine *e, uint64_t now_ms,
     const struct engine_admin_op *op, void *requester)
 {
 	engine_see_time(e, now_ms);
+	if (op->type != ENGINE_ADMIN_USER_KICK &&
+	    op->type != ENGINE_ADMIN_DIRECTOR_ADD &&
+	    op->type != ENGINE_ADMIN_DIRECTOR_REMOVE && !ring_joined(e)) {
+		/* its view of users, moves and backends is not the ring's
+		 * yet: a change made on it would miss directors that have
+		 * not heard of it (and the ring's backend list replaces its
+		 * own when it joins) */
+		log_warn("admin %s: refused, this director has not joined "
+			 "the ring yet",
+		    op->who != NULL ? op->who : "?");
+		engine_reply(e, requester,
+		    "Ring not joined yet: try again once this director has "
+		    "synced with the ring");
+		return;
+	}
 	switch (op->type) {
 	case ENGINE_ADMIN_HOST_SET:
 	case ENGINE_ADMIN_HOST_UPDATE:

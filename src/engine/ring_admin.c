@@ -134,6 +134,14 @@ engine_ring_reload(struct engine *e, uint64_t now_ms,
 /* -- status ---------------------------------------------------------------- */
 
 bool
+ring_joined(const struct engine *e)
+{
+	const struct ring *r = e->ring;
+
+	return !engine_ring_enabled(e) || (r->handshaked && !r->frozen);
+}
+
+bool
 engine_ring_may_serve(const struct engine *e, uint64_t now_ms)
 {
 	const struct ring *r = e->ring;

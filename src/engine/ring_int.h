@@ -407,6 +407,9 @@ void ring_admin_wait(struct engine *e, void *requester);
 uint32_t ring_sync_barrier(const struct engine *e);
 bool ring_sync_passed(const struct engine *e, uint32_t barrier);
 void ring_admin_forget(struct engine *e, void *requester);
+/* Whether admin changes may be made here: not in a ring, or joined
+ * (handshaked, not frozen; alone counts). */
+bool ring_joined(const struct engine *e);
 /* DIRECTOR-ADD and DIRECTOR-REMOVE. */
 void ring_admin_director(
     struct engine *e, const struct engine_admin_op *op, void *requester);
