@@ -365,7 +365,23 @@ ring_admin_forget(struct engine *e, void *requester)
 
 /* -- USER and U ----------------------------------------------------------------- */
 
-/* Takes the peer's host for u (or a new record): a local fence if our
+/* Our sessions of hash are not on host, where the ring has the user now
+ * (we missed its move, or were cut off while we routed it): they are
+ * fenced by a ring move of ours to host, so that every director waits
+ * for them to end (and the kick delay) before it routes the user there;
+ * a local fence if a move of the user already runs here, or alone. */
+static void
+ring_user_fence_ours(struct engine *e, uint32_t hash, struct host *host)
+{
+	const char *status = NULL;
+
+	if (!e->ring->alone &&
+	    engine_move_start(e, hash, host, &status) != NULL)
+		return;
+	(void)engine_move_local(e, hash, host);
+}
+
+/* Takes the peer's host for u (or a new record): a fence if our
  * sessions of the user are elsewhere. */
 struct user *
 ring_user_take(struct engine *e, struct user *u, uint32_t hash,
@@ -384,7 +400,7 @@ ring_user_take(struct engine *e, struct user *u, uint32_t hash,
 		return NULL;
 	u->flags &= ~(uint32_t)(USER_FLAG_PROVISIONAL | USER_FLAG_WEAK);
 	if (engine_sessions_elsewhere(e, hash, host))
-		(void)engine_move_local(e, hash, host);
+		ring_user_fence_ours(e, hash, host);
 	return users_lookup(users, hash, now);
 }
 
