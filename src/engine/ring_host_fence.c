@@ -113,7 +113,9 @@ ring_host_killed_local(struct engine *e, struct engine_fence *f)
 	struct engine_fence *k;
 	size_t i;
 
-	if (r->alone || (r->left == NULL && r->right == NULL)) {
+	/* between links (a handshake under way) the token waits for a
+	 * right; alone, there is no one else to wait for */
+	if (r->alone) {
 		ring_fence_everywhere(e, f);
 		return;
 	}

@@ -332,6 +332,9 @@ void ring_move_killed_local(struct engine *e, struct engine_fence *f);
  * releases a director that joined during the move (it got the user weak
  * in its handshake). */
 void ring_move_finished(struct engine *e, const struct engine_fence *f);
+/* We are alone now: the ring fences whose sessions here have ended are
+ * done everywhere (their kick delay starts). */
+void ring_fences_alone(struct engine *e);
 /* A new right: resend the kill tokens that may have been lost. */
 void ring_moves_resend(struct engine *e);
 

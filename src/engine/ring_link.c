@@ -223,6 +223,7 @@ ring_become_alone(struct engine *e)
 	r->handshaked = true;
 	r->synced = true;
 	r->frozen = false;
+	ring_fences_alone(e);
 	ring_waiters_run(e);
 	ring_admin_run(e);
 	engine_flush_step_all(e);

@@ -175,7 +175,9 @@ ring_move_killed_local(struct engine *e, struct engine_fence *f)
 {
 	struct ring *r = e->ring;
 
-	if (r->alone || (r->left == NULL && r->right == NULL)) {
+	/* between links (a handshake under way) the token waits for a
+	 * right; alone, there is no one else to wait for */
+	if (r->alone) {
 		ring_fence_everywhere(e, f);
 		return;
 	}
@@ -187,6 +189,19 @@ ring_move_killed_local(struct engine *e, struct engine_fence *f)
 	    f->kill == ENGINE_KILL_NOTIFY_RECEIVED) {
 		ring_send_killed(e, f->user_hash, &f->round, &f->backend);
 		f->kill = ENGINE_KILL_WAITING_EVERYONE;
+	}
+}
+
+void
+ring_fences_alone(struct engine *e)
+{
+	struct engine_fence *f;
+
+	/* the tokens they wait for have no one left to pass */
+	TAILQ_FOREACH (f, &e->fences, link) {
+		if (f->ring && f->pending == 0 &&
+		    f->kill != ENGINE_KILL_DELAY && f->kill != ENGINE_KILL_NONE)
+			ring_fence_everywhere(e, f);
 	}
 }
 
