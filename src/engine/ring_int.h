@@ -33,6 +33,11 @@
  * (copies are sent again when the ring changes) is dropped there; one of
  * 2.3 that passes twice is taken for one whose origin is gone. */
 #define RING_ROUND_PASSES_MAX 4
+/* A DIRECTOR line for a known director resets what we saw from it (it
+ * may have restarted) and goes on, at most once in this long: copies of
+ * it, and of what that director flooded before, must not go round a
+ * ring that no longer includes it for ever. */
+#define RING_DIRECTOR_RESET_HOLD_MS 1000
 /* The minor version our SYNCs carry (our VERSION line says 9): 2.3
  * lowers it to its own as it passes one on, so a SYNC that comes back
  * with it went round directors of ours only, and our extensions (the
@@ -53,6 +58,7 @@ struct ring_dir {
 	uint32_t sync_seq, sync_ts; /* its last SYNC seen */
 	unsigned int sync_dups;
 	uint64_t network_failure_ms, protocol_failure_ms;
+	uint64_t reset_ms; /* a DIRECTOR line last reset what we saw of it */
 };
 
 enum ring_link_state {

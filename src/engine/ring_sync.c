@@ -477,6 +477,10 @@ ring_handle_director(
 	}
 	if (d->self || d->removed)
 		return;
+	if (d->reset_ms != 0 &&
+	    e->now_ms - d->reset_ms < RING_DIRECTOR_RESET_HOLD_MS)
+		return; /* a copy that went round */
+	d->reset_ms = e->now_ms;
 	/* known: it (re)connected somewhere, so it may have restarted */
 	forward = d->seq_known || d->sync_known;
 	d->seq_known = false;
@@ -623,6 +627,13 @@ ring_host_apply(struct engine *e, const struct ringwire_host *h, bool hand,
 				 "our previous update had finished - setting "
 				 "it to %s with %u vhosts",
 			    host->ip_str, down ? "down" : "up", vhosts);
+	} else if (!hand && host->down != down &&
+	    (ts < host->last_updown_change ||
+		(ts == host->last_updown_change && host->down))) {
+		/* an older up/down than ours, re-flooded by a peer whose
+		 * SYNC found our hosts different: ours goes out again, or
+		 * its view never comes round to it */
+		*reannounce_r = true;
 	}
 	if (host->vhost_count != vhosts) {
 		log_info("ring: backend %s vhosts %u -> %u", host->ip_str,

@@ -130,7 +130,9 @@ sim_usage(void)
 	    "       sim --selftest\n"
 	    "options: --unsafe (HOST-FLUSH too), --partitions (partitions "
 	    "and long hangs too),\n"
-	    "         --count (violations counted, not fatal), --directors "
+	    "         --count (violations counted, not fatal), --allow N "
+	    "(counted; fails\n"
+	    "         if more than N seeds have any), --directors "
 	    "N (1..%d)\n",
 	    SIM_DIRECTORS_MAX);
 	exit(2);
@@ -154,6 +156,7 @@ int
 main(int argc, char **argv)
 {
 	uint64_t seeds = 0, first = 1, seed = 0, seconds = 0;
+	uint64_t allow = UINT64_MAX;
 	struct sim_opts o = {.steps = SIM_STEPS_DEFAULT};
 	bool one = false, selftest = false;
 	struct sim_totals t;
@@ -180,7 +183,10 @@ main(int argc, char **argv)
 			o.partitions = true;
 		else if (strcmp(argv[i], "--count") == 0)
 			o.count_only = true;
-		else if (strcmp(argv[i], "--directors") == 0) {
+		else if (strcmp(argv[i], "--allow") == 0) {
+			allow = sim_arg(argc, argv, &i);
+			o.count_only = true;
+		} else if (strcmp(argv[i], "--directors") == 0) {
 			o.ndirs = (uint32_t)sim_arg(argc, argv, &i);
 			if (o.ndirs < 1 || o.ndirs > SIM_DIRECTORS_MAX)
 				sim_usage();
@@ -205,5 +211,12 @@ main(int argc, char **argv)
 	} else
 		sim_usage();
 	sim_summary(&t, sim_clock() - start);
+	if (allow != UINT64_MAX && t.violated_seeds > allow) {
+		printf("sim: %llu seeds with violations, more than the %llu "
+		       "allowed\n",
+		    (unsigned long long)t.violated_seeds,
+		    (unsigned long long)allow);
+		return 1;
+	}
 	return t.failed == 0 ? 0 : 1;
 }

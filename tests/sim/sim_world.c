@@ -301,7 +301,10 @@ sim_world_new(uint64_t seed, const struct sim_opts *o)
 	w->verbose = o->verbose;
 	w->partitions = o->partitions;
 	w->count_only = o->count_only || o->partitions;
-	log_set_level(o->verbose ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR);
+	log_set_level(o->verbose
+		? (getenv("SIM_DEBUG") != NULL ? LOG_LEVEL_DEBUG
+					       : LOG_LEVEL_INFO)
+		: LOG_LEVEL_ERROR);
 	if (o->verbose) /* the engines log to stderr: keep the order */
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	sim_rng_seed(&w->rng, seed);
