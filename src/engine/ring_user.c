@@ -477,12 +477,18 @@ ring_user_apply(struct engine *e, struct ring_link *from,
 			u = ring_user_take(e, u, ru->hash, host, ts);
 			changed = u != NULL;
 		} else {
-			/* 2.3's rule picks the lower address; the loser's
-			 * sessions are fenced ring-wide by a move, not just
-			 * kicked (a director that has none would route to
-			 * the winner while they still run elsewhere) */
-			struct host *winner =
-			    ipaddr_cmp(&host->ip, &ours->ip) < 0 ? host : ours;
+			/* the newer assignment wins (a director that was
+			 * cut off comes back with the one a move replaced),
+			 * of two as new the lower address (2.3's rule); the
+			 * loser's sessions are fenced ring-wide by a move,
+			 * not just kicked (a director that has none would
+			 * route to the winner while they still run
+			 * elsewhere); directors that pick differently start
+			 * two moves, which merge into one */
+			struct host *winner = ts != u->timestamp
+			    ? (ts > u->timestamp ? host : ours)
+			    : ipaddr_cmp(&host->ip, &ours->ip) < 0 ? host
+								   : ours;
 			const char *status = NULL;
 
 			log_error(

@@ -32,10 +32,6 @@ KNOWN_BUGS = {
     "Disconnected for inactivity', POP3 '-ERR Disconnected for "
     "inactivity' (no [SYS/TEMP]: a POP3 client takes it for a wrong "
     "password)",
-    "move undone": "a move answered OK while one director was cut off "
-    "from the ring is undone when that director comes back: its stale "
-    "assignment conflicts with the move's, and the conflict rule keeps the "
-    "lower IP, the old backend, on every director",
     "reconnect loop": "a director alone in its ring whose peers refuse "
     "connections redials them in a tight loop: a CPU busy and a log line "
     "'Connection refused, disconnecting' per attempt",
@@ -270,8 +266,7 @@ def test_move_made_while_a_director_is_cut_off_sticks(ring, backends,
     where = {d.name: lookup(d, user)[0] for d in ds}
     note("%s moved from %s to %s while d2 was cut off; after d2 came "
          "back: %s" % (user, low, high, where))
-    if set(where.values()) == {low}:
-        pytest.xfail("known bug: " + KNOWN_BUGS["move undone"])
+    # its stale assignment is older than the move's: the move stays
     assert set(where.values()) == {high}, where
 
 

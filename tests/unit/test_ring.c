@@ -327,6 +327,21 @@ clear_effects(struct net *net)
 
 /* -- tests ------------------------------------------------------------ */
 
+/* A ring of three, synced, with user hash logged in through director
+ * dir (session s, alive); returns the index of its backend. */
+static int
+net_start_user(
+    struct net *net, int dir, struct engine_session *s, uint32_t hash)
+{
+	net_init(net, 3);
+	net_run(net, 500);
+	assert_int_equal(
+	    engine_route(net->e[dir], net->now, s, hash, ""), ENGINE_ROUTE_OK);
+	engine_session_alive(net->e[dir], net->now, s);
+	net_settle(net);
+	return backend_index(net, &s->backend);
+}
+
 static void
 test_three_sync(void **state)
 {
@@ -438,13 +453,7 @@ test_move_fences_across_ring(void **state)
 	int requester, old, to;
 	struct net net;
 
-	net_init(&net, 3);
-	net_run(&net, 500);
-	assert_int_equal(
-	    engine_route(net.e[1], net.now, &live, 77, ""), ENGINE_ROUTE_OK);
-	engine_session_alive(net.e[1], net.now, &live);
-	net_settle(&net);
-	old = backend_index(&net, &live.backend);
+	old = net_start_user(&net, 1, &live, 77);
 	to = (old + 1) % 3;
 	clear_effects(&net);
 	op.ip = &net.backend[to];
@@ -491,13 +500,7 @@ test_frozen_director_rejoins(void **state)
 	int requester, old, to;
 	struct net net;
 
-	net_init(&net, 3);
-	net_run(&net, 500);
-	assert_int_equal(
-	    engine_route(net.e[2], net.now, &stale, 99, ""), ENGINE_ROUTE_OK);
-	engine_session_alive(net.e[2], net.now, &stale);
-	net_settle(&net);
-	old = backend_index(&net, &stale.backend);
+	old = net_start_user(&net, 2, &stale, 99);
 	to = (old + 1) % 3;
 	/* director 2 stops; the others drop it and move the user */
 	net.up[2] = false;
@@ -558,13 +561,7 @@ test_conflict_lower_ip_wins(void **state)
 	int mine, other, winner, i;
 	struct net net;
 
-	net_init(&net, 3);
-	net_run(&net, 500);
-	assert_int_equal(
-	    engine_route(net.e[0], net.now, &s0, 555, ""), ENGINE_ROUTE_OK);
-	engine_session_alive(net.e[0], net.now, &s0);
-	net_settle(&net);
-	mine = backend_index(&net, &s0.backend);
+	mine = net_start_user(&net, 0, &s0, 555);
 	other = mine == 0 ? 1 : 0;
 	winner = mine < other ? mine : other; /* 10.1.0.1 < 10.1.0.2 */
 	clear_effects(&net);
@@ -584,6 +581,43 @@ test_conflict_lower_ip_wins(void **state)
 	net_free(&net);
 }
 
+/* Of two assignments the newer wins: a director cut off from the ring
+ * comes back with the one a move replaced, and must not undo the move. */
+static void
+test_conflict_newer_wins(void **state)
+{
+	struct engine_session s0 = {0};
+	char line[128], ip[IPADDR_STR_MAX];
+	uint32_t made;
+	int mine, other, i;
+	struct net net;
+
+	mine = net_start_user(&net, 0, &s0, 556);
+	made = (uint32_t)(net.now / 1000);
+	other = mine == 0 ? 1 : 0;
+	net_run(&net, 3000);
+	clear_effects(&net);
+	/* an older assignment elsewhere: ours stays, nothing is kicked */
+	snprintf(line, sizeof(line), "USER\t556\t%s\t%u",
+	    ipaddr_format(&net.backend[other], ip), made - 5);
+	inject(&net, 1, 2, line);
+	net_run(&net, 500);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 556), mine);
+	assert_int_equal(take_effects(&net, 0, ENGINE_EFFECT_KICK, &s0), 0);
+	/* a newer one: it wins everywhere and our session is kicked */
+	snprintf(line, sizeof(line), "USER\t556\t%s\t%u",
+	    ipaddr_format(&net.backend[other], ip),
+	    (unsigned int)(net.now / 1000));
+	inject(&net, 1, 2, line);
+	net_settle(&net);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(user_backend(&net, i, 556), other);
+	assert_int_equal(take_effects(&net, 0, ENGINE_EFFECT_KICK, &s0), 1);
+	engine_session_end(net.e[0], net.now, &s0);
+	net_free(&net);
+}
+
 static void
 test_weak_takeover_near_expiry(void **state)
 {
@@ -592,13 +626,7 @@ test_weak_takeover_near_expiry(void **state)
 	int requester, old, i;
 	struct net net;
 
-	net_init(&net, 3);
-	net_run(&net, 500);
-	assert_int_equal(
-	    engine_route(net.e[0], net.now, &s0, 31337, ""), ENGINE_ROUTE_OK);
-	engine_session_alive(net.e[0], net.now, &s0);
-	net_settle(&net);
-	old = backend_index(&net, &s0.backend);
+	old = net_start_user(&net, 0, &s0, 31337);
 	engine_session_end(net.e[0], net.now, &s0);
 	/* its backend goes down: the user keeps it until near expiry */
 	op.ip = &net.backend[old];
@@ -984,6 +1012,7 @@ main(void)
 	    cmocka_unit_test(test_move_fences_across_ring),
 	    cmocka_unit_test(test_frozen_director_rejoins),
 	    cmocka_unit_test(test_conflict_lower_ip_wins),
+	    cmocka_unit_test(test_conflict_newer_wins),
 	    cmocka_unit_test(test_weak_takeover_near_expiry),
 	    cmocka_unit_test(test_alone_failed_dial_not_retried_at_once),
 	    cmocka_unit_test(test_handshake_host_list_bounded),
