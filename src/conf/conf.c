@@ -156,6 +156,7 @@ const struct conf_setting conf_settings[] = {
     {BACKEND("lmtp_port", CONF_TYPE_PORT, lmtp_port)},
     {BACKEND("tls", CONF_TYPE_ENUM, tls), ENUM(conf_tls_names)},
     {BACKEND("ssl_verify", CONF_TYPE_BOOL, ssl_verify)},
+    {BACKEND("proxy_protocol", CONF_TYPE_BOOL, proxy_protocol)},
     {BACKEND("ssl_name", CONF_TYPE_STRING, ssl_name)},
     {BACKEND("connect_timeout", CONF_TYPE_TIME, connect_timeout_ms), .min = 1},
     {BACKEND("idle_timeout", CONF_TYPE_TIME, idle_timeout_ms), .min = 1000},

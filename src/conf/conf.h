@@ -99,6 +99,9 @@ struct conf_backend {
 	char *ssl_name;
 	uint64_t connect_timeout_ms;
 	uint64_t idle_timeout_ms;
+	/* a PROXY v2 header opens every backend connection (the client's
+	 * addresses; no IMAP ID or XCLIENT then) */
+	bool proxy_protocol;
 };
 
 struct conf {

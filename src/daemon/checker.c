@@ -33,6 +33,7 @@
 #include "engine.h"
 #include "healthcheck.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "router.h"
 #include "sockaddr.h"
 #include "tls.h"
@@ -310,6 +311,13 @@ checker_probe_start(
 		return;
 	}
 	checker_probe_setcb(p);
+	if (c->d->conf->backend.proxy_protocol) {
+		/* a backend that takes PROXY headers wants one from us too */
+		uint8_t hdr[PROXYPROTO_V2_HEADER];
+
+		(void)bufferevent_write(
+		    p->bev, hdr, proxyproto_v2_local(hdr, sizeof(hdr)));
+	}
 	sslen = sockaddr_from_ip(&b->ip, port, &ss);
 	if (bufferevent_socket_connect(
 		p->bev, (struct sockaddr *)&ss, (int)sslen) == -1)

@@ -277,6 +277,14 @@ tls_socket_new(struct event_base *base, int fd, struct ssl_ctx_st *ctx,
 }
 
 const char *
+tls_session_version(struct bufferevent *bev)
+{
+	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+	return ssl != NULL ? SSL_get_version(ssl) : NULL;
+}
+
+const char *
 tls_error_string(struct bufferevent *bev)
 {
 	static char buf[320];

@@ -75,6 +75,10 @@ struct bufferevent *tls_socket_new(struct event_base *base, int fd,
  * OpenSSL's reason ("IP address mismatch", "hostname mismatch"). */
 const char *tls_error_string(struct bufferevent *bev);
 
+/* The protocol version of bev's TLS session ("TLSv1.3"), or NULL if bev
+ * does not speak TLS. */
+const char *tls_session_version(struct bufferevent *bev);
+
 /* Maps "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" to OpenSSL's constant;
  * returns 0 for an unknown name. */
 int tls_version_parse(const char *name);

@@ -246,34 +246,47 @@ imap_backend_own_field(const char *name)
 		   strlen(IMAP_BACKEND_OWN_PREFIX)) == 0;
 }
 
+/* The x- fields of ours: the client's addresses, session, TTL. */
+static void
+imap_backend_id_ours(struct imap_backend *b, bool *first)
+{
+	const struct proto_client_info *info = &b->info;
+	char num[16];
+
+	if (info->client_ip[0] != '\0') {
+		imap_backend_append_id_pair(
+		    b, first, "x-originating-ip", info->client_ip);
+		snprintf(num, sizeof(num), "%u", info->client_port);
+		imap_backend_append_id_pair(
+		    b, first, "x-originating-port", num);
+	}
+	if (info->local_ip[0] != '\0') {
+		imap_backend_append_id_pair(
+		    b, first, "x-connected-ip", info->local_ip);
+		snprintf(num, sizeof(num), "%u", info->local_port);
+		imap_backend_append_id_pair(b, first, "x-connected-port", num);
+	}
+	if (info->session_id[0] != '\0')
+		imap_backend_append_id_pair(
+		    b, first, "x-session-id", info->session_id);
+	snprintf(num, sizeof(num), "%u", info->ttl);
+	imap_backend_append_id_pair(b, first, "x-proxy-ttl", num);
+}
+
 static void
 imap_backend_send_id(struct imap_backend *b)
 {
 	const struct proto_client_info *info = &b->info;
-	char num[16];
 	bool first = true;
-	size_t i;
+	size_t i, mark;
 
 	imap_backend_cmd_begin(b, b->tag_id, &b->out);
-	(void)buf_append_str(&b->out, "ID (");
-	if (info->client_ip[0] != '\0') {
-		imap_backend_append_id_pair(
-		    b, &first, "x-originating-ip", info->client_ip);
-		snprintf(num, sizeof(num), "%u", info->client_port);
-		imap_backend_append_id_pair(
-		    b, &first, "x-originating-port", num);
-	}
-	if (info->local_ip[0] != '\0') {
-		imap_backend_append_id_pair(
-		    b, &first, "x-connected-ip", info->local_ip);
-		snprintf(num, sizeof(num), "%u", info->local_port);
-		imap_backend_append_id_pair(b, &first, "x-connected-port", num);
-	}
-	if (info->session_id[0] != '\0')
-		imap_backend_append_id_pair(
-		    b, &first, "x-session-id", info->session_id);
-	snprintf(num, sizeof(num), "%u", info->ttl);
-	imap_backend_append_id_pair(b, &first, "x-proxy-ttl", num);
+	(void)buf_append_str(&b->out, "ID ");
+	mark = b->out.len;
+	(void)buf_append_str(&b->out, "(");
+	/* ours, unless the PROXY header said it all */
+	if (!info->proxy_header)
+		imap_backend_id_ours(b, &first);
 	/* The client's own fields follow, unless they are x- fields (ours
 	 * to set) or need a literal (which would stall the pipeline). */
 	for (i = 0; i < b->id_count; i++) {
@@ -285,6 +298,11 @@ imap_backend_send_id(struct imap_backend *b)
 			!imap_is_quotable(f->value, strlen(f->value))))
 			continue;
 		imap_backend_append_id_pair(b, &first, f->name, f->value);
+	}
+	if (first) { /* nothing to say: an empty list is not allowed */
+		b->out.len = mark;
+		(void)buf_append_str(&b->out, "NIL\r\n");
+		return;
 	}
 	(void)buf_append_str(&b->out, ")\r\n");
 }
@@ -331,7 +349,8 @@ imap_backend_send_login(struct imap_backend *b)
 			    "master-user login");
 		sasl = false;
 	}
-	if (imap_caps_has(b->caps, "ID"))
+	if (imap_caps_has(b->caps, "ID") &&
+	    (!b->info.proxy_header || b->id_count > 0))
 		imap_backend_send_id(b);
 	imap_backend_cmd_begin(b, b->tag_login, &b->pending);
 	if (sasl) {

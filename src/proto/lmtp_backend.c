@@ -235,7 +235,7 @@ lmtp_backend_caps_done(struct lmtp_backend *b)
 		b->state = LMTP_BACKEND_STARTTLS;
 		return LMTP_BACKEND_EV_MORE;
 	}
-	if (b->cap_xclient && !b->xclient_done) {
+	if (b->cap_xclient && !b->xclient_done && !b->info.proxy_header) {
 		b->xclient_done = true;
 		if (lmtp_backend_send_xclient(b)) {
 			b->state = LMTP_BACKEND_XCLIENT;

@@ -215,7 +215,7 @@ pop3_backend_caps_done(struct pop3_backend *b)
 		b->state = POP3_BACKEND_STLS;
 		return PROTO_ACT_MORE;
 	}
-	if (b->cap_xclient || b->greet_xclient) {
+	if ((b->cap_xclient || b->greet_xclient) && !b->info.proxy_header) {
 		struct xclient x;
 
 		/* pop3-login reads bare addresses only (see xclient.h) */

@@ -91,6 +91,9 @@ struct proto_client_info {
 	uint16_t local_port;
 	char session_id[32];
 	unsigned int ttl; /* proxy TTL to send (ours minus one) */
+	/* the backend connection began with a PROXY v2 header that carries
+	 * the addresses: no ID or XCLIENT forwarding */
+	bool proxy_header;
 };
 
 /* Outcome of a backend login, as the client must see it. */

@@ -7,6 +7,9 @@
  */
 #include "compat.h"
 
+#include <stdbool.h>
+#include <string.h>
+
 #include "ipaddr.h"
 #include "proxyproto.h"
 
@@ -278,4 +281,76 @@ proxyproto_parse(const void *data, size_t len, size_t *consumed_r,
 		memset(result_r, 0, sizeof(*result_r));
 	}
 	return st;
+}
+
+/* -- the client side: a v2 header toward a backend -------------------------- */
+
+#define PROXYPROTO_V2_TLV_SSL 0x20
+#define PROXYPROTO_V2_SUBTYPE_SSL_VERSION 0x21
+#define PROXYPROTO_V2_CLIENT_SSL 0x01
+
+static void
+proxyproto_put16(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+size_t
+proxyproto_v2_build(uint8_t *out, size_t size, const struct ipaddr *src,
+    uint16_t src_port, const struct ipaddr *dst, uint16_t dst_port,
+    const char *tls_version)
+{
+	bool v6 = src->family == IPADDR_FAMILY_V6;
+	size_t alen = v6 ? 16 : 4, n, vlen = 0, tlv = 0, len;
+
+	if (src->family != dst->family ||
+	    (src->family != IPADDR_FAMILY_V4 && !v6))
+		return 0;
+	if (tls_version != NULL) {
+		vlen = strlen(tls_version);
+		if (vlen > 64)
+			return 0;
+		/* client flags, verify, then the version sub-TLV */
+		tlv = PROXYPROTO_V2_TLV_HEADER + 1 + 4 +
+		    PROXYPROTO_V2_TLV_HEADER + vlen;
+	}
+	len = 2 * alen + 4 + tlv;
+	if (size < PROXYPROTO_V2_HEADER + len)
+		return 0;
+	memcpy(out, proxyproto_v2_sig, sizeof(proxyproto_v2_sig));
+	out[12] = 0x20 | PROXYPROTO_V2_CMD_PROXY;
+	out[13] = v6 ? PROXYPROTO_V2_TCP6 : PROXYPROTO_V2_TCP4;
+	proxyproto_put16(out + 14, len);
+	n = PROXYPROTO_V2_HEADER;
+	memcpy(out + n, src->a, alen);
+	memcpy(out + n + alen, dst->a, alen);
+	n += 2 * alen;
+	proxyproto_put16(out + n, src_port);
+	proxyproto_put16(out + n + 2, dst_port);
+	n += 4;
+	if (tls_version != NULL) {
+		out[n] = PROXYPROTO_V2_TLV_SSL;
+		proxyproto_put16(out + n + 1, tlv - PROXYPROTO_V2_TLV_HEADER);
+		out[n + 3] = PROXYPROTO_V2_CLIENT_SSL;
+		memset(out + n + 4, 0, 4); /* verify: 0, no client cert */
+		n += PROXYPROTO_V2_TLV_HEADER + 1 + 4;
+		out[n] = PROXYPROTO_V2_SUBTYPE_SSL_VERSION;
+		proxyproto_put16(out + n + 1, vlen);
+		memcpy(out + n + PROXYPROTO_V2_TLV_HEADER, tls_version, vlen);
+		n += PROXYPROTO_V2_TLV_HEADER + vlen;
+	}
+	return n;
+}
+
+size_t
+proxyproto_v2_local(uint8_t *out, size_t size)
+{
+	if (size < PROXYPROTO_V2_HEADER)
+		return 0;
+	memcpy(out, proxyproto_v2_sig, sizeof(proxyproto_v2_sig));
+	out[12] = 0x20 | PROXYPROTO_V2_CMD_LOCAL;
+	out[13] = 0; /* UNSPEC */
+	proxyproto_put16(out + 14, 0);
+	return PROXYPROTO_V2_HEADER;
 }

@@ -1,6 +1,7 @@
 /*
  * proxyproto.h - server side of the HAProxy PROXY protocol, versions 1
- * (text) and 2 (binary), as a pure parser.
+ * (text) and 2 (binary), as a pure parser; and the client side of
+ * version 2 (proxyproto_v2_build()).
  *
  * The shell keeps the bytes received so far on a PROXY listener and calls
  * proxyproto_parse() with all of them after every read.  The parser is
@@ -73,5 +74,25 @@ struct proxyproto_result {
  * that holds the addresses, and well-formed TLVs (skipped). */
 enum proxyproto_status proxyproto_parse(const void *data, size_t len,
     size_t *consumed_r, struct proxyproto_result *result_r);
+
+/*
+ * The client side, toward a backend that takes PROXY v2 (Dovecot's
+ * haproxy listeners, Postfix, Cyrus, ...): writes into out (size bytes)
+ * a PROXY command for a TCP connection from src:src_port to
+ * dst:dst_port (both of one family) and, when the client used TLS
+ * (tls_version, e.g. "TLSv1.3"; NULL: it did not), a PP2_TYPE_SSL TLV
+ * with PP2_CLIENT_SSL and the version as PP2_SUBTYPE_SSL_VERSION.
+ * Returns the header's length, or 0 if it does not fit or the addresses
+ * are unusable.  PROXYPROTO_V2_OUT_MAX always fits.
+ */
+#define PROXYPROTO_V2_OUT_MAX 128
+struct ipaddr;
+size_t proxyproto_v2_build(uint8_t *out, size_t size, const struct ipaddr *src,
+    uint16_t src_port, const struct ipaddr *dst, uint16_t dst_port,
+    const char *tls_version);
+/* A LOCAL command (the proxy's own connection: a health check): the
+ * backend uses the connection's addresses.  Returns its length, 16, or
+ * 0 if size is smaller. */
+size_t proxyproto_v2_local(uint8_t *out, size_t size);
 
 #endif

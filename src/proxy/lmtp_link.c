@@ -222,9 +222,14 @@ lmtp_link_get(struct lmtp_conn *c, const struct ipaddr *ip)
 	    ipaddr_format(ip, ipstr), conf->backend.lmtp_port);
 	l->next = c->links;
 	c->links = l;
+	c->info.proxy_header = conf->backend.proxy_protocol;
 	l->b = lmtp_backend_new(&set, &c->info, lmtp_server_helo(c->srv));
 	l->bev = bufferevent_socket_new(c->d->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (l->b == NULL || l->bev == NULL) {
+	if (l->b == NULL || l->bev == NULL ||
+	    (c->info.proxy_header &&
+		proxy_send_header(l->bev, &c->info,
+		    c->tls_active ? tls_session_version(c->client) : NULL) ==
+		    -1)) {
 		l->closed = true;
 		return l;
 	}

@@ -55,4 +55,13 @@ struct proxy_env {
 /* Writes a fresh session id (base64url text, NUL-terminated) to buf. */
 void proxy_session_id(struct proxy_env *env, char *buf, size_t size);
 
+/* Queues on bev (a backend connection, before anything else is sent) a
+ * PROXY v2 header with info's client and local addresses, and the TLS
+ * version the client used (NULL: plaintext).  Returns -1 if the
+ * addresses do not make one (the two of different families). */
+struct bufferevent;
+struct proto_client_info;
+int proxy_send_header(struct bufferevent *bev,
+    const struct proto_client_info *info, const char *tls_version);
+
 #endif

@@ -414,6 +414,7 @@ session_login_connect(struct session *s)
 	snprintf(s->backend_str, sizeof(s->backend_str),
 	    s->backend_ip.family == IPADDR_FAMILY_V6 ? "[%s]:%u" : "%s:%u",
 	    ipaddr_format(&s->backend_ip, ip), s->backend_port);
+	s->info.proxy_header = s->d->conf->backend.proxy_protocol;
 	s->pb = s->proto->backend_new(s->pc, creds, &s->info,
 	    s->d->conf->backend.tls == CONF_TLS_STARTTLS);
 	if (s->pb == NULL) {
@@ -428,6 +429,15 @@ session_login_connect(struct session *s)
 		return;
 	}
 	session_backend_setcb(s);
+	/* the header goes out first, before TLS to the backend too */
+	if (s->info.proxy_header &&
+	    proxy_send_header(s->backend, &s->info,
+		s->tls_active ? tls_session_version(s->client) : NULL) == -1) {
+		session_login_tempfail(s,
+		    "cannot make a PROXY header for the "
+		    "client's addresses");
+		return;
+	}
 	sslen = sockaddr_from_ip(&s->backend_ip, s->backend_port, &ss);
 	if (bufferevent_socket_connect(
 		s->backend, (struct sockaddr *)&ss, (int)sslen) == 0)

@@ -410,6 +410,34 @@ test_id_fields(void **state)
 	    "[CLOSE]");
 }
 
+/* Behind a PROXY v2 header the addresses are said: no x- fields; an ID
+ * only for the client's own fields. */
+static void
+test_proxy_header(void **state)
+{
+	struct proto_creds cr = creds_make(PROTO_AUTH_LOGIN, "", "u", "p");
+	struct proto_client_info info = info_default();
+	struct imap_backend_settings set;
+	struct imap_id_field id[] = {{"name", "Thunderbird"}};
+	struct imap_id_field own[] = {{"x-originating-ip", "6.6.6.6"}};
+
+	memset(&set, 0, sizeof(set));
+	info.proxy_header = true;
+	expect_backend(&cr, &info, NULL, 0, &set,
+	    GREETING_FULL "D1 OK [CAPABILITY Z] in\r\n",
+	    "D1 LOGIN \"u\" \"p\"\r\n"
+	    "[LOGGED_IN caps='Z' text='[CAPABILITY Z] in']");
+	expect_backend(&cr, &info, id, nitems(id), &set,
+	    GREETING_FULL "D1 OK\r\nD2 OK [CAPABILITY Z] in\r\n",
+	    "D1 ID (\"name\" \"Thunderbird\")\r\nD2 LOGIN \"u\" \"p\"\r\n"
+	    "[LOGGED_IN caps='Z' text='[CAPABILITY Z] in']");
+	/* nothing of the client's is left: NIL, never an empty list */
+	expect_backend(&cr, &info, own, nitems(own), &set,
+	    GREETING_FULL "D1 OK\r\nD2 OK [CAPABILITY Z] in\r\n",
+	    "D1 ID NIL\r\nD2 LOGIN \"u\" \"p\"\r\n"
+	    "[LOGGED_IN caps='Z' text='[CAPABILITY Z] in']");
+}
+
 static void
 test_ttl_zero(void **state)
 {
@@ -461,6 +489,7 @@ main(void)
 	    cmocka_unit_test(test_sasl),
 	    cmocka_unit_test(test_starttls),
 	    cmocka_unit_test(test_id_fields),
+	    cmocka_unit_test(test_proxy_header),
 	    cmocka_unit_test(test_ttl_zero),
 	    cmocka_unit_test(test_bad_backends),
 	};

@@ -196,6 +196,26 @@ test_xclient_pipelined(void **state)
 	    "<DATA 2 452 4.2.2 <u3> Quota exceeded><DONE>QUIT\r\n<CLOSE []>");
 }
 
+/* Behind a PROXY v2 header: no XCLIENT, whatever the backend offers. */
+static void
+test_proxy_header_no_xclient(void **state)
+{
+	static const char *const one[] = {"u1", NULL};
+	struct proto_client_info info = info_default;
+	const struct plan p = {.from = "a@b", .rcpts = one, .rset_at = -1};
+	static const char in[] = DOVECOT_GREETING DOVECOT_CAPS
+	    "250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 OK\r\n"
+	    "250 2.0.0 <u1> Saved\r\n";
+	static struct transcript t;
+
+	info.proxy_header = true;
+	drive(&set_default, &info, &p, in, sizeof(in) - 1, sizeof(in) - 1, &t);
+	assert_string_equal(t.text,
+	    "LHLO dir\r\n<READY>MAIL FROM:<a@b>\r\nRCPT TO:<u1>\r\n"
+	    "DATA\r\n<RCPT 0 250 2.1.5 OK><DATA_READY>body\r\n.\r\n"
+	    "<DATA 0 250 2.0.0 <u1> Saved><DONE>");
+}
+
 static void
 test_plain_one_at_a_time(void **state)
 {
@@ -446,6 +466,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_xclient_pipelined),
+	    cmocka_unit_test(test_proxy_header_no_xclient),
 	    cmocka_unit_test(test_plain_one_at_a_time),
 	    cmocka_unit_test(test_mail_failure_fanout),
 	    cmocka_unit_test(test_data_failure_fanout),

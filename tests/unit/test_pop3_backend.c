@@ -148,6 +148,20 @@ test_user_pass_simple(void **state)
 	    "CAPA\r\nUSER bob\r\n<FAILED [AUTH] who?>");
 }
 
+/* Behind a PROXY v2 header: no XCLIENT, even from a trusted peer. */
+static void
+test_proxy_header_no_xclient(void **state)
+{
+	struct proto_client_info saved = info;
+
+	info.proxy_header = true;
+	check(&creds_user, &info, &set_plain,
+	    "+OK [XCLIENT] Dovecot ready.\r\n+OK\r\nUSER\r\nXCLIENT\r\n"
+	    ".\r\n+OK\r\n+OK Logged in.\r\n",
+	    "CAPA\r\nUSER bob\r\nPASS pass word\r\n<LOGGED_IN Logged in.>");
+	info = saved;
+}
+
 static void
 test_pipelining_xclient(void **state)
 {
@@ -303,6 +317,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_user_pass_simple),
 	    cmocka_unit_test(test_pipelining_xclient),
+	    cmocka_unit_test(test_proxy_header_no_xclient),
 	    cmocka_unit_test(test_pass_after_user_reply),
 	    cmocka_unit_test(test_sasl),
 	    cmocka_unit_test(test_stls),

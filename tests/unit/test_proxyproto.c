@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "compat.h"
+#include "ipaddr.h"
 #include "proxyproto.h"
 
 #define V2SIG "\r\n\r\n\0\r\nQUIT\n"
@@ -331,6 +332,56 @@ test_v2_bad(void **state)
 	assert_int_equal(consumed, PROXYPROTO_MAX);
 }
 
+/* What we send a backend parses back as what we meant. */
+static void
+test_v2_build(void **state)
+{
+	static const uint8_t tls_tlv[] = {0x20, 0x00, 0x0f, 0x01, 0x00, 0x00,
+	    0x00, 0x00, 0x21, 0x00, 0x07, 'T', 'L', 'S', 'v', '1', '.', '3'};
+	struct proxyproto_result res;
+	struct ipaddr src, dst, v6;
+	uint8_t out[PROXYPROTO_V2_OUT_MAX];
+	size_t n, used;
+
+	(void)state;
+	assert_int_equal(ipaddr_parse("192.0.2.7", &src), 0);
+	assert_int_equal(ipaddr_parse("198.51.100.1", &dst), 0);
+	assert_int_equal(ipaddr_parse("2001:db8::5", &v6), 0);
+	n = proxyproto_v2_build(out, sizeof(out), &src, 51234, &dst, 143, NULL);
+	assert_int_equal(n, 16 + 12);
+	assert_int_equal(out[12], 0x21);
+	assert_int_equal(out[13], 0x11);
+	assert_int_equal(
+	    proxyproto_parse(out, n, &used, &res), PROXYPROTO_DONE);
+	assert_int_equal(used, n);
+	assert_int_equal(res.command, PROXYPROTO_CMD_PROXY);
+	assert_string_equal(res.src_ip, "192.0.2.7");
+	assert_int_equal(res.src_port, 51234);
+	assert_string_equal(res.dst_ip, "198.51.100.1");
+	assert_int_equal(res.dst_port, 143);
+	/* with TLS: the SSL TLV, client flag and version */
+	n = proxyproto_v2_build(
+	    out, sizeof(out), &src, 51234, &dst, 993, "TLSv1.3");
+	assert_int_equal(n, 16 + 12 + sizeof(tls_tlv));
+	assert_memory_equal(out + 28, tls_tlv, sizeof(tls_tlv));
+	assert_int_equal(
+	    proxyproto_parse(out, n, &used, &res), PROXYPROTO_DONE);
+	assert_int_equal(used, n);
+	assert_int_equal(res.dst_port, 993);
+	/* IPv6 */
+	n = proxyproto_v2_build(out, sizeof(out), &v6, 1, &v6, 110, "TLSv1.2");
+	assert_int_equal(out[13], 0x21);
+	assert_int_equal(
+	    proxyproto_parse(out, n, &used, &res), PROXYPROTO_DONE);
+	assert_string_equal(res.src_ip, "2001:db8::5");
+	assert_int_equal(res.dst_port, 110);
+	/* mixed families, or no room: nothing */
+	assert_int_equal(
+	    proxyproto_v2_build(out, sizeof(out), &src, 1, &v6, 2, NULL), 0);
+	assert_int_equal(
+	    proxyproto_v2_build(out, 20, &src, 1, &dst, 2, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -342,6 +393,7 @@ main(void)
 	    cmocka_unit_test(test_v2_inet),
 	    cmocka_unit_test(test_v2_inet6_and_local),
 	    cmocka_unit_test(test_v2_bad),
+	    cmocka_unit_test(test_v2_build),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

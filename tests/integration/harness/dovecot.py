@@ -125,6 +125,27 @@ service anvil {
 """
 
 
+HAPROXY_CONF = """
+haproxy_trusted_networks = 127.0.0.0/8
+login_trusted_networks =
+service imap-login {
+  inet_listener imap {
+    haproxy = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    haproxy = yes
+  }
+}
+service lmtp {
+  inet_listener lmtp {
+    haproxy = yes
+  }
+}
+"""
+
+
 def _write(path, text, mode=0o644):
     with open(path, "w") as f:
         f.write(text)
@@ -152,14 +173,18 @@ class DovecotBackend(procutil.LogFollower):
     def __init__(self, name, ip, workdir, imap_port=netutil.IMAP_PORT,
                  pop3_port=netutil.POP3_PORT, lmtp_port=netutil.LMTP_PORT,
                  extra_conf="", instance_prefix="dit",
-                 user_count=USER_COUNT):
+                 user_count=USER_COUNT, haproxy=False):
         self.name = name
         self.ip = ip
         self.workdir = os.path.abspath(workdir)
         self.imap_port = imap_port
         self.pop3_port = pop3_port
         self.lmtp_port = lmtp_port
-        self.extra_conf = extra_conf
+        # haproxy: every listener takes only PROXY connections, and no
+        # login network is trusted (the client's address can only come
+        # from a PROXY header)
+        self.haproxy = haproxy
+        self.extra_conf = extra_conf + (HAPROXY_CONF if haproxy else "")
         self.user_count = user_count
         self.instance_name = "%s-%s" % (instance_prefix, name)
         self.config_path = os.path.join(self.workdir, "etc", "dovecot.conf")
@@ -246,7 +271,9 @@ class DovecotBackend(procutil.LogFollower):
                                    (self.pop3_port, b"+OK"),
                                    (self.lmtp_port, b"220 ")):
                 left = max(0.5, deadline - time.monotonic())
-                netutil.wait_for_port(self.ip, port, left, greeting)
+                netutil.wait_for_port(
+                    self.ip, port, left, greeting,
+                    netutil.PROXY_V2_LOCAL if self.haproxy else b"")
         except Exception:
             self.kill()
             raise

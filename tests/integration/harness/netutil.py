@@ -109,15 +109,23 @@ def allocate_plan(first_slot=0):
     raise RuntimeError("no free loopback address slot for the tests")
 
 
-def wait_for_port(ip, port, timeout=10.0, greeting_prefix=None):
+# A PROXY v2 LOCAL header (the proxy's own connection): what a listener
+# that takes only PROXY connections (Dovecot's haproxy = yes) needs first.
+PROXY_V2_LOCAL = (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x20, 0, 0, 0]))
+
+
+def wait_for_port(ip, port, timeout=10.0, greeting_prefix=None, first=b""):
     """Wait until ip:port accepts a connection (and, if greeting_prefix is
-    given, sends a first line starting with it).  Returns the greeting line
-    (bytes) or b"" and raises TimeoutError with the last error otherwise."""
+    given, sends a first line starting with it, after first was sent).
+    Returns the greeting line (bytes) or b"" and raises TimeoutError with
+    the last error otherwise."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         try:
             with socket.create_connection((ip, port), timeout=2.0) as s:
+                if first:
+                    s.sendall(first)
                 if greeting_prefix is None:
                     return b""
                 line = read_line(s, timeout=2.0)
