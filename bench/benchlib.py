@@ -27,28 +27,34 @@ def require(name, build, programs):
 
 
 @contextlib.contextmanager
-def cluster(build, settings, dovecot_extra="", keep=False):
+def cluster(build, settings, dovecot_extra="", keep=False,
+            extra_directors=()):
     """Yields (backend, director): one Dovecot backend and a started
     directord from build with settings (log_level warning by default);
-    stops both and removes their files afterwards (kept with keep)."""
+    stops both and removes their files afterwards (kept with keep).  Each
+    entry of extra_directors (a backend block's settings) starts one more
+    directord (d2, d3, ...) with it, yielded after the first."""
     plan = netutil.allocate_plan()
     work = tempfile.mkdtemp(prefix="director-bench-", dir="/tmp")
     os.chmod(work, 0o755)
-    backend = director = None
+    backend = None
+    directors = []
     try:
         (backend,) = dovecot.start_backends(plan, work, 1,
                                             extra_conf=dovecot_extra)
         top = {"log_level": "warning"}
         top.update(settings)
-        director = directord.Directord(
-            "d1", plan.director_ip(1), os.path.join(work, "d1"),
-            mail_servers=[backend],
-            binary=os.path.join(build, "directord"), settings=top,
-            env={"ASAN_OPTIONS": ""})
-        director.start()
-        yield backend, director
+        for i, block in enumerate([None] + list(extra_directors), 1):
+            d = directord.Directord(
+                "d%d" % i, plan.director_ip(i),
+                os.path.join(work, "d%d" % i), mail_servers=[backend],
+                binary=os.path.join(build, "directord"), settings=top,
+                backend_settings=block, env={"ASAN_OPTIONS": ""})
+            directors.append(d)
+            d.start()
+        yield (backend,) + tuple(directors)
     finally:
-        if director is not None:
+        for director in reversed(directors):
             director.stop()
         if backend is not None:
             dovecot.stop_backends([backend])
@@ -88,7 +94,7 @@ def pin_tree(pids, cpus):
 
 
 @contextlib.contextmanager
-def backend_on_own_cpu(backend, director):
+def backend_on_own_cpu(backend, *directors):
     """Pins Dovecot to the last CPU and directord and this process (so its
     load generators) to the others, as deployed: the backend on a host of
     its own, clients and directors elsewhere.  Direct runs then talk to
@@ -103,14 +109,14 @@ def backend_on_own_cpu(backend, director):
         return
     pin_tree(backend_pids(backend), {cpus[-1]})
     os.sched_setaffinity(0, set(cpus[:-1]))
-    pin_tree([director.pid], set(cpus[:-1]))
+    pin_tree([d.pid for d in directors], set(cpus[:-1]))
     try:
         yield ("Dovecot pinned to CPU %d, directord and the load generator "
                "to CPUs %s" % (cpus[-1], ",".join(map(str, cpus[:-1]))))
     finally:
         os.sched_setaffinity(0, set(cpus))
         pin_tree(backend_pids(backend), set(cpus))
-        pin_tree([director.pid], set(cpus))
+        pin_tree([d.pid for d in directors], set(cpus))
 
 
 def cpu_seconds(pids):
