@@ -1,0 +1,638 @@
+/*
+ * test_sieve_client.c - the pre-login ManageSieve server.  Every scenario
+ * is run twice, fed whole and one byte at a time, and both transcripts
+ * (output, actions, credentials) must be identical to each other and to
+ * the expected text.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "compat.h"
+
+#include <stdio.h>
+
+#include "buf.h"
+#include "proto.h"
+#include "sasl.h"
+#include "sieve_client.h"
+
+#define TRANSCRIPT_MAX 65536
+#include "transcript.h"
+
+/* How the fake shell answers PROTO_ACT_LOGIN, in turn. */
+static const enum proto_login_status *login_results;
+static const char *const *login_texts;
+
+/* Plays the shell: feeds in (chunk bytes at a time), moves output into
+ * the transcript and marks actions as "<ACTION>" lines.  After STARTTLS
+ * the input up to the marker "<TLS>" is discarded (it came before the
+ * handshake). */
+static void
+drive(const struct sieve_client_settings *set, const char *in, size_t len,
+    size_t chunk, struct transcript *t)
+{
+	struct sieve_client *c = sieve_client_new(set);
+	struct buf *out = sieve_client_output(c);
+	const struct proto_creds *creds;
+	enum proto_action act;
+	size_t pos = 0, n, used;
+	unsigned int logins = 0;
+
+	t->len = 0;
+	t->text[0] = '\0';
+	sieve_client_greeting(c);
+	transcript_add(t, out->data, out->len);
+	buf_consume(out, out->len);
+	while (pos < len) {
+		n = MIN_OF(chunk, len - pos);
+		assert_null(sieve_client_creds(c));
+		used = sieve_client_input(c, in + pos, n, &act);
+		assert_true(used <= n);
+		pos += used;
+		transcript_add(t, out->data != NULL ? out->data : "", out->len);
+		buf_consume(out, out->len);
+		if (act == PROTO_ACT_CLOSE) {
+			transcript_printf(t, "<CLOSE>");
+			/* closed for good: nothing more is consumed */
+			assert_int_equal(
+			    sieve_client_input(c, "NOOP\r\n", 6, &act), 0);
+			assert_int_equal(act, PROTO_ACT_CLOSE);
+			assert_int_equal(out->len, 0);
+			break;
+		}
+		if (act == PROTO_ACT_STARTTLS) {
+			const char *m = memmem(in + pos, len - pos, "<TLS>", 5);
+
+			transcript_printf(t, "<STARTTLS@%zu>", pos);
+			pos = m != NULL ? (size_t)(m - in) + 5 : len;
+			sieve_client_tls_started(c);
+			continue;
+		}
+		if (act == PROTO_ACT_LOGIN) {
+			creds = sieve_client_creds(c);
+			assert_non_null(creds);
+			transcript_printf(t, "<LOGIN %d [%s] [%s] [%.*s]>",
+			    (int)creds->kind, creds->authzid, creds->authcid,
+			    (int)creds->password_len, creds->password);
+			sieve_client_login_result(c,
+			    login_results != NULL ? login_results[logins]
+						  : PROTO_LOGIN_OK,
+			    login_texts != NULL ? login_texts[logins] : NULL);
+			assert_null(sieve_client_creds(c));
+			logins++;
+			transcript_add(t, out->data, out->len);
+			buf_consume(out, out->len);
+			continue;
+		}
+		if (used == 0)
+			break;
+	}
+	/* anything not consumed is reported */
+	if (pos < len)
+		transcript_printf(t, "<LEFT %zu>", len - pos);
+	sieve_client_free(&c);
+	assert_null(c);
+}
+
+/* Feeds in[0..len) whole and one byte at a time; both transcripts must
+ * equal expect.  Lengths are explicit so NUL bytes are really fed. */
+static void
+check_len(const struct sieve_client_settings *set, const char *in, size_t len,
+    const char *expect)
+{
+	static struct transcript whole, bytes;
+
+	drive(set, in, len, len, &whole);
+	drive(set, in, len, 1, &bytes);
+	assert_string_equal(whole.text, bytes.text);
+	assert_string_equal(whole.text, expect);
+}
+
+/* check_len() of a string literal (the "" refuses a pointer). */
+#define check(set, lit, expect)                                                \
+	check_len(set, "" lit "", sizeof(lit) - 1, expect)
+
+static const struct sieve_client_settings set_plain = {
+    .greeting = "ready",
+    .allow_plaintext_auth = true,
+};
+static const struct sieve_client_settings set_stls = {
+    .starttls = true,
+};
+
+#define CAPS_HEAD                                                              \
+	"\"IMPLEMENTATION\" \"Director\"\r\n"                                  \
+	"\"SIEVE\" \"" SIEVE_CLIENT_EXTENSIONS_DEFAULT "\"\r\n"                \
+	"\"NOTIFY\" \"mailto\"\r\n"
+/* capabilities when authentication is allowed, STARTTLS not offered */
+#define CAPS_AUTH                                                              \
+	CAPS_HEAD "\"SASL\" \"PLAIN LOGIN\"\r\n\"VERSION\" \"1.0\"\r\n"
+/* capabilities before STARTTLS */
+#define CAPS_STLS                                                              \
+	CAPS_HEAD "\"SASL\" \"\"\r\n\"STARTTLS\"\r\n\"VERSION\" \"1.0\"\r\n"
+#define HELLO CAPS_AUTH "OK \"ready\"\r\n"
+#define HELLO_STLS CAPS_STLS "OK \"Director ready.\"\r\n"
+#define NO_BAD "NO \"Error in MANAGESIEVE command received by server.\"\r\n"
+#define NO_PLAINTEXT                                                           \
+	"NO (ENCRYPT-NEEDED) \"Plaintext authentication disallowed on "        \
+	"non-secure (SSL/TLS) connections.\"\r\n"
+#define BYE_BAD "BYE \"Too many invalid MANAGESIEVE commands.\"\r\n"
+#define OK_LOGGED_IN "OK \"Logged in.\"\r\n"
+
+static void
+test_greeting(void **state)
+{
+	struct sieve_client_settings set = {0};
+
+	/* the whole text once, spelled out */
+	check(&set_stls, "",
+	    "\"IMPLEMENTATION\" \"Director\"\r\n"
+	    "\"SIEVE\" \"fileinto reject envelope encoded-character vacation "
+	    "subaddress comparator-i;ascii-numeric relational regex "
+	    "imap4flags copy include variables body enotify environment "
+	    "mailbox date index ihave duplicate mime foreverypart "
+	    "extracttext\"\r\n"
+	    "\"NOTIFY\" \"mailto\"\r\n"
+	    "\"SASL\" \"\"\r\n"
+	    "\"STARTTLS\"\r\n"
+	    "\"VERSION\" \"1.0\"\r\n"
+	    "OK \"Director ready.\"\r\n");
+	/* implicit TLS: mechanisms, no STARTTLS even if configured */
+	set.secured = true;
+	set.starttls = true;
+	check(&set, "", CAPS_AUTH "OK \"Director ready.\"\r\n");
+	/* settings are quoted and flattened to one line; no enotify, no
+	 * NOTIFY unless set */
+	set.implementation = "Dove\"cot\\ 2";
+	set.sieve_extensions = "fileinto\r\nvacation";
+	set.greeting = "hi";
+	check(&set, "",
+	    "\"IMPLEMENTATION\" \"Dove\\\"cot\\\\ 2\"\r\n"
+	    "\"SIEVE\" \"fileinto  vacation\"\r\n"
+	    "\"SASL\" \"PLAIN LOGIN\"\r\n\"VERSION\" \"1.0\"\r\n"
+	    "OK \"hi\"\r\n");
+	set.notify = "mailto xmpp";
+	check(&set, "",
+	    "\"IMPLEMENTATION\" \"Dove\\\"cot\\\\ 2\"\r\n"
+	    "\"SIEVE\" \"fileinto  vacation\"\r\n"
+	    "\"NOTIFY\" \"mailto xmpp\"\r\n"
+	    "\"SASL\" \"PLAIN LOGIN\"\r\n\"VERSION\" \"1.0\"\r\n"
+	    "OK \"hi\"\r\n");
+	/* "" turns NOTIFY off even with enotify */
+	set.sieve_extensions = NULL;
+	set.notify = "";
+	set.implementation = NULL;
+	check(&set, "",
+	    "\"IMPLEMENTATION\" \"Director\"\r\n"
+	    "\"SIEVE\" \"" SIEVE_CLIENT_EXTENSIONS_DEFAULT "\"\r\n"
+	    "\"SASL\" \"PLAIN LOGIN\"\r\n\"VERSION\" \"1.0\"\r\n"
+	    "OK \"hi\"\r\n");
+}
+
+static void
+test_capability(void **state)
+{
+	check(&set_plain, "CAPABILITY\r\ncapability\n",
+	    HELLO CAPS_AUTH "OK \"Capability completed.\"\r\n" CAPS_AUTH
+			    "OK \"Capability completed.\"\r\n");
+	check(&set_stls, "Capability\r\n",
+	    HELLO_STLS CAPS_STLS "OK \"Capability completed.\"\r\n");
+	/* no arguments allowed; empty lines and trailing spaces are fine */
+	check(&set_plain, "CAPABILITY \"x\"\r\n\r\n  \r\nCAPABILITY  \r\n",
+	    HELLO NO_BAD CAPS_AUTH "OK \"Capability completed.\"\r\n");
+}
+
+static void
+test_noop_logout(void **state)
+{
+	check(&set_plain, "NOOP\r\nnoop \"abc\"\r\nNOOP {7+}\r\nq\"uo\\te\r\n",
+	    HELLO "OK \"NOOP Completed\"\r\n"
+		  "OK (TAG \"abc\") \"Done\"\r\n"
+		  "OK (TAG \"q\\\"uo\\\\te\") \"Done\"\r\n");
+	/* an atom, a control character or 8-bit: no echo, not bad */
+	check(&set_plain,
+	    "NOOP abc\r\nNOOP {3+}\r\na\tb\r\nNOOP \"\xc3\xa4\"\r\n",
+	    HELLO "NO \"Invalid echo tag.\"\r\nNO \"Invalid echo tag.\"\r\n"
+		  "NO \"Invalid echo tag.\"\r\n");
+	check(&set_plain, "NOOP \"a\" \"b\"\r\nLOGOUT\r\nNOOP\r\n",
+	    HELLO NO_BAD "OK \"Logout completed.\"\r\n<CLOSE><LEFT 6>");
+	check(&set_plain, "LOGOUT \"now\"\r\nLogout\r\n",
+	    HELLO NO_BAD "OK \"Logout completed.\"\r\n<CLOSE>");
+}
+
+static void
+test_starttls(void **state)
+{
+	/* pipelined plaintext after STARTTLS is never executed; the
+	 * capabilities come again unasked */
+	check(&set_stls,
+	    "STARTTLS\r\nAUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\n<TLS>"
+	    "STARTTLS\r\nAUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\n",
+	    HELLO_STLS "OK \"Begin TLS negotiation now.\"\r\n"
+		       "<STARTTLS@10>" CAPS_AUTH
+		       "OK \"TLS negotiation successful.\"\r\n"
+		       "NO \"TLS is already active.\"\r\n"
+		       "<LOGIN 1 [] [bob] [pw]>" OK_LOGGED_IN);
+	/* what came before the handshake is gone: "P" is a command */
+	check(&set_stls, "starttls\r\nNOO<TLS>P\r\nNOOP\r\n",
+	    HELLO_STLS "OK \"Begin TLS negotiation now.\"\r\n"
+		       "<STARTTLS@10>" CAPS_AUTH
+		       "OK \"TLS negotiation successful.\"\r\n" NO_BAD
+		       "OK \"NOOP Completed\"\r\n");
+	check(&set_plain, "STARTTLS\r\nSTARTTLS \"x\"\r\n",
+	    HELLO "NO \"TLS support isn't enabled.\"\r\n" NO_BAD);
+}
+
+static void
+test_auth_plain_ir(void **state)
+{
+	/* "\0bob\0pw" = AGJvYgBwdw==, "adm\0master\0pw" */
+	check(&set_plain, "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\nNOOP\r\n",
+	    HELLO "<LOGIN 1 [] [bob] [pw]>" OK_LOGGED_IN "<LEFT 6>");
+	/* non-synchronising and synchronising literals, mechanism too */
+	check(&set_plain,
+	    "authenticate {5+}\r\nplain {20+}\r\nYWRtAG1hc3RlcgBwdw==\r\n",
+	    HELLO "<LOGIN 1 [adm] [master] [pw]>" OK_LOGGED_IN);
+	check(&set_plain, "AUTHENTICATE \"PLAIN\" {12}\r\nAGJvYgBwdw==\r\n",
+	    HELLO "<LOGIN 1 [] [bob] [pw]>" OK_LOGGED_IN);
+	/* a literal may be empty; here it ends the mechanism name */
+	check(&set_plain, "AUTHENTICATE {0+}\r\n\r\n",
+	    HELLO "NO \"Unsupported authentication mechanism.\"\r\n");
+}
+
+static void
+test_auth_plain_continuation(void **state)
+{
+	check(&set_plain, "AUTHENTICATE \"PLAIN\"\r\n\"AGJvYgBwdw==\"\r\n",
+	    HELLO "\"\"\r\n<LOGIN 1 [] [bob] [pw]>" OK_LOGGED_IN);
+	check(&set_plain,
+	    "AUTHENTICATE \"PLAIN\"\r\n{20+}\r\n"
+	    "YWRtAG1hc3RlcgBwdw==\r\n",
+	    HELLO "\"\"\r\n<LOGIN 1 [adm] [master] [pw]>" OK_LOGGED_IN);
+	/* "\0bob\0" + 4000 bytes of password as a literal response */
+	{
+		static unsigned char msg[4005];
+		static char in[8192], expect[8192];
+		size_t len, b64;
+
+		memcpy(msg, "\0bob\0", 5);
+		memset(msg + 5, 'p', 4000);
+		b64 = BASE64_ENCODED_LEN(sizeof(msg));
+		len = (size_t)snprintf(in, sizeof(in),
+		    "AUTHENTICATE \"PLAIN\"\r\n{%zu+}\r\n", b64);
+		len += base64_encode(msg, sizeof(msg), in + len);
+		memcpy(in + len, "\r\n", 2);
+		len += 2;
+		(void)snprintf(expect, sizeof(expect),
+		    "%s\"\"\r\n<LOGIN 1 [] [bob] [%.*s]>%s", HELLO, 4000,
+		    (const char *)msg + 5, OK_LOGGED_IN);
+		check_len(&set_plain, in, len, expect);
+	}
+}
+
+static void
+test_auth_login(void **state)
+{
+	/* "bob" = Ym9i, "p w" = cCB3 */
+	check(&set_plain,
+	    "AUTHENTICATE \"LOGIN\"\r\n\"Ym9i\"\r\n{4+}\r\ncCB3\r\n",
+	    HELLO "\"VXNlcm5hbWU6\"\r\n\"UGFzc3dvcmQ6\"\r\n"
+		  "<LOGIN 2 [] [bob] [p w]>" OK_LOGGED_IN);
+	check(&set_plain, "AUTHENTICATE \"login\" \"Ym9i\"\r\n\"cCB3\"\r\n",
+	    HELLO "\"UGFzc3dvcmQ6\"\r\n<LOGIN 2 [] [bob] [p w]>" OK_LOGGED_IN);
+	/* empty user name; NUL in the password ("a\0b") */
+	check(&set_plain,
+	    "AUTHENTICATE \"LOGIN\"\r\n\"\"\r\n"
+	    "AUTHENTICATE \"LOGIN\" \"Ym9i\"\r\n\"YQBi\"\r\n",
+	    HELLO "\"VXNlcm5hbWU6\"\r\nNO \"Invalid username.\"\r\n"
+		  "\"UGFzc3dvcmQ6\"\r\nNO \"Invalid password.\"\r\n");
+}
+
+static void
+test_auth_cancel(void **state)
+{
+	check(&set_plain,
+	    "AUTHENTICATE \"PLAIN\"\r\n\"*\"\r\nAUTHENTICATE \"LOGIN\" "
+	    "\"Ym9i\"\r\n{1+}\r\n*\r\nNOOP\r\n",
+	    HELLO "\"\"\r\nNO \"Authentication aborted by client.\"\r\n"
+		  "\"UGFzc3dvcmQ6\"\r\n"
+		  "NO \"Authentication aborted by client.\"\r\n"
+		  "OK \"NOOP Completed\"\r\n");
+	/* a cancel is not a bad command */
+	{
+		struct sieve_client_settings set = set_plain;
+
+		set.bad_max = 1;
+		check(&set,
+		    "AUTHENTICATE \"PLAIN\"\r\n\"*\"\r\n"
+		    "AUTHENTICATE \"PLAIN\"\r\n\"*\"\r\n",
+		    HELLO
+		    "\"\"\r\nNO \"Authentication aborted by client.\"\r\n"
+		    "\"\"\r\nNO \"Authentication aborted by client.\"\r\n");
+	}
+}
+
+static void
+test_auth_errors(void **state)
+{
+	check(&set_plain,
+	    "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw=\"\r\n"
+	    "AUTHENTICATE \"PLAIN\" \"\"\r\n"
+	    "AUTHENTICATE \"CRAM-MD5\"\r\n"
+	    "AUTHENTICATE PLAIN\r\n"
+	    "AUTHENTICATE\r\n"
+	    "AUTHENTICATE \"PLAIN\" \"a\" \"b\"\r\n",
+	    HELLO
+	    "NO \"Invalid base64 data in continued response.\"\r\n"
+	    "NO \"Authentication failed.\"\r\n"
+	    "NO \"Unsupported authentication mechanism.\"\r\n" NO_BAD NO_BAD
+		NO_BAD);
+	/* malformed client responses end the exchange */
+	check(&set_plain,
+	    "AUTHENTICATE \"PLAIN\"\r\n\r\n"
+	    "AUTHENTICATE \"PLAIN\"\r\nAGJvYgBwdw==\r\n"
+	    "AUTHENTICATE \"PLAIN\"\r\n\"a\" \"b\"\r\n"
+	    "AUTHENTICATE \"PLAIN\"\r\n\"AGJvYgBwdw==\r\n"
+	    "AUTHENTICATE \"PLAIN\"\r\n\"!!!!\"\r\nNOOP\r\n",
+	    HELLO "\"\"\r\nNO \"Invalid AUTHENTICATE client response.\"\r\n"
+		  "\"\"\r\nNO \"Invalid AUTHENTICATE client response.\"\r\n"
+		  "\"\"\r\nNO \"Invalid AUTHENTICATE client response.\"\r\n"
+		  "\"\"\r\nNO \"Invalid AUTHENTICATE client response.\"\r\n"
+		  "\"\"\r\n"
+		  "NO \"Invalid base64 data in continued response.\"\r\n"
+		  "OK \"NOOP Completed\"\r\n");
+	/* ... and count as bad commands */
+	{
+		struct sieve_client_settings set = set_plain;
+
+		set.bad_max = 2;
+		check(&set,
+		    "AUTHENTICATE \"LOGIN\"\r\n\"Ym9i\"\r\n\"a\0\"\r\n"
+		    "AUTHENTICATE \"PLAIN\"\r\n\r\nNOOP\r\n",
+		    HELLO
+		    "\"VXNlcm5hbWU6\"\r\n\"UGFzc3dvcmQ6\"\r\n"
+		    "NO \"Invalid AUTHENTICATE client response.\"\r\n"
+		    "\"\"\r\n"
+		    "NO \"Invalid AUTHENTICATE client response.\"\r\n" BYE_BAD
+		    "<CLOSE><LEFT 6>");
+	}
+}
+
+static void
+test_plaintext_refused(void **state)
+{
+	struct sieve_client_settings set = set_stls;
+
+	/* refused before anything is stored, not a bad command; a literal
+	 * initial response is skipped */
+	set.bad_max = 1;
+	check(&set,
+	    "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\n"
+	    "AUTHENTICATE \"PLAIN\" {12+}\r\nAGJvYgBwdw==\r\n"
+	    "AUTHENTICATE \"PLAIN\"\r\nCAPABILITY\r\n",
+	    HELLO_STLS NO_PLAINTEXT NO_PLAINTEXT NO_PLAINTEXT CAPS_STLS
+	    "OK \"Capability completed.\"\r\n");
+	/* no TLS to be had either: still refused */
+	set.starttls = false;
+	check(&set, "AUTHENTICATE \"LOGIN\"\r\n",
+	    "\"IMPLEMENTATION\" \"Director\"\r\n"
+	    "\"SIEVE\" \"" SIEVE_CLIENT_EXTENSIONS_DEFAULT "\"\r\n"
+	    "\"NOTIFY\" \"mailto\"\r\n\"SASL\" \"\"\r\n"
+	    "\"VERSION\" \"1.0\"\r\nOK \"Director ready.\"\r\n" NO_PLAINTEXT);
+}
+
+static void
+test_bad_commands(void **state)
+{
+	struct sieve_client_settings set = set_plain;
+
+	set.bad_max = 3;
+	check(&set, "FOO\r\nLISTSCRIPTS\r\nHAVESPACE \"s\" 100\r\nNOOP\r\n",
+	    HELLO NO_BAD NO_BAD NO_BAD BYE_BAD "<CLOSE><LEFT 6>");
+	/* literal bytes of an unknown command are never run as commands */
+	check(&set_plain, "PUTSCRIPT \"s\" {8+}\r\nLOGOUT\r\n\r\nNOOP\r\n",
+	    HELLO NO_BAD "OK \"NOOP Completed\"\r\n");
+	/* syntax: no name, bad quoting, no separator, specials, NUL */
+	check(&set_plain,
+	    "\"NOOP\"\r\nNOOP \"a\\x\"\r\nNOOP \"a\"\"b\"\r\nNOOP (a)\r\n"
+	    "NO\0OP\r\nNOOP \"a\rb\"\r\nNOOP\"a\"\r\nNOOP \"a\r\n",
+	    HELLO NO_BAD NO_BAD NO_BAD NO_BAD NO_BAD NO_BAD NO_BAD NO_BAD);
+	/* 8-bit is data */
+	check(&set_plain, "AUTHENTICATE \"PLAIN\" \"w6QAYgBj\"\r\n",
+	    HELLO "<LOGIN 1 [\xc3\xa4] [b] [c]>" OK_LOGGED_IN);
+}
+
+static void
+test_long_lines(void **state)
+{
+	struct sieve_client_settings set = set_plain;
+	static char in[3 * SIEVE_CLIENT_LINE_MAX + 64];
+	size_t len;
+
+	set.line_max = 16;
+	check(&set, "NOOP \"123456789\"\r\n",
+	    HELLO "OK (TAG \"123456789\") \"Done\"\r\n");
+	check(&set, "NOOP \"1234567890\"\r\nNOOP\r\n",
+	    HELLO "BYE \"Input line too long.\"\r\n<CLOSE><LEFT 8>");
+	/* inside an exchange too; the session ends at the first byte over
+	 * the default limit */
+	len = (size_t)snprintf(in, sizeof(in), "AUTHENTICATE \"PLAIN\"\r\n\"");
+	memset(in + len, 'A', 3 * SIEVE_CLIENT_LINE_MAX);
+	len += 3 * SIEVE_CLIENT_LINE_MAX;
+	memcpy(in + len, "\"\r\n", 3);
+	len += 3;
+	check_len(&set_plain, in, len,
+	    HELLO
+	    "\"\"\r\nBYE \"Input line too long.\"\r\n<CLOSE><LEFT 16387>");
+	assert_int_equal(16387, len - (22 + SIEVE_CLIENT_LINE_MAX + 1));
+}
+
+static void
+test_literals(void **state)
+{
+	struct sieve_client_settings set = set_plain;
+	static char in[SIEVE_CLIENT_LITERAL_SKIP_MAX + 64];
+	size_t len;
+
+	set.line_max = 16;
+	/* 16 bytes are stored, 17 are skipped and refused */
+	check(&set, "NOOP {16+}\r\n0123456789abcdef\r\n",
+	    HELLO "OK (TAG \"0123456789abcdef\") \"Done\"\r\n");
+	check(&set, "NOOP {17+}\r\nLOGOUT\r\nLOGOUT\r\nx\r\nNOOP\r\n",
+	    HELLO "NO \"Literal too large.\"\r\nOK \"NOOP Completed\"\r\n");
+	/* inside an exchange: it ends */
+	set.line_max = 20;
+	check(&set,
+	    "AUTHENTICATE \"PLAIN\"\r\n{21}\r\n123456789012345678901\r\n",
+	    HELLO "\"\"\r\nNO \"Literal too large.\"\r\n");
+	set.line_max = 16;
+	/* more than can be skipped: the session ends */
+	check(&set, "NOOP {65537+}\r\nNOOP\r\n",
+	    HELLO "BYE \"Literal too large.\"\r\n<CLOSE><LEFT 6>");
+	len = (size_t)snprintf(
+	    in, sizeof(in), "NOOP {%d+}\r\n", SIEVE_CLIENT_LITERAL_SKIP_MAX);
+	memset(in + len, 'x', SIEVE_CLIENT_LITERAL_SKIP_MAX);
+	len += SIEVE_CLIENT_LITERAL_SKIP_MAX;
+	memcpy(in + len, "\r\nLOGOUT\r\n", 10);
+	check_len(&set, in, len + 10,
+	    HELLO "NO \"Literal too large.\"\r\n"
+		  "OK \"Logout completed.\"\r\n<CLOSE>");
+	/* a huge size does not overflow */
+	check(&set_plain, "NOOP {99999999999999999999999+}\r\n",
+	    HELLO "BYE \"Literal too large.\"\r\n<CLOSE>");
+	/* a syntax error on a line that announces a literal ends it all;
+	 * a '{' that is not at the end is just bad */
+	check(&set_plain, "NOOP \"a\\q\" {3+}\r\nabc\r\n",
+	    HELLO "BYE \"Invalid command with a literal.\"\r\n"
+		  "<CLOSE><LEFT 5>");
+	check(&set_plain, "NOOP {3+} \r\nNOOP {x}\r\n", HELLO NO_BAD NO_BAD);
+	/* a string right after a literal needs a space */
+	check(&set_plain, "AUTHENTICATE {5+}\r\nPLAIN\"x\"\r\n", HELLO NO_BAD);
+}
+
+static void
+test_login_results(void **state)
+{
+	static const enum proto_login_status res[] = {
+	    PROTO_LOGIN_REJECTED,
+	    PROTO_LOGIN_TEMPFAIL,
+	    PROTO_LOGIN_TEMPFAIL,
+	    PROTO_LOGIN_REJECTED,
+	    PROTO_LOGIN_REJECTED,
+	    PROTO_LOGIN_REJECTED,
+	    PROTO_LOGIN_OK,
+	};
+	static const char *const texts[] = {
+	    "(AUTH-TOO-WEAK) Mechanism too weak",
+	    "(TRYLATER/NORETRY) locked\r\nX \"q\"",
+	    NULL,
+	    "(REFERRAL \"sieve://h\") go away",
+	    "(X y z) x",
+	    "(NOSPACE)",
+	    "(SASL \"AAAA\") Logged in, welcome",
+	};
+	static const char in[] = "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\n";
+	char buf[sizeof(in) * 7];
+	size_t i;
+
+	for (i = 0; i < 7; i++)
+		memcpy(buf + i * (sizeof(in) - 1), in, sizeof(in));
+	login_results = res;
+	login_texts = texts;
+	check_len(&set_plain, buf, 7 * (sizeof(in) - 1),
+	    HELLO "<LOGIN 1 [] [bob] [pw]>"
+		  "NO (AUTH-TOO-WEAK) \"Mechanism too weak\"\r\n"
+		  "<LOGIN 1 [] [bob] [pw]>"
+		  "NO (TRYLATER) \"locked  X \\\"q\\\"\"\r\n"
+		  "<LOGIN 1 [] [bob] [pw]>"
+		  "NO (TRYLATER) \"Account is temporarily unavailable.\"\r\n"
+		  "<LOGIN 1 [] [bob] [pw]>"
+		  "NO (REFERRAL \"sieve://h\") \"go away\"\r\n"
+		  "<LOGIN 1 [] [bob] [pw]>"
+		  "NO \"(X y z) x\"\r\n"
+		  "<LOGIN 1 [] [bob] [pw]>"
+		  "NO (NOSPACE) \"Authentication failed.\"\r\n"
+		  "<LOGIN 1 [] [bob] [pw]>"
+		  "OK (SASL \"AAAA\") \"Logged in, welcome\"\r\n");
+	login_results = NULL;
+	login_texts = NULL;
+}
+
+static void
+test_rejected_logins_count_as_bad(void **state)
+{
+	static const enum proto_login_status res[] = {
+	    PROTO_LOGIN_REJECTED,
+	    PROTO_LOGIN_TEMPFAIL,
+	    PROTO_LOGIN_REJECTED,
+	};
+	struct sieve_client_settings set = set_plain;
+
+	/* a temporary failure is not the client's fault */
+	set.bad_max = 2;
+	login_results = res;
+	check(&set,
+	    "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\n"
+	    "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\n"
+	    "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\nNOOP\r\n",
+	    HELLO
+	    "<LOGIN 1 [] [bob] [pw]>NO \"Authentication failed.\"\r\n"
+	    "<LOGIN 1 [] [bob] [pw]>"
+	    "NO (TRYLATER) \"Account is temporarily unavailable.\"\r\n"
+	    "<LOGIN 1 [] [bob] [pw]>NO \"Authentication failed.\"\r\n" BYE_BAD
+	    "<CLOSE><LEFT 6>");
+	login_results = NULL;
+}
+
+/* Calls that come at the wrong time do nothing; credentials exist only
+ * while a login is pending; output stops growing at the high-water
+ * mark. */
+static void
+test_lifecycle(void **state)
+{
+	static const char auth[] =
+	    "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\n";
+	struct sieve_client *c = sieve_client_new(&set_plain);
+	struct buf *out = sieve_client_output(c);
+	enum proto_action act;
+	static char many[64 * 1024];
+	size_t i, n;
+
+	sieve_client_tls_started(c);
+	sieve_client_login_result(c, PROTO_LOGIN_OK, NULL);
+	assert_int_equal(out->len, 0);
+	assert_null(sieve_client_creds(c));
+	n = sieve_client_input(c, auth, sizeof(auth) - 1, &act);
+	assert_int_equal(n, sizeof(auth) - 1);
+	assert_int_equal(act, PROTO_ACT_LOGIN);
+	assert_string_equal(sieve_client_creds(c)->password, "pw");
+	/* waiting for the shell: nothing is consumed */
+	n = sieve_client_input(c, "NOOP\r\n", 6, &act);
+	assert_int_equal(n, 0);
+	assert_int_equal(act, PROTO_ACT_MORE);
+	sieve_client_login_result(c, PROTO_LOGIN_TEMPFAIL, "");
+	assert_null(sieve_client_creds(c));
+	buf_consume(out, out->len);
+	/* CAPABILITY again and again without the shell writing */
+	for (i = 0; i + 12 <= sizeof(many); i += 12)
+		memcpy(many + i, "CAPABILITY\r\n", 12);
+	n = sieve_client_input(c, many, i, &act);
+	assert_int_equal(act, PROTO_ACT_MORE);
+	assert_true(n < i);
+	assert_true(n % 12 == 0);
+	assert_true(out->len > SIEVE_CLIENT_OUTPUT_HIGH);
+	assert_true(out->len < SIEVE_CLIENT_OUTPUT_HIGH + 4096);
+	assert_int_equal(sieve_client_input(c, many + n, i - n, &act), 0);
+	buf_consume(out, out->len);
+	assert_true(sieve_client_input(c, many + n, i - n, &act) > 0);
+	sieve_client_free(&c);
+	sieve_client_free(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_greeting),
+	    cmocka_unit_test(test_capability),
+	    cmocka_unit_test(test_noop_logout),
+	    cmocka_unit_test(test_starttls),
+	    cmocka_unit_test(test_auth_plain_ir),
+	    cmocka_unit_test(test_auth_plain_continuation),
+	    cmocka_unit_test(test_auth_login),
+	    cmocka_unit_test(test_auth_cancel),
+	    cmocka_unit_test(test_auth_errors),
+	    cmocka_unit_test(test_plaintext_refused),
+	    cmocka_unit_test(test_bad_commands),
+	    cmocka_unit_test(test_long_lines),
+	    cmocka_unit_test(test_literals),
+	    cmocka_unit_test(test_login_results),
+	    cmocka_unit_test(test_rejected_logins_count_as_bad),
+	    cmocka_unit_test(test_lifecycle),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
