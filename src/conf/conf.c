@@ -28,6 +28,7 @@ static const char *const conf_protocol_names[] = {
     "ring",
     "admin",
     "metrics",
+    "sieve",
 };
 static const char *const conf_tls_names[] = {
     "no",
@@ -154,6 +155,7 @@ const struct conf_setting conf_settings[] = {
     {BACKEND("imap_port", CONF_TYPE_PORT, imap_port)},
     {BACKEND("pop3_port", CONF_TYPE_PORT, pop3_port)},
     {BACKEND("lmtp_port", CONF_TYPE_PORT, lmtp_port)},
+    {BACKEND("sieve_port", CONF_TYPE_PORT, sieve_port)},
     {BACKEND("tls", CONF_TYPE_ENUM, tls), ENUM(conf_tls_names)},
     {BACKEND("ssl_verify", CONF_TYPE_BOOL, ssl_verify)},
     {BACKEND("proxy_protocol", CONF_TYPE_BOOL, proxy_protocol)},
@@ -271,6 +273,7 @@ conf_new_defaults(const char *path)
 	conf->backend.imap_port = 143;
 	conf->backend.pop3_port = 110;
 	conf->backend.lmtp_port = 24;
+	conf->backend.sieve_port = 4190;
 	conf->backend.tls = CONF_TLS_NO;
 	conf->backend.ssl_verify = false;
 	conf->backend.ssl_name = xstrdup("");

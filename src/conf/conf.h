@@ -39,8 +39,9 @@ enum conf_protocol {
 	CONF_PROTOCOL_RING,
 	CONF_PROTOCOL_ADMIN,
 	CONF_PROTOCOL_METRICS, /* Prometheus text over HTTP */
+	CONF_PROTOCOL_SIEVE, /* ManageSieve (RFC 5804) */
 };
-#define CONF_PROTOCOL_COUNT 6
+#define CONF_PROTOCOL_COUNT 7
 
 enum conf_tls {
 	CONF_TLS_NO,
@@ -92,6 +93,7 @@ struct conf_backend {
 	uint16_t imap_port;
 	uint16_t pop3_port;
 	uint16_t lmtp_port;
+	uint16_t sieve_port;
 	enum conf_tls tls;
 	bool ssl_verify;
 	/* the name every backend certificate carries; "" = the backend's

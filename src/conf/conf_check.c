@@ -28,7 +28,8 @@ conf_validate_listener(const struct conf_builder *b, size_t idx, char **error_r)
 	if (!b->protocol_set[idx])
 		return conf_err(error_r,
 		    "%s: listen %s: protocol is missing "
-		    "(the block name is not imap, pop3, lmtp or ring)",
+		    "(the block name is not imap, pop3, lmtp, sieve or "
+		    "ring)",
 		    l->loc, l->name);
 	if (l->port == 0)
 		return conf_err(

@@ -40,7 +40,7 @@
 #include "xmalloc.h"
 
 #define CHECKER_TICK_MS 100
-#define CHECKER_PORTS_MAX 3
+#define CHECKER_PORTS_MAX 4
 /* The first check of a new backend comes within this (spread). */
 #define CHECKER_FIRST_SPREAD_MS 1000
 /* How long a goodbye may take before its connection is dropped. */
@@ -360,6 +360,9 @@ checker_round_start(struct checker_backend *b, uint64_t now)
 	if (checker_serves(conf, CONF_PROTOCOL_LMTP))
 		checker_probe_start(
 		    b, HEALTHCHECK_LMTP, conf->backend.lmtp_port);
+	if (checker_serves(conf, CONF_PROTOCOL_SIEVE))
+		checker_probe_start(
+		    b, HEALTHCHECK_SIEVE, conf->backend.sieve_port);
 	if (--b->pending == 0)
 		checker_round_end(b);
 }

@@ -60,6 +60,7 @@ static const struct listener_handler *const daemon_handlers[] = {
     [CONF_PROTOCOL_RING] = &ring_conn_handler,
     [CONF_PROTOCOL_ADMIN] = &admin_tcp_handler,
     [CONF_PROTOCOL_METRICS] = &metrics_handler,
+    [CONF_PROTOCOL_SIEVE] = &session_handler_sieve,
 };
 static_assert(nitems(daemon_handlers) == CONF_PROTOCOL_COUNT, "handlers");
 
@@ -305,6 +306,7 @@ daemon_start(struct directord *d, bool foreground)
 	d->contexts[CONF_PROTOCOL_RING] = d->director;
 	d->contexts[CONF_PROTOCOL_ADMIN] = d->director;
 	d->contexts[CONF_PROTOCOL_METRICS] = d->director;
+	d->contexts[CONF_PROTOCOL_SIEVE] = &d->director->proxy;
 	if (listener_set_start(
 		d->listeners, d->base, daemon_handlers, d->contexts) == -1)
 		return -1;

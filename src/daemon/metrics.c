@@ -34,9 +34,9 @@
 #include "xmalloc.h"
 
 #define METRICS_TIMEOUT_MS 10000
-/* IMAP and POP3 have logins and sessions (stats.h's first two); LMTP is
- * counted by connections and deliveries. */
-#define METRICS_LOGIN_PROTOS (STATS_POP3 + 1)
+/* IMAP, POP3 and ManageSieve have logins and sessions (stats.h's first
+ * three); LMTP is counted by connections and deliveries. */
+#define METRICS_LOGIN_PROTOS (STATS_SIEVE + 1)
 /* Largest metrics text (4096 backends of some 20 lines each fit). */
 #define METRICS_TEXT_MAX (32 * 1024 * 1024)
 #ifndef DIRECTOR_VERSION
@@ -92,7 +92,7 @@ metrics_logins(struct director *d, struct promtext *p)
 	size_t i, j;
 
 	promtext_family(p, "director_logins_total", PROMTEXT_COUNTER,
-	    "IMAP and POP3 logins by protocol and result.");
+	    "IMAP, POP3 and ManageSieve logins by protocol and result.");
 	for (i = 0; i < METRICS_LOGIN_PROTOS; i++) {
 		for (j = 0; j < STATS_RESULT_COUNT; j++) {
 			const char *l[] = {"protocol",

@@ -47,6 +47,8 @@ healthcheck_proto_name(enum healthcheck_proto proto)
 		return "imap";
 	case HEALTHCHECK_POP3:
 		return "pop3";
+	case HEALTHCHECK_SIEVE:
+		return "sieve";
 	case HEALTHCHECK_LMTP:
 		break;
 	}
@@ -62,7 +64,8 @@ healthcheck_new(
 	hc->proto = proto;
 	hc->state = HC_GREETING;
 	hc->verdict = HEALTHCHECK_MORE;
-	if (user != NULL && password != NULL && proto != HEALTHCHECK_LMTP) {
+	if (user != NULL && password != NULL && proto != HEALTHCHECK_LMTP &&
+	    proto != HEALTHCHECK_SIEVE) {
 		hc->user = xstrdup(user);
 		hc->password = xstrdup(password);
 	}
@@ -129,7 +132,8 @@ healthcheck_done(struct healthcheck *hc, enum healthcheck_status verdict,
 	buf_clear(&hc->out);
 	(void)buf_append_str(&hc->out,
 	    hc->proto == HEALTHCHECK_IMAP ? HEALTHCHECK_IMAP_TAG " LOGOUT\r\n"
-					  : "QUIT\r\n");
+		: hc->proto == HEALTHCHECK_SIEVE ? "LOGOUT\r\n"
+						 : "QUIT\r\n");
 }
 
 static bool
@@ -278,6 +282,19 @@ healthcheck_lmtp_line(struct healthcheck *hc, const char *l, size_t len)
 }
 
 static void
+healthcheck_sieve_line(struct healthcheck *hc, const char *l, size_t len)
+{
+	/* capability lines ("NAME" "value") come first, then OK */
+	if (len > 0 && (l[0] == '"' || l[0] == '{'))
+		return;
+	if (len >= 2 && strncasecmp(l, "OK", 2) == 0 &&
+	    (len == 2 || l[2] == ' '))
+		healthcheck_done(hc, HEALTHCHECK_UP, "greeting ok", NULL, 0);
+	else
+		healthcheck_done(hc, HEALTHCHECK_DOWN, "bad greeting", l, len);
+}
+
+static void
 healthcheck_line(struct healthcheck *hc, const char *l, size_t len)
 {
 	switch (hc->proto) {
@@ -292,6 +309,9 @@ healthcheck_line(struct healthcheck *hc, const char *l, size_t len)
 		break;
 	case HEALTHCHECK_LMTP:
 		healthcheck_lmtp_line(hc, l, len);
+		break;
+	case HEALTHCHECK_SIEVE:
+		healthcheck_sieve_line(hc, l, len);
 		break;
 	}
 }

@@ -32,6 +32,7 @@ enum healthcheck_proto {
 	HEALTHCHECK_IMAP,
 	HEALTHCHECK_POP3,
 	HEALTHCHECK_LMTP,
+	HEALTHCHECK_SIEVE, /* ManageSieve: the greeting's capabilities, OK */
 };
 
 enum healthcheck_status {

@@ -660,9 +660,19 @@ session_accept_pop3(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	session_accept(fd, peer, peer_len, info, &session_proto_pop3, context);
 }
 
+static void
+session_accept_sieve(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, void *context)
+{
+	session_accept(fd, peer, peer_len, info, &session_proto_sieve, context);
+}
+
 const struct listener_handler session_handler_imap = {
     .accept = session_accept_imap,
 };
 const struct listener_handler session_handler_pop3 = {
     .accept = session_accept_pop3,
+};
+const struct listener_handler session_handler_sieve = {
+    .accept = session_accept_sieve,
 };

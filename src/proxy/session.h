@@ -23,6 +23,7 @@ struct proxy_env;
 /* The IMAP and POP3 listener handlers; context is the struct proxy_env. */
 extern const struct listener_handler session_handler_imap;
 extern const struct listener_handler session_handler_pop3;
+extern const struct listener_handler session_handler_sieve;
 
 /* Closes every session, pre-login ones included, telling pre-login
  * clients that the server is shutting down. */

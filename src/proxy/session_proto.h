@@ -65,5 +65,6 @@ struct session_proto {
 
 extern const struct session_proto session_proto_imap;
 extern const struct session_proto session_proto_pop3;
+extern const struct session_proto session_proto_sieve;
 
 #endif

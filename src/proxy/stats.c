@@ -10,7 +10,8 @@
 #include "stats.h"
 #include "xmalloc.h"
 
-static const char *const stats_proto_names[] = {"imap", "pop3", "lmtp"};
+static const char *const stats_proto_names[] = {
+    "imap", "pop3", "sieve", "lmtp"};
 static const char *const stats_result_names[] = {
     "ok", "auth_failed", "no_backend", "backend_unreachable", "backend_error"};
 static const char *const stats_delivery_names[] = {
@@ -106,6 +107,8 @@ stats_proto_from_name(const char *name)
 {
 	if (strcmp(name, "pop3") == 0)
 		return STATS_POP3;
+	if (strcmp(name, "sieve") == 0)
+		return STATS_SIEVE;
 	if (strcmp(name, "lmtp") == 0)
 		return STATS_LMTP;
 	return STATS_IMAP;

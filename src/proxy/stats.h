@@ -19,9 +19,10 @@
 enum stats_proto {
 	STATS_IMAP,
 	STATS_POP3,
+	STATS_SIEVE, /* ManageSieve */
 	STATS_LMTP,
 };
-#define STATS_PROTO_COUNT 3
+#define STATS_PROTO_COUNT 4
 
 /* How a login (or an LMTP recipient's routing) ended. */
 enum stats_result {

@@ -73,6 +73,15 @@ static const struct dialogue dialogues[] = {
 	{{"421 4.3.2 shutting down\r\n", "QUIT\r\n"}}, HEALTHCHECK_DOWN, "421"},
     {HEALTHCHECK_LMTP, NULL, NULL, {{"2200 no\r\n", "QUIT\r\n"}},
 	HEALTHCHECK_DOWN, "bad greeting"},
+    /* ManageSieve: capabilities, then OK; a test account is not used */
+    {HEALTHCHECK_SIEVE, "probe", "secret",
+	{{"\"IMPLEMENTATION\" \"Dovecot Pigeonhole\"\r\n\"SASL\" \"PLAIN\"\r\n"
+	  "\"VERSION\" \"1.0\"\r\nOK \"Dovecot ready.\"\r\n",
+	    "LOGOUT\r\n"}},
+	HEALTHCHECK_UP, "sieve: greeting ok"},
+    {HEALTHCHECK_SIEVE, NULL, NULL,
+	{{"\"VERSION\" \"1.0\"\r\nBYE \"shutting down\"\r\n", "LOGOUT\r\n"}},
+	HEALTHCHECK_DOWN, "bad greeting"},
 };
 
 /* Feeds in (piece bytes at a time, 0: whole); returns the status. */
