@@ -9,7 +9,8 @@ set -eu
 
 PACKAGES="build-essential pkg-config clang clang-format libclang-rt-14-dev
 libevent-dev libssl-dev libbsd-dev libcmocka-dev
-dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
+dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved
+sieve-connect
 python3 python3-pytest python3-prometheus-client curl swaks openssl procps iproute2
 dpkg-dev systemd iptables"
 

@@ -186,7 +186,8 @@ class Directord(procutil.LogFollower):
         lines += self._listen_blocks()
         backend = {"imap_port": self.imap_port,
                    "pop3_port": self.pop3_port,
-                   "lmtp_port": self.lmtp_port}
+                   "lmtp_port": self.lmtp_port,
+                   "sieve_port": netutil.SIEVE_PORT}
         backend.update(self.backend_settings)
         lines += _conf_block("backend", backend)
         extra = self.extra_conf if extra_conf is None else extra_conf

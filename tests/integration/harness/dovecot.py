@@ -38,7 +38,7 @@ STOP_TIMEOUT = 10.0
 MAIL_STOP_TIMEOUT = 3.0
 
 # verbose_proctitle titles: "dovecot-INSTANCE/imap [user1 127.0.0.1]"
-_MAIL_TITLE = re.compile(r"/(imap|pop3|lmtp)( |$)")
+_MAIL_TITLE = re.compile(r"/(imap|pop3|lmtp|managesieve)( |$)")
 
 CONFIG_TEMPLATE = """\
 # Dovecot 2.3 mail backend @NAME@ on @IP@ (written by the test harness)
@@ -49,7 +49,7 @@ log_path = @DIR@/log/dovecot.log
 info_log_path = @DIR@/log/dovecot.log
 log_timestamp = "%Y-%m-%d %H:%M:%S.%{usecs} "
 listen = @IP@
-protocols = imap pop3 lmtp
+protocols = imap pop3 lmtp sieve
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -111,6 +111,15 @@ service lmtp {
     port = @LMTP_PORT@
   }
 }
+service managesieve-login {
+  inet_listener sieve {
+    port = @SIEVE_PORT@
+  }
+}
+# Sieve scripts live with the mailbox (ManageSieve through the director)
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+}
 service anvil {
   unix_listener anvil {
     mode = 0600
@@ -143,6 +152,11 @@ service lmtp {
     haproxy = yes
   }
 }
+service managesieve-login {
+  inet_listener sieve {
+    haproxy = yes
+  }
+}
 """
 
 
@@ -172,6 +186,7 @@ class DovecotBackend(procutil.LogFollower):
 
     def __init__(self, name, ip, workdir, imap_port=netutil.IMAP_PORT,
                  pop3_port=netutil.POP3_PORT, lmtp_port=netutil.LMTP_PORT,
+                 sieve_port=netutil.SIEVE_PORT,
                  extra_conf="", instance_prefix="dit",
                  user_count=USER_COUNT, haproxy=False):
         self.name = name
@@ -180,6 +195,7 @@ class DovecotBackend(procutil.LogFollower):
         self.imap_port = imap_port
         self.pop3_port = pop3_port
         self.lmtp_port = lmtp_port
+        self.sieve_port = sieve_port
         # haproxy: every listener takes only PROXY connections, and no
         # login network is trusted (the client's address can only come
         # from a PROXY header)
@@ -227,6 +243,7 @@ class DovecotBackend(procutil.LogFollower):
             "@IMAP_PORT@": str(self.imap_port),
             "@POP3_PORT@": str(self.pop3_port),
             "@LMTP_PORT@": str(self.lmtp_port),
+            "@SIEVE_PORT@": str(self.sieve_port),
             "@EXTRA@": self.extra_conf,
         }
         text = CONFIG_TEMPLATE
@@ -249,7 +266,8 @@ class DovecotBackend(procutil.LogFollower):
         """Start the daemon and wait until IMAP, POP3 and LMTP greet."""
         if self.running:
             raise DovecotError("%s is already running" % self.name)
-        for port in (self.imap_port, self.pop3_port, self.lmtp_port):
+        for port in (self.imap_port, self.pop3_port, self.lmtp_port,
+                     self.sieve_port):
             if not netutil.port_is_free(self.ip, port):
                 raise DovecotError("%s:%d is already in use" %
                                    (self.ip, port))
@@ -269,7 +287,8 @@ class DovecotBackend(procutil.LogFollower):
             deadline = time.monotonic() + timeout
             for port, greeting in ((self.imap_port, b"* OK"),
                                    (self.pop3_port, b"+OK"),
-                                   (self.lmtp_port, b"220 ")):
+                                   (self.lmtp_port, b"220 "),
+                                   (self.sieve_port, b'"IMPLEMENTATION"')):
                 left = max(0.5, deadline - time.monotonic())
                 netutil.wait_for_port(
                     self.ip, port, left, greeting,
