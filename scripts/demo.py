@@ -109,7 +109,8 @@ def step_director(demo):
             "d%d" % i, demo.plan.director_ip(i),
             os.path.join(demo.workdir, "d%d" % i),
             mail_servers=demo.backends, director_servers=servers,
-            extra_listeners={"ring": {"port": netutil.RING_PORT}},
+            extra_listeners={"ring": {"port": netutil.RING_PORT},
+                             "sieve": {"port": netutil.SIEVE_PORT}},
             binary=os.path.join(demo.build, "directord"),
             settings={"director_hashing": demo.method, "log_level": "info",
                       "disable_plaintext_auth": "no",
@@ -197,11 +198,31 @@ def _imap_session(demo, user):
     return imap
 
 
+def _sieve_list(demo, user):
+    """sieve-connect --list for user through the director (ManageSieve)."""
+    host, port = demo.director.listeners()["sieve"]
+    r, w = os.pipe()
+    os.write(w, (dovecot.USER_PASSWORD + "\n").encode())
+    os.close(w)
+    try:
+        res = subprocess.run(
+            ["sieve-connect", "--server", host, "--port", str(port),
+             "--user", user, "--passwordfd", str(r), "--clearchan",
+             "--authmech", "PLAIN", "--list"],
+            pass_fds=(r,), capture_output=True, text=True, timeout=30)
+    finally:
+        os.close(r)
+    if res.returncode != 0:
+        raise RuntimeError("sieve-connect for %s failed: %s" %
+                           (user, res.stderr.strip()))
+
+
 def step_login(demo):
     say("Mail clients connect to the director, not to a backend.  The"
         "\ndirector reads the login, picks the user's backend (the same one"
-        "\ndirectorctl predicted) and proxies the session there; IMAP and"
-        "\nPOP3 of one user meet on one backend.  (Plaintext logins are"
+        "\ndirectorctl predicted) and proxies the session there; IMAP,"
+        "\nPOP3 and ManageSieve (sieve-connect) of one user meet on one"
+        "\nbackend.  (Plaintext logins are"
         "\nallowed in this demo: disable_plaintext_auth = no.)\n")
     picks = _picked(demo, LOGIN_USERS)
     by_ip = {b.ip: b for b in demo.backends}
@@ -218,13 +239,16 @@ def step_login(demo):
         pop_count, _ = pop.stat()
         pop_b, _ = _landed(demo, offsets, user, "pop3")
         pop.quit()
+        _sieve_list(demo, user)
+        sieve_b, _ = _landed(demo, offsets, user, "managesieve")
         imap.logout()
         want = by_ip[picks[user]]
-        say("  %-6s IMAP -> %s, POP3 -> %s (predicted %s); INBOX: %s "
-            "messages over IMAP, %d over POP3" %
-            (user, imap_b.name, pop_b.name, want.name, count, pop_count))
+        say("  %-6s IMAP -> %s, POP3 -> %s, ManageSieve -> %s (predicted "
+            "%s); INBOX: %s messages over IMAP, %d over POP3" %
+            (user, imap_b.name, pop_b.name, sieve_b.name, want.name, count,
+             pop_count))
         say("    %s log: %s" % (imap_b.name, line))
-        if imap_b is not want or pop_b is not want:
+        if imap_b is not want or pop_b is not want or sieve_b is not want:
             raise RuntimeError("%s did not land on %s" % (user, want.name))
     say("\nFive simultaneous IMAP sessions of %s:" % LOGIN_USERS[0])
     offsets = {b.name: b.log_offset() for b in demo.backends}
@@ -406,7 +430,8 @@ STEPS = [
     ("start three Dovecot backends on loopback", step_backends),
     ("configure and start a ring of three directors", step_director),
     ("which backend each user maps to, and the balance", step_map),
-    ("IMAP and POP3 logins through the director", step_login),
+    ("IMAP, POP3 and ManageSieve logins through the director",
+     step_login),
     ("one user through all three directors", step_ring),
     ("mail delivered over LMTP through the director", step_lmtp),
     ("directorctl status, and a safe move of a live user", step_admin),

@@ -1,11 +1,12 @@
 """PROXY protocol v2 toward backends (issue #15): with backend {
 proxy_protocol = yes } every backend connection opens with a PROXY v2
 header that carries the client's addresses, instead of IMAP ID and
-XCLIENT.  The backends here are real Dovecot 2.3 whose IMAP, POP3 and
-LMTP listeners take haproxy = yes (they refuse a connection without a
+XCLIENT.  The backends here are real Dovecot 2.3 whose IMAP, POP3, LMTP
+and ManageSieve listeners take haproxy = yes (they refuse a connection without a
 header) and which trust no login network, so the client's address in
 their logs can only have come from the header.  The clients are Python's
-imaplib, poplib and smtplib, each connecting from an address of its own.
+imaplib, poplib and smtplib (and a raw ManageSieve client), each
+connecting from an address of its own.
 """
 import imaplib
 import poplib
@@ -14,7 +15,7 @@ import socket
 
 import pytest
 
-from harness import dovecot
+from harness import dovecot, netutil, rawclient
 
 PASS = dovecot.USER_PASSWORD
 
@@ -141,3 +142,25 @@ def test_tls_client_is_said_in_the_header(backend_factory, director_factory,
                    src.replace(".", r"\."), offset=off, timeout=10)
     # the TLS TLV: Dovecot takes the session as secured
     assert ", secured," in m.group(0), m.group(0)
+
+
+def test_sieve_backend_sees_the_client(backend_factory, director_factory,
+                                       address_plan):
+    b = backend_factory(1, first=4, haproxy=True)[0]
+    d = director_factory(1, mail_servers=[b.ip],
+                         settings={"disable_plaintext_auth": "no"},
+                         backend_settings={"proxy_protocol": "yes"},
+                         extra_listeners={"sieve": {
+                             "protocol": "sieve",
+                             "port": netutil.SIEVE_PORT}})
+    src = _source(address_plan, 35)
+    off = b.log_offset()
+    with rawclient.RawClient(*d.listeners()["sieve"], source=src) as c:
+        c.until(b"OK")
+        c.send('AUTHENTICATE "PLAIN" "%s"\r\n' %
+               rawclient.sasl_plain("user406", PASS))
+        assert c.line().startswith(b"OK")
+        c.send("LOGOUT\r\n")
+        assert c.line().startswith(b"OK")
+    b.wait_log(r"managesieve-login: Info: Login: user=<user406>.*rip=%s," %
+               src.replace(".", r"\."), offset=off, timeout=10)
