@@ -64,7 +64,7 @@ enum healthcheck_status healthcheck_input(
 struct buf *healthcheck_output(struct healthcheck *hc);
 /* What the check saw, for logs and status ("greeting ok", "* BYE ..."). */
 const char *healthcheck_text(const struct healthcheck *hc);
-/* "imap", "pop3", "lmtp". */
+/* "imap", "pop3", "lmtp", "sieve". */
 const char *healthcheck_proto_name(enum healthcheck_proto proto);
 
 #endif

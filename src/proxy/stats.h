@@ -65,7 +65,7 @@ const struct stats_backend *stats_backend(
 /* Frees the per-backend counters. */
 void stats_free(struct stats *st);
 
-/* "imap", "pop3", "lmtp"; the enum from a session protocol's name
+/* "imap", "pop3", "sieve", "lmtp"; the enum from a session protocol's name
  * (anything unknown counts as imap). */
 const char *stats_proto_name(enum stats_proto proto);
 enum stats_proto stats_proto_from_name(const char *name);
