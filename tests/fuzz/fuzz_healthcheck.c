@@ -57,7 +57,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	proto = (enum healthcheck_proto)(data[0] % 3);
+	proto = (enum healthcheck_proto)(data[0] % 4);
 	login = (data[0] & 4) != 0;
 	piece = 1 + ((data[0] >> 3) & 7);
 	if (run((const char *)data + 1, size - 1, size, proto, login, t1,
