@@ -102,6 +102,7 @@ const struct conf_setting conf_settings[] = {
 	ENUM(conf_ssl_names)},
     {TOP("login_timeout", CONF_TYPE_TIME, login_timeout_ms), .min = 1000},
     {TOP("disable_plaintext_auth", CONF_TYPE_BOOL, disable_plaintext_auth)},
+    {TOP("auth_mechanisms", CONF_TYPE_STRING, auth_mechanisms), .min = 1},
     {TOP("haproxy_trusted_networks", CONF_TYPE_NETWORKS,
 	 haproxy_trusted_networks),
 	NETS(trusted_networks, trusted_network_count)},
@@ -246,6 +247,7 @@ conf_new_defaults(const char *path)
 	conf->ssl_min_protocol = CONF_SSL_TLSV1_2;
 	conf->login_timeout_ms = 60 * 1000;
 	conf->disable_plaintext_auth = true;
+	conf->auth_mechanisms = xstrdup("plain login");
 	conf->haproxy_trusted_networks = xstrdup("");
 	conf->admin_networks = xstrdup("");
 	conf->ring_plaintext_networks = xstrdup("");

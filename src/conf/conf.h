@@ -146,6 +146,11 @@ struct conf {
 	/* Refuse LOGIN/USER/AUTH before TLS unless the client connected
 	 * from the address it connected to (Dovecot's rule). */
 	bool disable_plaintext_auth;
+	/* SASL mechanisms offered to IMAP, POP3 and ManageSieve clients
+	 * (Dovecot's name and default "plain login"; also oauthbearer and
+	 * xoauth2); auth_mechs is the parsed set (sasl.h bits). */
+	char *auth_mechanisms;
+	unsigned int auth_mechs;
 	char *haproxy_trusted_networks; /* raw */
 	char *admin_networks; /* raw: who may use admin TCP listeners */
 	struct conf_network *admin_nets;

@@ -17,6 +17,7 @@
 
 #include "conf_impl.h"
 #include "ring.h"
+#include "sasl.h"
 #include "xmalloc.h"
 
 static int
@@ -281,6 +282,27 @@ conf_validate_lmtp(struct conf_builder *b, char **error_r)
 	return 0;
 }
 
+/* auth_mechanisms: names we know. */
+static int
+conf_validate_auth(struct conf_builder *b, char **error_r)
+{
+	struct conf *conf = b->conf;
+	char bad[80];
+
+	if (sasl_mechs_parse(conf->auth_mechanisms, &conf->auth_mechs, bad,
+		sizeof(bad)) == 0)
+		return 0;
+	if (bad[0] == '\0')
+		return conf_err(error_r,
+		    "%s: auth_mechanisms: no mechanism (known: plain login "
+		    "oauthbearer xoauth2)",
+		    conf_builder_loc(b, "auth_mechanisms"));
+	return conf_err(error_r,
+	    "%s: auth_mechanisms: unknown mechanism '%s' (known: plain login "
+	    "oauthbearer xoauth2)",
+	    conf_builder_loc(b, "auth_mechanisms"), bad);
+}
+
 int
 conf_validate(struct conf_builder *b, unsigned int last_line, char **error_r)
 {
@@ -312,7 +334,8 @@ conf_validate(struct conf_builder *b, unsigned int last_line, char **error_r)
 	if (conf_validate_listeners(b, &ring, error_r) == -1)
 		return -1;
 	if (conf_validate_servers(b, ring, error_r) == -1 ||
-	    conf_validate_lmtp(b, error_r) == -1)
+	    conf_validate_lmtp(b, error_r) == -1 ||
+	    conf_validate_auth(b, error_r) == -1)
 		return -1;
 	return conf_validate_routing(conf, error_r);
 }

@@ -1,5 +1,8 @@
 /*
  * imap_backend.c - the pre-login IMAP client facing a backend (pure).
+ * OAuth logins replay the client's SASL message unchanged; an error
+ * challenge after it is kept for the client and answered with the
+ * mechanism's dummy response.
  *
  * A line reader feeds complete reply lines to a small state machine
  * (enum imap_backend_state).  Literals at the end of untagged lines (an ID
@@ -84,6 +87,7 @@ struct imap_backend {
 	char *post_caps; /* from untagged CAPABILITY after
 	                                 * login was sent */
 	char *reply_text;
+	char *challenge; /* an OAuth error challenge (base64) */
 	const char *error;
 };
 
@@ -148,6 +152,7 @@ imap_backend_free(struct imap_backend **bp)
 	free(b->caps);
 	free(b->post_caps);
 	free(b->reply_text);
+	free(b->challenge);
 	freezero(b, sizeof(*b));
 }
 
@@ -167,6 +172,12 @@ const char *
 imap_backend_reply_text(const struct imap_backend *b)
 {
 	return b->reply_text != NULL ? b->reply_text : "";
+}
+
+const char *
+imap_backend_challenge(const struct imap_backend *b)
+{
+	return b->challenge;
 }
 
 const char *
@@ -330,12 +341,35 @@ imap_backend_has_pending(const struct imap_backend *b)
 	return b->pending.len > 0;
 }
 
+/* AUTHENTICATE <mech> with the client's OAuth message, as SASL-IR when
+ * the backend offers it, else after the "+" continuation. */
+static void
+imap_backend_oauth_cmd(struct imap_backend *b)
+{
+	const char *mech = sasl_mech_name(sasl_oauth_creds_mech(&b->creds));
+	size_t size = BASE64_ENCODED_LEN(b->creds.password_len) + 1;
+	char *ir = xmalloc(size);
+
+	(void)base64_encode((const unsigned char *)b->creds.password,
+	    b->creds.password_len, ir);
+	if (imap_caps_has(b->caps, "SASL-IR")) {
+		(void)buf_printf(&b->pending, "AUTHENTICATE %s %s\r\n", mech,
+		    ir[0] != '\0' ? ir : "=");
+	} else {
+		(void)buf_printf(&b->pending, "AUTHENTICATE %s\r\n", mech);
+		imap_backend_seg_cut(b);
+		(void)buf_printf(&b->pending, "%s\r\n", ir);
+	}
+	freezero(ir, size);
+}
+
 /* Builds the login command into pending and releases its first
  * segment. */
 static enum proto_action
 imap_backend_send_login(struct imap_backend *b)
 {
-	bool sasl = b->creds.kind != PROTO_AUTH_LOGIN;
+	bool oauth = proto_auth_is_oauth(b->creds.kind);
+	bool sasl = b->creds.kind != PROTO_AUTH_LOGIN && !oauth;
 	char *ir;
 
 	if (imap_caps_has(b->caps, "LOGINDISABLED"))
@@ -353,7 +387,9 @@ imap_backend_send_login(struct imap_backend *b)
 	    (!b->info.proxy_header || b->id_count > 0))
 		imap_backend_send_id(b);
 	imap_backend_cmd_begin(b, b->tag_login, &b->pending);
-	if (sasl) {
+	if (oauth) {
+		imap_backend_oauth_cmd(b);
+	} else if (sasl) {
 		ir = sasl_plain_encode(&b->creds);
 		if (imap_caps_has(b->caps, "SASL-IR")) {
 			(void)buf_printf(&b->pending,
@@ -516,6 +552,21 @@ imap_backend_tagged(
 	return imap_backend_close(b, "unexpected tagged backend reply");
 }
 
+/* A challenge after the whole OAuth message is the backend's error
+ * (RFC 7628 section 3.2.3): kept for the client, and the exchange ends
+ * with the dummy response; the tagged NO follows. */
+static enum proto_action
+imap_backend_oauth_error(struct imap_backend *b, const char *s, size_t len)
+{
+	if (len < 3 || !sasl_challenge_valid(s + 2, len - 2))
+		return imap_backend_close(
+		    b, "invalid OAuth challenge from backend");
+	b->challenge = xstrndup(s + 2, len - 2);
+	(void)buf_printf(&b->out, "%s\r\n",
+	    sasl_oauth_dummy_response(sasl_oauth_creds_mech(&b->creds)));
+	return PROTO_ACT_MORE;
+}
+
 static enum proto_action
 imap_backend_line(struct imap_backend *b, const char *s, size_t len)
 {
@@ -523,6 +574,10 @@ imap_backend_line(struct imap_backend *b, const char *s, size_t len)
 	size_t tlen;
 
 	if (len >= 1 && s[0] == '+' && (len == 1 || s[1] == ' ')) {
+		if (b->state == IMAP_BACKEND_LOGIN &&
+		    !imap_backend_has_pending(b) &&
+		    proto_auth_is_oauth(b->creds.kind) && b->challenge == NULL)
+			return imap_backend_oauth_error(b, s, len);
 		if (b->state != IMAP_BACKEND_LOGIN ||
 		    !imap_backend_has_pending(b))
 			return imap_backend_close(

@@ -6,7 +6,8 @@
  * code), optionally STARTTLS (PROTO_ACT_STARTTLS, then
  * imap_backend_tls_started(), then CAPABILITY again), then send ID with
  * the client's identity when the backend advertises ID, pipelined with
- * LOGIN or AUTHENTICATE PLAIN.  The tagged OK gives PROTO_ACT_LOGGED_IN
+ * LOGIN, AUTHENTICATE PLAIN or, for OAuth credentials, AUTHENTICATE
+ * OAUTHBEARER|XOAUTH2 with the client's message.  The tagged OK gives PROTO_ACT_LOGGED_IN
  * (post-login capabilities from its [CAPABILITY] code, or from an explicit
  * CAPABILITY command); NO/BAD gives PROTO_ACT_LOGIN_FAILED.  Anything
  * unexpected (BYE, PREAUTH, garbage, over-long lines, missing STARTTLS,
@@ -72,6 +73,11 @@ const char *imap_backend_caps(const struct imap_backend *b);
  * "[AUTHENTICATIONFAILED] Authentication failed."), flattened to one line;
  * "" if none.  Owned by b; pass it to imap_client_login_result(). */
 const char *imap_backend_reply_text(const struct imap_backend *b);
+
+/* After PROTO_ACT_LOGIN_FAILED of an OAuth login: the backend's error
+ * challenge (base64, sasl_challenge_valid()) if it sent one, for
+ * imap_client_login_challenge(); NULL otherwise.  Owned by b. */
+const char *imap_backend_challenge(const struct imap_backend *b);
 
 /* After PROTO_ACT_CLOSE: why, as a static text for the log (no remote
  * text in it).  NULL before. */

@@ -142,6 +142,8 @@ imap_client_free(struct imap_client **cp)
 		return;
 	*cp = NULL;
 	proto_creds_clear(&c->creds);
+	free(c->challenge);
+	free(c->auth_reply);
 	imap_client_id_clear(c);
 	buf_deinit(&c->out);
 	linebuf_deinit(&c->line);
@@ -170,7 +172,7 @@ imap_client_append_caps(struct imap_client *c)
 	if (c->set.starttls && !c->set.secured)
 		(void)buf_append_str(&c->out, " STARTTLS");
 	if (imap_client_auth_allowed(c))
-		(void)buf_append_str(&c->out, " AUTH=PLAIN AUTH=LOGIN");
+		sasl_mechs_append(&c->out, c->set.mechs, " AUTH=", "");
 	else
 		(void)buf_append_str(&c->out, " LOGINDISABLED");
 }
@@ -652,6 +654,8 @@ imap_client_line(struct imap_client *c, const char *line, size_t len)
 		return imap_client_cmd_line(c, line, len);
 	case IMAP_CLIENT_AUTH:
 		return imap_client_sasl_line(c, line, len);
+	case IMAP_CLIENT_AUTH_ERROR:
+		return imap_client_auth_error_line(c);
 	default:
 		return PROTO_ACT_MORE;
 	}
@@ -697,7 +701,8 @@ imap_client_input(struct imap_client *c, const void *data, size_t len,
 	}
 	while (act == PROTO_ACT_MORE && consumed < len) {
 		if (c->state != IMAP_CLIENT_PREAUTH &&
-		    c->state != IMAP_CLIENT_AUTH)
+		    c->state != IMAP_CLIENT_AUTH &&
+		    c->state != IMAP_CLIENT_AUTH_ERROR)
 			break;
 		if (c->out.len > IMAP_CLIENT_OUTPUT_HIGH)
 			break;

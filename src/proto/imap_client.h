@@ -47,6 +47,9 @@ struct imap_client_settings {
 	bool secured;
 	/* LOGIN/AUTHENTICATE allowed without TLS. */
 	bool allow_plaintext_auth;
+	/* The SASL mechanisms offered (sasl.h SASL_MECH_BIT()s; 0: PLAIN
+	 * and LOGIN). */
+	unsigned int mechs;
 	/* Limits; 0 selects the default above. */
 	size_t line_max;
 	size_t literal_max;
@@ -97,6 +100,14 @@ const struct proto_creds *imap_client_creds(const struct imap_client *c);
 void imap_client_login_result(struct imap_client *c,
     enum proto_login_status status, const char *backend_text,
     const char *backend_caps);
+
+/* The backend answered the pending OAuth AUTHENTICATE with the error
+ * challenge b64 (base64, checked by sasl_challenge_valid(); the backend
+ * module has already ended its exchange).  The next login_result()
+ * with REJECTED sends the client "+ b64" first and its "tag NO" only
+ * after the client's response (the dummy response of RFC 7628), as the
+ * backend did.  Does nothing unless an OAuth login is pending. */
+void imap_client_login_challenge(struct imap_client *c, const char *b64);
 
 /* The fields of the client's last ID command (at most
  * IMAP_ID_FIELDS_MAX), owned by c.  Sets *count_r. */

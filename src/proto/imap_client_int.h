@@ -56,6 +56,9 @@ enum imap_client_state {
 	IMAP_CLIENT_AUTH, /* AUTHENTICATE: sasl is active */
 	IMAP_CLIENT_STARTTLS, /* until imap_client_tls_started() */
 	IMAP_CLIENT_LOGIN, /* until imap_client_login_result() */
+	/* the backend's OAuth error challenge was relayed: the next line
+	 * is the client's response, answered by auth_reply */
+	IMAP_CLIENT_AUTH_ERROR,
 	IMAP_CLIENT_DONE, /* logged in; the shell proxies */
 	IMAP_CLIENT_CLOSED,
 };
@@ -116,6 +119,8 @@ struct imap_client {
 	char login_tag[IMAP_TAG_MAX + 1];
 	struct proto_creds creds;
 	struct sasl_server sasl;
+	char *challenge; /* the backend's OAuth error challenge */
+	char *auth_reply; /* "tag NO ..." sent after the response */
 
 	struct imap_id_field id_fields[IMAP_ID_FIELDS_MAX];
 	size_t id_count;
@@ -141,6 +146,9 @@ bool imap_client_token_is_string(const struct imap_client *c, unsigned int i);
 /* Run the LOGIN / AUTHENTICATE command collected in c (not rejected). */
 enum proto_action imap_client_cmd_login(struct imap_client *c);
 enum proto_action imap_client_cmd_authenticate(struct imap_client *c);
+/* The client's response to a relayed OAuth error challenge: queues the
+ * deferred NO and counts the failed login. */
+enum proto_action imap_client_auth_error_line(struct imap_client *c);
 /* Handles a SASL continuation line while inside AUTHENTICATE. */
 enum proto_action imap_client_sasl_line(
     struct imap_client *c, const char *line, size_t len);

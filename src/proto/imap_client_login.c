@@ -1,6 +1,7 @@
 /*
- * imap_client_login.c - LOGIN, AUTHENTICATE PLAIN|LOGIN (with and without
- * SASL-IR) and the login outcome, for the pre-login IMAP server
+ * imap_client_login.c - LOGIN, AUTHENTICATE PLAIN|LOGIN|OAUTHBEARER|XOAUTH2
+ * (with and without SASL-IR) and the login outcome, with the backend's
+ * OAuth error challenge relayed, for the pre-login IMAP server
  * (imap_client.c has the command reader and the other commands).
  *
  * Invariants: credentials are complete and NUL-free when PROTO_ACT_LOGIN
@@ -75,18 +76,28 @@ static const struct {
 	false},
     [SASL_SERVER_BAD_PASSWORD] = {"NO [AUTHENTICATIONFAILED] Invalid password.",
 	false},
+    /* the text is sasl_oauth's */
+    [SASL_SERVER_BAD_OAUTH] = {TEXT_NO_AUTH, true},
 };
 
-/* Goes on after sasl_server_start() or _step() returned res. */
+/* Goes on after sasl_server_start() or _step() returned res (error: the
+ * text of BAD_OAUTH). */
 static enum proto_action
-imap_client_sasl_result(struct imap_client *c, enum sasl_server_result res)
+imap_client_sasl_result(
+    struct imap_client *c, enum sasl_server_result res, const char *error)
 {
 	if (res == SASL_SERVER_CONTINUE)
 		return PROTO_ACT_MORE;
 	if (res == SASL_SERVER_DONE)
 		return imap_client_login_ready(c, c->login_tag);
 	c->state = IMAP_CLIENT_PREAUTH;
-	imap_client_reply(c, c->login_tag, imap_client_sasl_fail[res].text);
+	if (res == SASL_SERVER_BAD_OAUTH)
+		(void)buf_printf(&c->out,
+		    "%s NO [AUTHENTICATIONFAILED] %s.\r\n", c->login_tag,
+		    error != NULL ? error : "Invalid message");
+	else
+		imap_client_reply(
+		    c, c->login_tag, imap_client_sasl_fail[res].text);
 	c->login_tag[0] = '\0';
 	return imap_client_sasl_fail[res].counts ? imap_client_count_bad(c)
 						 : PROTO_ACT_MORE;
@@ -103,8 +114,8 @@ imap_client_cmd_authenticate(struct imap_client *c)
 	    c->tokens[0].type != IMAP_TOKEN_ATOM ||
 	    (c->ntokens == 2 && c->tokens[1].type != IMAP_TOKEN_ATOM))
 		return imap_client_bad(c, c->tag, TEXT_BAD_SYNTAX);
-	if (sasl_mech_lookup(
-		imap_client_token_str(c, 0), c->tokens[0].len, &mech) == -1) {
+	if (sasl_mech_lookup(imap_client_token_str(c, 0), c->tokens[0].len,
+		c->set.mechs, &mech) == -1) {
 		imap_client_reply(c, c->tag,
 		    "NO [ALERT] Unsupported authentication mechanism.");
 		return PROTO_ACT_MORE;
@@ -114,7 +125,7 @@ imap_client_cmd_authenticate(struct imap_client *c)
 	res = sasl_server_start(&c->sasl, mech, &c->creds,
 	    c->ntokens == 2 ? imap_client_token_str(c, 1) : NULL,
 	    c->ntokens == 2 ? c->tokens[1].len : 0, &c->out, &error);
-	return imap_client_sasl_result(c, res);
+	return imap_client_sasl_result(c, res, error);
 }
 
 const struct proto_creds *
@@ -161,6 +172,18 @@ imap_client_login_result(struct imap_client *c, enum proto_login_status status,
 		c->state = IMAP_CLIENT_DONE;
 		break;
 	case PROTO_LOGIN_REJECTED:
+		if (c->challenge != NULL) {
+			/* as the backend did: the challenge, the client's
+			 * response, then NO (imap_client_auth_error_line) */
+			(void)buf_printf(&c->out, "+ %s\r\n", c->challenge);
+			free(c->auth_reply);
+			c->auth_reply = xasprintf("%s NO %s", c->login_tag,
+			    text != NULL ? text
+					 : "[AUTHENTICATIONFAILED] "
+					   "Authentication failed.");
+			c->state = IMAP_CLIENT_AUTH_ERROR;
+			break;
+		}
 		(void)buf_printf(&c->out, "%s NO %s\r\n", c->login_tag,
 		    text != NULL
 			? text
@@ -181,6 +204,8 @@ imap_client_login_result(struct imap_client *c, enum proto_login_status status,
 	}
 	proto_creds_clear(&c->creds);
 	c->login_tag[0] = '\0';
+	free(c->challenge);
+	c->challenge = NULL;
 	free(text);
 	free(caps);
 }
@@ -190,6 +215,28 @@ imap_client_sasl_line(struct imap_client *c, const char *line, size_t len)
 {
 	const char *error;
 
-	return imap_client_sasl_result(c,
-	    sasl_server_step(&c->sasl, &c->creds, line, len, &c->out, &error));
+	enum sasl_server_result res;
+
+	res = sasl_server_step(&c->sasl, &c->creds, line, len, &c->out, &error);
+	return imap_client_sasl_result(c, res, error);
+}
+
+void
+imap_client_login_challenge(struct imap_client *c, const char *b64)
+{
+	if (c->state == IMAP_CLIENT_LOGIN)
+		sasl_oauth_challenge_keep(&c->challenge, &c->creds, b64);
+}
+
+enum proto_action
+imap_client_auth_error_line(struct imap_client *c)
+{
+	/* whatever the client answered (the dummy response, "*"), the
+	 * exchange failed at the backend */
+	if (c->auth_reply != NULL)
+		(void)buf_printf(&c->out, "%s\r\n", c->auth_reply);
+	free(c->auth_reply);
+	c->auth_reply = NULL;
+	c->state = IMAP_CLIENT_PREAUTH;
+	return imap_client_count_bad(c);
 }

@@ -15,11 +15,16 @@
 #include "linebuf.h"
 #include "pop3_backend.h"
 #include "sasl.h"
+#include "sasl_oauth.h"
 #include "xclient.h"
 #include "xmalloc.h"
 
 /* Commands we send are short apart from the AUTH line. */
-#define POP3_BACKEND_OUTPUT_MAX (BASE64_ENCODED_LEN(SASL_RESPONSE_MAX) + 4096)
+#define POP3_BACKEND_OUTPUT_MAX                                                \
+	(BASE64_ENCODED_LEN(SASL_OAUTH_MESSAGE_MAX) + 4096)
+/* Longest command line with an initial response (RFC 5034 section 4:
+ * 255 octets with CRLF); a longer one waits for the "+" continuation. */
+#define POP3_BACKEND_IR_LINE_MAX 255
 
 enum pop3_backend_state {
 	POP3_BACKEND_GREETING,
@@ -31,6 +36,7 @@ enum pop3_backend_state {
 	POP3_BACKEND_USER,
 	POP3_BACKEND_PASS,
 	POP3_BACKEND_AUTH,
+	POP3_BACKEND_AUTH_CONT, /* OAuth AUTH sent, message after "+" */
 	POP3_BACKEND_FINISHED,
 };
 
@@ -45,6 +51,7 @@ struct pop3_backend {
 	bool cap_stls, cap_xclient, cap_user, cap_plain;
 	bool greet_xclient; /* the greeting said [XCLIENT] */
 	char *reply_text;
+	char *challenge; /* an OAuth error challenge (base64) */
 	const char *error;
 };
 
@@ -105,6 +112,7 @@ pop3_backend_free(struct pop3_backend **bp)
 	proto_creds_clear(&b->creds);
 	linebuf_deinit(&b->line);
 	free(b->reply_text);
+	free(b->challenge);
 	buf_deinit(&b->out);
 	free(b);
 }
@@ -119,6 +127,12 @@ const char *
 pop3_backend_reply_text(const struct pop3_backend *b)
 {
 	return b->reply_text;
+}
+
+const char *
+pop3_backend_challenge(const struct pop3_backend *b)
+{
+	return b->challenge;
 }
 
 const char *
@@ -172,6 +186,70 @@ pop3_backend_send_capa(struct pop3_backend *b)
 	b->state = POP3_BACKEND_CAPA;
 }
 
+/* Appends the client's OAuth message, base64-encoded, to the output;
+ * returns its length. */
+static size_t
+pop3_backend_oauth_message(struct pop3_backend *b)
+{
+	size_t size = BASE64_ENCODED_LEN(b->creds.password_len) + 1;
+	char *msg = xmalloc(size);
+	size_t n;
+
+	n = base64_encode((const unsigned char *)b->creds.password,
+	    b->creds.password_len, msg);
+	(void)buf_append(&b->out, msg, n);
+	freezero(msg, size);
+	return n;
+}
+
+/* AUTH <mech> with the client's OAuth message: as initial response when
+ * the line stays within POP3_BACKEND_IR_LINE_MAX, else after "+". */
+static enum proto_action
+pop3_backend_send_oauth(struct pop3_backend *b)
+{
+	const char *mech = sasl_mech_name(sasl_oauth_creds_mech(&b->creds));
+	size_t b64len = BASE64_ENCODED_LEN(b->creds.password_len);
+
+	if (strlen("AUTH  \r\n") + strlen(mech) + b64len >
+	    POP3_BACKEND_IR_LINE_MAX) {
+		(void)buf_printf(&b->out, "AUTH %s\r\n", mech);
+		b->state = POP3_BACKEND_AUTH_CONT;
+		return PROTO_ACT_MORE;
+	}
+	(void)buf_printf(&b->out, "AUTH %s ", mech);
+	if (pop3_backend_oauth_message(b) == 0)
+		(void)buf_append_str(&b->out, "=");
+	(void)buf_append_str(&b->out, "\r\n");
+	b->state = POP3_BACKEND_AUTH;
+	return PROTO_ACT_MORE;
+}
+
+/* A "+" continuation during AUTH: the OAuth message after AUTH without
+ * it, or the backend's error challenge after the message (RFC 7628
+ * section 3.2.3), kept for the client and answered with the dummy
+ * response; the -ERR follows. */
+static enum proto_action
+pop3_backend_continuation(struct pop3_backend *b, const char *line, size_t len)
+{
+	if (b->state == POP3_BACKEND_AUTH_CONT) {
+		(void)pop3_backend_oauth_message(b);
+		(void)buf_append_str(&b->out, "\r\n");
+		b->state = POP3_BACKEND_AUTH;
+		return PROTO_ACT_MORE;
+	}
+	if (b->state != POP3_BACKEND_AUTH ||
+	    !proto_auth_is_oauth(b->creds.kind) || b->challenge != NULL)
+		return pop3_backend_fail(
+		    b, "unexpected continuation from backend");
+	if (len < 3 || !sasl_challenge_valid(line + 2, len - 2))
+		return pop3_backend_fail(
+		    b, "invalid OAuth challenge from backend");
+	b->challenge = xstrndup(line + 2, len - 2);
+	(void)buf_printf(&b->out, "%s\r\n",
+	    sasl_oauth_dummy_response(sasl_oauth_creds_mech(&b->creds)));
+	return PROTO_ACT_MORE;
+}
+
 static enum proto_action
 pop3_backend_send_login(struct pop3_backend *b)
 {
@@ -181,6 +259,8 @@ pop3_backend_send_login(struct pop3_backend *b)
 	    pop3_backend_has_crlf(b->creds.password, b->creds.password_len) ||
 	    memchr(b->creds.password, '\0', b->creds.password_len) != NULL;
 
+	if (proto_auth_is_oauth(b->creds.kind))
+		return pop3_backend_send_oauth(b);
 	if (sasl) {
 		ir = sasl_plain_encode(&b->creds);
 		if (buf_printf(&b->out, "AUTH PLAIN %s\r\n",
@@ -286,6 +366,8 @@ pop3_backend_line(struct pop3_backend *b, const char *line, size_t len)
 		pop3_backend_capa_line(b, line, len);
 		return PROTO_ACT_MORE;
 	}
+	if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' '))
+		return pop3_backend_continuation(b, line, len);
 	st = pop3_backend_status(line, len, &text);
 	if (st == -1)
 		return pop3_backend_fail(b, "unexpected backend reply");

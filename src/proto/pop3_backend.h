@@ -9,7 +9,11 @@
  * ADDR, PORT, DESTADDR, DESTPORT, SESSION, TTL); then USER/PASS for
  * PROTO_AUTH_LOGIN credentials (PASS after USER's reply, never pipelined)
  * or "AUTH PLAIN <initial response>" (with the authzid) for SASL
- * credentials.  Credentials containing CR or LF are never put on a
+ * credentials; OAuth credentials replay the client's message with "AUTH
+ * OAUTHBEARER|XOAUTH2" (after a "+" continuation when the line would pass
+ * 255 octets), and an error challenge after it is kept for the client
+ * (pop3_backend_challenge()) and answered with the dummy response.
+ * Credentials containing CR or LF are never put on a
  * USER/PASS line: they go through AUTH PLAIN instead.
  *
  * A TTL of 0 in the client info means a proxy loop: the module refuses
@@ -67,5 +71,10 @@ const char *pop3_backend_reply_text(const struct pop3_backend *b);
 /* After PROTO_ACT_CLOSE: why, as a static text for the log (no remote
  * data). */
 const char *pop3_backend_error(const struct pop3_backend *b);
+
+/* After PROTO_ACT_LOGIN_FAILED of an OAuth login: the backend's error
+ * challenge (base64, sasl_challenge_valid()) if it sent one, for
+ * pop3_client_login_challenge(); NULL otherwise.  Owned by b. */
+const char *pop3_backend_challenge(const struct pop3_backend *b);
 
 #endif

@@ -21,7 +21,6 @@
 #define POP3_CLIENT_OUTPUT_MAX (POP3_CLIENT_OUTPUT_HIGH + 16384)
 #define POP3_CLIENT_GREETING_DEFAULT "Director ready."
 #define POP3_CLIENT_GREETING_MAX 256
-#define POP3_CLIENT_MECHS "PLAIN LOGIN"
 
 #define POP3_ERR_PLAINTEXT                                                     \
 	"-ERR [AUTH] Plaintext authentication disallowed on non-secure "       \
@@ -32,6 +31,9 @@ enum pop3_client_state {
 	POP3_CLIENT_AUTH, /* AUTH: sasl is active */
 	POP3_CLIENT_STARTTLS, /* waiting for tls_started() */
 	POP3_CLIENT_LOGIN, /* waiting for login_result() */
+	/* the backend's OAuth error challenge was relayed: the next line
+	 * is the client's response, answered by auth_reply */
+	POP3_CLIENT_AUTH_ERROR,
 	POP3_CLIENT_DONE, /* logged in */
 	POP3_CLIENT_CLOSED,
 };
@@ -46,6 +48,8 @@ struct pop3_client {
 	char *user; /* from USER */
 	struct proto_creds creds;
 	struct sasl_server sasl;
+	char *challenge; /* the backend's OAuth error challenge */
+	char *auth_reply; /* "-ERR ..." sent after the response */
 };
 
 struct pop3_client *
@@ -89,6 +93,8 @@ pop3_client_free(struct pop3_client **cp)
 		return;
 	*cp = NULL;
 	proto_creds_clear(&c->creds);
+	free(c->challenge);
+	free(c->auth_reply);
 	pop3_client_forget_user(c);
 	linebuf_deinit(&c->line);
 	buf_deinit(&c->out);
@@ -140,9 +146,11 @@ pop3_client_capa(struct pop3_client *c)
 	    "AUTH-RESP-CODE\r\n");
 	if (c->set.starttls)
 		(void)buf_append_str(&c->out, "STLS\r\n");
-	if (pop3_client_auth_allowed(c))
-		(void)buf_append_str(
-		    &c->out, "USER\r\nSASL " POP3_CLIENT_MECHS "\r\n");
+	if (pop3_client_auth_allowed(c)) {
+		(void)buf_append_str(&c->out, "USER\r\nSASL");
+		sasl_mechs_append(&c->out, c->set.mechs, " ", "");
+		(void)buf_append_str(&c->out, "\r\n");
+	}
 	(void)buf_append_str(&c->out, ".\r\n");
 }
 
@@ -188,6 +196,7 @@ pop3_client_sasl_result(
 		c->state = POP3_CLIENT_LOGIN;
 		return PROTO_ACT_LOGIN;
 	case SASL_SERVER_BAD_PLAIN:
+	case SASL_SERVER_BAD_OAUTH:
 		(void)snprintf(reply, sizeof(reply), "-ERR [AUTH] %s", error);
 		return pop3_client_auth_fail(c, reply, true);
 	default:
@@ -208,7 +217,7 @@ pop3_client_cmd_auth(struct pop3_client *c, const char *args, size_t len)
 		/* RFC 5034: list the mechanisms */
 		(void)buf_append_str(&c->out, "+OK\r\n");
 		if (pop3_client_auth_allowed(c))
-			(void)buf_append_str(&c->out, "PLAIN\r\nLOGIN\r\n");
+			sasl_mechs_append(&c->out, c->set.mechs, "", "\r\n");
 		(void)buf_append_str(&c->out, ".\r\n");
 		return PROTO_ACT_MORE;
 	}
@@ -219,7 +228,7 @@ pop3_client_cmd_auth(struct pop3_client *c, const char *args, size_t len)
 	sp = memchr(args, ' ', len);
 	mlen = sp != NULL ? (size_t)(sp - args) : len;
 	pop3_client_forget_user(c);
-	if (sasl_mech_lookup(args, mlen, &mech) == -1)
+	if (sasl_mech_lookup(args, mlen, c->set.mechs, &mech) == -1)
 		return pop3_client_bad(
 		    c, "-ERR Unsupported authentication mechanism.");
 	c->state = POP3_CLIENT_AUTH;
@@ -319,13 +328,27 @@ pop3_client_command(struct pop3_client *c, const char *line, size_t len)
 	return pop3_client_bad(c, "-ERR Unknown command.");
 }
 
+/* A rejected login is a bad command: guessing passwords on one
+ * connection ends at the limit. */
+static enum proto_action
+pop3_client_rejected(struct pop3_client *c)
+{
+	if (++c->bad >= c->set.bad_max) {
+		pop3_client_reply(c, "-ERR Too many bad commands.");
+		c->state = POP3_CLIENT_CLOSED;
+		return PROTO_ACT_CLOSE;
+	}
+	return PROTO_ACT_MORE;
+}
+
 static enum proto_action
 pop3_client_line(struct pop3_client *c, const char *line, size_t len)
 {
 	enum sasl_server_result res;
 	const char *error;
 
-	if (memchr(line, '\0', len) != NULL) {
+	if (memchr(line, '\0', len) != NULL &&
+	    c->state != POP3_CLIENT_AUTH_ERROR) {
 		if (c->state != POP3_CLIENT_PREAUTH)
 			return pop3_client_auth_fail(
 			    c, "-ERR Invalid input.", true);
@@ -340,6 +363,15 @@ pop3_client_line(struct pop3_client *c, const char *line, size_t len)
 		res = sasl_server_step(
 		    &c->sasl, &c->creds, line, len, &c->out, &error);
 		return pop3_client_sasl_result(c, res, error);
+	case POP3_CLIENT_AUTH_ERROR:
+		/* whatever the response (the dummy one, "*"), the exchange
+		 * failed at the backend */
+		if (c->auth_reply != NULL)
+			pop3_client_reply(c, c->auth_reply);
+		free(c->auth_reply);
+		c->auth_reply = NULL;
+		c->state = POP3_CLIENT_PREAUTH;
+		return pop3_client_rejected(c);
 	default:
 		return PROTO_ACT_MORE;
 	}
@@ -360,7 +392,8 @@ pop3_client_input(struct pop3_client *c, const void *data, size_t len,
 	}
 	while (i < len && act == PROTO_ACT_MORE) {
 		if (c->state != POP3_CLIENT_PREAUTH &&
-		    c->state != POP3_CLIENT_AUTH)
+		    c->state != POP3_CLIENT_AUTH &&
+		    c->state != POP3_CLIENT_AUTH_ERROR)
 			break;
 		/* a new line is only started with room for its reply */
 		if (linebuf_at_start(&c->line) &&
@@ -432,6 +465,20 @@ pop3_client_login_result(struct pop3_client *c, enum proto_login_status status,
 		c->state = POP3_CLIENT_DONE;
 		return;
 	case PROTO_LOGIN_REJECTED:
+		if (c->challenge != NULL) {
+			/* as the backend did: the challenge, the client's
+			 * response, then -ERR (pop3_client_line) */
+			(void)buf_printf(&c->out, "+ %s\r\n", c->challenge);
+			free(c->auth_reply);
+			c->auth_reply = xasprintf("-ERR %s",
+			    text[0] != '\0' ? text
+					    : "[AUTH] Authentication failed.");
+			proto_creds_clear(&c->creds);
+			free(c->challenge);
+			c->challenge = NULL;
+			c->state = POP3_CLIENT_AUTH_ERROR;
+			return;
+		}
 		(void)buf_printf(&c->out, "-ERR %s\r\n",
 		    text[0] != '\0' ? text : "[AUTH] Authentication failed.");
 		break;
@@ -449,11 +496,16 @@ pop3_client_login_result(struct pop3_client *c, enum proto_login_status status,
 		break;
 	}
 	proto_creds_clear(&c->creds);
+	free(c->challenge);
+	c->challenge = NULL;
 	c->state = POP3_CLIENT_PREAUTH;
-	/* a rejected login is a bad command: guessing passwords on one
-	 * connection ends at the limit */
-	if (status == PROTO_LOGIN_REJECTED && ++c->bad >= c->set.bad_max) {
-		pop3_client_reply(c, "-ERR Too many bad commands.");
-		c->state = POP3_CLIENT_CLOSED;
-	}
+	if (status == PROTO_LOGIN_REJECTED)
+		(void)pop3_client_rejected(c);
+}
+
+void
+pop3_client_login_challenge(struct pop3_client *c, const char *b64)
+{
+	if (c->state == POP3_CLIENT_LOGIN)
+		sasl_oauth_challenge_keep(&c->challenge, &c->creds, b64);
 }

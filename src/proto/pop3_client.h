@@ -44,6 +44,9 @@ struct pop3_client_settings {
 	bool secured;
 	/* USER/PASS and AUTH allowed without TLS. */
 	bool allow_plaintext_auth;
+	/* The SASL mechanisms offered (sasl.h SASL_MECH_BIT()s; 0: PLAIN
+	 * and LOGIN). */
+	unsigned int mechs;
 	/* Limits; 0 selects the default above. */
 	size_t line_max;
 	unsigned int bad_max;
@@ -91,5 +94,12 @@ const struct proto_creds *pop3_client_creds(const struct pop3_client *c);
  * login is pending. */
 void pop3_client_login_result(struct pop3_client *c,
     enum proto_login_status status, const char *backend_text);
+
+/* The backend answered the pending OAuth AUTH with the error challenge
+ * b64 (base64, sasl_challenge_valid()).  The next login_result() with
+ * REJECTED sends the client "+ b64" first and its "-ERR" only after the
+ * client's response (the dummy response of RFC 7628), as the backend
+ * did.  Does nothing unless an OAuth login is pending. */
+void pop3_client_login_challenge(struct pop3_client *c, const char *b64);
 
 #endif

@@ -39,3 +39,10 @@ proto_next_word(const char **pp, const char *end, size_t *len_r)
 	*pp = q;
 	return p;
 }
+
+bool
+proto_auth_is_oauth(enum proto_auth_kind kind)
+{
+	return kind == PROTO_AUTH_SASL_OAUTHBEARER ||
+	    kind == PROTO_AUTH_SASL_XOAUTH2;
+}

@@ -57,7 +57,14 @@ enum proto_auth_kind {
 	PROTO_AUTH_LOGIN, /* IMAP LOGIN, POP3 USER+PASS */
 	PROTO_AUTH_SASL_PLAIN,
 	PROTO_AUTH_SASL_LOGIN,
+	/* OAuth 2.0: authcid is the user the message names, password
+	 * the client's decoded SASL message, replayed unchanged */
+	PROTO_AUTH_SASL_OAUTHBEARER,
+	PROTO_AUTH_SASL_XOAUTH2,
 };
+
+/* Whether kind is an OAuth login (the backend checks a token). */
+bool proto_auth_is_oauth(enum proto_auth_kind kind);
 
 /* Credentials taken from the client.  Owned by the client-side module
  * until the module is freed; secrets are wiped on free.  For SASL PLAIN

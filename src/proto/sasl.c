@@ -9,10 +9,12 @@
  */
 #include "compat.h"
 
+#include <stdio.h>
 #include <strings.h>
 
 #include "buf.h"
 #include "sasl.h"
+#include "sasl_oauth.h"
 #include "xmalloc.h"
 
 static const char base64_alphabet[] =
@@ -183,16 +185,128 @@ proto_creds_clear(struct proto_creds *creds)
 	explicit_bzero(creds, sizeof(*creds));
 }
 
-int
-sasl_mech_lookup(const char *name, size_t len, enum sasl_mech *mech_r)
+static const char *const sasl_mech_names[SASL_MECH_COUNT] = {
+    [SASL_MECH_PLAIN] = "PLAIN",
+    [SASL_MECH_LOGIN] = "LOGIN",
+    [SASL_MECH_OAUTHBEARER] = "OAUTHBEARER",
+    [SASL_MECH_XOAUTH2] = "XOAUTH2",
+};
+
+const char *
+sasl_mech_name(enum sasl_mech mech)
 {
-	if (len == 5 && strncasecmp(name, "PLAIN", 5) == 0)
-		*mech_r = SASL_MECH_PLAIN;
-	else if (len == 5 && strncasecmp(name, "LOGIN", 5) == 0)
-		*mech_r = SASL_MECH_LOGIN;
-	else
+	return (unsigned int)mech < SASL_MECH_COUNT ? sasl_mech_names[mech]
+						    : "?";
+}
+
+/* The mechanism named name[0..len), in any set. */
+static int
+sasl_mech_find(const char *name, size_t len, enum sasl_mech *mech_r)
+{
+	unsigned int m;
+
+	for (m = 0; m < SASL_MECH_COUNT; m++) {
+		if (len == strlen(sasl_mech_names[m]) &&
+		    strncasecmp(name, sasl_mech_names[m], len) == 0) {
+			*mech_r = (enum sasl_mech)m;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+sasl_mech_lookup(
+    const char *name, size_t len, unsigned int mechs, enum sasl_mech *mech_r)
+{
+	if (mechs == 0)
+		mechs = SASL_MECHS_DEFAULT;
+	if (sasl_mech_find(name, len, mech_r) == -1 ||
+	    (mechs & SASL_MECH_BIT(*mech_r)) == 0)
 		return -1;
 	return 0;
+}
+
+void
+sasl_mechs_append(
+    struct buf *out, unsigned int mechs, const char *before, const char *after)
+{
+	unsigned int m;
+
+	if (mechs == 0)
+		mechs = SASL_MECHS_DEFAULT;
+	for (m = 0; m < SASL_MECH_COUNT; m++) {
+		if ((mechs & SASL_MECH_BIT(m)) != 0)
+			(void)buf_printf(
+			    out, "%s%s%s", before, sasl_mech_names[m], after);
+	}
+}
+
+int
+sasl_mechs_parse(
+    const char *list, unsigned int *mechs_r, char *bad, size_t bad_size)
+{
+	const char *p = list;
+	enum sasl_mech mech;
+	size_t len;
+
+	*mechs_r = 0;
+	for (;;) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, " \t,");
+		if (sasl_mech_find(p, len, &mech) == -1) {
+			(void)snprintf(bad, bad_size, "%.*s",
+			    (int)(len < 64 ? len : 64), p);
+			return -1;
+		}
+		*mechs_r |= SASL_MECH_BIT(mech);
+		p += len;
+	}
+	if (*mechs_r == 0) {
+		(void)strlcpy(bad, "", bad_size);
+		return -1;
+	}
+	return 0;
+}
+
+enum sasl_mech
+sasl_oauth_creds_mech(const struct proto_creds *creds)
+{
+	return creds->kind == PROTO_AUTH_SASL_XOAUTH2 ? SASL_MECH_XOAUTH2
+						      : SASL_MECH_OAUTHBEARER;
+}
+
+const char *
+sasl_oauth_dummy_response(enum sasl_mech mech)
+{
+	return mech == SASL_MECH_OAUTHBEARER ? "AQ==" : "";
+}
+
+void
+sasl_oauth_challenge_keep(
+    char **keep, const struct proto_creds *creds, const char *b64)
+{
+	if (!proto_auth_is_oauth(creds->kind) ||
+	    !sasl_challenge_valid(b64, strlen(b64)))
+		return;
+	free(*keep);
+	*keep = xstrdup(b64);
+}
+
+bool
+sasl_challenge_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > SASL_CHALLENGE_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] != '=' && base64_value((unsigned char)s[i]) < 0)
+			return false;
+	}
+	return true;
 }
 
 /* Decodes one base64 response into a new NUL-terminated buffer of
@@ -200,14 +314,14 @@ sasl_mech_lookup(const char *name, size_t len, enum sasl_mech *mech_r)
  * "=" stands for an empty initial response.  Returns the decoded length
  * or -1. */
 static long
-sasl_server_decode(const char *b64, size_t len, bool initial,
+sasl_server_decode(const char *b64, size_t len, bool initial, size_t max,
     unsigned char **msg_r, size_t *size_r)
 {
 	long n;
 
 	if (initial && len == 1 && b64[0] == '=')
 		len = 0;
-	if (len > BASE64_ENCODED_LEN(SASL_RESPONSE_MAX)) {
+	if (len > BASE64_ENCODED_LEN(max)) {
 		*msg_r = NULL;
 		*size_r = 0;
 		return -1;
@@ -217,9 +331,34 @@ sasl_server_decode(const char *b64, size_t len, bool initial,
 	if (len == 0)
 		return 0;
 	n = base64_decode(b64, len, *msg_r);
-	if (n < 0 || (size_t)n > SASL_RESPONSE_MAX)
+	if (n < 0 || (size_t)n > max)
 		return -1;
 	return n;
+}
+
+/* The OAuth message msg[0..n) of mechanism mech: its user and the
+ * message itself become the credentials. */
+static enum sasl_server_result
+sasl_server_oauth(enum sasl_mech mech, struct proto_creds *creds,
+    const unsigned char *msg, size_t n, const char **error_r)
+{
+	char user[SASL_IDENTITY_MAX + 1];
+
+	proto_creds_clear(creds);
+	if (sasl_oauth_user(mech == SASL_MECH_XOAUTH2 ? SASL_OAUTH_XOAUTH2
+						      : SASL_OAUTH_BEARER,
+		msg, n, user, sizeof(user), error_r) == -1)
+		return SASL_SERVER_BAD_OAUTH;
+	creds->kind = mech == SASL_MECH_XOAUTH2 ? PROTO_AUTH_SASL_XOAUTH2
+						: PROTO_AUTH_SASL_OAUTHBEARER;
+	creds->authzid = xstrdup("");
+	creds->authcid = xstrdup(user);
+	creds->password = xmalloc(n + 1);
+	memcpy(creds->password, msg, n);
+	creds->password[n] = '\0';
+	creds->password_len = n;
+	explicit_bzero(user, sizeof(user));
+	return SASL_SERVER_DONE;
 }
 
 /* Applies the decoded response msg[0..n) to the current state. */
@@ -253,6 +392,8 @@ sasl_server_apply(struct sasl_server *s, struct proto_creds *creds,
 		creds->password[n] = '\0';
 		creds->password_len = n;
 		return SASL_SERVER_DONE;
+	case SASL_SERVER_OAUTH:
+		return sasl_server_oauth(s->mech, creds, msg, n, error_r);
 	case SASL_SERVER_IDLE:
 	default:
 		return SASL_SERVER_CANCELLED;
@@ -274,7 +415,10 @@ sasl_server_response(struct sasl_server *s, struct proto_creds *creds,
 	if (!initial && len == 1 && b64[0] == '*')
 		res = SASL_SERVER_CANCELLED;
 	else {
-		n = sasl_server_decode(b64, len, initial, &msg, &size);
+		n = sasl_server_decode(b64, len, initial,
+		    s->state == SASL_SERVER_OAUTH ? SASL_OAUTH_MESSAGE_MAX
+						  : SASL_RESPONSE_MAX,
+		    &msg, &size);
 		if (n < 0)
 			res = SASL_SERVER_BAD_BASE64;
 		else
@@ -283,7 +427,7 @@ sasl_server_response(struct sasl_server *s, struct proto_creds *creds,
 		if (msg != NULL)
 			freezero(msg, size);
 	}
-	if (res != SASL_SERVER_BAD_PLAIN)
+	if (res != SASL_SERVER_BAD_PLAIN && res != SASL_SERVER_BAD_OAUTH)
 		*error_r = NULL;
 	if (res == SASL_SERVER_CONTINUE)
 		return res;
@@ -299,15 +443,28 @@ sasl_server_start(struct sasl_server *s, enum sasl_mech mech,
     const char **error_r)
 {
 	proto_creds_clear(creds);
-	s->state = mech == SASL_MECH_PLAIN ? SASL_SERVER_PLAIN
-					   : SASL_SERVER_LOGIN_USER;
+	s->mech = mech;
+	switch (mech) {
+	case SASL_MECH_LOGIN:
+		s->state = SASL_SERVER_LOGIN_USER;
+		break;
+	case SASL_MECH_OAUTHBEARER:
+	case SASL_MECH_XOAUTH2:
+		s->state = SASL_SERVER_OAUTH;
+		break;
+	case SASL_MECH_PLAIN:
+	default:
+		s->state = SASL_SERVER_PLAIN;
+		break;
+	}
 	if (ir != NULL)
 		return sasl_server_response(
 		    s, creds, ir, ir_len, true, out, error_r);
 	*error_r = NULL;
+	/* every mechanism but LOGIN starts with an empty challenge */
 	(void)buf_append_str(out,
-	    mech == SASL_MECH_PLAIN ? "+ \r\n"
-				    : "+ " SASL_LOGIN_CHALLENGE_USER "\r\n");
+	    mech == SASL_MECH_LOGIN ? "+ " SASL_LOGIN_CHALLENGE_USER "\r\n"
+				    : "+ \r\n");
 	return SASL_SERVER_CONTINUE;
 }
 

@@ -161,7 +161,7 @@ sasl_oauth_bearer(struct sasl_oauth_cursor *c, char *user, size_t user_size,
 	bool have_user = false;
 
 	if (c->end - c->p == 1 && *c->p == SASL_OAUTH_KVSEP) {
-		*error_r = "dummy response";
+		*error_r = "Unexpected dummy response";
 		return -1;
 	}
 	/* gs2-cbind-flag: "n", "y" or "p=" cb-name */
@@ -205,7 +205,7 @@ sasl_oauth_bearer(struct sasl_oauth_cursor *c, char *user, size_t user_size,
 		return -1;
 	}
 	if (!have_user) {
-		*error_r = "no user to route";
+		*error_r = "No user name (a=) to route by";
 		return -1;
 	}
 	return 0;

@@ -30,8 +30,8 @@ enum sasl_oauth_mech {
 /* The user that msg[0..len) (base64-decoded) logs in as, into user
  * (user_size bytes, NUL-terminated; at most SASL_IDENTITY_MAX of
  * sasl.h).  Returns 0, or -1 with *error_r a static text fit for the
- * client ("no user to route" for an OAUTHBEARER message without a=,
- * "dummy response" for the lone kvsep). */
+ * client ("No user name (a=) to route by" for an OAUTHBEARER message without a=,
+ * "Unexpected dummy response" for the lone kvsep). */
 int sasl_oauth_user(enum sasl_oauth_mech mech, const unsigned char *msg,
     size_t len, char *user, size_t user_size, const char **error_r);
 

@@ -29,12 +29,14 @@
 #include "imap_parse.h"
 #include "linebuf.h"
 #include "sasl.h"
+#include "sasl_oauth.h"
 #include "sieve_backend.h"
 #include "xclient.h"
 #include "xmalloc.h"
 
 /* Commands we send are short apart from the AUTHENTICATE line. */
-#define SIEVE_BACKEND_OUTPUT_MAX (BASE64_ENCODED_LEN(SASL_RESPONSE_MAX) + 4096)
+#define SIEVE_BACKEND_OUTPUT_MAX                                               \
+	(BASE64_ENCODED_LEN(SASL_OAUTH_MESSAGE_MAX) + 4096)
 /* Longest quoted string we send (RFC 5804 section 4); a longer initial
  * response goes as a literal. */
 #define SIEVE_BACKEND_QUOTED_MAX 1024
@@ -69,6 +71,7 @@ enum sieve_backend_rstate {
 	SIEVE_R_TEXT, /* after the text: only the end may follow */
 	SIEVE_R_CAP_NAME, /* after a capability name */
 	SIEVE_R_CAP_VALUE, /* after its value */
+	SIEVE_R_CHALLENGE, /* after an OAuth error challenge */
 };
 
 enum sieve_backend_status {
@@ -111,6 +114,7 @@ struct sieve_backend {
 
 	char code[SIEVE_BACKEND_CODE_MAX];
 	char *reply_text;
+	char *challenge; /* an OAuth error challenge (base64) */
 	bool tempfail;
 	const char *error;
 };
@@ -170,6 +174,7 @@ sieve_backend_free(struct sieve_backend **bp)
 	buf_deinit(&b->caps);
 	buf_deinit(&b->tok);
 	free(b->reply_text);
+	free(b->challenge);
 	freezero(b, sizeof(*b));
 }
 
@@ -195,6 +200,12 @@ bool
 sieve_backend_tempfail(const struct sieve_backend *b)
 {
 	return b->tempfail;
+}
+
+const char *
+sieve_backend_challenge(const struct sieve_backend *b)
+{
+	return b->challenge;
 }
 
 const char *
@@ -280,19 +291,37 @@ sieve_backend_caps_add(struct sieve_backend *b, const char *s, size_t len)
 	return ret;
 }
 
+/* The initial response ir: PLAIN with the credentials, or the client's
+ * OAuth message; newly allocated, the caller wipes it. */
+static char *
+sieve_backend_ir(const struct sieve_backend *b)
+{
+	char *ir;
+
+	if (!proto_auth_is_oauth(b->creds.kind))
+		return sasl_plain_encode(&b->creds);
+	ir = xmalloc(BASE64_ENCODED_LEN(b->creds.password_len) + 1);
+	(void)base64_encode((const unsigned char *)b->creds.password,
+	    b->creds.password_len, ir);
+	return ir;
+}
+
 static enum proto_action
 sieve_backend_send_auth(struct sieve_backend *b)
 {
-	char *ir = sasl_plain_encode(&b->creds);
+	const char *mech = proto_auth_is_oauth(b->creds.kind)
+	    ? sasl_mech_name(sasl_oauth_creds_mech(&b->creds))
+	    : "PLAIN";
+	char *ir = sieve_backend_ir(b);
 	size_t len = strlen(ir);
 	int ret;
 
 	if (len <= SIEVE_BACKEND_QUOTED_MAX)
 		ret = buf_printf(
-		    &b->out, "AUTHENTICATE \"PLAIN\" \"%s\"\r\n", ir);
+		    &b->out, "AUTHENTICATE \"%s\" \"%s\"\r\n", mech, ir);
 	else
 		ret = buf_printf(&b->out,
-		    "AUTHENTICATE \"PLAIN\" {%zu+}\r\n%s\r\n", len, ir);
+		    "AUTHENTICATE \"%s\" {%zu+}\r\n%s\r\n", mech, len, ir);
 	freezero(ir, len + 1);
 	if (ret == -1)
 		return sieve_backend_fail(b, "credentials too long");
@@ -337,7 +366,8 @@ sieve_backend_caps_done(struct sieve_backend *b)
 		b->state = SIEVE_BACKEND_STARTTLS;
 		return PROTO_ACT_MORE;
 	}
-	if (!b->cap_plain)
+	/* an OAuth login goes on: the backend's NO tells the client */
+	if (!b->cap_plain && !proto_auth_is_oauth(b->creds.kind))
 		return sieve_backend_fail(
 		    b, "backend does not offer SASL PLAIN (TLS required?)");
 	if (b->cap_xclient && !b->info.proxy_header)
@@ -409,6 +439,16 @@ sieve_backend_first(struct sieve_backend *b, enum sieve_backend_token tok,
 	}
 	if (tok != SIEVE_TOK_STRING)
 		return sieve_backend_fail(b, "invalid backend reply");
+	if (b->state == SIEVE_BACKEND_AUTH &&
+	    proto_auth_is_oauth(b->creds.kind) && b->challenge == NULL) {
+		/* the OAuth error challenge (RFC 7628 section 3.2.3) */
+		if (!sasl_challenge_valid(s, len))
+			return sieve_backend_fail(
+			    b, "invalid OAuth challenge from backend");
+		b->challenge = xstrndup(s, len);
+		b->rstate = SIEVE_R_CHALLENGE;
+		return PROTO_ACT_MORE;
+	}
 	if (!listing)
 		return sieve_backend_fail(b,
 		    b->state == SIEVE_BACKEND_AUTH
@@ -521,6 +561,12 @@ sieve_backend_reply_done(struct sieve_backend *b)
 			    b, "backend capability listing too long");
 		return PROTO_ACT_MORE;
 	case SIEVE_R_CAP_VALUE:
+		return PROTO_ACT_MORE;
+	case SIEVE_R_CHALLENGE:
+		/* the exchange ends with the dummy response; NO follows */
+		(void)buf_printf(&b->out, "\"%s\"\r\n",
+		    sasl_oauth_dummy_response(
+			sasl_oauth_creds_mech(&b->creds)));
 		return PROTO_ACT_MORE;
 	case SIEVE_R_START:
 		return sieve_backend_fail(b, "empty backend reply");

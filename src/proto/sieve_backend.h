@@ -17,16 +17,19 @@
  * kind of credentials goes through PLAIN, with an authorization identity
  * only for PROTO_AUTH_SASL_PLAIN.  The listing must offer SASL PLAIN;
  * otherwise the module closes rather than send the password to a backend
- * that says it will not take it (no TLS?).
+ * that says it will not take it (no TLS?).  OAuth credentials go as
+ * AUTHENTICATE "OAUTHBEARER"|"XOAUTH2" with the client's message, and a
+ * string after it is the backend's error challenge: kept for the client
+ * (sieve_backend_challenge()) and answered with the dummy response.
  *
  * Replies: OK / NO / BYE [SP "(" resp-code ")"] [SP string]; strings are
  * quoted or literals ({n} or {n+}, CRLF, n octets) and a literal may
  * continue the reply on the next line.  AUTHENTICATE's OK gives
  * PROTO_ACT_LOGGED_IN, its NO PROTO_ACT_LOGIN_FAILED (see
  * sieve_backend_tempfail() for NO (TRYLATER)); a BYE anywhere, a NO to
- * STARTTLS or XCLIENT, a SASL challenge (a string line: PLAIN with an
- * initial response needs none, so it can only be a broken or hostile
- * backend) and any syntax error close.
+ * STARTTLS or XCLIENT, a SASL challenge to PLAIN (a string line: PLAIN
+ * with an initial response needs none, so it can only be a broken or
+ * hostile backend) and any syntax error close.
  *
  * A TTL of 0 in the client info means a proxy loop: the module refuses
  * (the first input call returns PROTO_ACT_CLOSE).
@@ -97,6 +100,11 @@ const char *sieve_backend_resp_code(const struct sieve_backend *b);
  * or userdb failure, shutdown).  The shell then reports
  * PROTO_LOGIN_TEMPFAIL rather than PROTO_LOGIN_REJECTED. */
 bool sieve_backend_tempfail(const struct sieve_backend *b);
+
+/* After PROTO_ACT_LOGIN_FAILED of an OAuth login: the backend's error
+ * challenge (base64, sasl_challenge_valid()) if it sent one, for
+ * sieve_client_login_challenge(); NULL otherwise.  Owned by b. */
+const char *sieve_backend_challenge(const struct sieve_backend *b);
 
 /* After PROTO_ACT_CLOSE: why, as a static text for the log (no remote
  * data). */

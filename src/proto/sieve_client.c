@@ -28,55 +28,9 @@
 #include <ctype.h>
 #include <stdint.h>
 
-#include "buf.h"
 #include "imap_parse.h"
-#include "linebuf.h"
-#include "sasl.h"
-#include "sieve_client.h"
+#include "sieve_client_int.h"
 #include "xmalloc.h"
-
-/* Hard cap on the output buffer (a command's reply is a few KiB and the
- * parser stops at SIEVE_CLIENT_OUTPUT_HIGH). */
-#define SIEVE_CLIENT_OUTPUT_MAX (SIEVE_CLIENT_OUTPUT_HIGH + 16384)
-/* Arguments of one command: no pre-login command takes more. */
-#define SIEVE_ARGS_MAX 2
-/* Longest NOOP echo tag (quoted, it stays within RFC 5804's 1024). */
-#define SIEVE_TAG_MAX 256
-/* Longest relayed response code, without the parentheses. */
-#define SIEVE_CODE_MAX 256
-/* sasl.c's challenges ("+ <base64>" CRLF) are this short. */
-#define SIEVE_CHALLENGE_MAX 128
-
-#define SIEVE_GREETING_DEFAULT "Director ready."
-#define SIEVE_IMPLEMENTATION_DEFAULT "Director"
-#define SIEVE_MECHS "PLAIN LOGIN"
-
-/* Pigeonhole's words for a command it cannot run, whatever the reason. */
-#define TEXT_BAD "Error in MANAGESIEVE command received by server."
-#define TEXT_BAD_RESPONSE "Invalid AUTHENTICATE client response."
-#define TEXT_LITERAL "Literal too large."
-#define TEXT_PLAINTEXT                                                         \
-	"Plaintext authentication disallowed on non-secure (SSL/TLS) "         \
-	"connections."
-
-enum sieve_client_state {
-	SIEVE_CLIENT_PREAUTH,
-	SIEVE_CLIENT_AUTH, /* AUTHENTICATE: sasl is active */
-	SIEVE_CLIENT_STARTTLS, /* waiting for tls_started() */
-	SIEVE_CLIENT_LOGIN, /* waiting for login_result() */
-	SIEVE_CLIENT_DONE, /* logged in */
-	SIEVE_CLIENT_CLOSED,
-};
-
-enum sieve_cmd_kind {
-	SIEVE_CMD_UNKNOWN,
-	SIEVE_CMD_RESPONSE, /* a client response inside AUTHENTICATE */
-	SIEVE_CMD_CAPABILITY,
-	SIEVE_CMD_STARTTLS,
-	SIEVE_CMD_AUTHENTICATE,
-	SIEVE_CMD_NOOP,
-	SIEVE_CMD_LOGOUT,
-};
 
 /* The commands and how many arguments (strings) each takes at most. */
 static const struct {
@@ -89,47 +43,6 @@ static const struct {
     {"AUTHENTICATE", SIEVE_CMD_AUTHENTICATE, 2},
     {"NOOP", SIEVE_CMD_NOOP, 1},
     {"LOGOUT", SIEVE_CMD_LOGOUT, 0},
-};
-
-enum sieve_token_type {
-	SIEVE_TOKEN_ATOM,
-	SIEVE_TOKEN_STRING, /* quoted string or literal */
-};
-
-struct sieve_token {
-	enum sieve_token_type type;
-	size_t off; /* into cmd_data */
-	size_t len;
-};
-
-struct sieve_client {
-	struct sieve_client_settings set;
-	char *greeting, *implementation, *extensions, *notify;
-	enum sieve_client_state state;
-	unsigned int bad;
-	struct buf out;
-
-	/* Reader state. */
-	struct linebuf line; /* wiped after each line */
-	bool in_literal;
-	bool literal_skip; /* skip, do not store */
-	uint64_t literal_left;
-
-	/* The command (or client response) being collected. */
-	bool cmd_started;
-	enum sieve_cmd_kind kind;
-	unsigned int max_args;
-	const char *reject_code; /* response code of the rejection */
-	const char *reject; /* reply text once the command ends */
-	bool reject_counts; /* ... and count it as bad */
-	bool need_sep; /* a token just ended */
-	struct sieve_token tokens[SIEVE_ARGS_MAX];
-	unsigned int ntokens;
-	struct buf cmd_data; /* wiped */
-
-	struct proto_creds creds;
-	struct sasl_server sasl;
-	struct buf challenge; /* sasl.c's challenge, reworded for us */
 };
 
 /* Copies a setting (or its default) as one line of bounded length. */
@@ -164,6 +77,7 @@ struct sieve_client *
 sieve_client_new(const struct sieve_client_settings *set)
 {
 	struct sieve_client *c;
+	struct buf names;
 
 	c = xcalloc(1, sizeof(*c));
 	c->set = *set;
@@ -190,6 +104,12 @@ sieve_client_new(const struct sieve_client_settings *set)
 	/* room for the longest line's strings plus one full literal */
 	buf_init(&c->cmd_data, 2 * c->set.line_max);
 	buf_init(&c->challenge, SIEVE_CHALLENGE_MAX);
+	/* "PLAIN LOGIN ...": the names with a space before each, the
+	 * first space dropped */
+	buf_init(&names, 128);
+	sasl_mechs_append(&names, c->set.mechs, " ", "");
+	c->mechs = xstrndup(names.data + 1, names.len - 1);
+	buf_deinit(&names);
 	return c;
 }
 
@@ -206,6 +126,10 @@ sieve_client_free(struct sieve_client **cp)
 	buf_deinit(&c->out);
 	buf_deinit(&c->cmd_data);
 	buf_deinit(&c->challenge);
+	free(c->mechs);
+	free(c->oauth_challenge);
+	free(c->auth_code);
+	free(c->auth_text);
 	free(c->greeting);
 	free(c->implementation);
 	free(c->extensions);
@@ -228,7 +152,7 @@ sieve_client_auth_allowed(const struct sieve_client *c)
 /* Queues "<status>[ (<code>)][ <text as a quoted string>]" CRLF (also a
  * capability line: status is then the quoted name).  code is ours or
  * checked by sieve_client_code_len(); text is one line. */
-static void
+void
 sieve_client_reply(struct sieve_client *c, const char *status, const char *code,
     const char *text)
 {
@@ -250,8 +174,8 @@ sieve_client_caps(struct sieve_client *c)
 	sieve_client_reply(c, "\"SIEVE\"", NULL, c->extensions);
 	if (c->notify[0] != '\0')
 		sieve_client_reply(c, "\"NOTIFY\"", NULL, c->notify);
-	sieve_client_reply(c, "\"SASL\"", NULL,
-	    sieve_client_auth_allowed(c) ? SIEVE_MECHS : "");
+	sieve_client_reply(
+	    c, "\"SASL\"", NULL, sieve_client_auth_allowed(c) ? c->mechs : "");
 	if (c->set.starttls)
 		sieve_client_reply(c, "\"STARTTLS\"", NULL, NULL);
 	sieve_client_reply(c, "\"VERSION\"", NULL, "1.0");
@@ -265,7 +189,7 @@ sieve_client_greeting(struct sieve_client *c)
 }
 
 /* Ends an AUTHENTICATE exchange without credentials. */
-static void
+void
 sieve_client_auth_end(struct sieve_client *c)
 {
 	sasl_server_abort(&c->sasl);
@@ -287,7 +211,7 @@ sieve_client_close(struct sieve_client *c, const char *text)
 }
 
 /* Counts a bad command; ends the session at bad_max. */
-static enum proto_action
+enum proto_action
 sieve_client_count_bad(struct sieve_client *c)
 {
 	if (++c->bad >= c->set.bad_max)
@@ -297,7 +221,7 @@ sieve_client_count_bad(struct sieve_client *c)
 }
 
 /* NO "<text>", then counts a bad command. */
-static enum proto_action
+enum proto_action
 sieve_client_bad(struct sieve_client *c, const char *text)
 {
 	sieve_client_reply(c, "NO", NULL, text);
@@ -331,6 +255,10 @@ sieve_client_cmd_reject(struct sieve_client *c)
 {
 	bool counts = c->reject_counts;
 
+	if (c->state == SIEVE_CLIENT_AUTH_ERROR) {
+		sieve_client_cmd_reset(c);
+		return sieve_client_auth_error_end(c);
+	}
 	if (c->state == SIEVE_CLIENT_AUTH)
 		sieve_client_auth_end(c);
 	sieve_client_reply(c, "NO", c->reject_code, c->reject);
@@ -339,7 +267,7 @@ sieve_client_cmd_reject(struct sieve_client *c)
 }
 
 /* Token i's bytes: not NUL-terminated, may hold NUL ("" when empty). */
-static const char *
+const char *
 sieve_client_token(const struct sieve_client *c, unsigned int i)
 {
 	if (c->tokens[i].len == 0)
@@ -381,7 +309,7 @@ sieve_client_can_store(struct sieve_client *c, uint64_t len)
 /* The length of the quoted string at line[0] == '"' up to and including
  * its closing quote, and in *value_len_r the length of its value; 0 if it
  * is malformed (unterminated, a bad escape, CR or LF). */
-static size_t
+size_t
 sieve_quoted_len(const char *line, size_t len, size_t *value_len_r)
 {
 	size_t i, n = 0;
@@ -571,111 +499,6 @@ syntax_error:
 	return sieve_client_cmd_reject(c);
 }
 
-/* How an exchange that ended without credentials is answered, by
- * sasl_server_step() result, and whether it counts as a bad command.  A
- * malformed PLAIN message is a failed authentication, as in Dovecot. */
-static const struct {
-	const char *text;
-	bool counts;
-} sieve_client_sasl_fail[] = {
-    [SASL_SERVER_CANCELLED] = {"Authentication aborted by client.", false},
-    [SASL_SERVER_BAD_BASE64] = {"Invalid base64 data in continued response.",
-	true},
-    [SASL_SERVER_BAD_PLAIN] = {"Authentication failed.", true},
-    [SASL_SERVER_BAD_USER] = {"Invalid username.", true},
-    [SASL_SERVER_BAD_PASSWORD] = {"Invalid password.", true},
-};
-
-/* Sends sasl.c's challenge ("+ <base64>" CRLF) as a ManageSieve string:
- * base64 needs no escaping. */
-static void
-sieve_client_challenge(struct sieve_client *c)
-{
-	const struct buf *ch = &c->challenge;
-	size_t n = 0;
-
-	if (ch->len >= 4 && memcmp(ch->data, "+ ", 2) == 0)
-		n = ch->len - 4;
-	(void)buf_append_str(&c->out, "\"");
-	if (n > 0)
-		(void)buf_append(&c->out, ch->data + 2, n);
-	(void)buf_append_str(&c->out, "\"\r\n");
-	buf_clear(&c->challenge);
-}
-
-/* Goes on after sasl_server_start() or _step() returned res. */
-static enum proto_action
-sieve_client_sasl_result(struct sieve_client *c, enum sasl_server_result res)
-{
-	const char *text;
-
-	switch (res) {
-	case SASL_SERVER_CONTINUE:
-		sieve_client_challenge(c);
-		return PROTO_ACT_MORE;
-	case SASL_SERVER_DONE:
-		buf_clear(&c->challenge);
-		c->state = SIEVE_CLIENT_LOGIN;
-		return PROTO_ACT_LOGIN;
-	default:
-		text = sieve_client_sasl_fail[res].text;
-		sieve_client_auth_end(c);
-		if (sieve_client_sasl_fail[res].counts)
-			return sieve_client_bad(c, text);
-		sieve_client_reply(c, "NO", NULL, text);
-		return PROTO_ACT_MORE;
-	}
-}
-
-static bool
-sieve_client_args_are_strings(const struct sieve_client *c)
-{
-	unsigned int i;
-
-	for (i = 0; i < c->ntokens; i++) {
-		if (c->tokens[i].type != SIEVE_TOKEN_STRING)
-			return false;
-	}
-	return true;
-}
-
-static enum proto_action
-sieve_client_cmd_authenticate(struct sieve_client *c)
-{
-	enum sasl_server_result res;
-	enum sasl_mech mech;
-	const char *error;
-	bool ir = c->ntokens == 2;
-
-	if (c->ntokens == 0 || !sieve_client_args_are_strings(c))
-		return sieve_client_bad(c, TEXT_BAD);
-	if (sasl_mech_lookup(
-		sieve_client_token(c, 0), c->tokens[0].len, &mech) == -1)
-		return sieve_client_bad(
-		    c, "Unsupported authentication mechanism.");
-	c->state = SIEVE_CLIENT_AUTH;
-	res = sasl_server_start(&c->sasl, mech, &c->creds,
-	    ir ? sieve_client_token(c, 1) : NULL, ir ? c->tokens[1].len : 0,
-	    &c->challenge, &error);
-	return sieve_client_sasl_result(c, res);
-}
-
-/* A client response inside AUTHENTICATE: exactly one string. */
-static enum proto_action
-sieve_client_response(struct sieve_client *c)
-{
-	enum sasl_server_result res;
-	const char *error;
-
-	if (c->ntokens == 0 || !sieve_client_args_are_strings(c)) {
-		sieve_client_auth_end(c);
-		return sieve_client_bad(c, TEXT_BAD_RESPONSE);
-	}
-	res = sasl_server_step(&c->sasl, &c->creds, sieve_client_token(c, 0),
-	    c->tokens[0].len, &c->challenge, &error);
-	return sieve_client_sasl_result(c, res);
-}
-
 /* NOOP [tag]: the tag comes back in a TAG response code. */
 static enum proto_action
 sieve_client_cmd_noop(struct sieve_client *c)
@@ -768,7 +591,8 @@ sieve_client_input(struct sieve_client *c, const void *data, size_t len,
 	}
 	while (act == PROTO_ACT_MORE && consumed < len) {
 		if (c->state != SIEVE_CLIENT_PREAUTH &&
-		    c->state != SIEVE_CLIENT_AUTH)
+		    c->state != SIEVE_CLIENT_AUTH &&
+		    c->state != SIEVE_CLIENT_AUTH_ERROR)
 			break;
 		if (c->in_literal) {
 			consumed += sieve_client_literal_input(
@@ -807,93 +631,4 @@ sieve_client_tls_started(struct sieve_client *c)
 	sieve_client_cmd_reset(c);
 	sieve_client_caps(c);
 	sieve_client_reply(c, "OK", NULL, "TLS negotiation successful.");
-}
-
-const struct proto_creds *
-sieve_client_creds(const struct sieve_client *c)
-{
-	return c->state == SIEVE_CLIENT_LOGIN ? &c->creds : NULL;
-}
-
-/* The length of a well-formed response code "(NAME[/SUB...][ detail])"
- * at the start of s, followed by a space or the end; 0 if there is none.
- * The detail is an atom or a quoted string of printable US-ASCII. */
-static size_t
-sieve_client_code_len(const char *s)
-{
-	size_t i = 1, start, qlen, vlen;
-
-	if (s[0] != '(')
-		return 0;
-	while (isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '/')
-		i++;
-	if (i == 1)
-		return 0;
-	if (s[i] == ' ' && s[i + 1] == '"') {
-		start = i + 1;
-		qlen = sieve_quoted_len(s + start, strlen(s + start), &vlen);
-		if (qlen == 0 || !imap_is_quotable(s + start, qlen))
-			return 0;
-		i = start + qlen;
-	} else if (s[i] == ' ') {
-		start = ++i;
-		while ((unsigned char)s[i] > ' ' &&
-		    (unsigned char)s[i] < 0x7f && strchr("()\"", s[i]) == NULL)
-			i++;
-		if (i == start)
-			return 0;
-	}
-	if (s[i] != ')' || (s[i + 1] != '\0' && s[i + 1] != ' ') ||
-	    i - 1 > SIEVE_CODE_MAX)
-		return 0;
-	return i + 1;
-}
-
-void
-sieve_client_login_result(struct sieve_client *c,
-    enum proto_login_status status, const char *backend_text)
-{
-	char code[SIEVE_CODE_MAX + 1], *text = NULL;
-	const char *rest = backend_text != NULL ? backend_text : "";
-	const char *codep = NULL;
-	size_t clen;
-
-	if (c->state != SIEVE_CLIENT_LOGIN)
-		return;
-	clen = sieve_client_code_len(rest);
-	if (clen > 0) {
-		memcpy(code, rest + 1, clen - 2);
-		code[clen - 2] = '\0';
-		codep = code;
-		rest += clen;
-		while (*rest == ' ')
-			rest++;
-	}
-	if (rest[0] != '\0')
-		text = imap_text_dup_oneline(
-		    rest, strlen(rest), SIEVE_CLIENT_TEXT_MAX);
-	switch (status) {
-	case PROTO_LOGIN_OK:
-		sieve_client_reply(
-		    c, "OK", codep, text != NULL ? text : "Logged in.");
-		c->state = SIEVE_CLIENT_DONE;
-		break;
-	case PROTO_LOGIN_REJECTED:
-		sieve_client_reply(c, "NO", codep,
-		    text != NULL ? text : "Authentication failed.");
-		c->state = SIEVE_CLIENT_PREAUTH;
-		/* a rejected login is a bad command: guessing passwords on
-		 * one connection ends at the limit */
-		(void)sieve_client_count_bad(c);
-		break;
-	case PROTO_LOGIN_TEMPFAIL:
-	default:
-		sieve_client_reply(c, "NO", "TRYLATER",
-		    text != NULL ? text
-				 : "Account is temporarily unavailable.");
-		c->state = SIEVE_CLIENT_PREAUTH;
-		break;
-	}
-	proto_creds_clear(&c->creds);
-	free(text);
 }

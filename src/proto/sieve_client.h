@@ -89,6 +89,9 @@ struct sieve_client_settings {
 	bool secured;
 	/* AUTHENTICATE allowed without TLS. */
 	bool allow_plaintext_auth;
+	/* The SASL mechanisms offered (sasl.h SASL_MECH_BIT()s; 0: PLAIN
+	 * and LOGIN). */
+	unsigned int mechs;
 	/* Limits; 0 selects the default above. */
 	size_t line_max;
 	unsigned int bad_max;
@@ -140,5 +143,13 @@ const struct proto_creds *sieve_client_creds(const struct sieve_client *c);
  * a bad command.  Does nothing unless a login is pending. */
 void sieve_client_login_result(struct sieve_client *c,
     enum proto_login_status status, const char *backend_text);
+
+/* The backend answered the pending OAuth AUTHENTICATE with the error
+ * challenge b64 (base64, sasl_challenge_valid()).  The next
+ * login_result() with REJECTED sends the client the challenge as a string
+ * first and its NO only after the client's response (the dummy response
+ * of RFC 7628), as the backend did.  Does nothing unless an OAuth login
+ * is pending. */
+void sieve_client_login_challenge(struct sieve_client *c, const char *b64);
 
 #endif

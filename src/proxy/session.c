@@ -367,6 +367,7 @@ session_start_client(struct session *s)
 	    s->tls_mode == CONF_TLS_STARTTLS && s->d->tls_server != NULL;
 	cs.allow_plaintext_auth = !conf->disable_plaintext_auth ||
 	    strcmp(s->info.client_ip, s->info.local_ip) == 0;
+	cs.mechs = conf->auth_mechs;
 	s->pc = s->proto->client_new(&cs);
 	s->proto->client_greeting(s->pc);
 	session_client_flush(s);

@@ -160,6 +160,8 @@ session_login_rejected(struct session *s)
 	if (s->ip_counted)
 		delay =
 		    penalty_fail(s->d->penalty, &s->client_ip, router_now_ms());
+	/* an OAuth error challenge goes to the client with the reply */
+	s->proto->client_relay_challenge(s->pc, s->pb);
 	session_count_login(s, STATS_AUTH_FAILED);
 	session_log(s, LOG_LEVEL_INFO,
 	    "login: user=<%s>, client=%s:%u, backend=%s, result=rejected, "

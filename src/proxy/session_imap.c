@@ -15,6 +15,7 @@ imap_s_client_new(const struct session_client_settings *set)
 	    .starttls = set->starttls,
 	    .secured = set->secured,
 	    .allow_plaintext_auth = set->allow_plaintext_auth,
+	    .mechs = set->mechs,
 	};
 
 	return imap_client_new(&cs);
@@ -65,6 +66,15 @@ imap_s_client_login_result(void *client, enum proto_login_status status,
     const char *text, const char *caps)
 {
 	imap_client_login_result(client, status, text, caps);
+}
+
+static void
+imap_s_client_relay_challenge(void *client, const void *backend)
+{
+	const char *b64 = imap_backend_challenge(backend);
+
+	if (b64 != NULL)
+		imap_client_login_challenge(client, b64);
 }
 
 static bool
@@ -152,6 +162,7 @@ const struct session_proto session_proto_imap = {
     .client_tls_started = imap_s_client_tls_started,
     .client_creds = imap_s_client_creds,
     .client_login_result = imap_s_client_login_result,
+    .client_relay_challenge = imap_s_client_relay_challenge,
     .client_proxy_ttl = imap_s_client_proxy_ttl,
     .backend_new = imap_s_backend_new,
     .backend_free = imap_s_backend_free,

@@ -15,6 +15,7 @@ pop3_s_client_new(const struct session_client_settings *set)
 	    .starttls = set->starttls,
 	    .secured = set->secured,
 	    .allow_plaintext_auth = set->allow_plaintext_auth,
+	    .mechs = set->mechs,
 	};
 
 	return pop3_client_new(&cs);
@@ -66,6 +67,15 @@ pop3_s_client_login_result(void *client, enum proto_login_status status,
 {
 	(void)caps;
 	pop3_client_login_result(client, status, text);
+}
+
+static void
+pop3_s_client_relay_challenge(void *client, const void *backend)
+{
+	const char *b64 = pop3_backend_challenge(backend);
+
+	if (b64 != NULL)
+		pop3_client_login_challenge(client, b64);
 }
 
 static bool
@@ -147,6 +157,7 @@ const struct session_proto session_proto_pop3 = {
     .client_tls_started = pop3_s_client_tls_started,
     .client_creds = pop3_s_client_creds,
     .client_login_result = pop3_s_client_login_result,
+    .client_relay_challenge = pop3_s_client_relay_challenge,
     .client_proxy_ttl = pop3_s_client_proxy_ttl,
     .backend_new = pop3_s_backend_new,
     .backend_free = pop3_s_backend_free,

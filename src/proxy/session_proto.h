@@ -25,6 +25,7 @@ struct session_client_settings {
 	bool starttls; /* offer STARTTLS/STLS */
 	bool secured; /* TLS is active (implicit TLS) */
 	bool allow_plaintext_auth;
+	unsigned int mechs; /* SASL mechanisms offered (sasl.h bits) */
 };
 
 struct session_proto {
@@ -44,6 +45,9 @@ struct session_proto {
 	const struct proto_creds *(*client_creds)(const void *client);
 	void (*client_login_result)(void *client,
 	    enum proto_login_status status, const char *text, const char *caps);
+	/* Before client_login_result(REJECTED): hands the backend's OAuth
+	 * error challenge, if it sent one, to the client side. */
+	void (*client_relay_challenge)(void *client, const void *backend);
 	/* The TTL a proxying client asked for, if any. */
 	bool (*client_proxy_ttl)(const void *client, unsigned int *ttl_r);
 

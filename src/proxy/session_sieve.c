@@ -22,6 +22,7 @@ sieve_s_client_new(const struct session_client_settings *set)
 	    .starttls = set->starttls,
 	    .secured = set->secured,
 	    .allow_plaintext_auth = set->allow_plaintext_auth,
+	    .mechs = set->mechs,
 	};
 
 	return sieve_client_new(&cs);
@@ -73,6 +74,15 @@ sieve_s_client_login_result(void *client, enum proto_login_status status,
 {
 	(void)caps;
 	sieve_client_login_result(client, status, text);
+}
+
+static void
+sieve_s_client_relay_challenge(void *client, const void *backend)
+{
+	const char *b64 = sieve_backend_challenge(backend);
+
+	if (b64 != NULL)
+		sieve_client_login_challenge(client, b64);
 }
 
 static bool
@@ -161,6 +171,7 @@ const struct session_proto session_proto_sieve = {
     .client_tls_started = sieve_s_client_tls_started,
     .client_creds = sieve_s_client_creds,
     .client_login_result = sieve_s_client_login_result,
+    .client_relay_challenge = sieve_s_client_relay_challenge,
     .client_proxy_ttl = sieve_s_client_proxy_ttl,
     .backend_new = sieve_s_backend_new,
     .backend_free = sieve_s_backend_free,

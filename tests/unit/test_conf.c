@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "sasl.h"
 #include "conf_syntax.h"
 #include "hosts.h"
 #include "xmalloc.h"
@@ -422,6 +423,29 @@ test_bool_and_port_values(void **state)
 	assert_int_equal(conf_parse_port(" 80", &port), -1);
 	assert_int_equal(conf_parse_port("000080", &port), -1);
 	assert_int_equal(conf_parse_port("", &port), -1);
+}
+
+/* auth_mechanisms: Dovecot's default, any case and separator, errors
+ * that name the line. */
+static void
+test_auth_mechanisms(void **state)
+{
+	struct conf *conf = parse(MIN_LISTENER);
+
+	assert_string_equal(conf->auth_mechanisms, "plain login");
+	assert_int_equal(conf->auth_mechs, SASL_MECHS_DEFAULT);
+	conf_free(&conf);
+	conf =
+	    parse("auth_mechanisms = PLAIN oauthbearer,xoauth2\n" MIN_LISTENER);
+	assert_int_equal(conf->auth_mechs,
+	    SASL_MECH_BIT(SASL_MECH_PLAIN) |
+		SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |
+		SASL_MECH_BIT(SASL_MECH_XOAUTH2));
+	conf_free(&conf);
+	expect_error("auth_mechanisms = plain cram-md5\n" MIN_LISTENER,
+	    "t.conf:1: auth_mechanisms: unknown mechanism 'cram-md5'");
+	expect_error("log_level = info\nauth_mechanisms = ,\n" MIN_LISTENER,
+	    "t.conf:2: auth_mechanisms: no mechanism");
 }
 
 static void
@@ -1072,6 +1096,7 @@ main(void)
 	    cmocka_unit_test(test_time_values),
 	    cmocka_unit_test(test_size_values),
 	    cmocka_unit_test(test_bool_and_port_values),
+	    cmocka_unit_test(test_auth_mechanisms),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_value_errors),

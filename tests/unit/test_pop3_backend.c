@@ -69,6 +69,9 @@ drive(const struct proto_creds *creds, const struct proto_client_info *info,
 		if (act == PROTO_ACT_LOGIN_FAILED) {
 			transcript_mark(
 			    t, "FAILED", pop3_backend_reply_text(b));
+			if (pop3_backend_challenge(b) != NULL)
+				transcript_mark(
+				    t, "CHALLENGE", pop3_backend_challenge(b));
 			break;
 		}
 		if (act == PROTO_ACT_CLOSE) {
@@ -100,6 +103,32 @@ static struct proto_creds creds_sasl = {
     .password = "pw",
     .password_len = 2,
 };
+/* "n,a=bob,^Aauth=Bearer tok^A^A" */
+static struct proto_creds creds_bearer = {
+    .kind = PROTO_AUTH_SASL_OAUTHBEARER,
+    .authzid = "",
+    .authcid = "bob",
+    .password = "n,a=bob,\001auth=Bearer tok\001\001",
+    .password_len = 26,
+};
+#define BEARER_B64 "bixhPWJvYiwBYXV0aD1CZWFyZXIgdG9rAQE="
+/* "user=bob^Aauth=Bearer ttt...^A^A", too long for an initial response */
+static char xoauth2_msg[323];
+static struct proto_creds creds_xoauth2 = {
+    .kind = PROTO_AUTH_SASL_XOAUTH2,
+    .authzid = "",
+    .authcid = "bob",
+    .password = xoauth2_msg,
+    .password_len = sizeof(xoauth2_msg),
+};
+#define XOAUTH2_B64                                                            \
+	"dXNlcj1ib2IBYXV0aD1CZWFyZXIgdHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0" \
+	"dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0" \
+	"dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0" \
+	"dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0" \
+	"dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0" \
+	"dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0dHR0" \
+	"dHR0dHR0dHR0dHR0dHR0AQE="
 static struct proto_client_info info = {
     .client_ip = "192.0.2.10",
     .client_port = 50000,
@@ -260,6 +289,44 @@ test_sasl(void **state)
 	}
 }
 
+/* OAuth: the client's message replayed; an error challenge kept for the
+ * client and answered with the dummy response. */
+static void
+test_oauth(void **state)
+{
+	memset(xoauth2_msg, 't', sizeof(xoauth2_msg));
+	memcpy(xoauth2_msg, "user=bob\001auth=Bearer ", 21);
+	memcpy(xoauth2_msg + sizeof(xoauth2_msg) - 2, "\001\001", 2);
+
+	check(&creds_bearer, &info, &set_plain,
+	    "+OK\r\n-ERR\r\n+OK Logged in.\r\n",
+	    "CAPA\r\nAUTH OAUTHBEARER " BEARER_B64
+	    "\r\n<LOGGED_IN Logged in.>");
+	check(&creds_bearer, &info, &set_plain,
+	    "+OK\r\n-ERR\r\n+ eyJzdGF0dXMiOiI0MDEifQ==\r\n"
+	    "-ERR [AUTH] Authentication failed.\r\n",
+	    "CAPA\r\nAUTH OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+	    "<FAILED [AUTH] Authentication failed.>"
+	    "<CHALLENGE eyJzdGF0dXMiOiI0MDEifQ==>");
+	/* over 255 octets: the message after "+"; XOAUTH2's dummy is "" */
+	check(&creds_xoauth2, &info, &set_plain,
+	    "+OK\r\n-ERR\r\n+ \r\n+ eyJ9\r\n-ERR no\r\n",
+	    "CAPA\r\nAUTH XOAUTH2\r\n" XOAUTH2_B64 "\r\n\r\n"
+	    "<FAILED no><CHALLENGE eyJ9>");
+	/* a second challenge, a bad one, or one where none can come */
+	check(&creds_bearer, &info, &set_plain,
+	    "+OK\r\n-ERR\r\n+ eyJ9\r\n+ eyJ9\r\n",
+	    "CAPA\r\nAUTH OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+	    "<CLOSE unexpected continuation from backend>");
+	check(&creds_bearer, &info, &set_plain,
+	    "+OK\r\n-ERR\r\n+ {\"status\"}\r\n",
+	    "CAPA\r\nAUTH OAUTHBEARER " BEARER_B64 "\r\n"
+	    "<CLOSE invalid OAuth challenge from backend>");
+	check(&creds_sasl, &info, &set_plain, "+OK\r\n-ERR\r\n+ eyJ9\r\n",
+	    "CAPA\r\nAUTH PLAIN Ym9iAG1hc3RlcgBwdw==\r\n"
+	    "<CLOSE unexpected continuation from backend>");
+}
+
 static void
 test_stls(void **state)
 {
@@ -289,7 +356,7 @@ test_hostile(void **state)
 	check(&creds_user, &info, &set_plain, "+OKAY\r\n",
 	    "<CLOSE unexpected backend reply>");
 	check(&creds_user, &info, &set_plain, "+OK\r\n+OK\r\n.\r\n+ \r\n",
-	    "CAPA\r\nUSER bob\r\n<CLOSE unexpected backend reply>");
+	    "CAPA\r\nUSER bob\r\n<CLOSE unexpected continuation from backend>");
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "+OK ", 4);
 	check_len(&creds_user, &info, &set, big, sizeof(big),
@@ -320,6 +387,7 @@ main(void)
 	    cmocka_unit_test(test_proxy_header_no_xclient),
 	    cmocka_unit_test(test_pass_after_user_reply),
 	    cmocka_unit_test(test_sasl),
+	    cmocka_unit_test(test_oauth),
 	    cmocka_unit_test(test_stls),
 	    cmocka_unit_test(test_hostile),
 	};

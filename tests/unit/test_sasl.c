@@ -258,7 +258,9 @@ outcome(struct sasl_server *s, struct proto_creds *creds,
 	assert_int_equal(out.len, strlen(queued));
 	assert_memory_equal(out.data != NULL ? out.data : "", queued, out.len);
 	buf_clear(&out);
-	assert_int_equal(res == SASL_SERVER_BAD_PLAIN, error != NULL);
+	assert_int_equal(
+	    res == SASL_SERVER_BAD_PLAIN || res == SASL_SERVER_BAD_OAUTH,
+	    error != NULL);
 	assert_int_equal(res == SASL_SERVER_CONTINUE, sasl_server_active(s));
 	if (res != SASL_SERVER_CONTINUE && res != SASL_SERVER_DONE) {
 		assert_null(creds->authcid);
@@ -301,14 +303,125 @@ test_server_mechs(void **state)
 {
 	enum sasl_mech mech;
 
-	assert_int_equal(sasl_mech_lookup("plain", 5, &mech), 0);
+	unsigned int all = SASL_MECHS_DEFAULT |
+	    SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2);
+	char bad[16];
+	unsigned int mechs;
+
+	assert_int_equal(sasl_mech_lookup("plain", 5, 0, &mech), 0);
 	assert_int_equal(mech, SASL_MECH_PLAIN);
-	assert_int_equal(sasl_mech_lookup("LoGiN", 5, &mech), 0);
+	assert_int_equal(sasl_mech_lookup("LoGiN", 5, 0, &mech), 0);
 	assert_int_equal(mech, SASL_MECH_LOGIN);
-	assert_int_equal(sasl_mech_lookup("PLAINX", 5, &mech), 0);
-	assert_int_equal(sasl_mech_lookup("PLAINX", 6, &mech), -1);
-	assert_int_equal(sasl_mech_lookup("CRAM-MD5", 8, &mech), -1);
-	assert_int_equal(sasl_mech_lookup("", 0, &mech), -1);
+	assert_int_equal(sasl_mech_lookup("PLAINX", 5, 0, &mech), 0);
+	assert_int_equal(sasl_mech_lookup("PLAINX", 6, 0, &mech), -1);
+	assert_int_equal(sasl_mech_lookup("CRAM-MD5", 8, 0, &mech), -1);
+	assert_int_equal(sasl_mech_lookup("", 0, 0, &mech), -1);
+	/* the OAuth mechanisms only where they are offered */
+	assert_int_equal(sasl_mech_lookup("OAUTHBEARER", 11, 0, &mech), -1);
+	assert_int_equal(sasl_mech_lookup("xoauth2", 7, all, &mech), 0);
+	assert_int_equal(mech, SASL_MECH_XOAUTH2);
+	assert_int_equal(sasl_mech_lookup("OAuthBearer", 11, all, &mech), 0);
+	assert_int_equal(mech, SASL_MECH_OAUTHBEARER);
+	assert_int_equal(sasl_mech_lookup("PLAIN", 5,
+			     SASL_MECH_BIT(SASL_MECH_XOAUTH2), &mech),
+	    -1);
+
+	/* auth_mechanisms */
+	assert_int_equal(sasl_mechs_parse("plain login", &mechs, bad, 16), 0);
+	assert_int_equal(mechs, SASL_MECHS_DEFAULT);
+	assert_int_equal(sasl_mechs_parse(" PLAIN,login  OAuthBearer\txoauth2 ",
+			     &mechs, bad, 16),
+	    0);
+	assert_int_equal(mechs, all);
+	assert_int_equal(
+	    sasl_mechs_parse("plain cram-md5", &mechs, bad, sizeof(bad)), -1);
+	assert_string_equal(bad, "cram-md5");
+	assert_int_equal(sasl_mechs_parse(" , ", &mechs, bad, sizeof(bad)), -1);
+	assert_string_equal(bad, "");
+	/* a long unknown name is cut to the buffer */
+	assert_int_equal(sasl_mechs_parse("plain abcdefghijklmnopqrstuvwxyz",
+			     &mechs, bad, sizeof(bad)),
+	    -1);
+	assert_string_equal(bad, "abcdefghijklmno");
+
+	buf_init(&out, 256);
+	sasl_mechs_append(&out, 0, " AUTH=", "");
+	assert_int_equal(out.len, strlen(" AUTH=PLAIN AUTH=LOGIN"));
+	assert_memory_equal(out.data, " AUTH=PLAIN AUTH=LOGIN", out.len);
+	buf_clear(&out);
+	sasl_mechs_append(
+	    &out, all & ~SASL_MECH_BIT(SASL_MECH_LOGIN), "", "\r\n");
+	assert_int_equal(
+	    out.len, strlen("PLAIN\r\nOAUTHBEARER\r\nXOAUTH2\r\n"));
+	assert_memory_equal(
+	    out.data, "PLAIN\r\nOAUTHBEARER\r\nXOAUTH2\r\n", out.len);
+	buf_deinit(&out);
+}
+
+/* OAUTHBEARER and XOAUTH2: the user to route and the whole message. */
+static void
+test_server_oauth(void **state)
+{
+	struct sasl_server s = {0};
+	struct proto_creds creds = {0};
+	/* "n,a=user@example.com,\1auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\1\1" */
+	static const char bearer[] =
+	    "bixhPXVzZXJAZXhhbXBsZS5jb20sAWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52Yj"
+	    "NSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB";
+	static const char bearer_msg[] =
+	    "n,a=user@example.com,\001auth=Bearer "
+	    "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\001\001";
+	/* "user=someuser@example.com\1auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\1\1" */
+	static const char xoauth2[] =
+	    "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdD"
+	    "RxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==";
+	/* "n,,\1auth=Bearer x\1\1": no a= */
+	static const char no_user[] = "biwsAWF1dGg9QmVhcmVyIHgBAQ==";
+
+	buf_init(&out, 1024);
+	/* with the initial response */
+	assert_int_equal(start(&s, &creds, SASL_MECH_OAUTHBEARER, bearer, ""),
+	    SASL_SERVER_DONE);
+	assert_int_equal(creds.kind, PROTO_AUTH_SASL_OAUTHBEARER);
+	assert_true(proto_auth_is_oauth(creds.kind));
+	assert_string_equal(creds.authzid, "");
+	assert_string_equal(creds.authcid, "user@example.com");
+	assert_int_equal(creds.password_len, sizeof(bearer_msg) - 1);
+	assert_memory_equal(creds.password, bearer_msg, sizeof(bearer_msg) - 1);
+	assert_int_equal(sasl_oauth_creds_mech(&creds), SASL_MECH_OAUTHBEARER);
+	proto_creds_clear(&creds);
+
+	/* without: an empty challenge first */
+	assert_int_equal(start(&s, &creds, SASL_MECH_XOAUTH2, NULL, PLAIN_CH),
+	    SASL_SERVER_CONTINUE);
+	assert_int_equal(step(&s, &creds, xoauth2, ""), SASL_SERVER_DONE);
+	assert_int_equal(creds.kind, PROTO_AUTH_SASL_XOAUTH2);
+	assert_string_equal(creds.authcid, "someuser@example.com");
+	assert_int_equal(sasl_oauth_creds_mech(&creds), SASL_MECH_XOAUTH2);
+	proto_creds_clear(&creds);
+
+	/* no user to route by, the dummy response, not base64, cancel */
+	assert_int_equal(start(&s, &creds, SASL_MECH_OAUTHBEARER, no_user, ""),
+	    SASL_SERVER_BAD_OAUTH);
+	assert_null(creds.authcid);
+	(void)start(&s, &creds, SASL_MECH_OAUTHBEARER, NULL, PLAIN_CH);
+	assert_int_equal(step(&s, &creds, "AQ==", ""), SASL_SERVER_BAD_OAUTH);
+	(void)start(&s, &creds, SASL_MECH_OAUTHBEARER, NULL, PLAIN_CH);
+	assert_int_equal(step(&s, &creds, "n,a=x", ""), SASL_SERVER_BAD_BASE64);
+	(void)start(&s, &creds, SASL_MECH_XOAUTH2, NULL, PLAIN_CH);
+	assert_int_equal(step(&s, &creds, "*", ""), SASL_SERVER_CANCELLED);
+	assert_false(sasl_server_active(&s));
+	buf_deinit(&out);
+
+	/* what goes back after the backend's error challenge */
+	assert_string_equal(
+	    sasl_oauth_dummy_response(SASL_MECH_OAUTHBEARER), "AQ==");
+	assert_string_equal(sasl_oauth_dummy_response(SASL_MECH_XOAUTH2), "");
+	assert_true(sasl_challenge_valid("eyJzdGF0dXMiOiI0MDEifQ==", 24));
+	assert_false(sasl_challenge_valid("", 0));
+	assert_false(sasl_challenge_valid("eyJ zd", 6));
+	assert_false(sasl_challenge_valid("eyJ\"", 4));
 }
 
 static void
@@ -464,6 +577,7 @@ main(void)
 	    cmocka_unit_test(test_plain_encode),
 	    cmocka_unit_test(test_login_challenges),
 	    cmocka_unit_test(test_server_mechs),
+	    cmocka_unit_test(test_server_oauth),
 	    cmocka_unit_test(test_server_plain),
 	    cmocka_unit_test(test_server_login),
 	    cmocka_unit_test(test_server_limits),

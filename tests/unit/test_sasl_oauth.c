@@ -57,10 +57,10 @@ test_oauthbearer(void **state)
 	/* no a=: nothing to route by */
 	assert_null(
 	    user_of(SASL_OAUTH_BEARER, "n,,\001auth=Bearer x\001\001", &err));
-	assert_string_equal(err, "no user to route");
+	assert_string_equal(err, "No user name (a=) to route by");
 	/* the dummy response after an error challenge */
 	assert_null(user_of(SASL_OAUTH_BEARER, "\001", &err));
-	assert_string_equal(err, "dummy response");
+	assert_string_equal(err, "Unexpected dummy response");
 }
 
 static void
