@@ -28,12 +28,14 @@ def require(name, build, programs):
 
 @contextlib.contextmanager
 def cluster(build, settings, dovecot_extra="", keep=False,
-            extra_directors=()):
+            extra_directors=(), extra_listeners=None):
     """Yields (backend, director): one Dovecot backend and a started
     directord from build with settings (log_level warning by default);
     stops both and removes their files afterwards (kept with keep).  Each
     entry of extra_directors (a backend block's settings) starts one more
-    directord (d2, d3, ...) with it, yielded after the first."""
+    directord (d2, d3, ...) with it, yielded after the first.
+    extra_listeners: more listen blocks of every directord (see
+    harness.directord.Directord)."""
     plan = netutil.allocate_plan()
     work = tempfile.mkdtemp(prefix="director-bench-", dir="/tmp")
     os.chmod(work, 0o755)
@@ -49,7 +51,8 @@ def cluster(build, settings, dovecot_extra="", keep=False,
                 "d%d" % i, plan.director_ip(i),
                 os.path.join(work, "d%d" % i), mail_servers=[backend],
                 binary=os.path.join(build, "directord"), settings=top,
-                backend_settings=block, env={"ASAN_OPTIONS": ""})
+                backend_settings=block, env={"ASAN_OPTIONS": ""},
+                extra_listeners=extra_listeners)
             directors.append(d)
             d.start()
         yield (backend,) + tuple(directors)

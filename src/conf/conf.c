@@ -130,6 +130,9 @@ const struct conf_setting conf_settings[] = {
     {TOP("lmtp_spool_disk_total", CONF_TYPE_SIZE, lmtp_spool_disk_total)},
     {TOP("lmtp_spool_dir", CONF_TYPE_PATH, lmtp_spool_dir)},
     {TOP("health_check", CONF_TYPE_BOOL, health_check)},
+    {TOP("zero_copy", CONF_TYPE_BOOL, zero_copy)},
+    {TOP("zero_copy_pipes", CONF_TYPE_UINT, zero_copy_pipes), .min = 1,
+	.max = 65536, .restart = true},
     {TOP("health_check_interval", CONF_TYPE_TIME, health_check_interval_ms),
 	.min = 100},
     {TOP("health_check_timeout", CONF_TYPE_TIME, health_check_timeout_ms),
@@ -248,6 +251,8 @@ conf_new_defaults(const char *path)
 	conf->login_timeout_ms = 60 * 1000;
 	conf->disable_plaintext_auth = true;
 	conf->auth_mechanisms = xstrdup("plain login");
+	conf->zero_copy = true;
+	conf->zero_copy_pipes = 256;
 	conf->haproxy_trusted_networks = xstrdup("");
 	conf->admin_networks = xstrdup("");
 	conf->ring_plaintext_networks = xstrdup("");

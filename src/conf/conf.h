@@ -183,6 +183,10 @@ struct conf {
 
 	/* health checks of the backends (health.h) */
 	bool health_check;
+	/* Proxied bytes between plain sockets move with splice(2) through
+	 * at most zero_copy_pipes pipes at once. */
+	bool zero_copy;
+	unsigned int zero_copy_pipes;
 	uint64_t health_check_interval_ms;
 	uint64_t health_check_timeout_ms;
 	uint64_t health_check_recheck_ms; /* the rapid re-check phase */

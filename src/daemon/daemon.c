@@ -264,7 +264,9 @@ daemon_start(struct directord *d, bool foreground)
 	if (d->conf == NULL)
 		goto fail;
 	daemon_apply_log_level(d->conf);
-	if (fdlimit_raise(d->conf->max_connections, &error) == -1)
+	if (fdlimit_raise(d->conf->max_connections,
+		d->conf->zero_copy ? d->conf->zero_copy_pipes : 0,
+		&error) == -1)
 		goto fail;
 	if (pidfile_check(d->conf->pid_file, &error) == -1)
 		goto fail;

@@ -425,6 +425,7 @@ director_start(struct director *d, struct event_base *base)
 	if (checker_start(d->checker, base) == -1)
 		return -1;
 	splice_set_gate(director_splice_gate, d);
+	splice_configure(d->conf->zero_copy, d->conf->zero_copy_pipes);
 	router_run(d->router);
 	return 0;
 }
@@ -442,6 +443,7 @@ director_reload(struct director *d, const struct conf *conf)
 			 "certificates and backend TLS mode");
 	d->conf = conf;
 	d->proxy.conf = conf;
+	splice_configure(conf->zero_copy, conf->zero_copy_pipes);
 	engine_reload(d->engine, router_now_ms(), conf->mail_server_entries,
 	    conf->mail_server_count);
 	director_ring_reload(d);

@@ -16,10 +16,11 @@
 #include "xmalloc.h"
 
 int
-fdlimit_raise(unsigned int max_connections, char **error_r)
+fdlimit_raise(unsigned int max_connections, unsigned int pipes, char **error_r)
 {
+	rlim_t reserve = FDLIMIT_RESERVE + 2 * (rlim_t)pipes;
 	rlim_t need =
-	    (rlim_t)max_connections * FDLIMIT_PER_CONNECTION + FDLIMIT_RESERVE;
+	    (rlim_t)max_connections * FDLIMIT_PER_CONNECTION + reserve;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
@@ -34,8 +35,8 @@ fdlimit_raise(unsigned int max_connections, char **error_r)
 			 "lower max_connections to %llu",
 		    max_connections, (unsigned long long)need,
 		    (unsigned long long)rl.rlim_max,
-		    rl.rlim_max > FDLIMIT_RESERVE
-			? (unsigned long long)(rl.rlim_max - FDLIMIT_RESERVE) /
+		    rl.rlim_max > reserve
+			? (unsigned long long)(rl.rlim_max - reserve) /
 			    FDLIMIT_PER_CONNECTION
 			: 0ULL);
 		need = rl.rlim_max;

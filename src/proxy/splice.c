@@ -19,25 +19,12 @@
 #include <event2/event.h>
 
 #include "bevio.h"
-#include "splice.h"
+#include "splice_int.h"
 #include "xmalloc.h"
 
-/* How long the surviving side gets to take the last bytes. */
-#define SPLICE_FLUSH_TIMEOUT_SECS 30
-
-struct splice {
-	struct bufferevent *bev[2];
-	struct splice_stats stats;
-	uint64_t idle_timeout_ms;
-	splice_end_cb *cb;
-	void *arg;
-	/* Set once a side is gone: we only flush towards the other one. */
-	bool closing;
-	enum splice_end why;
-	/* what it read waits for the gate (splice_set_gate()) */
-	bool held;
-	TAILQ_ENTRY(splice) held_link;
-};
+/* Largest single read and write: libevent's default, 4 KiB, costs four
+ * system calls per 4 KiB of a bulk transfer. */
+#define SPLICE_READ_MAX (256 * 1024)
 
 static TAILQ_HEAD(, splice) splice_held = TAILQ_HEAD_INITIALIZER(splice_held);
 static size_t splice_nheld;
@@ -83,7 +70,23 @@ splice_end_name(enum splice_end why)
 	return splice_end_names[why];
 }
 
-static void
+bool
+splice_gate_open(void)
+{
+	return splice_gate == NULL || splice_gate(splice_gate_ctx);
+}
+
+void
+splice_hold(struct splice *sp)
+{
+	if (sp->held)
+		return;
+	sp->held = true;
+	TAILQ_INSERT_TAIL(&splice_held, sp, held_link);
+	splice_nheld++;
+}
+
+void
 splice_finish(struct splice *sp)
 {
 	struct splice_stats stats = sp->stats;
@@ -92,6 +95,7 @@ splice_finish(struct splice *sp)
 	enum splice_end why = sp->why;
 
 	splice_unhold(sp);
+	splice_zc_free(sp);
 	bufferevent_free(sp->bev[SPLICE_CLIENT]);
 	bufferevent_free(sp->bev[SPLICE_BACKEND]);
 	free(sp);
@@ -131,15 +135,11 @@ splice_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, n);
 		return;
 	}
-	if (splice_gate != NULL && !splice_gate(splice_gate_ctx)) {
+	if (!splice_gate_open()) {
 		/* kept in the input buffer until splice_release_held() */
 		bufferevent_disable(sp->bev[SPLICE_CLIENT], EV_READ);
 		bufferevent_disable(sp->bev[SPLICE_BACKEND], EV_READ);
-		if (!sp->held) {
-			sp->held = true;
-			TAILQ_INSERT_TAIL(&splice_held, sp, held_link);
-			splice_nheld++;
-		}
+		splice_hold(sp);
 		return;
 	}
 	if (from == SPLICE_CLIENT)
@@ -158,6 +158,7 @@ splice_read_cb(struct bufferevent *bev, void *arg)
 	 * neither side sends anything, so reset the other side's too. */
 	if (sp->idle_timeout_ms != 0)
 		splice_set_timeouts(sp);
+	splice_zc_try(sp);
 }
 
 static void
@@ -175,6 +176,7 @@ splice_write_cb(struct bufferevent *bev, void *arg)
 	/* Output drained below the low mark: resume reading the source. */
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	bufferevent_enable(sp->bev[from], EV_READ);
+	splice_zc_try(sp);
 }
 
 static void
@@ -237,12 +239,15 @@ splice_start(struct bufferevent *client, struct bufferevent *backend,
 	sp->idle_timeout_ms = idle_timeout_ms;
 	sp->cb = cb;
 	sp->arg = arg;
+	sp->zc_able = splice_zc_able(sp);
 	for (i = 0; i < 2; i++) {
 		bufferevent_setcb(sp->bev[i], splice_read_cb, splice_write_cb,
 		    splice_event_cb, sp);
 		bufferevent_setwatermark(sp->bev[i], EV_READ, 0, 0);
 		bufferevent_setwatermark(sp->bev[i], EV_WRITE, 0, 0);
 		bufferevent_set_timeouts(sp->bev[i], NULL, NULL);
+		bufferevent_set_max_single_read(sp->bev[i], SPLICE_READ_MAX);
+		bufferevent_set_max_single_write(sp->bev[i], SPLICE_READ_MAX);
 		bufferevent_enable(sp->bev[i], EV_READ | EV_WRITE);
 	}
 	splice_set_timeouts(sp);
@@ -251,6 +256,7 @@ splice_start(struct bufferevent *client, struct bufferevent *backend,
 		if (evbuffer_get_length(bufferevent_get_input(sp->bev[i])) > 0)
 			splice_read_cb(sp->bev[i], sp);
 	}
+	splice_zc_try(sp);
 	return sp;
 }
 
@@ -262,6 +268,10 @@ splice_release_held(void)
 
 	while ((sp = TAILQ_FIRST(&splice_held)) != NULL) {
 		splice_unhold(sp);
+		if (sp->zc) {
+			splice_zc_release(sp);
+			continue;
+		}
 		for (i = 0; i < 2; i++)
 			bufferevent_enable(sp->bev[i], EV_READ);
 		for (i = 0; i < 2 && !sp->held; i++) {

@@ -2,7 +2,8 @@
  * splice.h - copy bytes both ways between a client and a backend.
  *
  * After login the director is a pipe.  A splice owns the two bufferevents
- * it is given and frees them when it ends.  Flow control: when the output
+ * it is given and frees them when it ends.  When both are plain sockets
+ * it moves the bytes with splice(2), without copying them (splice_zc.c).  Flow control: when the output
  * of one side holds more than SPLICE_HIGH_WATER bytes, reading from the
  * other side stops until that output has drained below SPLICE_LOW_WATER,
  * so a slow reader never makes the director buffer without bound.
@@ -19,6 +20,9 @@ struct splice;
 
 #define SPLICE_HIGH_WATER (64 * 1024)
 #define SPLICE_LOW_WATER (16 * 1024)
+/* Zero-copy mode (both sides plain sockets) moves bytes through pipes;
+ * SPLICE_PIPES_IDLE empty ones are kept for reuse. */
+#define SPLICE_PIPES_IDLE 32
 
 enum splice_side {
 	SPLICE_CLIENT,
@@ -56,6 +60,14 @@ struct splice *splice_start(struct bufferevent *client,
 void splice_stop(struct splice *sp, enum splice_end why);
 
 const char *splice_end_name(enum splice_end why);
+
+/* Whether splices that start from now on may use zero-copy mode, and
+ * how many pipes (two descriptors each) they may hold at once; a
+ * direction that finds none copies through user space.  Default: on,
+ * 256. */
+void splice_configure(bool zero_copy, unsigned int pipes_max);
+/* Pipes holding bytes in flight now. */
+unsigned int splice_pipes_in_use(void);
 
 /*
  * While gate(ctx) says no, a splice that reads something holds it (and

@@ -6,6 +6,7 @@ that never greets are in test_proxy_hostile.py), a 50 MB APPEND/FETCH, a slow re
 LOGIN, idle timeout and either side closing."""
 import hashlib
 import imaplib
+import os
 import socket
 import subprocess
 import time
@@ -243,6 +244,13 @@ def _big_message(size):
     return head + body[:size - len(head) - 2] + b"\r\n"
 
 
+def _pipe_fds(pid):
+    """How many of pid's descriptors are pipe ends."""
+    fds = "/proc/%d/fd" % pid
+    return sum(1 for fd in os.listdir(fds)
+               if os.readlink(os.path.join(fds, fd)).startswith("pipe:"))
+
+
 def _rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for l in f:
@@ -251,45 +259,91 @@ def _rss_kb(pid):
     raise AssertionError("no VmRSS")
 
 
-def test_big_append_fetch_and_slow_reader(proxy_director):
+def _append_big(c, user, msg):
+    """Logs c in as user, APPENDs msg (a synchronizing literal, so the
+    client waits for the backend's "+" through the director) and selects
+    INBOX."""
+    assert c.command("a", "LOGIN %s %s" % (user, PASS)).startswith(b"a OK")
+    c.send("b APPEND INBOX {%d}\r\n" % len(msg))
+    assert c.line().startswith(b"+")
+    c.sock.sendall(msg)
+    c.send("\r\n")
+    reply = c.until("b ", timeout=120)[-1]
+    assert reply.startswith(b"b OK"), reply
+    assert c.command("c", "SELECT INBOX").startswith(b"c OK")
+
+
+def _fetch_slowly(c, size, slow_secs, pid=None):
+    """FETCHes message 1 (size bytes), reading slowly for slow_secs; returns
+    its sha256 and the director's peak RSS (KiB) while reading slowly."""
+    c.send("d FETCH 1 BODY.PEEK[]\r\n")
+    first = c.line(timeout=60)
+    assert first.endswith(b"{%d}" % size), first
+    peak = _rss_kb(pid) if pid else 0
+    got = hashlib.sha256()
+    left = size
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    slow_until = time.monotonic() + slow_secs
+    while left:
+        chunk = c.read_exact(min(left, 65536), timeout=60)
+        got.update(chunk)
+        left -= len(chunk)
+        if time.monotonic() < slow_until:
+            time.sleep(0.05)
+            if pid:
+                peak = max(peak, _rss_kb(pid))
+    assert c.until("d ", timeout=30)[-1].startswith(b"d OK")
+    return got.hexdigest(), peak
+
+
+@pytest.mark.parametrize("zero_copy", ["yes", "no"])
+def test_big_append_fetch_and_slow_reader(proxy_director, zero_copy):
+    """50 MiB up and down intact, with splice(2) between the sockets and
+    through user space; a slow reader holds the backend back instead of
+    making the director buffer the message."""
     # a small ASan quarantine, so that RSS shows live memory, not freed
     # buffers waiting for reuse
-    d = proxy_director(env={"ASAN_OPTIONS":
+    d = proxy_director(settings={"zero_copy": zero_copy},
+                       env={"ASAN_OPTIONS":
                             "detect_leaks=1:quarantine_size_mb=1"})
     msg = _big_message(BIG)
-    digest = hashlib.sha256(msg).hexdigest()
     user = "user31"
     with imap(d) as c:
-        assert c.command("a", "LOGIN %s %s" % (user, PASS)).startswith(
-            b"a OK")
-        c.send("b APPEND INBOX {%d}\r\n" % len(msg))
-        assert c.line().startswith(b"+")
-        c.sock.sendall(msg)
-        c.send("\r\n")
-        reply = c.until("b ", timeout=120)[-1]
-        assert reply.startswith(b"b OK"), reply
-        assert c.command("c", "SELECT INBOX").startswith(b"c OK")
+        _append_big(c, user, msg)
         rss0 = _rss_kb(d.pid)
-        c.send("d FETCH 1 BODY.PEEK[]\r\n")
-        first = c.line(timeout=60)
-        assert first.endswith(b"{%d}" % len(msg)), first
-        # read slowly: the director must not buffer the message
-        peak = rss0
-        got = hashlib.sha256()
-        left = len(msg)
-        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        slow_until = time.monotonic() + 3
-        while left:
-            chunk = c.read_exact(min(left, 65536), timeout=60)
-            got.update(chunk)
-            left -= len(chunk)
-            if time.monotonic() < slow_until:
-                time.sleep(0.05)
-                peak = max(peak, _rss_kb(d.pid))
-        assert got.hexdigest() == digest
-        assert c.until("d ", timeout=30)[-1].startswith(b"d OK")
+        digest, peak = _fetch_slowly(c, len(msg), 3, d.pid)
+        assert digest == hashlib.sha256(msg).hexdigest()
     # generous margin: well below the message size
     assert peak - rss0 < 16 * 1024, (rss0, peak)
+
+
+def test_zero_copy_out_of_pipes(proxy_director):
+    """With one pipe for all splices, two transfers at once: the one that
+    finds no pipe copies through user space, both arrive intact."""
+    d = proxy_director(settings={"zero_copy_pipes": "1"})
+    size = 8 * 1024 * 1024
+    msg = _big_message(size)
+    digest = hashlib.sha256(msg).hexdigest()
+    others = _pipe_fds(d.pid)      # libevent's own, say
+    with imap(d) as c1, imap(d) as c2:
+        _append_big(c1, "user32", msg)
+        _append_big(c2, "user33", msg)
+        # both FETCHes in flight before either is read
+        for c in (c1, c2):
+            c.send("d FETCH 1 BODY.PEEK[]\r\n")
+            assert c.line(timeout=60).endswith(b"{%d}" % size)
+        # both wait for their client: one holds the pipe, the other one's
+        # bytes wait in user space
+        assert _pipe_fds(d.pid) == others + 2
+        for c in (c1, c2):
+            got = hashlib.sha256()
+            left = size
+            while left:
+                chunk = c.read_exact(min(left, 65536), timeout=60)
+                got.update(chunk)
+                left -= len(chunk)
+            assert got.hexdigest() == digest
+            assert c.until("d ", timeout=30)[-1].startswith(b"d OK")
 
 
 def test_pipelined_after_login(proxy_director):

@@ -449,6 +449,22 @@ test_auth_mechanisms(void **state)
 }
 
 static void
+test_zero_copy(void **state)
+{
+	struct conf *conf = parse(MIN_LISTENER);
+
+	assert_true(conf->zero_copy);
+	assert_int_equal(conf->zero_copy_pipes, 256);
+	conf_free(&conf);
+	conf = parse("zero_copy = no\nzero_copy_pipes = 4\n" MIN_LISTENER);
+	assert_false(conf->zero_copy);
+	assert_int_equal(conf->zero_copy_pipes, 4);
+	conf_free(&conf);
+	expect_error("zero_copy_pipes = 0\n" MIN_LISTENER,
+	    "t.conf:1: invalid zero_copy_pipes '0': too small");
+}
+
+static void
 test_syntax_errors(void **state)
 {
 	expect_error("log_level = info\nno_such = 1\n" MIN_LISTENER,
@@ -1097,6 +1113,7 @@ main(void)
 	    cmocka_unit_test(test_size_values),
 	    cmocka_unit_test(test_bool_and_port_values),
 	    cmocka_unit_test(test_auth_mechanisms),
+	    cmocka_unit_test(test_zero_copy),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_value_errors),
