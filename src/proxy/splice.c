@@ -13,9 +13,13 @@
 
 #include <sys/queue.h>
 #include <sys/time.h>
+#include <sys/uio.h>
+
+#include <errno.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "bevio.h"
@@ -25,6 +29,8 @@
 /* Largest single read and write: libevent's default, 4 KiB, costs four
  * system calls per 4 KiB of a bulk transfer. */
 #define SPLICE_READ_MAX (256 * 1024)
+/* One read of a plain socket facing TLS: four full TLS records. */
+#define SPLICE_LARGE_READ (64 * 1024)
 
 static TAILQ_HEAD(, splice) splice_held = TAILQ_HEAD_INITIALIZER(splice_held);
 static size_t splice_nheld;
@@ -96,6 +102,10 @@ splice_finish(struct splice *sp)
 
 	splice_unhold(sp);
 	splice_zc_free(sp);
+	for (int i = 0; i < 2; i++) {
+		if (sp->rd[i] != NULL)
+			event_free(sp->rd[i]);
+	}
 	bufferevent_free(sp->bev[SPLICE_CLIENT]);
 	bufferevent_free(sp->bev[SPLICE_BACKEND]);
 	free(sp);
@@ -122,6 +132,22 @@ splice_side_of(struct splice *sp, struct bufferevent *bev)
 	return bev == sp->bev[SPLICE_CLIENT] ? SPLICE_CLIENT : SPLICE_BACKEND;
 }
 
+/* Starts or stops reading side i. */
+static void
+splice_reading(struct splice *sp, int i, bool on)
+{
+	if (sp->rd[i] != NULL) {
+		if (on)
+			event_add(sp->rd[i], NULL);
+		else
+			event_del(sp->rd[i]);
+	} else if (on) {
+		bufferevent_enable(sp->bev[i], EV_READ);
+	} else {
+		bufferevent_disable(sp->bev[i], EV_READ);
+	}
+}
+
 static void
 splice_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -137,8 +163,8 @@ splice_read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (!splice_gate_open()) {
 		/* kept in the input buffer until splice_release_held() */
-		bufferevent_disable(sp->bev[SPLICE_CLIENT], EV_READ);
-		bufferevent_disable(sp->bev[SPLICE_BACKEND], EV_READ);
+		splice_reading(sp, SPLICE_CLIENT, false);
+		splice_reading(sp, SPLICE_BACKEND, false);
 		splice_hold(sp);
 		return;
 	}
@@ -150,7 +176,7 @@ splice_read_cb(struct bufferevent *bev, void *arg)
 	if (evbuffer_get_length(out) >= SPLICE_HIGH_WATER) {
 		/* The other side reads slowly: stop reading here until its
 		 * output drains below the low mark (its write callback). */
-		bufferevent_disable(bev, EV_READ);
+		splice_reading(sp, from, false);
 		bufferevent_setwatermark(
 		    sp->bev[to], EV_WRITE, SPLICE_LOW_WATER, 0);
 	}
@@ -175,7 +201,7 @@ splice_write_cb(struct bufferevent *bev, void *arg)
 	}
 	/* Output drained below the low mark: resume reading the source. */
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-	bufferevent_enable(sp->bev[from], EV_READ);
+	splice_reading(sp, from, true);
 	splice_zc_try(sp);
 }
 
@@ -191,7 +217,8 @@ splice_begin_close(struct splice *sp, int gone, enum splice_end why)
 	/* Forward whatever the departed side sent before it went away. */
 	bevio_write_buffer(obev, bufferevent_get_input(sp->bev[gone]));
 	bufferevent_disable(sp->bev[gone], EV_READ | EV_WRITE);
-	bufferevent_disable(obev, EV_READ);
+	splice_reading(sp, gone, false);
+	splice_reading(sp, other, false);
 	if (evbuffer_get_length(bufferevent_get_output(obev)) == 0) {
 		splice_finish(sp);
 		return;
@@ -227,6 +254,88 @@ splice_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* Reads a plain socket side in large reads (its bufferevent's reading
+ * stays off), then goes on as the bufferevent's read callback would. */
+static void
+splice_large_read(struct splice *sp, int i)
+{
+	struct bufferevent *bev = sp->bev[i];
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec vec[2];
+	struct iovec iov[2];
+	int nvec, k;
+	ssize_t n;
+	size_t left;
+
+	/* a bufferevent keeps the end of its input frozen: only it adds */
+	(void)evbuffer_unfreeze(in, 0);
+	nvec = evbuffer_reserve_space(in, SPLICE_LARGE_READ, vec, 2);
+	if (nvec <= 0) {
+		(void)evbuffer_freeze(in, 0);
+		splice_event_cb(bev, BEV_EVENT_READING | BEV_EVENT_ERROR, sp);
+		return;
+	}
+	for (k = 0; k < nvec; k++) {
+		iov[k].iov_base = vec[k].iov_base;
+		iov[k].iov_len = vec[k].iov_len;
+	}
+	n = readv(bufferevent_getfd(bev), iov, nvec);
+	if (n <= 0) {
+		(void)evbuffer_commit_space(in, vec, 0);
+		(void)evbuffer_freeze(in, 0);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		splice_event_cb(bev,
+		    BEV_EVENT_READING |
+			(n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+		    sp);
+		return;
+	}
+	left = (size_t)n;
+	for (k = 0; k < nvec; k++) {
+		if (vec[k].iov_len > left)
+			vec[k].iov_len = left;
+		left -= vec[k].iov_len;
+	}
+	(void)evbuffer_commit_space(in, vec, nvec);
+	(void)evbuffer_freeze(in, 0);
+	splice_read_cb(bev, sp);
+}
+
+static void
+splice_on_read_client(evutil_socket_t fd, short what, void *arg)
+{
+	splice_large_read(arg, SPLICE_CLIENT);
+}
+
+static void
+splice_on_read_backend(evutil_socket_t fd, short what, void *arg)
+{
+	splice_large_read(arg, SPLICE_BACKEND);
+}
+
+bool
+splice_plain_socket(struct bufferevent *bev)
+{
+	return bufferevent_get_underlying(bev) == NULL &&
+	    bufferevent_openssl_get_ssl(bev) == NULL &&
+	    bufferevent_getfd(bev) >= 0;
+}
+
+/* Side i, a plain socket facing TLS, gets its own large reads. */
+static void
+splice_reader_new(struct splice *sp, int i)
+{
+	struct bufferevent *bev = sp->bev[i];
+
+	if (!splice_plain_socket(bev))
+		return;
+	sp->rd[i] = event_new(bufferevent_get_base(bev), bufferevent_getfd(bev),
+	    EV_READ | EV_PERSIST,
+	    i == SPLICE_CLIENT ? splice_on_read_client : splice_on_read_backend,
+	    sp);
+}
+
 struct splice *
 splice_start(struct bufferevent *client, struct bufferevent *backend,
     uint64_t idle_timeout_ms, splice_end_cb *cb, void *arg)
@@ -248,7 +357,12 @@ splice_start(struct bufferevent *client, struct bufferevent *backend,
 		bufferevent_set_timeouts(sp->bev[i], NULL, NULL);
 		bufferevent_set_max_single_read(sp->bev[i], SPLICE_READ_MAX);
 		bufferevent_set_max_single_write(sp->bev[i], SPLICE_READ_MAX);
-		bufferevent_enable(sp->bev[i], EV_READ | EV_WRITE);
+		bufferevent_enable(sp->bev[i], EV_WRITE);
+		if (!sp->zc_able)
+			splice_reader_new(sp, i);
+		if (sp->rd[i] != NULL)
+			bufferevent_disable(sp->bev[i], EV_READ);
+		splice_reading(sp, i, true);
 	}
 	splice_set_timeouts(sp);
 	/* Pipelined bytes that arrived before the splice started. */
@@ -273,7 +387,7 @@ splice_release_held(void)
 			continue;
 		}
 		for (i = 0; i < 2; i++)
-			bufferevent_enable(sp->bev[i], EV_READ);
+			splice_reading(sp, i, true);
 		for (i = 0; i < 2 && !sp->held; i++) {
 			if (evbuffer_get_length(
 				bufferevent_get_input(sp->bev[i])) > 0)

@@ -44,6 +44,11 @@ struct splice {
 	bool held;
 	TAILQ_ENTRY(splice) held_link;
 
+	/* A plain socket facing a TLS side is read here, in large reads
+	 * (a bufferevent reads 4 KiB at a time); NULL: its bufferevent
+	 * reads. */
+	struct event *rd[2];
+
 	/* Zero-copy mode (splice_zc.c): both sides are plain sockets. */
 	bool zc_able;
 	bool zc;
@@ -56,8 +61,12 @@ struct splice {
 /* How long the surviving side gets to take the last bytes. */
 #define SPLICE_FLUSH_TIMEOUT_SECS 30
 
-/* splice.c: whether the gate lets bytes through now; queues sp on the
+struct bufferevent;
+
+/* splice.c: whether bev is a plain socket (no TLS, no filter); whether
+ * the gate lets bytes through now; queues sp on the
  * held list; ends the splice (frees it, runs the end callback). */
+bool splice_plain_socket(struct bufferevent *bev);
 bool splice_gate_open(void);
 void splice_hold(struct splice *sp);
 void splice_finish(struct splice *sp);

@@ -30,7 +30,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "splice_int.h"
@@ -113,9 +112,7 @@ splice_zc_able(struct splice *sp)
 	if (!splice_zc_on)
 		return false;
 	for (i = 0; i < 2; i++) {
-		if (bufferevent_get_underlying(sp->bev[i]) != NULL ||
-		    bufferevent_openssl_get_ssl(sp->bev[i]) != NULL ||
-		    bufferevent_getfd(sp->bev[i]) < 0)
+		if (!splice_plain_socket(sp->bev[i]))
 			return false;
 	}
 	return true;
