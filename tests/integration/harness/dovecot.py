@@ -67,13 +67,18 @@ mail_uid = @MAIL_USER@
 mail_gid = @MAIL_USER@
 first_valid_uid = 1
 
+# the passwords are for PLAIN and LOGIN only: an OAuth 2.0 bearer token
+# (OAUTHBEARER, XOAUTH2, with an oauth2 passdb in extra_conf) must never
+# be taken for a password
 passdb {
   driver = passwd-file
   master = yes
+  mechanisms = plain login
   args = @DIR@/etc/master-users
 }
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = @DIR@/etc/users
 }
 userdb {
