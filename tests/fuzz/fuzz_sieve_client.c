@@ -4,19 +4,21 @@
  *
  * The first byte picks the settings and a chunk size, the second how the
  * fake shell behaves (which login results it reports, with which backend
- * text, whether the TLS handshake fails); the rest is client input, fed
- * whole and in chunks.  Both transcripts must be identical.  Invariants
- * checked after every call: output lines end in CRLF, contain no NUL and
- * are a capability or challenge string or an OK/NO/BYE reply;
- * credentials exist exactly when LOGIN is returned; calls out of turn
- * (tls_started, login_result) change nothing; after CLOSE nothing is
- * consumed.
+ * text, whether the TLS handshake fails; most logins get the backend's
+ * OAuth error challenge first); the rest is client input, fed whole and
+ * in chunks.  Every SASL mechanism is offered.  Both transcripts must be
+ * identical.  Invariants checked after every call: output lines end in
+ * CRLF, contain no NUL and are a capability or challenge string or an
+ * OK/NO/BYE reply; credentials exist exactly when LOGIN is returned;
+ * calls out of turn (login_challenge, login_result, tls_started) change
+ * nothing; after CLOSE nothing is consumed.
  */
 #include "compat.h"
 
 #include "buf.h"
 #include "fuzz_lines.h"
 #include "proto.h"
+#include "sasl.h"
 #include "sieve_client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,6 +52,7 @@ fuzz_out_of_turn(struct sieve_client *c)
 	struct buf *out = sieve_client_output(c);
 	size_t len = out->len;
 
+	sieve_client_login_challenge(c, "eyJ9");
 	sieve_client_login_result(c, PROTO_LOGIN_OK, "(X) y");
 	sieve_client_tls_started(c);
 	if (out->len != len || sieve_client_creds(c) != NULL)
@@ -74,11 +77,15 @@ fuzz_run(const struct sieve_client_settings *set, uint8_t shell,
 	    "",
 	    "(A\"b) c",
 	};
+	/* relayed only for OAuth logins that are rejected */
+	static const char *const challenges[] = {
+	    "eyJzdGF0dXMiOiI0MDEifQ==", "eyJ9", NULL};
 	struct sieve_client *c = sieve_client_new(set);
 	struct buf *out = sieve_client_output(c);
 	uint8_t *pending = malloc(len + 1);
 	size_t plen = 0, fed = 0, n, nlogin = shell & 7;
 	enum proto_action act;
+	const char *ch;
 
 	sieve_client_greeting(c);
 	fuzz_check_output(out);
@@ -121,6 +128,9 @@ fuzz_run(const struct sieve_client_settings *set, uint8_t shell,
 			}
 			if (act == PROTO_ACT_LOGIN) {
 				(void)buf_append_str(tr, "[LOGIN]");
+				ch = challenges[nlogin % nitems(challenges)];
+				if (ch != NULL)
+					sieve_client_login_challenge(c, ch);
 				sieve_client_login_result(c,
 				    results[nlogin % nitems(results)],
 				    texts[(nlogin + (shell >> 4)) %
@@ -152,6 +162,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	set.starttls = (data[0] & 1) != 0;
 	set.secured = (data[0] & 2) != 0;
 	set.allow_plaintext_auth = (data[0] & 4) != 0;
+	set.mechs = SASL_MECHS_DEFAULT | SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2);
 	if (data[0] & 8) {
 		set.line_max = 64;
 		set.bad_max = 3;
