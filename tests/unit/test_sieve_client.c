@@ -825,6 +825,30 @@ test_oauth_error_challenge(void **state)
 	sieve_client_free(&c);
 }
 
+/* RFC 5804 section 4 limits a quoted string to 1024 octets: a longer
+ * challenge goes to the client as a literal. */
+static void
+test_oauth_long_challenge(void **state)
+{
+	static char ch[1026], in[256], expect[4096];
+	static const char *const one[] = {ch};
+	size_t len;
+
+	login_results = rejected;
+	login_challenges = one;
+	memset(ch, 'A', 1024);
+	len = (size_t)snprintf(in, sizeof(in), "%s\"AQ==\"\r\n", AUTH_BEARER);
+	(void)snprintf(expect, sizeof(expect), "%s%s\"%s\"\r\n%s", HELLO_OAUTH,
+	    LOGIN_BEARER, ch, NO_AUTH);
+	check_len(&set_oauth, in, len, expect);
+	ch[1024] = 'A';
+	(void)snprintf(expect, sizeof(expect), "%s%s{1025}\r\n%s\r\n%s",
+	    HELLO_OAUTH, LOGIN_BEARER, ch, NO_AUTH);
+	check_len(&set_oauth, in, len, expect);
+	login_results = NULL;
+	login_challenges = NULL;
+}
+
 /* A challenge counts only for a pending OAuth login that is rejected,
  * and only if it is base64. */
 static void
@@ -941,6 +965,7 @@ main(void)
 	    cmocka_unit_test(test_oauth_capability),
 	    cmocka_unit_test(test_oauth_authenticate),
 	    cmocka_unit_test(test_oauth_error_challenge),
+	    cmocka_unit_test(test_oauth_long_challenge),
 	    cmocka_unit_test(test_oauth_challenge_ignored),
 	    cmocka_unit_test(test_oauth_rejected_count_as_bad),
 	};
