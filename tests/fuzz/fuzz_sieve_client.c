@@ -25,17 +25,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_TRANSCRIPT_MAX (1024 * 1024)
 
-/* Every line is "..." (capability, challenge) or a response. */
+/* Every line is "..." (capability, challenge), a literal "{n}" CRLF
+ * with its n octets and CRLF (a long challenge) or a response. */
 static void
 fuzz_check_output(const struct buf *out)
 {
-	size_t i = 0, end;
+	size_t i = 0, end, n, j;
 
 	fuzz_check_lines(out, SIEVE_CLIENT_OUTPUT_HIGH + 16384);
 	while (i < out->len) {
 		end = i;
 		while (out->data[end] != '\n')
 			end++;
+		if (out->data[i] == '{') {
+			for (n = 0, j = i + 1; j < end && out->data[j] >= '0' &&
+			     out->data[j] <= '9';
+			     j++)
+				n = n * 10 + (size_t)(out->data[j] - '0');
+			if (j == i + 1 || j + 2 != end || out->data[j] != '}' ||
+			    n > out->len - end - 1 ||
+			    out->len - end - 1 - n < 2 ||
+			    out->data[end + 1 + n] != '\r' ||
+			    out->data[end + 2 + n] != '\n')
+				abort();
+			i = end + 3 + n;
+			continue;
+		}
 		if (out->data[i] != '"' &&
 		    (end - i < 3 || memcmp(out->data + i, "OK", 2) != 0) &&
 		    (end - i < 3 || memcmp(out->data + i, "NO", 2) != 0) &&
@@ -77,9 +92,11 @@ fuzz_run(const struct sieve_client_settings *set, uint8_t shell,
 	    "",
 	    "(A\"b) c",
 	};
-	/* relayed only for OAuth logins that are rejected */
+	static char long_challenge[1100];
+	/* relayed only for OAuth logins that are rejected: logins 0, 2, 4
+	 * and 6 (the first is shell & 7) are, with each of these */
 	static const char *const challenges[] = {
-	    "eyJzdGF0dXMiOiI0MDEifQ==", "eyJ9", NULL};
+	    "eyJzdGF0dXMiOiI0MDEifQ==", "eyJ9", long_challenge, NULL, NULL};
 	struct sieve_client *c = sieve_client_new(set);
 	struct buf *out = sieve_client_output(c);
 	uint8_t *pending = malloc(len + 1);
@@ -87,6 +104,8 @@ fuzz_run(const struct sieve_client_settings *set, uint8_t shell,
 	enum proto_action act;
 	const char *ch;
 
+	/* over RFC 5804's 1024 quoted octets */
+	memset(long_challenge, 'A', sizeof(long_challenge) - 1);
 	sieve_client_greeting(c);
 	fuzz_check_output(out);
 	(void)buf_append(tr, out->data, out->len);
