@@ -408,6 +408,14 @@ pop3_backend_line(struct pop3_backend *b, const char *line, size_t len)
 		(void)buf_append_str(&b->out, "\r\n");
 		b->state = POP3_BACKEND_PASS;
 		return PROTO_ACT_MORE;
+	case POP3_BACKEND_AUTH_CONT:
+		/* refused before the message was sent (no such mechanism):
+		 * the client's failure; +OK without it makes no sense */
+		if (st == 1)
+			return pop3_backend_fail(b, "unexpected backend reply");
+		pop3_backend_set_text(b, text);
+		b->state = POP3_BACKEND_FINISHED;
+		return PROTO_ACT_LOGIN_FAILED;
 	case POP3_BACKEND_PASS:
 	case POP3_BACKEND_AUTH:
 		pop3_backend_set_text(b, text);

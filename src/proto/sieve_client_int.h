@@ -28,6 +28,9 @@
 #define SIEVE_CODE_MAX 256
 /* sasl.c's challenges ("+ <base64>" CRLF) are this short. */
 #define SIEVE_CHALLENGE_MAX 128
+/* Longest quoted string we send (RFC 5804 section 4); a longer relayed
+ * OAuth challenge goes as a literal. */
+#define SIEVE_QUOTED_MAX 1024
 
 #define SIEVE_GREETING_DEFAULT "Director ready."
 #define SIEVE_IMPLEMENTATION_DEFAULT "Director"

@@ -219,10 +219,16 @@ sieve_client_login_result(struct sieve_client *c,
 		break;
 	case PROTO_LOGIN_REJECTED:
 		if (c->oauth_challenge != NULL) {
-			/* as the backend did: the challenge (a string), the
+			/* as the backend did: the challenge (a string, a
+			 * literal past RFC 5804's 1024 quoted octets), the
 			 * client's response, then NO */
-			(void)buf_printf(
-			    &c->out, "\"%s\"\r\n", c->oauth_challenge);
+			if (strlen(c->oauth_challenge) <= SIEVE_QUOTED_MAX)
+				(void)buf_printf(
+				    &c->out, "\"%s\"\r\n", c->oauth_challenge);
+			else
+				(void)buf_printf(&c->out, "{%zu}\r\n%s\r\n",
+				    strlen(c->oauth_challenge),
+				    c->oauth_challenge);
 			free(c->auth_code);
 			free(c->auth_text);
 			c->auth_code = codep != NULL ? xstrdup(codep) : NULL;

@@ -1,12 +1,13 @@
 /*
  * fuzz_imap_backend.c - libFuzzer target for the backend login module.
  *
- * The first input byte picks the credentials kind, STARTTLS and a chunk
- * size; the rest is what the backend "sends".  It is fed whole and in
- * chunks; both transcripts (what we send plus the actions) must match.
- * Invariants: nothing past the offered bytes is consumed, every line we
- * send ends in CRLF and has no NUL (the credentials used have no CR/LF),
- * output stays bounded, relayed texts are single lines.
+ * The first input byte picks the credentials kind (OAuth too), STARTTLS
+ * and a chunk size; the rest is what the backend "sends".  It is fed
+ * whole and in chunks; both transcripts (what we send plus the actions)
+ * must match.  Invariants: nothing past the offered bytes is consumed,
+ * every line we send ends in CRLF and has no NUL (the credentials used
+ * have no CR/LF), output stays bounded, relayed texts are single lines, a
+ * kept OAuth error challenge is base64.
  */
 #include "compat.h"
 
@@ -17,6 +18,7 @@
 #include "imap_backend.h"
 #include "imap_parse.h"
 #include "proto.h"
+#include "sasl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,6 +53,7 @@ fuzz_run(
 	size_t plen = 0, fed = 0, n;
 	enum proto_action act = PROTO_ACT_MORE;
 	struct buf *out;
+	const char *ch;
 
 	memset(&set, 0, sizeof(set));
 	set.starttls = (mode & 4) != 0;
@@ -60,6 +63,10 @@ fuzz_run(
 	info.client_port = 1234;
 	info.ttl = 5;
 	cr.kind = (enum proto_auth_kind)(mode % 3);
+	if ((mode & 0xc0) == 0x40)
+		cr.kind = PROTO_AUTH_SASL_OAUTHBEARER;
+	else if ((mode & 0xc0) == 0x80)
+		cr.kind = PROTO_AUTH_SASL_XOAUTH2;
 	cr.authzid = (mode & 16) != 0 ? "master" : "";
 	cr.authcid = "user\xc3\xa9";
 	cr.password = (mode & 32) != 0 ? "p\"w" : "p\xffw";
@@ -95,9 +102,14 @@ fuzz_run(
 			    act == PROTO_ACT_LOGIN_FAILED) {
 				fuzz_check_line(imap_backend_caps(b));
 				fuzz_check_line(imap_backend_reply_text(b));
-				buf_printf(tr, "[%d %s|%s]", (int)act,
+				ch = imap_backend_challenge(b);
+				if (ch != NULL &&
+				    !sasl_challenge_valid(ch, strlen(ch)))
+					abort();
+				buf_printf(tr, "[%d %s|%s|%s]", (int)act,
 				    imap_backend_caps(b),
-				    imap_backend_reply_text(b));
+				    imap_backend_reply_text(b),
+				    ch != NULL ? ch : "");
 				goto done;
 			}
 			if (act == PROTO_ACT_CLOSE) {

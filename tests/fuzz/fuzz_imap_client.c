@@ -3,8 +3,9 @@
  *
  * The first input byte picks the settings and a chunk size; the rest is
  * client input.  It is fed twice, whole and in chunks, playing the shell
- * (LOGIN answered with rotating results, STARTTLS completed at once), and
- * both transcripts must be identical.  Invariants checked on the way:
+ * (LOGIN answered with rotating results, every other one after the
+ * backend's OAuth error challenge, STARTTLS completed at once), and both
+ * transcripts must be identical.  Every SASL mechanism is offered.  Invariants checked on the way:
  * nothing past the offered bytes is consumed, output stays bounded, every
  * output line ends in CRLF and contains no NUL, credentials exist exactly
  * when LOGIN is returned.
@@ -17,6 +18,7 @@
 #include "fuzz_lines.h"
 #include "imap_client.h"
 #include "proto.h"
+#include "sasl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,6 +40,9 @@ fuzz_run(const struct imap_client_settings *set, const uint8_t *in, size_t len,
 	    PROTO_LOGIN_TEMPFAIL,
 	    PROTO_LOGIN_OK,
 	};
+	/* relayed only for OAuth logins that are rejected */
+	static const char *const challenges[] = {
+	    "eyJzdGF0dXMiOiI0MDEifQ==", NULL};
 	struct imap_client *c = imap_client_new(set);
 	uint8_t *pending = malloc(len + 1);
 	size_t plen = 0, fed = 0, n, nlogin = 0;
@@ -78,12 +83,16 @@ fuzz_run(const struct imap_client_settings *set, const uint8_t *in, size_t len,
 			}
 			if (act == PROTO_ACT_LOGIN) {
 				const struct proto_creds *cr;
+				const char *ch;
 
 				cr = imap_client_creds(c);
 				if (cr->authcid == NULL ||
 				    cr->authzid == NULL || cr->password == NULL)
 					abort();
 				buf_printf(tr, "[LOGIN %s]", cr->authcid);
+				ch = challenges[nlogin % nitems(challenges)];
+				if (ch != NULL)
+					imap_client_login_challenge(c, ch);
 				imap_client_login_result(c,
 				    results[nlogin++ % nitems(results)],
 				    "[X] text", "IMAP4rev1");
@@ -115,6 +124,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	set.bad_max = (data[0] & 8) != 0 ? 3 : 0;
 	set.line_max = (data[0] & 16) != 0 ? 64 : 0;
 	set.literal_max = (data[0] & 16) != 0 ? 16 : 0;
+	set.mechs = SASL_MECHS_DEFAULT | SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2);
 	step = 1 + (data[0] >> 5);
 	buf_init(&whole, SIZE_MAX);
 	buf_init(&chunked, SIZE_MAX);

@@ -1,17 +1,18 @@
 /*
  * fuzz_pop3_backend.c - libFuzzer target for the POP3 backend login.
  *
- * The first byte picks settings and credentials and a chunk size; the
- * rest is what the backend sends.  Fed whole and in chunks, the commands
- * sent and the actions must be identical; every command line ends in
- * CRLF and has no bare CR or LF inside; nothing past the input is
- * consumed.
+ * The first byte picks settings and credentials (OAuth too) and a chunk
+ * size; the rest is what the backend sends.  Fed whole and in chunks,
+ * the commands sent and the actions must be identical; every command
+ * line ends in CRLF and has no bare CR or LF inside; nothing past the
+ * input is consumed; a kept OAuth error challenge is base64.
  */
 #include "compat.h"
 
 #include "buf.h"
 #include "pop3_backend.h"
 #include "proto.h"
+#include "sasl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,6 +42,7 @@ fuzz_run(const struct proto_creds *creds, const struct proto_client_info *info,
 	struct buf *out = pop3_backend_output(b);
 	size_t pos = 0, avail = 0, n;
 	enum proto_action act;
+	const char *ch;
 
 	while (pos < len) {
 		avail = MIN_OF(len, MAX_OF(avail, pos) + step);
@@ -58,8 +60,11 @@ fuzz_run(const struct proto_creds *creds, const struct proto_client_info *info,
 		}
 		if (act == PROTO_ACT_LOGGED_IN ||
 		    act == PROTO_ACT_LOGIN_FAILED) {
-			(void)buf_printf(tr, "[%d %s]", (int)act,
-			    pop3_backend_reply_text(b));
+			ch = pop3_backend_challenge(b);
+			if (ch != NULL && !sasl_challenge_valid(ch, strlen(ch)))
+				abort();
+			(void)buf_printf(tr, "[%d %s|%s]", (int)act,
+			    pop3_backend_reply_text(b), ch != NULL ? ch : "");
 			break;
 		}
 		if (act == PROTO_ACT_CLOSE) {
@@ -104,11 +109,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (data[0] & 8)
 		set.line_max = 40;
+	if (data[0] & 16)
+		creds.kind = (data[0] & 2) != 0 ? PROTO_AUTH_SASL_XOAUTH2
+						: PROTO_AUTH_SASL_OAUTHBEARER;
 	buf_init(&a, FUZZ_TRANSCRIPT_MAX);
 	buf_init(&b, FUZZ_TRANSCRIPT_MAX);
 	fuzz_run(&creds, &info, &set, data + 1, size - 1, size, &a);
 	fuzz_run(
-	    &creds, &info, &set, data + 1, size - 1, 1 + (data[0] >> 4), &b);
+	    &creds, &info, &set, data + 1, size - 1, 1 + (data[0] >> 5), &b);
 	if (a.len != b.len || (a.len > 0 && memcmp(a.data, b.data, a.len) != 0))
 		abort();
 	buf_deinit(&a);

@@ -3,10 +3,11 @@
  *
  * The first byte picks the settings and a chunk size; the rest is client
  * input, fed whole and in chunks while playing the shell (LOGIN answered
- * with rotating results, STLS completed at once, the rest of the chunk
- * kept as if it came over TLS).  Both transcripts must be identical;
- * output lines end in CRLF and contain no NUL; credentials exist exactly
- * when LOGIN is returned.
+ * with rotating results, every other one after the backend's OAuth error
+ * challenge, STLS completed at once, the rest of the chunk kept as if it
+ * came over TLS).  Every SASL mechanism is offered.  Both transcripts
+ * must be identical; output lines end in CRLF and contain no NUL;
+ * credentials exist exactly when LOGIN is returned.
  */
 #include "compat.h"
 
@@ -14,6 +15,7 @@
 #include "fuzz_lines.h"
 #include "pop3_client.h"
 #include "proto.h"
+#include "sasl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,11 +37,15 @@ fuzz_run(const struct pop3_client_settings *set, const uint8_t *in, size_t len,
 	    PROTO_LOGIN_OK,
 	};
 	static const char *const texts[] = {"[AUTH] no", NULL, "hi"};
+	/* relayed only for OAuth logins that are rejected */
+	static const char *const challenges[] = {
+	    "eyJzdGF0dXMiOiI0MDEifQ==", NULL};
 	struct pop3_client *c = pop3_client_new(set);
 	struct buf *out = pop3_client_output(c);
 	uint8_t *pending = malloc(len + 1);
 	size_t plen = 0, fed = 0, n, nlogin = 0;
 	enum proto_action act;
+	const char *ch;
 
 	pop3_client_greeting(c);
 	while (fed < len) {
@@ -71,6 +77,9 @@ fuzz_run(const struct pop3_client_settings *set, const uint8_t *in, size_t len,
 			}
 			if (act == PROTO_ACT_LOGIN) {
 				(void)buf_append_str(tr, "[LOGIN]");
+				ch = challenges[nlogin % nitems(challenges)];
+				if (ch != NULL)
+					pop3_client_login_challenge(c, ch);
 				pop3_client_login_result(c,
 				    results[nlogin % nitems(results)],
 				    texts[nlogin % nitems(texts)]);
@@ -100,6 +109,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	set.starttls = (data[0] & 1) != 0;
 	set.secured = (data[0] & 2) != 0;
 	set.allow_plaintext_auth = (data[0] & 4) != 0;
+	set.mechs = SASL_MECHS_DEFAULT | SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2);
 	if (data[0] & 8) {
 		set.line_max = 64;
 		set.bad_max = 3;

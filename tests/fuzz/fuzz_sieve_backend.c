@@ -2,12 +2,13 @@
  * fuzz_sieve_backend.c - libFuzzer target for the ManageSieve backend
  * login.
  *
- * The first byte picks settings, credentials and client info, the second
- * seeds the split points; the rest is what the backend sends.  Fed whole
- * and in pseudo-random pieces, the commands sent and the actions must be
- * identical; the output is whole CRLF lines within the module's bound;
- * nothing past the input is consumed; once an action ends the login,
- * every further input call consumes nothing and says CLOSE.
+ * The first byte picks settings, credentials (OAuth ones too) and client
+ * info, the second seeds the split points; the rest is what the backend
+ * sends.  Fed whole and in pseudo-random pieces, the commands sent and
+ * the actions must be identical; the output is whole CRLF lines within
+ * the module's bound; a kept OAuth error challenge is base64; nothing
+ * past the input is consumed; once an action ends the login, every
+ * further input call consumes nothing and says CLOSE.
  */
 #include "compat.h"
 
@@ -43,6 +44,7 @@ fuzz_run(const struct proto_creds *creds, const struct proto_client_info *info,
 	struct buf *out = sieve_backend_output(b);
 	size_t pos = 0, avail = 0, n, step;
 	enum proto_action act = PROTO_ACT_MORE;
+	const char *ch;
 
 	while (pos < len) {
 		step = fuzz_step(&seed, len);
@@ -63,10 +65,13 @@ fuzz_run(const struct proto_creds *creds, const struct proto_client_info *info,
 		}
 		if (act == PROTO_ACT_LOGGED_IN ||
 		    act == PROTO_ACT_LOGIN_FAILED) {
-			(void)buf_printf(tr, "[%d %s|%s|%d]", (int)act,
+			ch = sieve_backend_challenge(b);
+			if (ch != NULL && !sasl_challenge_valid(ch, strlen(ch)))
+				abort();
+			(void)buf_printf(tr, "[%d %s|%s|%d|%s]", (int)act,
 			    sieve_backend_reply_text(b),
 			    sieve_backend_resp_code(b),
-			    sieve_backend_tempfail(b));
+			    sieve_backend_tempfail(b), ch != NULL ? ch : "");
 			break;
 		}
 		if (act == PROTO_ACT_CLOSE) {
@@ -116,6 +121,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 2) {
 		creds.kind = PROTO_AUTH_SASL_PLAIN;
 		creds.authzid = "master";
+	}
+	/* OAuth (both bits: TTL 0 below) */
+	if ((data[0] & 0xc0) == 0x40 || (data[0] & 0xc0) == 0x80) {
+		creds.kind = (data[0] & 0x40) != 0 ? PROTO_AUTH_SASL_OAUTHBEARER
+						   : PROTO_AUTH_SASL_XOAUTH2;
+		creds.authzid = "";
+		creds.password = "n,a=user,\001auth=Bearer tok\001\001";
+		creds.password_len = 27;
 	}
 	if (data[0] & 4) {
 		/* an initial response that needs a literal */

@@ -22,6 +22,7 @@
 #include "imap_backend.h"
 #include "imap_parse.h"
 #include "proto.h"
+#include "sasl.h"
 
 #define TRANSCRIPT_MAX 65536
 
@@ -91,8 +92,14 @@ tr_action(struct transcript *t, struct imap_backend *b, enum proto_action act)
 		    imap_backend_caps(b), imap_backend_reply_text(b));
 		break;
 	case PROTO_ACT_LOGIN_FAILED:
-		snprintf(line, sizeof(line), "[FAILED text='%s']",
-		    imap_backend_reply_text(b));
+		if (imap_backend_challenge(b) != NULL)
+			snprintf(line, sizeof(line),
+			    "[FAILED text='%s' challenge='%s']",
+			    imap_backend_reply_text(b),
+			    imap_backend_challenge(b));
+		else
+			snprintf(line, sizeof(line), "[FAILED text='%s']",
+			    imap_backend_reply_text(b));
 		break;
 	case PROTO_ACT_CLOSE:
 		assert_non_null(imap_backend_error(b));
@@ -478,6 +485,174 @@ test_bad_backends(void **state)
 	expect_simple(&cr, longline, "[CLOSE]");
 }
 
+/* "n,a=bob,^Aauth=Bearer tok^A^A" */
+#define BEARER_MSG "n,a=bob,\001auth=Bearer tok\001\001"
+#define BEARER_B64 "bixhPWJvYiwBYXV0aD1CZWFyZXIgdG9rAQE="
+/* "user=bob^Aauth=Bearer tok^A^A" */
+#define XOAUTH2_MSG "user=bob\001auth=Bearer tok\001\001"
+#define XOAUTH2_B64 "dXNlcj1ib2IBYXV0aD1CZWFyZXIgdG9rAQE="
+/* {"status":"401"} */
+#define CHALLENGE "eyJzdGF0dXMiOiI0MDEifQ=="
+#define GREETING_IR "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] Hi.\r\n"
+
+/* Runs in fed whole; the module is left for the caller to look at and
+ * free. */
+static struct imap_backend *
+run_whole(const struct proto_creds *cr, const char *in, size_t len,
+    enum proto_action *act_r)
+{
+	struct proto_client_info info = info_default();
+	struct imap_backend_settings set;
+	struct imap_backend *b;
+
+	memset(&set, 0, sizeof(set));
+	b = imap_backend_new(cr, &info, NULL, 0, &set);
+	assert_non_null(b);
+	*act_r = run_backend(b, in, len, len, &tr_part);
+	return b;
+}
+
+/* Why the module closed on in: its static log text. */
+static const char *
+close_reason(const struct proto_creds *cr, const char *in)
+{
+	struct imap_backend *b;
+	enum proto_action act;
+	const char *error;
+
+	b = run_whole(cr, in, strlen(in), &act);
+	assert_int_equal(act, PROTO_ACT_CLOSE);
+	error = imap_backend_error(b);
+	imap_backend_free(&b);
+	return error;
+}
+
+/* OAuth: the client's message replayed; an error challenge kept for the
+ * client and answered with the dummy response. */
+static void
+test_oauth(void **state)
+{
+	struct proto_creds bearer =
+	    creds_make(PROTO_AUTH_SASL_OAUTHBEARER, "", "bob", BEARER_MSG);
+	struct proto_creds xoauth2 =
+	    creds_make(PROTO_AUTH_SASL_XOAUTH2, "", "bob", XOAUTH2_MSG);
+
+	/* SASL-IR: one line, pipelined after ID */
+	assert_int_equal(
+	    expect_simple(&bearer,
+		GREETING_FULL "D1 OK\r\nD2 OK [CAPABILITY X] ok\r\n",
+		ID_LINE "D2 AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n"
+			"[LOGGED_IN caps='X' text='[CAPABILITY X] ok']"),
+	    PROTO_ACT_LOGGED_IN);
+	expect_simple(&xoauth2,
+	    GREETING_FULL "D1 OK\r\nD2 OK [CAPABILITY X] ok\r\n",
+	    ID_LINE "D2 AUTHENTICATE XOAUTH2 " XOAUTH2_B64 "\r\n"
+		    "[LOGGED_IN caps='X' text='[CAPABILITY X] ok']");
+	/* without SASL-IR the message waits for the continuation */
+	assert_int_equal(expect_simple(&xoauth2, GREETING_MIN,
+			     "D1 AUTHENTICATE XOAUTH2\r\n"),
+	    PROTO_ACT_MORE);
+	expect_simple(&xoauth2,
+	    GREETING_MIN "+ \r\nD1 OK [CAPABILITY X] ok\r\n",
+	    "D1 AUTHENTICATE XOAUTH2\r\n" XOAUTH2_B64 "\r\n"
+	    "[LOGGED_IN caps='X' text='[CAPABILITY X] ok']");
+	/* a plain rejection: no challenge */
+	assert_int_equal(
+	    expect_simple(&bearer,
+		GREETING_MIN "D1 NO [AUTHENTICATIONFAILED] Authentication "
+			     "failed.\r\n",
+		"D1 AUTHENTICATE OAUTHBEARER\r\n"
+		"[FAILED text='[AUTHENTICATIONFAILED] Authentication "
+		"failed.']"),
+	    PROTO_ACT_LOGIN_FAILED);
+}
+
+static void
+test_oauth_error_challenge(void **state)
+{
+	struct proto_creds bearer =
+	    creds_make(PROTO_AUTH_SASL_OAUTHBEARER, "", "bob", BEARER_MSG);
+	struct proto_creds xoauth2 =
+	    creds_make(PROTO_AUTH_SASL_XOAUTH2, "", "bob", XOAUTH2_MSG);
+
+	/* OAUTHBEARER's dummy response is %x01 */
+	assert_int_equal(
+	    expect_simple(&bearer,
+		GREETING_FULL "D1 OK\r\n+ " CHALLENGE "\r\n"
+			      "D2 NO [AUTHENTICATIONFAILED] Authentication "
+			      "failed.\r\n* 1 EXISTS\r\n",
+		ID_LINE "D2 AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n"
+			"AQ==\r\n"
+			"[FAILED text='[AUTHENTICATIONFAILED] Authentication "
+			"failed.' challenge='" CHALLENGE "']"),
+	    PROTO_ACT_LOGIN_FAILED);
+	assert_int_equal(tr_whole.rest, strlen("* 1 EXISTS\r\n"));
+	/* XOAUTH2's is empty; BAD fails the same way */
+	expect_simple(&xoauth2, GREETING_MIN "+ \r\n+ eyJ9\r\nD1 BAD no\r\n",
+	    "D1 AUTHENTICATE XOAUTH2\r\n" XOAUTH2_B64 "\r\n\r\n"
+	    "[FAILED text='no' challenge='eyJ9']");
+	/* the first continuation is the go-ahead, whatever it says */
+	expect_simple(&bearer, GREETING_MIN "+ eyJ9\r\n+ eyJ9\r\nD1 NO x\r\n",
+	    "D1 AUTHENTICATE OAUTHBEARER\r\n" BEARER_B64 "\r\nAQ==\r\n"
+	    "[FAILED text='x' challenge='eyJ9']");
+	/* accepted after all */
+	expect_simple(&bearer,
+	    GREETING_IR "+ eyJ9\r\nD1 OK [CAPABILITY X] ok\r\n",
+	    "D1 AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+	    "[LOGGED_IN caps='X' text='[CAPABILITY X] ok']");
+}
+
+/* Only one challenge, and only base64: anything else closes. */
+static void
+test_oauth_bad_challenges(void **state)
+{
+	struct proto_creds bearer =
+	    creds_make(PROTO_AUTH_SASL_OAUTHBEARER, "", "bob", BEARER_MSG);
+	struct proto_creds plain =
+	    creds_make(PROTO_AUTH_SASL_PLAIN, "", "user", "pass");
+	static char in[SASL_CHALLENGE_MAX + 128];
+	struct imap_backend *b;
+	enum proto_action act;
+	size_t len;
+
+	expect_simple(&bearer, GREETING_IR "+ eyJ9\r\n+ eyJ9\r\n",
+	    "D1 AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n[CLOSE]");
+	assert_string_equal(
+	    close_reason(&bearer, GREETING_IR "+ eyJ9\r\n+ eyJ9\r\n"),
+	    "unexpected continuation from backend");
+	expect_simple(&bearer, GREETING_IR "+ {\"status\":\"401\"}\r\n",
+	    "D1 AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n[CLOSE]");
+	assert_string_equal(
+	    close_reason(&bearer, GREETING_IR "+ {\"status\":\"401\"}\r\n"),
+	    "invalid OAuth challenge from backend");
+	assert_string_equal(close_reason(&bearer, GREETING_IR "+\r\n"),
+	    "invalid OAuth challenge from backend");
+	assert_string_equal(close_reason(&bearer, GREETING_IR "+ \r\n"),
+	    "invalid OAuth challenge from backend");
+	assert_string_equal(close_reason(&bearer, GREETING_IR "+ eyJ9 x\r\n"),
+	    "invalid OAuth challenge from backend");
+	/* PLAIN never takes one */
+	assert_string_equal(
+	    close_reason(&plain, GREETING_FULL "+ " CHALLENGE "\r\n"),
+	    "unexpected continuation from backend");
+	/* the longest challenge is kept, one more byte closes */
+	len = (size_t)snprintf(in, sizeof(in), "%s+ ", GREETING_IR);
+	memset(in + len, 'A', SASL_CHALLENGE_MAX);
+	len += SASL_CHALLENGE_MAX;
+	memcpy(in + len, "\r\nD1 NO x\r\n", sizeof("\r\nD1 NO x\r\n"));
+	b = run_whole(&bearer, in, strlen(in), &act);
+	assert_int_equal(act, PROTO_ACT_LOGIN_FAILED);
+	assert_non_null(imap_backend_challenge(b));
+	assert_int_equal(
+	    strspn(imap_backend_challenge(b), "A"), SASL_CHALLENGE_MAX);
+	assert_int_equal(strlen(imap_backend_challenge(b)), SASL_CHALLENGE_MAX);
+	imap_backend_free(&b);
+	memmove(in + len + 1, in + len, sizeof("\r\nD1 NO x\r\n"));
+	in[len] = 'A';
+	assert_string_equal(
+	    close_reason(&bearer, in), "invalid OAuth challenge from backend");
+}
+
 int
 main(void)
 {
@@ -492,6 +667,9 @@ main(void)
 	    cmocka_unit_test(test_proxy_header),
 	    cmocka_unit_test(test_ttl_zero),
 	    cmocka_unit_test(test_bad_backends),
+	    cmocka_unit_test(test_oauth),
+	    cmocka_unit_test(test_oauth_error_challenge),
+	    cmocka_unit_test(test_oauth_bad_challenges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include "imap_client.h"
 #include "imap_parse.h"
 #include "proto.h"
+#include "sasl.h"
 
 #define TRANSCRIPT_MAX (256 * 1024)
 
@@ -40,6 +41,10 @@ struct login_script {
 	/* Stop the run at this LOGIN (do not answer it). */
 	bool stop;
 };
+
+/* The backend's OAuth error challenge given before each scripted
+ * result (imap_client_login_challenge()), or NULL: no call. */
+static const char *const *login_challenges;
 
 static struct imap_client_settings
 settings_default(void)
@@ -76,7 +81,9 @@ tr_login(struct transcript *t, const struct proto_creds *cr)
 	char line[512];
 	const char *kind = cr->kind == PROTO_AUTH_LOGIN ? "LOGIN"
 	    : cr->kind == PROTO_AUTH_SASL_PLAIN         ? "PLAIN"
-							: "SASL-LOGIN";
+	    : cr->kind == PROTO_AUTH_SASL_LOGIN         ? "SASL-LOGIN"
+	    : cr->kind == PROTO_AUTH_SASL_OAUTHBEARER   ? "OAUTHBEARER"
+							: "XOAUTH2";
 
 	snprintf(line, sizeof(line), "[LOGIN %s '%s' '%s' '%.*s']", kind,
 	    cr->authzid, cr->authcid, (int)cr->password_len, cr->password);
@@ -133,6 +140,10 @@ run_script(struct imap_client *c, const char *in, size_t len, size_t step,
 				t->rest = plen + (len - fed);
 				return act;
 			}
+			if (login_challenges != NULL &&
+			    login_challenges[si] != NULL)
+				imap_client_login_challenge(
+				    c, login_challenges[si]);
 			imap_client_login_result(c, script[si].status,
 			    script[si].text, script[si].caps);
 			assert_null(imap_client_creds(c));
@@ -760,6 +771,402 @@ test_output_bounded(void **state)
 	    tr_whole.len, 2000 * strlen("a OK NOOP completed.\r\n"));
 }
 
+/* OAuth: every mechanism offered. */
+#define MECHS_ALL                                                              \
+	(SASL_MECHS_DEFAULT | SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |           \
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2))
+#define CAPS_OAUTH                                                             \
+	CAPS_PLAIN " STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=OAUTHBEARER "         \
+		   "AUTH=XOAUTH2"
+#define CAPS_REPLY                                                             \
+	"OK Pre-login capabilities listed, post-login capabilities have "      \
+	"more.\r\n"
+/* "n,a=bob,^Aauth=Bearer tok^A^A" */
+#define BEARER_MSG "n,a=bob,\001auth=Bearer tok\001\001"
+#define BEARER_B64 "bixhPWJvYiwBYXV0aD1CZWFyZXIgdG9rAQE="
+/* "user=bob^Aauth=Bearer tok^A^A" */
+#define XOAUTH2_MSG "user=bob\001auth=Bearer tok\001\001"
+#define XOAUTH2_B64 "dXNlcj1ib2IBYXV0aD1CZWFyZXIgdG9rAQE="
+/* "n,,^Aauth=Bearer x^A^A": no user to route by */
+#define NO_USER_B64 "biwsAWF1dGg9QmVhcmVyIHgBAQ=="
+/* the backend's error challenge, {"status":"401"} */
+#define CHALLENGE "eyJzdGF0dXMiOiI0MDEifQ=="
+#define NO_AUTH "NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+
+static struct imap_client_settings
+settings_oauth(void)
+{
+	struct imap_client_settings set = settings_default();
+
+	set.mechs = MECHS_ALL;
+	return set;
+}
+
+static enum proto_action
+expect_oauth(const char *in, const char *want)
+{
+	struct imap_client_settings set = settings_oauth();
+
+	return expect_script(&set, in, strlen(in), NULL, 0, want);
+}
+
+static void
+expect_oauth_login(const char *in, const char *want)
+{
+	struct imap_client_settings set = settings_oauth();
+
+	assert_int_equal(
+	    expect_script(&set, in, strlen(in), &login_stop, 1, want),
+	    PROTO_ACT_LOGIN);
+}
+
+/* Scripted rejections, each after the backend's challenge
+ * login_challenges[i]. */
+static enum proto_action
+expect_challenged(const struct imap_client_settings *set, const char *in,
+    const char *const *challenges, size_t n, const char *want)
+{
+	static const struct login_script rejected[] = {
+	    {PROTO_LOGIN_REJECTED,
+		"[AUTHENTICATIONFAILED] Authentication failed.", NULL, false},
+	    {PROTO_LOGIN_REJECTED,
+		"[AUTHENTICATIONFAILED] Authentication failed.", NULL, false},
+	    {PROTO_LOGIN_REJECTED,
+		"[AUTHENTICATIONFAILED] Authentication failed.", NULL, false},
+	    {PROTO_LOGIN_REJECTED,
+		"[AUTHENTICATIONFAILED] Authentication failed.", NULL, false},
+	};
+	enum proto_action act;
+
+	assert_true(n <= nitems(rejected));
+	login_challenges = challenges;
+	act = expect_script(set, in, strlen(in), rejected, n, want);
+	login_challenges = NULL;
+	return act;
+}
+
+static void
+test_oauth_mechs(void **state)
+{
+	struct imap_client_settings set = settings_oauth();
+	struct imap_client *c;
+	struct buf *out;
+
+	c = imap_client_new(&set);
+	imap_client_greeting(c);
+	out = imap_client_output(c);
+	assert_int_equal(out->len,
+	    strlen("* OK [CAPABILITY " CAPS_OAUTH "] Director ready.\r\n"));
+	assert_memory_equal(out->data,
+	    "* OK [CAPABILITY " CAPS_OAUTH "] Director ready.\r\n", out->len);
+	imap_client_free(&c);
+	expect_oauth(
+	    "a CAPABILITY\r\n", "* CAPABILITY " CAPS_OAUTH "\r\na " CAPS_REPLY);
+	/* only the OAuth mechanisms: PLAIN and LOGIN are not offered */
+	set.mechs = SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2);
+	expect_script(&set,
+	    "a CAPABILITY\r\nb AUTHENTICATE PLAIN AHVzZXIAcGFzcw==\r\n"
+	    "c AUTHENTICATE LOGIN\r\n",
+	    strlen("a CAPABILITY\r\nb AUTHENTICATE PLAIN AHVzZXIAcGFzcw==\r\n"
+		   "c AUTHENTICATE LOGIN\r\n"),
+	    NULL, 0,
+	    "* CAPABILITY " CAPS_PLAIN " STARTTLS AUTH=OAUTHBEARER "
+	    "AUTH=XOAUTH2\r\na " CAPS_REPLY
+	    "b NO [ALERT] Unsupported authentication mechanism.\r\n"
+	    "c NO [ALERT] Unsupported authentication mechanism.\r\n");
+	/* by default neither OAuth mechanism is offered */
+	expect("a CAPABILITY\r\nb AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n"
+	       "c AUTHENTICATE XOAUTH2\r\nd NOOP\r\n",
+	    "* CAPABILITY " CAPS_PLAIN " STARTTLS AUTH=PLAIN AUTH=LOGIN\r\n"
+	    "a " CAPS_REPLY
+	    "b NO [ALERT] Unsupported authentication mechanism.\r\n"
+	    "c NO [ALERT] Unsupported authentication mechanism.\r\n"
+	    "d OK NOOP completed.\r\n");
+}
+
+static void
+test_oauth_authenticate(void **state)
+{
+	struct imap_client_settings set = settings_oauth();
+	static const char in[] =
+	    "t1 AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n";
+	const struct proto_creds *cr;
+	struct imap_client *c;
+	enum proto_action act;
+
+	/* SASL-IR; what follows is the backend's */
+	expect_oauth_login("a AUTHENTICATE OAUTHBEARER " BEARER_B64
+			   "\r\nb NOOP\r\n",
+	    "[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']");
+	assert_int_equal(tr_whole.rest, strlen("b NOOP\r\n"));
+	/* without: the empty challenge first */
+	expect_oauth_login("a authenticate xoauth2\r\n" XOAUTH2_B64 "\r\n",
+	    "+ \r\n[LOGIN XOAUTH2 '' 'bob' '" XOAUTH2_MSG "']");
+	expect_oauth_login("a AUTHENTICATE OAuthBearer\r\n" BEARER_B64 "\r\n",
+	    "+ \r\n[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']");
+	/* "n,a=al=2Cice,^Aauth=Bearer t^A^A": the escaped user */
+	expect_oauth_login("a AUTHENTICATE OAUTHBEARER "
+			   "bixhPWFsPTJDaWNlLAFhdXRoPUJlYXJlciB0AQE=\r\n",
+	    "[LOGIN OAUTHBEARER '' 'al,ice' "
+	    "'n,a=al=2Cice,\001auth=Bearer t\001\001']");
+
+	/* the credentials as the shell gets them */
+	c = imap_client_new(&set);
+	assert_int_equal(
+	    imap_client_input(c, in, sizeof(in) - 1, &act), sizeof(in) - 1);
+	assert_int_equal(act, PROTO_ACT_LOGIN);
+	cr = imap_client_creds(c);
+	assert_non_null(cr);
+	assert_int_equal(cr->kind, PROTO_AUTH_SASL_OAUTHBEARER);
+	assert_true(proto_auth_is_oauth(cr->kind));
+	assert_string_equal(cr->authzid, "");
+	assert_string_equal(cr->authcid, "bob");
+	assert_int_equal(cr->password_len, sizeof(BEARER_MSG) - 1);
+	assert_memory_equal(cr->password, BEARER_MSG, sizeof(BEARER_MSG));
+	assert_string_equal(imap_client_login_tag(c), "t1");
+	assert_int_equal(imap_client_output(c)->len, 0);
+	imap_client_free(&c);
+}
+
+static void
+test_oauth_bad_messages(void **state)
+{
+	struct imap_client_settings set = settings_oauth();
+	static const char two[] = "a AUTHENTICATE OAUTHBEARER " NO_USER_B64
+				  "\r\nb AUTHENTICATE XOAUTH2\r\n"
+				  "dXNlcj1ib2IBAQ==\r\nc NOOP\r\n";
+
+	/* no a= to route by; the dummy response first; XOAUTH2 given an
+	 * OAUTHBEARER message; an empty one; not base64; cancelled */
+	expect_oauth("a AUTHENTICATE OAUTHBEARER " NO_USER_B64 "\r\n"
+		     "b AUTHENTICATE OAUTHBEARER\r\nAQ==\r\n"
+		     "c AUTHENTICATE XOAUTH2 " BEARER_B64 "\r\n"
+		     "d AUTHENTICATE XOAUTH2 =\r\n"
+		     "e AUTHENTICATE OAUTHBEARER\r\nn,a=bob\r\n"
+		     "f AUTHENTICATE XOAUTH2\r\n*\r\ng NOOP\r\n",
+	    "a NO [AUTHENTICATIONFAILED] No user name (a=) to route by.\r\n"
+	    "+ \r\nb NO [AUTHENTICATIONFAILED] Unexpected dummy response.\r\n"
+	    "c NO [AUTHENTICATIONFAILED] Invalid XOAUTH2 message.\r\n"
+	    "d NO [AUTHENTICATIONFAILED] Invalid XOAUTH2 message.\r\n"
+	    "+ \r\ne BAD Invalid base64 data in continued response.\r\n"
+	    "+ \r\nf BAD Authentication aborted by client.\r\n"
+	    "g OK NOOP completed.\r\n");
+	/* a malformed message is a bad command ("user=bob^A^A": no auth) */
+	set.bad_max = 2;
+	assert_int_equal(
+	    expect_script(&set, two, sizeof(two) - 1, NULL, 0,
+		"a NO [AUTHENTICATIONFAILED] No user name (a=) to route "
+		"by.\r\n"
+		"+ \r\nb NO [AUTHENTICATIONFAILED] Invalid XOAUTH2 "
+		"message.\r\n"
+		"* BYE Too many invalid IMAP commands.\r\n[CLOSE]"),
+	    PROTO_ACT_CLOSE);
+}
+
+/* The backend's error challenge goes to the client; the NO waits for
+ * the client's response, whatever it is. */
+static void
+test_oauth_error_challenge(void **state)
+{
+	struct imap_client_settings set = settings_oauth();
+	static const char *const ch[] = {CHALLENGE, CHALLENGE, CHALLENGE};
+	static const char in[] =
+	    "a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n";
+	struct imap_client *c;
+	enum proto_action act;
+	struct buf *out;
+
+	expect_challenged(&set,
+	    "a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+	    "b CAPABILITY\r\n",
+	    ch, 1,
+	    "[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+	    "+ " CHALLENGE "\r\na " NO_AUTH "* CAPABILITY " CAPS_OAUTH
+	    "\r\nb " CAPS_REPLY);
+	/* XOAUTH2's dummy response is an empty line; "*" and anything
+	 * else end it the same way */
+	expect_challenged(&set,
+	    "a AUTHENTICATE XOAUTH2\r\n" XOAUTH2_B64 "\r\n\r\n"
+	    "b AUTHENTICATE XOAUTH2 " XOAUTH2_B64 "\r\n*\r\n"
+	    "c AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nc NOOP\r\n"
+	    "d NOOP\r\n",
+	    ch, 3,
+	    "+ \r\n[LOGIN XOAUTH2 '' 'bob' '" XOAUTH2_MSG "']"
+	    "+ " CHALLENGE "\r\na " NO_AUTH
+	    "[LOGIN XOAUTH2 '' 'bob' '" XOAUTH2_MSG "']"
+	    "+ " CHALLENGE "\r\nb " NO_AUTH
+	    "[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+	    "+ " CHALLENGE "\r\nc " NO_AUTH "d OK NOOP completed.\r\n");
+
+	/* step by step: nothing but the challenge until the response */
+	c = imap_client_new(&set);
+	out = imap_client_output(c);
+	assert_int_equal(
+	    imap_client_input(c, in, sizeof(in) - 1, &act), sizeof(in) - 1);
+	assert_int_equal(act, PROTO_ACT_LOGIN);
+	imap_client_login_challenge(c, CHALLENGE);
+	assert_int_equal(out->len, 0);
+	assert_non_null(imap_client_creds(c));
+	imap_client_login_result(c, PROTO_LOGIN_REJECTED,
+	    "[AUTHENTICATIONFAILED] Authentication failed.", NULL);
+	assert_null(imap_client_creds(c));
+	assert_int_equal(out->len, strlen("+ " CHALLENGE "\r\n"));
+	assert_memory_equal(out->data, "+ " CHALLENGE "\r\n", out->len);
+	buf_consume(out, out->len);
+	/* a second result is not expected: nothing */
+	imap_client_login_result(c, PROTO_LOGIN_OK, NULL, NULL);
+	assert_int_equal(out->len, 0);
+	assert_int_equal(imap_client_input(c, "AQ=", 3, &act), 3);
+	assert_int_equal(act, PROTO_ACT_MORE);
+	assert_int_equal(out->len, 0);
+	assert_int_equal(imap_client_input(c, "=\r\nb NOOP\r\n", 11, &act), 11);
+	assert_int_equal(act, PROTO_ACT_MORE);
+	assert_int_equal(
+	    out->len, strlen("a " NO_AUTH "b OK NOOP completed.\r\n"));
+	assert_memory_equal(
+	    out->data, "a " NO_AUTH "b OK NOOP completed.\r\n", out->len);
+	imap_client_free(&c);
+}
+
+/* The backend's text of the deferred NO is relayed like any other:
+ * one line, its own code or none. */
+static void
+test_oauth_error_texts(void **state)
+{
+	struct imap_client_settings set = settings_oauth();
+	static const char *const ch[] = {CHALLENGE, CHALLENGE};
+	static const struct login_script texts[] = {
+	    {PROTO_LOGIN_REJECTED, NULL, NULL, false},
+	    {PROTO_LOGIN_REJECTED, "[X] bad\r\na2 OK injected", NULL, false},
+	};
+	static const char in[] =
+	    "a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+	    "b AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n";
+
+	login_challenges = ch;
+	expect_script(&set, in, sizeof(in) - 1, texts, 2,
+	    "[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+	    "+ " CHALLENGE "\r\na " NO_AUTH
+	    "[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+	    "+ " CHALLENGE "\r\nb NO [X] bad  a2 OK injected\r\n");
+	login_challenges = NULL;
+}
+
+/* A challenge counts only for a pending OAuth login that is rejected,
+ * and only if it is base64. */
+static void
+test_oauth_challenge_ignored(void **state)
+{
+	struct imap_client_settings set = settings_oauth();
+	static const char *const ch[] = {CHALLENGE, CHALLENGE};
+	static const char *const invalid[] = {
+	    "eyJ zd", "{\"status\":\"401\"}", "", "eyJ9\r\n+ eyJ9"};
+	static const struct login_script tempfail_then_no[] = {
+	    {PROTO_LOGIN_TEMPFAIL, NULL, NULL, false},
+	    {PROTO_LOGIN_REJECTED, NULL, NULL, false},
+	};
+	static const struct login_script ok[] = {
+	    {PROTO_LOGIN_OK, NULL, NULL, false},
+	};
+	struct imap_client *c;
+	enum proto_action act;
+	struct buf *out;
+	size_t i;
+
+	/* PLAIN, LOGIN: no challenge to relay, the NO at once */
+	expect_challenged(&set,
+	    "a AUTHENTICATE PLAIN AHVzZXIAcGFzcw==\r\nb LOGIN u p\r\n"
+	    "c NOOP\r\n",
+	    ch, 2,
+	    "[LOGIN PLAIN '' 'user' 'pass']a " NO_AUTH
+	    "[LOGIN LOGIN '' 'u' 'p']b " NO_AUTH "c OK NOOP completed.\r\n");
+	/* not base64 (or empty, or over lines) */
+	for (i = 0; i < nitems(invalid); i++) {
+		login_challenges = &invalid[i];
+		expect_script(&set,
+		    "a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nb NOOP\r\n",
+		    strlen("a AUTHENTICATE OAUTHBEARER " BEARER_B64
+			   "\r\nb NOOP\r\n"),
+		    tempfail_then_no + 1, 1,
+		    "[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+		    "a " NO_AUTH "b OK NOOP completed.\r\n");
+	}
+	/* dropped with a temporary failure: the next login's NO comes at
+	 * once */
+	login_challenges = (const char *const[]){CHALLENGE, NULL};
+	expect_script(&set,
+	    "a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n"
+	    "b AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nc NOOP\r\n",
+	    strlen("a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n"
+		   "b AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nc NOOP\r\n"),
+	    tempfail_then_no, 2,
+	    "[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+	    "a NO [UNAVAILABLE] Account is temporarily unavailable.\r\n"
+	    "[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+	    "b " NO_AUTH "c OK NOOP completed.\r\n");
+	/* ... and with a success */
+	login_challenges = ch;
+	expect_script(&set,
+	    "a AUTHENTICATE XOAUTH2 " XOAUTH2_B64 "\r\nb NOOP\r\n",
+	    strlen("a AUTHENTICATE XOAUTH2 " XOAUTH2_B64 "\r\nb NOOP\r\n"), ok,
+	    1, "[LOGIN XOAUTH2 '' 'bob' '" XOAUTH2_MSG "']a OK Logged in\r\n");
+	assert_int_equal(tr_whole.rest, strlen("b NOOP\r\n"));
+	login_challenges = NULL;
+
+	/* given while no login is pending: forgotten */
+	c = imap_client_new(&set);
+	out = imap_client_output(c);
+	imap_client_login_challenge(c, CHALLENGE);
+	assert_int_equal(
+	    imap_client_input(c,
+		"a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n",
+		strlen("a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n"), &act),
+	    strlen("a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n"));
+	assert_int_equal(act, PROTO_ACT_LOGIN);
+	imap_client_login_result(c, PROTO_LOGIN_REJECTED, NULL, NULL);
+	assert_int_equal(out->len, strlen("a " NO_AUTH));
+	assert_memory_equal(out->data, "a " NO_AUTH, out->len);
+	imap_client_free(&c);
+}
+
+/* Rejected OAuth logins reach the bad command limit like passwords do;
+ * the one with a challenge counts when its NO is sent. */
+static void
+test_oauth_rejected_count_as_bad(void **state)
+{
+	struct imap_client_settings set = settings_oauth();
+	static const char *const ch[] = {CHALLENGE, NULL, CHALLENGE};
+
+	set.bad_max = 3;
+	assert_int_equal(
+	    expect_challenged(&set,
+		"a AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+		"b AUTHENTICATE XOAUTH2 " XOAUTH2_B64 "\r\n"
+		"c AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+		"d NOOP\r\n",
+		ch, 3,
+		"[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+		"+ " CHALLENGE "\r\na " NO_AUTH
+		"[LOGIN XOAUTH2 '' 'bob' '" XOAUTH2_MSG "']b " NO_AUTH
+		"[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+		"+ " CHALLENGE "\r\nc " NO_AUTH
+		"* BYE Too many invalid IMAP commands.\r\n[CLOSE]"),
+	    PROTO_ACT_CLOSE);
+	assert_int_equal(tr_whole.rest, strlen("d NOOP\r\n"));
+	/* bad messages and rejections add up */
+	expect_challenged(&set,
+	    "a AUTHENTICATE OAUTHBEARER " NO_USER_B64 "\r\n"
+	    "b AUTHENTICATE OAUTHBEARER " BEARER_B64 "\r\n*\r\n"
+	    "c AUTHENTICATE OAUTHBEARER " NO_USER_B64 "\r\nd NOOP\r\n",
+	    ch, 1,
+	    "a NO [AUTHENTICATIONFAILED] No user name (a=) to route by.\r\n"
+	    "[LOGIN OAUTHBEARER '' 'bob' '" BEARER_MSG "']"
+	    "+ " CHALLENGE "\r\nb " NO_AUTH
+	    "c NO [AUTHENTICATIONFAILED] No user name (a=) to route by.\r\n"
+	    "* BYE Too many invalid IMAP commands.\r\n[CLOSE]");
+}
+
 static void
 test_after_close(void **state)
 {
@@ -804,6 +1211,13 @@ main(void)
 	    cmocka_unit_test(test_bad_bytes),
 	    cmocka_unit_test(test_too_many_bad),
 	    cmocka_unit_test(test_output_bounded),
+	    cmocka_unit_test(test_oauth_mechs),
+	    cmocka_unit_test(test_oauth_authenticate),
+	    cmocka_unit_test(test_oauth_bad_messages),
+	    cmocka_unit_test(test_oauth_error_challenge),
+	    cmocka_unit_test(test_oauth_error_texts),
+	    cmocka_unit_test(test_oauth_challenge_ignored),
+	    cmocka_unit_test(test_oauth_rejected_count_as_bad),
 	    cmocka_unit_test(test_after_close),
 	};
 

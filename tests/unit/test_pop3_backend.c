@@ -313,6 +313,15 @@ test_oauth(void **state)
 	    "+OK\r\n-ERR\r\n+ \r\n+ eyJ9\r\n-ERR no\r\n",
 	    "CAPA\r\nAUTH XOAUTH2\r\n" XOAUTH2_B64 "\r\n\r\n"
 	    "<FAILED no><CHALLENGE eyJ9>");
+	/* the mechanism refused before the message was sent: a failed
+	 * login like any other, not a broken backend */
+	check(&creds_xoauth2, &info, &set_plain,
+	    "+OK\r\n-ERR\r\n-ERR [AUTH] Unsupported authentication "
+	    "mechanism.\r\n",
+	    "CAPA\r\nAUTH XOAUTH2\r\n"
+	    "<FAILED [AUTH] Unsupported authentication mechanism.>");
+	check(&creds_xoauth2, &info, &set_plain, "+OK\r\n-ERR\r\n+OK\r\n",
+	    "CAPA\r\nAUTH XOAUTH2\r\n<CLOSE unexpected backend reply>");
 	/* a second challenge, a bad one, or one where none can come */
 	check(&creds_bearer, &info, &set_plain,
 	    "+OK\r\n-ERR\r\n+ eyJ9\r\n+ eyJ9\r\n",

@@ -25,6 +25,9 @@
 /* How the fake shell answers PROTO_ACT_LOGIN, in turn. */
 static const enum proto_login_status *login_results;
 static const char *const *login_texts;
+/* The backend's OAuth error challenge given before each result
+ * (pop3_client_login_challenge()), or NULL: no call. */
+static const char *const *login_challenges;
 
 /* Plays the shell: feeds in (chunk bytes at a time), moves output into
  * the transcript and marks actions as "<ACTION>" lines. */
@@ -73,6 +76,10 @@ drive(const struct pop3_client_settings *set, const char *in, size_t len,
 			transcript_printf(t, "<LOGIN %d [%s] [%s] [%.*s]>",
 			    (int)creds->kind, creds->authzid, creds->authcid,
 			    (int)creds->password_len, creds->password);
+			if (login_challenges != NULL &&
+			    login_challenges[logins] != NULL)
+				pop3_client_login_challenge(
+				    c, login_challenges[logins]);
 			pop3_client_login_result(c,
 			    login_results != NULL ? login_results[logins]
 						  : PROTO_LOGIN_OK,
@@ -378,6 +385,249 @@ test_long_auth_response(void **state)
 	check_len(&set_plain, in, len + 2, expect);
 }
 
+/* OAuth: every mechanism offered. */
+#define MECHS_ALL                                                              \
+	(SASL_MECHS_DEFAULT | SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |           \
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2))
+static const struct pop3_client_settings set_oauth = {
+    .greeting = "ready",
+    .allow_plaintext_auth = true,
+    .mechs = MECHS_ALL,
+};
+/* "n,a=bob,^Aauth=Bearer tok^A^A" (kind 3) */
+#define BEARER_MSG "n,a=bob,\001auth=Bearer tok\001\001"
+#define BEARER_B64 "bixhPWJvYiwBYXV0aD1CZWFyZXIgdG9rAQE="
+/* "user=bob^Aauth=Bearer tok^A^A" (kind 4) */
+#define XOAUTH2_MSG "user=bob\001auth=Bearer tok\001\001"
+#define XOAUTH2_B64 "dXNlcj1ib2IBYXV0aD1CZWFyZXIgdG9rAQE="
+/* "n,,^Aauth=Bearer x^A^A": no user to route by */
+#define NO_USER_B64 "biwsAWF1dGg9QmVhcmVyIHgBAQ=="
+/* the backend's error challenge, {"status":"401"} */
+#define CHALLENGE "eyJzdGF0dXMiOiI0MDEifQ=="
+#define LOGIN_BEARER "<LOGIN 3 [] [bob] [" BEARER_MSG "]>"
+#define LOGIN_XOAUTH2 "<LOGIN 4 [] [bob] [" XOAUTH2_MSG "]>"
+#define ERR_AUTH "-ERR [AUTH] Authentication failed.\r\n"
+
+static const enum proto_login_status rejected[] = {
+    PROTO_LOGIN_REJECTED,
+    PROTO_LOGIN_REJECTED,
+    PROTO_LOGIN_REJECTED,
+};
+static const char *const challenged[] = {CHALLENGE, CHALLENGE, CHALLENGE};
+
+static void
+test_oauth_capa(void **state)
+{
+	struct pop3_client_settings set = set_oauth;
+
+	check(&set_oauth, "CAPA\r\nAUTH\r\n",
+	    "+OK ready\r\n" CAPA_HEAD
+	    "USER\r\nSASL PLAIN LOGIN OAUTHBEARER XOAUTH2\r\n.\r\n"
+	    "+OK\r\nPLAIN\r\nLOGIN\r\nOAUTHBEARER\r\nXOAUTH2\r\n.\r\n");
+	/* only the OAuth mechanisms */
+	set.mechs = SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2);
+	check(&set, "CAPA\r\nAUTH\r\nAUTH PLAIN AGJvYgBwdw==\r\nAUTH LOGIN\r\n",
+	    "+OK ready\r\n" CAPA_HEAD "USER\r\nSASL OAUTHBEARER XOAUTH2\r\n"
+	    ".\r\n+OK\r\nOAUTHBEARER\r\nXOAUTH2\r\n.\r\n"
+	    "-ERR Unsupported authentication mechanism.\r\n"
+	    "-ERR Unsupported authentication mechanism.\r\n");
+	/* by default neither is offered */
+	check(&set_plain,
+	    "AUTH OAUTHBEARER " BEARER_B64 "\r\nAUTH XOAUTH2\r\nNOOP\r\n",
+	    "+OK ready\r\n-ERR Unsupported authentication mechanism.\r\n"
+	    "-ERR Unsupported authentication mechanism.\r\n+OK\r\n");
+}
+
+static void
+test_oauth_auth(void **state)
+{
+	struct pop3_client_settings set = set_oauth;
+
+	/* with an initial response; what follows is the backend's */
+	check(&set_oauth, "AUTH OAUTHBEARER " BEARER_B64 "\r\nSTAT\r\n",
+	    "+OK ready\r\n" LOGIN_BEARER "+OK Logged in.\r\n<LEFT 6>");
+	/* without: the empty challenge first */
+	check(&set_oauth, "auth xoauth2\r\n" XOAUTH2_B64 "\r\n",
+	    "+OK ready\r\n+ \r\n" LOGIN_XOAUTH2 "+OK Logged in.\r\n");
+	check(&set_oauth, "AUTH OAuthBearer\r\n" BEARER_B64 "\r\n",
+	    "+OK ready\r\n+ \r\n" LOGIN_BEARER "+OK Logged in.\r\n");
+	/* a USER given before is forgotten */
+	check(&set_oauth, "USER alice\r\nAUTH XOAUTH2 " XOAUTH2_B64 "\r\n",
+	    "+OK ready\r\n+OK\r\n" LOGIN_XOAUTH2 "+OK Logged in.\r\n");
+	/* no a=; the dummy response first; the wrong mechanism's message;
+	 * not base64; cancelled */
+	check(&set_oauth,
+	    "AUTH OAUTHBEARER " NO_USER_B64 "\r\nAUTH OAUTHBEARER\r\nAQ==\r\n"
+	    "AUTH XOAUTH2 " BEARER_B64 "\r\nAUTH XOAUTH2\r\nn,a=bob\r\n"
+	    "AUTH OAUTHBEARER\r\n*\r\nNOOP\r\n",
+	    "+OK ready\r\n-ERR [AUTH] No user name (a=) to route by\r\n"
+	    "+ \r\n-ERR [AUTH] Unexpected dummy response\r\n"
+	    "-ERR [AUTH] Invalid XOAUTH2 message\r\n"
+	    "+ \r\n-ERR Invalid base64 data in continued response.\r\n"
+	    "+ \r\n-ERR Authentication aborted by client.\r\n+OK\r\n");
+	/* a malformed message is a bad command */
+	set.bad_max = 2;
+	check(&set,
+	    "AUTH OAUTHBEARER " NO_USER_B64 "\r\nAUTH XOAUTH2\r\n"
+	    "dXNlcj1ib2IBAQ==\r\nNOOP\r\n",
+	    "+OK ready\r\n-ERR [AUTH] No user name (a=) to route by\r\n"
+	    "+ \r\n-ERR [AUTH] Invalid XOAUTH2 message\r\n"
+	    "-ERR Too many bad commands.\r\n<CLOSE><LEFT 6>");
+}
+
+/* The backend's error challenge goes to the client; the -ERR waits for
+ * the client's response, whatever it is. */
+static void
+test_oauth_error_challenge(void **state)
+{
+	static const char *const texts[] = {
+	    "[AUTH] Authentication failed.", NULL, "[AUTH] no\r\n+OK"};
+	static const char in[] = "AUTH OAUTHBEARER " BEARER_B64 "\r\n";
+	struct pop3_client *c;
+	enum proto_action act;
+	struct buf *out;
+
+	login_results = rejected;
+	login_texts = texts;
+	login_challenges = challenged;
+	check(&set_oauth,
+	    "AUTH OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+	    "AUTH XOAUTH2\r\n" XOAUTH2_B64 "\r\n\r\n"
+	    "AUTH XOAUTH2 " XOAUTH2_B64 "\r\n*\r\nCAPA\r\n",
+	    "+OK ready\r\n" LOGIN_BEARER "+ " CHALLENGE "\r\n" ERR_AUTH
+	    "+ \r\n" LOGIN_XOAUTH2 "+ " CHALLENGE "\r\n" ERR_AUTH
+	    "" LOGIN_XOAUTH2 "+ " CHALLENGE "\r\n-ERR [AUTH] no  +OK\r\n"
+	    "" CAPA_HEAD "USER\r\nSASL PLAIN LOGIN OAUTHBEARER XOAUTH2\r\n"
+	    ".\r\n");
+	/* any line is the response, even one with a NUL */
+	check(&set_oauth,
+	    "AUTH OAUTHBEARER " BEARER_B64 "\r\nA\0Q==\r\nNOOP\r\n",
+	    "+OK ready\r\n" LOGIN_BEARER "+ " CHALLENGE "\r\n" ERR_AUTH
+	    "+OK\r\n");
+	login_results = NULL;
+	login_texts = NULL;
+	login_challenges = NULL;
+
+	/* step by step: nothing but the challenge until the response */
+	c = pop3_client_new(&set_oauth);
+	out = pop3_client_output(c);
+	assert_int_equal(
+	    pop3_client_input(c, in, sizeof(in) - 1, &act), sizeof(in) - 1);
+	assert_int_equal(act, PROTO_ACT_LOGIN);
+	pop3_client_login_challenge(c, CHALLENGE);
+	assert_int_equal(out->len, 0);
+	assert_non_null(pop3_client_creds(c));
+	pop3_client_login_result(c, PROTO_LOGIN_REJECTED, NULL);
+	assert_null(pop3_client_creds(c));
+	assert_int_equal(out->len, strlen("+ " CHALLENGE "\r\n"));
+	assert_memory_equal(out->data, "+ " CHALLENGE "\r\n", out->len);
+	buf_consume(out, out->len);
+	/* a second result is not expected: nothing */
+	pop3_client_login_result(c, PROTO_LOGIN_OK, NULL);
+	assert_int_equal(out->len, 0);
+	assert_int_equal(pop3_client_input(c, "AQ==", 4, &act), 4);
+	assert_int_equal(act, PROTO_ACT_MORE);
+	assert_int_equal(out->len, 0);
+	assert_int_equal(pop3_client_input(c, "\r\nNOOP\r\n", 8, &act), 8);
+	assert_int_equal(act, PROTO_ACT_MORE);
+	assert_int_equal(out->len, strlen(ERR_AUTH "+OK\r\n"));
+	assert_memory_equal(out->data, ERR_AUTH "+OK\r\n", out->len);
+	pop3_client_free(&c);
+}
+
+/* A challenge counts only for a pending OAuth login that is rejected,
+ * and only if it is base64. */
+static void
+test_oauth_challenge_ignored(void **state)
+{
+	static const char *const invalid[] = {
+	    "eyJ zd", "{\"status\":\"401\"}", "", "eyJ9\r\n+ eyJ9"};
+	static const enum proto_login_status tempfail_then_no[] = {
+	    PROTO_LOGIN_TEMPFAIL,
+	    PROTO_LOGIN_REJECTED,
+	};
+	static const char *const first_only[] = {CHALLENGE, NULL};
+	struct pop3_client *c;
+	enum proto_action act;
+	struct buf *out;
+	size_t i;
+
+	/* PLAIN, USER/PASS: no challenge to relay, the -ERR at once */
+	login_results = rejected;
+	login_challenges = challenged;
+	check(&set_oauth, "AUTH PLAIN AGJvYgBwdw==\r\nUSER a\r\nPASS b\r\n",
+	    "+OK ready\r\n<LOGIN 1 [] [bob] [pw]>" ERR_AUTH
+	    "+OK\r\n<LOGIN 0 [] [a] [b]>" ERR_AUTH);
+	/* not base64 (or empty, or over lines) */
+	for (i = 0; i < nitems(invalid); i++) {
+		login_challenges = &invalid[i];
+		check(&set_oauth, "AUTH OAUTHBEARER " BEARER_B64 "\r\nNOOP\r\n",
+		    "+OK ready\r\n" LOGIN_BEARER ERR_AUTH "+OK\r\n");
+	}
+	/* dropped with a temporary failure: the next login's -ERR comes
+	 * at once */
+	login_results = tempfail_then_no;
+	login_challenges = first_only;
+	check(&set_oauth,
+	    "AUTH OAUTHBEARER " BEARER_B64 "\r\nAUTH OAUTHBEARER " BEARER_B64
+	    "\r\nNOOP\r\n",
+	    "+OK ready\r\n" LOGIN_BEARER
+	    "-ERR [SYS/TEMP] Account is temporarily unavailable.\r\n"
+	    "" LOGIN_BEARER ERR_AUTH "+OK\r\n");
+	/* ... and with a success */
+	login_results = NULL;
+	login_challenges = challenged;
+	check(&set_oauth, "AUTH XOAUTH2 " XOAUTH2_B64 "\r\nSTAT\r\n",
+	    "+OK ready\r\n" LOGIN_XOAUTH2 "+OK Logged in.\r\n<LEFT 6>");
+	login_challenges = NULL;
+
+	/* given while no login is pending: forgotten */
+	c = pop3_client_new(&set_oauth);
+	out = pop3_client_output(c);
+	pop3_client_login_challenge(c, CHALLENGE);
+	assert_int_equal(
+	    pop3_client_input(c, "AUTH OAUTHBEARER " BEARER_B64 "\r\n",
+		strlen("AUTH OAUTHBEARER " BEARER_B64 "\r\n"), &act),
+	    strlen("AUTH OAUTHBEARER " BEARER_B64 "\r\n"));
+	assert_int_equal(act, PROTO_ACT_LOGIN);
+	pop3_client_login_result(c, PROTO_LOGIN_REJECTED, NULL);
+	assert_int_equal(out->len, strlen(ERR_AUTH));
+	assert_memory_equal(out->data, ERR_AUTH, out->len);
+	pop3_client_free(&c);
+}
+
+/* Rejected OAuth logins reach the bad command limit like passwords do;
+ * the one with a challenge counts when its -ERR is sent. */
+static void
+test_oauth_rejected_count_as_bad(void **state)
+{
+	static const char *const ch[] = {CHALLENGE, NULL, CHALLENGE};
+	struct pop3_client_settings set = set_oauth;
+
+	set.bad_max = 3;
+	login_results = rejected;
+	login_challenges = ch;
+	check(&set,
+	    "AUTH OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+	    "AUTH XOAUTH2 " XOAUTH2_B64 "\r\n"
+	    "AUTH OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\nNOOP\r\n",
+	    "+OK ready\r\n" LOGIN_BEARER "+ " CHALLENGE "\r\n" ERR_AUTH
+	    "" LOGIN_XOAUTH2 ERR_AUTH "" LOGIN_BEARER "+ " CHALLENGE
+	    "\r\n" ERR_AUTH "-ERR Too many bad commands.\r\n<CLOSE><LEFT 6>");
+	/* bad messages and rejections add up */
+	check(&set,
+	    "AUTH OAUTHBEARER " NO_USER_B64 "\r\n"
+	    "AUTH OAUTHBEARER " BEARER_B64 "\r\n*\r\n"
+	    "AUTH OAUTHBEARER " NO_USER_B64 "\r\nNOOP\r\n",
+	    "+OK ready\r\n-ERR [AUTH] No user name (a=) to route by\r\n"
+	    "" LOGIN_BEARER "+ " CHALLENGE "\r\n" ERR_AUTH
+	    "-ERR [AUTH] No user name (a=) to route by\r\n"
+	    "-ERR Too many bad commands.\r\n<CLOSE><LEFT 6>");
+	login_results = NULL;
+	login_challenges = NULL;
+}
+
 int
 main(void)
 {
@@ -394,6 +644,11 @@ main(void)
 	    cmocka_unit_test(test_bad_commands),
 	    cmocka_unit_test(test_long_lines),
 	    cmocka_unit_test(test_long_auth_response),
+	    cmocka_unit_test(test_oauth_capa),
+	    cmocka_unit_test(test_oauth_auth),
+	    cmocka_unit_test(test_oauth_error_challenge),
+	    cmocka_unit_test(test_oauth_challenge_ignored),
+	    cmocka_unit_test(test_oauth_rejected_count_as_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

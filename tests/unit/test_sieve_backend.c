@@ -89,6 +89,9 @@ drive(const struct proto_creds *creds, const struct proto_client_info *info,
 			    sieve_backend_resp_code(b),
 			    sieve_backend_tempfail(b) ? " tempfail" : "",
 			    sieve_backend_reply_text(b));
+			if (sieve_backend_challenge(b) != NULL)
+				transcript_printf(t, "<CHALLENGE %s>",
+				    sieve_backend_challenge(b));
 			break;
 		}
 		if (act == PROTO_ACT_CLOSE) {
@@ -452,6 +455,162 @@ test_hostile(void **state)
 	    "<CLOSE proxy TTL is 0: refusing (proxy loop?)><LEFT 20>");
 }
 
+/* "n,a=bob,^Aauth=Bearer tok^A^A" */
+static struct proto_creds creds_bearer = {
+    .kind = PROTO_AUTH_SASL_OAUTHBEARER,
+    .authzid = "",
+    .authcid = "bob",
+    .password = "n,a=bob,\001auth=Bearer tok\001\001",
+    .password_len = 26,
+};
+/* "user=bob^Aauth=Bearer tok^A^A" */
+static struct proto_creds creds_xoauth2 = {
+    .kind = PROTO_AUTH_SASL_XOAUTH2,
+    .authzid = "",
+    .authcid = "bob",
+    .password = "user=bob\001auth=Bearer tok\001\001",
+    .password_len = 26,
+};
+#define AUTH_BEARER                                                            \
+	"AUTHENTICATE \"OAUTHBEARER\" "                                        \
+	"\"bixhPWJvYiwBYXV0aD1CZWFyZXIgdG9rAQE=\"\r\n"
+#define AUTH_XOAUTH2                                                           \
+	"AUTHENTICATE \"XOAUTH2\" "                                            \
+	"\"dXNlcj1ib2IBYXV0aD1CZWFyZXIgdG9rAQE=\"\r\n"
+/* {"status":"401"} */
+#define CHALLENGE "eyJzdGF0dXMiOiI0MDEifQ=="
+
+/* OAuth: the client's message replayed under its own mechanism. */
+static void
+test_oauth(void **state)
+{
+	struct proto_creds c = creds_xoauth2;
+	static char msg[800], expect[1400], b64[1100];
+	size_t n;
+
+	check(&creds_bearer, &info, &set_plain,
+	    PH_GREETING "OK \"Logged in.\"\r\nOK \"NOOP Completed\"\r\n",
+	    AUTH_BEARER "<LOGGED_IN Logged in.><LEFT 21>");
+	check(&creds_xoauth2, &info, &set_plain,
+	    PH_GREETING_TRUSTED "OK\r\nOK \"Logged in.\"\r\n",
+	    XCLIENT_LINE AUTH_XOAUTH2 "<LOGGED_IN Logged in.>");
+	/* no SASL PLAIN needed: the backend's NO tells the client */
+	check(&creds_bearer, &info, &set_plain,
+	    "\"SASL\" \"OAUTHBEARER\"\r\nOK\r\nOK\r\n",
+	    AUTH_BEARER "<LOGGED_IN >");
+	check(&creds_xoauth2, &info, &set_plain,
+	    "\"SASL\" \"\"\r\n\"STARTTLS\"\r\nOK\r\n"
+	    "NO \"Unsupported authentication mechanism.\"\r\n",
+	    AUTH_XOAUTH2 "<FAILED () Unsupported authentication mechanism.>");
+	/* a long message goes as a literal */
+	memset(msg, 't', sizeof(msg));
+	memcpy(msg, "user=bob\001auth=Bearer ", 21);
+	memcpy(msg + sizeof(msg) - 2, "\001\001", 2);
+	c.password = msg;
+	c.password_len = sizeof(msg);
+	n = base64_encode((unsigned char *)msg, sizeof(msg), b64);
+	assert_int_equal(n, 1068);
+	(void)snprintf(expect, sizeof(expect),
+	    "AUTHENTICATE \"XOAUTH2\" {1068+}\r\n%s\r\n<LOGGED_IN >", b64);
+	check(&c, &info, &set_plain, GREETING "OK\r\n", expect);
+}
+
+/* A string after the message is the backend's error challenge: kept,
+ * answered with the dummy response, and the NO follows. */
+static void
+test_oauth_error_challenge(void **state)
+{
+	/* quoted */
+	check(&creds_bearer, &info, &set_plain,
+	    GREETING "\"" CHALLENGE "\"\r\n"
+		     "NO \"Authentication failed.\"\r\nOK\r\n",
+	    AUTH_BEARER "\"AQ==\"\r\n<FAILED () Authentication failed.>"
+			"<CHALLENGE " CHALLENGE "><LEFT 4>");
+	/* literals */
+	check(&creds_bearer, &info, &set_plain,
+	    GREETING "{24}\r\n" CHALLENGE "\r\n"
+		     "NO (AUTH-FAILED) \"Bad token\"\r\n",
+	    AUTH_BEARER "\"AQ==\"\r\n<FAILED (AUTH-FAILED) Bad token>"
+			"<CHALLENGE " CHALLENGE ">");
+	check(&creds_xoauth2, &info, &set_plain,
+	    GREETING "{4+}\r\neyJ9\r\nNO\r\n",
+	    AUTH_XOAUTH2 "\"\"\r\n<FAILED () ><CHALLENGE eyJ9>");
+	/* XOAUTH2's dummy response is empty; a temporary failure */
+	check(&creds_xoauth2, &info, &set_plain,
+	    GREETING "\"eyJ9\"\r\nNO (TRYLATER) \"Try later\"\r\n",
+	    AUTH_XOAUTH2 "\"\"\r\n<FAILED (TRYLATER) tempfail Try later>"
+			 "<CHALLENGE eyJ9>");
+	/* accepted after all */
+	check(&creds_bearer, &info, &set_plain,
+	    GREETING "\"eyJ9\"\r\nOK \"Logged in.\"\r\n",
+	    AUTH_BEARER "\"AQ==\"\r\n<LOGGED_IN Logged in.>");
+	/* no challenge: none kept */
+	check(&creds_bearer, &info, &set_plain, GREETING "NO \"no\"\r\n",
+	    AUTH_BEARER "<FAILED () no>");
+}
+
+/* Only one challenge, and only base64: anything else closes; PLAIN
+ * never takes one. */
+static void
+test_oauth_bad_challenges(void **state)
+{
+	static char big[SASL_CHALLENGE_MAX + 128];
+	size_t n;
+
+	check(&creds_bearer, &info, &set_plain,
+	    GREETING "\"eyJ9\"\r\n\"eyJ9\"\r\n",
+	    AUTH_BEARER "\"AQ==\"\r\n<CLOSE backend sent a SASL challenge>");
+	check(&creds_bearer, &info, &set_plain,
+	    GREETING "\"{\\\"status\\\":\\\"401\\\"}\"\r\n",
+	    AUTH_BEARER "<CLOSE invalid OAuth challenge from backend>");
+	check(&creds_bearer, &info, &set_plain, GREETING "\"\"\r\n",
+	    AUTH_BEARER "<CLOSE invalid OAuth challenge from backend>");
+	check(&creds_bearer, &info, &set_plain, GREETING "{0}\r\n\r\n",
+	    AUTH_BEARER "<CLOSE invalid OAuth challenge from backend>"
+			"<LEFT 2>");
+	check(&creds_xoauth2, &info, &set_plain,
+	    GREETING "\"eyJ9\" \"eyJ9\"\r\n",
+	    AUTH_XOAUTH2 "<CLOSE invalid backend reply>");
+	check(&creds_xoauth2, &info, &set_plain, GREETING "\"eyJ9\" OK\r\n",
+	    AUTH_XOAUTH2 "<CLOSE invalid backend reply>");
+	/* the longest is kept, one more byte closes */
+	n = (size_t)snprintf(
+	    big, sizeof(big), "%s{%d}\r\n", GREETING, SASL_CHALLENGE_MAX + 1);
+	memset(big + n, 'A', SASL_CHALLENGE_MAX + 1);
+	n += SASL_CHALLENGE_MAX + 1;
+	memcpy(big + n, "\r\n", 2);
+	check_len(&creds_bearer, &info, &set_plain, big, n + 2,
+	    AUTH_BEARER "<CLOSE invalid OAuth challenge from backend>"
+			"<LEFT 2>");
+	{
+		struct sieve_backend *b;
+		enum proto_action act;
+
+		n = (size_t)snprintf(big, sizeof(big), "%s{%d}\r\n", GREETING,
+		    SASL_CHALLENGE_MAX);
+		memset(big + n, 'A', SASL_CHALLENGE_MAX);
+		n += SASL_CHALLENGE_MAX;
+		memcpy(big + n, "\r\nNO\r\n", 6);
+		b = sieve_backend_new(&creds_bearer, &info, &set_plain);
+		assert_int_equal(
+		    sieve_backend_input(b, big, n + 6, &act), n + 6);
+		assert_int_equal(act, PROTO_ACT_LOGIN_FAILED);
+		assert_non_null(sieve_backend_challenge(b));
+		assert_int_equal(strspn(sieve_backend_challenge(b), "A"),
+		    SASL_CHALLENGE_MAX);
+		assert_int_equal(
+		    strlen(sieve_backend_challenge(b)), SASL_CHALLENGE_MAX);
+		sieve_backend_free(&b);
+	}
+	/* a string after a PLAIN login is still a broken backend */
+	check(&creds_user, &info, &set_plain, GREETING "\"eyJ9\"\r\nNO\r\n",
+	    AUTH_BOB "<CLOSE backend sent a SASL challenge><LEFT 4>");
+	check(&creds_sasl, &info, &set_plain,
+	    GREETING "{24}\r\n" CHALLENGE "\r\nNO\r\n",
+	    "AUTHENTICATE \"PLAIN\" \"Ym9iAG1hc3RlcgBwdw==\"\r\n"
+	    "<CLOSE backend sent a SASL challenge><LEFT 6>");
+}
+
 int
 main(void)
 {
@@ -464,6 +623,9 @@ main(void)
 	    cmocka_unit_test(test_literal_caps),
 	    cmocka_unit_test(test_auth_forms),
 	    cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_oauth),
+	    cmocka_unit_test(test_oauth_error_challenge),
+	    cmocka_unit_test(test_oauth_bad_challenges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

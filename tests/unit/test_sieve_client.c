@@ -25,6 +25,9 @@
 /* How the fake shell answers PROTO_ACT_LOGIN, in turn. */
 static const enum proto_login_status *login_results;
 static const char *const *login_texts;
+/* The backend's OAuth error challenge given before each result
+ * (sieve_client_login_challenge()), or NULL: no call. */
+static const char *const *login_challenges;
 
 /* Plays the shell: feeds in (chunk bytes at a time), moves output into
  * the transcript and marks actions as "<ACTION>" lines.  After STARTTLS
@@ -77,6 +80,10 @@ drive(const struct sieve_client_settings *set, const char *in, size_t len,
 			transcript_printf(t, "<LOGIN %d [%s] [%s] [%.*s]>",
 			    (int)creds->kind, creds->authzid, creds->authcid,
 			    (int)creds->password_len, creds->password);
+			if (login_challenges != NULL &&
+			    login_challenges[logins] != NULL)
+				sieve_client_login_challenge(
+				    c, login_challenges[logins]);
 			sieve_client_login_result(c,
 			    login_results != NULL ? login_results[logins]
 						  : PROTO_LOGIN_OK,
@@ -612,6 +619,329 @@ test_lifecycle(void **state)
 	sieve_client_free(&c);
 }
 
+/* OAuth: every mechanism offered. */
+#define MECHS_ALL                                                              \
+	(SASL_MECHS_DEFAULT | SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |           \
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2))
+static const struct sieve_client_settings set_oauth = {
+    .greeting = "ready",
+    .allow_plaintext_auth = true,
+    .mechs = MECHS_ALL,
+};
+#define CAPS_OAUTH                                                             \
+	CAPS_HEAD "\"SASL\" \"PLAIN LOGIN OAUTHBEARER XOAUTH2\"\r\n"           \
+		  "\"VERSION\" \"1.0\"\r\n"
+#define HELLO_OAUTH CAPS_OAUTH "OK \"ready\"\r\n"
+/* "n,a=bob,^Aauth=Bearer tok^A^A" (kind 3) */
+#define BEARER_MSG "n,a=bob,\001auth=Bearer tok\001\001"
+#define BEARER_B64 "bixhPWJvYiwBYXV0aD1CZWFyZXIgdG9rAQE="
+/* "user=bob^Aauth=Bearer tok^A^A" (kind 4) */
+#define XOAUTH2_MSG "user=bob\001auth=Bearer tok\001\001"
+#define XOAUTH2_B64 "dXNlcj1ib2IBYXV0aD1CZWFyZXIgdG9rAQE="
+/* "n,,^Aauth=Bearer x^A^A": no user to route by */
+#define NO_USER_B64 "biwsAWF1dGg9QmVhcmVyIHgBAQ=="
+/* the backend's error challenge, {"status":"401"} */
+#define CHALLENGE "eyJzdGF0dXMiOiI0MDEifQ=="
+#define AUTH_BEARER "AUTHENTICATE \"OAUTHBEARER\" \"" BEARER_B64 "\"\r\n"
+#define LOGIN_BEARER "<LOGIN 3 [] [bob] [" BEARER_MSG "]>"
+#define LOGIN_XOAUTH2 "<LOGIN 4 [] [bob] [" XOAUTH2_MSG "]>"
+#define CHALLENGED "\"" CHALLENGE "\"\r\n"
+#define NO_AUTH "NO \"Authentication failed.\"\r\n"
+
+static const enum proto_login_status rejected[] = {
+    PROTO_LOGIN_REJECTED,
+    PROTO_LOGIN_REJECTED,
+    PROTO_LOGIN_REJECTED,
+    PROTO_LOGIN_REJECTED,
+    PROTO_LOGIN_REJECTED,
+    PROTO_LOGIN_REJECTED,
+    PROTO_LOGIN_REJECTED,
+};
+static const char *const challenged[] = {CHALLENGE, CHALLENGE, CHALLENGE,
+    CHALLENGE, CHALLENGE, CHALLENGE, CHALLENGE};
+
+static void
+test_oauth_capability(void **state)
+{
+	struct sieve_client_settings set = set_oauth;
+
+	check(&set_oauth, "CAPABILITY\r\n",
+	    HELLO_OAUTH CAPS_OAUTH "OK \"Capability completed.\"\r\n");
+	/* only the OAuth mechanisms */
+	set.mechs = SASL_MECH_BIT(SASL_MECH_OAUTHBEARER) |
+	    SASL_MECH_BIT(SASL_MECH_XOAUTH2);
+	check(&set, "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\n",
+	    CAPS_HEAD "\"SASL\" \"OAUTHBEARER XOAUTH2\"\r\n"
+		      "\"VERSION\" \"1.0\"\r\nOK \"ready\"\r\n"
+		      "NO \"Unsupported authentication mechanism.\"\r\n");
+	/* by default neither is offered */
+	check(&set_plain, AUTH_BEARER "AUTHENTICATE \"XOAUTH2\"\r\n",
+	    HELLO "NO \"Unsupported authentication mechanism.\"\r\n"
+		  "NO \"Unsupported authentication mechanism.\"\r\n");
+	/* none before TLS, all after */
+	set = set_oauth;
+	set.allow_plaintext_auth = false;
+	set.starttls = true;
+	set.greeting = NULL;
+	check(&set, "STARTTLS\r\n<TLS>NOOP\r\n",
+	    HELLO_STLS "OK \"Begin TLS negotiation now.\"\r\n"
+		       "<STARTTLS@10>" CAPS_OAUTH
+		       "OK \"TLS negotiation successful.\"\r\n"
+		       "OK \"NOOP Completed\"\r\n");
+}
+
+static void
+test_oauth_authenticate(void **state)
+{
+	struct sieve_client_settings set = set_oauth;
+
+	/* with an initial response; what follows is the backend's */
+	check(&set_oauth, AUTH_BEARER "NOOP\r\n",
+	    HELLO_OAUTH LOGIN_BEARER OK_LOGGED_IN "<LEFT 6>");
+	check(&set_oauth,
+	    "authenticate {11+}\r\noauthbearer {36}\r\n" BEARER_B64 "\r\n",
+	    HELLO_OAUTH LOGIN_BEARER OK_LOGGED_IN);
+	/* without: the empty challenge, then a string or a literal */
+	check(&set_oauth, "AUTHENTICATE \"XOAUTH2\"\r\n\"" XOAUTH2_B64 "\"\r\n",
+	    HELLO_OAUTH "\"\"\r\n" LOGIN_XOAUTH2 OK_LOGGED_IN);
+	check(&set_oauth,
+	    "AUTHENTICATE \"OAuthBearer\"\r\n{36+}\r\n" BEARER_B64 "\r\n",
+	    HELLO_OAUTH "\"\"\r\n" LOGIN_BEARER OK_LOGGED_IN);
+	check(&set_oauth,
+	    "AUTHENTICATE \"XOAUTH2\"\r\n{36}\r\n" XOAUTH2_B64 "\r\n",
+	    HELLO_OAUTH "\"\"\r\n" LOGIN_XOAUTH2 OK_LOGGED_IN);
+	/* no a=; the dummy response first; the wrong mechanism's message;
+	 * not base64; cancelled */
+	check(&set_oauth,
+	    "AUTHENTICATE \"OAUTHBEARER\" \"" NO_USER_B64 "\"\r\n"
+	    "AUTHENTICATE \"OAUTHBEARER\"\r\n\"AQ==\"\r\n"
+	    "AUTHENTICATE \"XOAUTH2\" \"" BEARER_B64 "\"\r\n"
+	    "AUTHENTICATE \"XOAUTH2\"\r\n\"n,a=bob\"\r\n"
+	    "AUTHENTICATE \"OAUTHBEARER\"\r\n\"*\"\r\nNOOP\r\n",
+	    HELLO_OAUTH "NO \"No user name (a=) to route by\"\r\n"
+			"\"\"\r\nNO \"Unexpected dummy response\"\r\n"
+			"NO \"Invalid XOAUTH2 message\"\r\n"
+			"\"\"\r\n"
+			"NO \"Invalid base64 data in continued response.\"\r\n"
+			"\"\"\r\nNO \"Authentication aborted by client.\"\r\n"
+			"OK \"NOOP Completed\"\r\n");
+	/* a malformed message is a bad command */
+	set.bad_max = 2;
+	check(&set,
+	    "AUTHENTICATE \"OAUTHBEARER\" \"" NO_USER_B64 "\"\r\n"
+	    "AUTHENTICATE \"XOAUTH2\"\r\n\"dXNlcj1ib2IBAQ==\"\r\nNOOP\r\n",
+	    HELLO_OAUTH "NO \"No user name (a=) to route by\"\r\n"
+			"\"\"\r\nNO \"Invalid XOAUTH2 message\"\r\n" BYE_BAD
+			"<CLOSE><LEFT 6>");
+}
+
+/* The backend's error challenge goes to the client as a string; the NO
+ * waits for the client's response, whatever it is. */
+static void
+test_oauth_error_challenge(void **state)
+{
+	static const char *const texts[] = {NULL, "(AUTH) Failed",
+	    "(AUTH-FAILED) token \"expired\"", "no code\r\nOK", NULL, NULL,
+	    NULL};
+	struct sieve_client *c;
+	enum proto_action act;
+	struct buf *out;
+
+	login_results = rejected;
+	login_texts = texts;
+	login_challenges = challenged;
+	/* the dummy responses, quoted and as literals; "*"; an empty
+	 * line; two strings; an atom */
+	check(&set_oauth,
+	    AUTH_BEARER "\"AQ==\"\r\n"
+			"AUTHENTICATE \"XOAUTH2\" \"" XOAUTH2_B64
+			"\"\r\n\"\"\r\n"
+			"" AUTH_BEARER "{4+}\r\nAQ==\r\n"
+			"" AUTH_BEARER "\"*\"\r\n"
+			"" AUTH_BEARER "\r\n"
+			"" AUTH_BEARER "\"AQ==\" \"x\"\r\n"
+			"" AUTH_BEARER "AQ==\r\nCAPABILITY\r\n",
+	    HELLO_OAUTH LOGIN_BEARER CHALLENGED NO_AUTH
+	    "" LOGIN_XOAUTH2 CHALLENGED "NO (AUTH) \"Failed\"\r\n"
+	    "" LOGIN_BEARER CHALLENGED
+	    "NO (AUTH-FAILED) \"token \\\"expired\\\"\"\r\n"
+	    "" LOGIN_BEARER CHALLENGED "NO \"no code  OK\"\r\n"
+	    "" LOGIN_BEARER CHALLENGED NO_AUTH
+	    "" LOGIN_BEARER CHALLENGED NO_AUTH
+	    "" LOGIN_BEARER CHALLENGED NO_AUTH CAPS_OAUTH
+	    "OK \"Capability completed.\"\r\n");
+	/* a NUL; a literal too long to keep; one to big to skip */
+	{
+		static char in[256 + SIEVE_CLIENT_LINE_MAX + 1];
+		size_t len;
+
+		check(&set_oauth, AUTH_BEARER "\"A\0\"\r\nNOOP\r\n",
+		    HELLO_OAUTH LOGIN_BEARER CHALLENGED NO_AUTH
+		    "OK \"NOOP Completed\"\r\n");
+		len = (size_t)snprintf(in, sizeof(in), "%s{%d+}\r\n",
+		    AUTH_BEARER, SIEVE_CLIENT_LINE_MAX + 1);
+		memset(in + len, 'A', SIEVE_CLIENT_LINE_MAX + 1);
+		len += SIEVE_CLIENT_LINE_MAX + 1;
+		len += (size_t)snprintf(
+		    in + len, sizeof(in) - len, "\r\nNOOP\r\n");
+		check_len(&set_oauth, in, len,
+		    HELLO_OAUTH LOGIN_BEARER CHALLENGED NO_AUTH
+		    "OK \"NOOP Completed\"\r\n");
+		check(&set_oauth, AUTH_BEARER "{65537+}\r\nNOOP\r\n",
+		    HELLO_OAUTH LOGIN_BEARER CHALLENGED
+		    "BYE \"Literal too large.\"\r\n<CLOSE><LEFT 6>");
+	}
+	login_results = NULL;
+	login_texts = NULL;
+	login_challenges = NULL;
+
+	/* step by step: nothing but the challenge until the response */
+	c = sieve_client_new(&set_oauth);
+	out = sieve_client_output(c);
+	assert_int_equal(
+	    sieve_client_input(c, AUTH_BEARER, strlen(AUTH_BEARER), &act),
+	    strlen(AUTH_BEARER));
+	assert_int_equal(act, PROTO_ACT_LOGIN);
+	sieve_client_login_challenge(c, CHALLENGE);
+	assert_int_equal(out->len, 0);
+	assert_non_null(sieve_client_creds(c));
+	sieve_client_login_result(c, PROTO_LOGIN_REJECTED, "(AUTH) Failed");
+	assert_null(sieve_client_creds(c));
+	assert_int_equal(out->len, strlen(CHALLENGED));
+	assert_memory_equal(out->data, CHALLENGED, out->len);
+	buf_consume(out, out->len);
+	/* a second result is not expected: nothing */
+	sieve_client_login_result(c, PROTO_LOGIN_OK, NULL);
+	assert_int_equal(out->len, 0);
+	assert_int_equal(sieve_client_input(c, "\"AQ==\"", 6, &act), 6);
+	assert_int_equal(act, PROTO_ACT_MORE);
+	assert_int_equal(out->len, 0);
+	assert_int_equal(sieve_client_input(c, "\r\nNOOP\r\n", 8, &act), 8);
+	assert_int_equal(act, PROTO_ACT_MORE);
+	assert_int_equal(out->len,
+	    strlen("NO (AUTH) \"Failed\"\r\nOK \"NOOP Completed\"\r\n"));
+	assert_memory_equal(out->data,
+	    "NO (AUTH) \"Failed\"\r\nOK \"NOOP Completed\"\r\n", out->len);
+	sieve_client_free(&c);
+}
+
+/* RFC 5804 section 4 limits a quoted string to 1024 octets: a longer
+ * challenge goes to the client as a literal. */
+static void
+test_oauth_long_challenge(void **state)
+{
+	static char ch[1026], in[256], expect[4096];
+	static const char *const one[] = {ch};
+	size_t len;
+
+	login_results = rejected;
+	login_challenges = one;
+	memset(ch, 'A', 1024);
+	len = (size_t)snprintf(in, sizeof(in), "%s\"AQ==\"\r\n", AUTH_BEARER);
+	(void)snprintf(expect, sizeof(expect), "%s%s\"%s\"\r\n%s", HELLO_OAUTH,
+	    LOGIN_BEARER, ch, NO_AUTH);
+	check_len(&set_oauth, in, len, expect);
+	ch[1024] = 'A';
+	(void)snprintf(expect, sizeof(expect), "%s%s{1025}\r\n%s\r\n%s",
+	    HELLO_OAUTH, LOGIN_BEARER, ch, NO_AUTH);
+	check_len(&set_oauth, in, len, expect);
+	login_results = NULL;
+	login_challenges = NULL;
+}
+
+/* A challenge counts only for a pending OAuth login that is rejected,
+ * and only if it is base64. */
+static void
+test_oauth_challenge_ignored(void **state)
+{
+	static const char *const invalid[] = {
+	    "eyJ zd", "{\"status\":\"401\"}", "", "eyJ9\"\r\nOK \"x"};
+	static const enum proto_login_status tempfail_then_no[] = {
+	    PROTO_LOGIN_TEMPFAIL,
+	    PROTO_LOGIN_REJECTED,
+	};
+	static const char *const first_only[] = {CHALLENGE, NULL};
+	struct sieve_client *c;
+	enum proto_action act;
+	struct buf *out;
+	size_t i;
+
+	/* PLAIN, LOGIN: no challenge to relay, the NO at once */
+	login_results = rejected;
+	login_challenges = challenged;
+	check(&set_oauth,
+	    "AUTHENTICATE \"PLAIN\" \"AGJvYgBwdw==\"\r\n"
+	    "AUTHENTICATE \"LOGIN\" \"Ym9i\"\r\n\"cCB3\"\r\n",
+	    HELLO_OAUTH "<LOGIN 1 [] [bob] [pw]>" NO_AUTH
+			"\"UGFzc3dvcmQ6\"\r\n<LOGIN 2 [] [bob] [p w]>" NO_AUTH);
+	/* not base64 (or empty, or over lines) */
+	for (i = 0; i < nitems(invalid); i++) {
+		login_challenges = &invalid[i];
+		check(&set_oauth, AUTH_BEARER "NOOP\r\n",
+		    HELLO_OAUTH LOGIN_BEARER NO_AUTH
+		    "OK \"NOOP Completed\"\r\n");
+	}
+	/* dropped with a temporary failure: the next login's NO comes at
+	 * once */
+	login_results = tempfail_then_no;
+	login_challenges = first_only;
+	check(&set_oauth, AUTH_BEARER AUTH_BEARER "NOOP\r\n",
+	    HELLO_OAUTH LOGIN_BEARER
+	    "NO (TRYLATER) \"Account is temporarily unavailable.\"\r\n"
+	    "" LOGIN_BEARER NO_AUTH "OK \"NOOP Completed\"\r\n");
+	/* ... and with a success */
+	login_results = NULL;
+	login_challenges = challenged;
+	check(&set_oauth, AUTH_BEARER "NOOP\r\n",
+	    HELLO_OAUTH LOGIN_BEARER OK_LOGGED_IN "<LEFT 6>");
+	login_challenges = NULL;
+
+	/* given while no login is pending: forgotten */
+	c = sieve_client_new(&set_oauth);
+	out = sieve_client_output(c);
+	sieve_client_login_challenge(c, CHALLENGE);
+	assert_int_equal(
+	    sieve_client_input(c, AUTH_BEARER, strlen(AUTH_BEARER), &act),
+	    strlen(AUTH_BEARER));
+	assert_int_equal(act, PROTO_ACT_LOGIN);
+	sieve_client_login_result(c, PROTO_LOGIN_REJECTED, NULL);
+	assert_int_equal(out->len, strlen(NO_AUTH));
+	assert_memory_equal(out->data, NO_AUTH, out->len);
+	sieve_client_free(&c);
+}
+
+/* Rejected OAuth logins reach the bad command limit like passwords do;
+ * the one with a challenge counts once, when its NO is sent, even after
+ * a malformed response. */
+static void
+test_oauth_rejected_count_as_bad(void **state)
+{
+	static const char *const ch[] = {CHALLENGE, NULL, CHALLENGE};
+	struct sieve_client_settings set = set_oauth;
+
+	set.bad_max = 3;
+	login_results = rejected;
+	login_challenges = ch;
+	check(&set,
+	    AUTH_BEARER "\"AQ==\" \"x\"\r\n"
+			"AUTHENTICATE \"XOAUTH2\" \"" XOAUTH2_B64 "\"\r\n"
+			"" AUTH_BEARER "\"AQ==\"\r\nNOOP\r\n",
+	    HELLO_OAUTH LOGIN_BEARER CHALLENGED NO_AUTH LOGIN_XOAUTH2 NO_AUTH
+		LOGIN_BEARER CHALLENGED NO_AUTH BYE_BAD "<CLOSE><LEFT 6>");
+	/* bad messages and rejections add up */
+	login_challenges = challenged;
+	check(&set,
+	    "AUTHENTICATE \"OAUTHBEARER\" \"" NO_USER_B64 "\"\r\n"
+	    "" AUTH_BEARER "\"*\"\r\n"
+	    "AUTHENTICATE \"OAUTHBEARER\" \"" NO_USER_B64 "\"\r\nNOOP\r\n",
+	    HELLO_OAUTH "NO \"No user name (a=) to route by\"\r\n"
+			"" LOGIN_BEARER CHALLENGED NO_AUTH
+			"NO \"No user name (a=) to route by\"\r\n" BYE_BAD
+			"<CLOSE><LEFT 6>");
+	login_results = NULL;
+	login_challenges = NULL;
+}
+
 int
 main(void)
 {
@@ -632,6 +962,12 @@ main(void)
 	    cmocka_unit_test(test_login_results),
 	    cmocka_unit_test(test_rejected_logins_count_as_bad),
 	    cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_oauth_capability),
+	    cmocka_unit_test(test_oauth_authenticate),
+	    cmocka_unit_test(test_oauth_error_challenge),
+	    cmocka_unit_test(test_oauth_long_challenge),
+	    cmocka_unit_test(test_oauth_challenge_ignored),
+	    cmocka_unit_test(test_oauth_rejected_count_as_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
