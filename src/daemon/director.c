@@ -31,6 +31,7 @@
 #include "router.h"
 #include "session.h"
 #include "sockaddr.h"
+#include "memtrim.h"
 #include "splice.h"
 #include "tls.h"
 #include "userhash.h"
@@ -426,6 +427,7 @@ director_start(struct director *d, struct event_base *base)
 		return -1;
 	splice_set_gate(director_splice_gate, d);
 	splice_configure(d->conf->zero_copy, d->conf->zero_copy_pipes);
+	d->memtrim = memtrim_start(base);
 	router_run(d->router);
 	return 0;
 }
@@ -478,6 +480,7 @@ director_free(struct director **dp)
 	splice_set_gate(NULL, NULL);
 	if (d->timer != NULL)
 		event_free(d->timer);
+	memtrim_free(&d->memtrim);
 	checker_free(&d->checker);
 	ring_conn_free_all(d);
 	router_free(&d->router);

@@ -23,6 +23,7 @@ struct checker;
 struct engine;
 struct event;
 struct event_base;
+struct memtrim;
 struct ring_conn;
 struct ssl_ctx_st;
 struct router;
@@ -42,6 +43,7 @@ struct director {
 	struct event *timer; /* engine_next_deadline() */
 	struct admin *admin; /* the admin socket (admin.c), or NULL */
 	struct checker *checker; /* backend health checks (checker.h) */
+	struct memtrim *memtrim; /* gives memory back after bursts */
 	char *state_path; /* the backend state file (hoststate.h) */
 	struct ring_addr ring_self; /* our ring address (if in a ring) */
 	struct ring_conn *ring_conns; /* ring_conn.c's connections */
