@@ -28,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 import benchlib  # noqa: E402
+import proxy_bench  # noqa: E402
 from harness import dovecot, rawclient  # noqa: E402
 
 IMAPS_PORT = 1993
@@ -98,12 +99,9 @@ def main():
     settings = {"disable_plaintext_auth": "no", "ssl_cert": cert,
                 "ssl_key": key, "max_connections": str(n + 1000),
                 "max_connections_per_ip": str(n + 1000)}
-    dovecot_extra = ("default_client_limit = %d\ndefault_process_limit = "
-                     "%d\nservice imap-login {\n  service_count = 0\n  "
-                     "client_limit = %d\n}\n" % (3 * n, 2 * n, 2 * n))
     listeners = {"imaps": {"protocol": "imap", "port": IMAPS_PORT,
                            "tls": "implicit"}}
-    with benchlib.cluster(build, settings, dovecot_extra,
+    with benchlib.cluster(build, settings, proxy_bench.DOVECOT_EXTRA,
                           extra_listeners=listeners) as (backend, d):
         print("directord %s (release build) in front of Dovecot on %s; "
               "%d sessions\n" % (build, backend.ip, n), flush=True)
