@@ -131,6 +131,7 @@ const struct conf_setting conf_settings[] = {
     {TOP("lmtp_spool_dir", CONF_TYPE_PATH, lmtp_spool_dir)},
     {TOP("health_check", CONF_TYPE_BOOL, health_check)},
     {TOP("zero_copy", CONF_TYPE_BOOL, zero_copy)},
+    {TOP("workers", CONF_TYPE_STRING, workers), .min = 1, .restart = true},
     {TOP("zero_copy_pipes", CONF_TYPE_UINT, zero_copy_pipes), .min = 1,
 	.max = 65536, .restart = true},
     {TOP("health_check_interval", CONF_TYPE_TIME, health_check_interval_ms),
@@ -252,6 +253,7 @@ conf_new_defaults(const char *path)
 	conf->disable_plaintext_auth = true;
 	conf->auth_mechanisms = xstrdup("plain login");
 	conf->zero_copy = true;
+	conf->workers = xstrdup("1");
 	conf->zero_copy_pipes = 256;
 	conf->haproxy_trusted_networks = xstrdup("");
 	conf->admin_networks = xstrdup("");

@@ -106,6 +106,9 @@ struct conf_backend {
 	bool proxy_protocol;
 };
 
+/* Most worker threads (workers = N). */
+#define CONF_WORKERS_MAX 64
+
 struct conf {
 	char *path; /* the top-level file (or buffer name) */
 
@@ -187,6 +190,11 @@ struct conf {
 	 * at most zero_copy_pipes pipes at once. */
 	bool zero_copy;
 	unsigned int zero_copy_pipes;
+	/* Threads for the IMAP, POP3 and ManageSieve sessions: "auto" (one
+	 * per CPU) or a number; worker_count is what it comes to (1: the
+	 * main thread does everything). */
+	char *workers;
+	unsigned int worker_count;
 	uint64_t health_check_interval_ms;
 	uint64_t health_check_timeout_ms;
 	uint64_t health_check_recheck_ms; /* the rapid re-check phase */

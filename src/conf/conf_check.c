@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "conf_impl.h"
 #include "ring.h"
@@ -282,6 +283,32 @@ conf_validate_lmtp(struct conf_builder *b, char **error_r)
 	return 0;
 }
 
+/* workers: "auto" (the CPUs this process may run on) or 1 to
+ * CONF_WORKERS_MAX. */
+static int
+conf_validate_workers(struct conf_builder *b, char **error_r)
+{
+	struct conf *conf = b->conf;
+	const char *errstr;
+	long n;
+
+	if (strcmp(conf->workers, "auto") == 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		conf->worker_count = n < 1 ? 1
+		    : n > CONF_WORKERS_MAX ? CONF_WORKERS_MAX
+					   : (unsigned int)n;
+		return 0;
+	}
+	n = (long)strtonum(conf->workers, 1, CONF_WORKERS_MAX, &errstr);
+	if (errstr != NULL)
+		return conf_err(error_r,
+		    "%s: workers: '%s' is not auto or a number from 1 to %d",
+		    conf_builder_loc(b, "workers"), conf->workers,
+		    CONF_WORKERS_MAX);
+	conf->worker_count = (unsigned int)n;
+	return 0;
+}
+
 /* auth_mechanisms: names we know. */
 static int
 conf_validate_auth(struct conf_builder *b, char **error_r)
@@ -335,7 +362,8 @@ conf_validate(struct conf_builder *b, unsigned int last_line, char **error_r)
 		return -1;
 	if (conf_validate_servers(b, ring, error_r) == -1 ||
 	    conf_validate_lmtp(b, error_r) == -1 ||
-	    conf_validate_auth(b, error_r) == -1)
+	    conf_validate_auth(b, error_r) == -1 ||
+	    conf_validate_workers(b, error_r) == -1)
 		return -1;
 	return conf_validate_routing(conf, error_r);
 }

@@ -32,6 +32,7 @@
 #include "session.h"
 #include "sockaddr.h"
 #include "memtrim.h"
+#include "worker.h"
 #include "splice.h"
 #include "tls.h"
 #include "userhash.h"
@@ -115,6 +116,17 @@ director_on_admin_reply(void *context, void *requester, const char *text)
 	admin_cmds_reply(requester, text);
 }
 
+/* What the worker threads' splices go by (splice_gate_published()):
+ * whether the engine may serve now, good for a ring's idle timeout. */
+static void
+director_publish_gate(struct director *d, uint64_t now)
+{
+	if (d->workers == NULL)
+		return;
+	splice_gate_publish(engine_ring_may_serve(d->engine, now), now,
+	    engine_ring_enabled(d->engine) ? d->conf->ping_idle_timeout_ms : 0);
+}
+
 static void
 director_on_schedule(void *context, uint64_t deadline_ms)
 {
@@ -124,6 +136,7 @@ director_on_schedule(void *context, uint64_t deadline_ms)
 
 	if (d->timer == NULL)
 		return;
+	director_publish_gate(d, now);
 	wait = deadline_ms > now ? deadline_ms - now : 0;
 	tv.tv_sec = (time_t)(wait / 1000);
 	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
@@ -170,15 +183,26 @@ director_splice_gate(void *ctx)
 }
 
 static void
+director_worker_release(struct proxy_env *env, void *arg)
+{
+	splice_release_held();
+}
+
+static void
 director_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct director *d = arg;
 
 	router_tick(d->router);
+	director_publish_gate(d, router_now_ms());
 	/* rejoined (the sessions the ring moved away are kicked by now) */
-	if (splice_held_count() > 0 &&
-	    engine_ring_may_serve(d->engine, router_now_ms()))
+	if (splice_held_count_all() > 0 &&
+	    engine_ring_may_serve(d->engine, router_now_ms())) {
 		splice_release_held();
+		if (d->workers != NULL)
+			workers_run_each(
+			    d->workers, director_worker_release, NULL);
+	}
 }
 
 /* A login found a backend dead: the checker looks at it soon. */
@@ -381,6 +405,7 @@ director_new(const struct conf *conf, char **error_r)
 	director_load_state(d);
 	d->router = router_new(d->engine, &hooks, d->userhash,
 	    conf->auth_master_user_separator, conf->recipient_delimiter);
+	proxy_env_init(&d->proxy);
 	d->proxy.conf = conf;
 	d->proxy.router = d->router;
 	d->proxy.connlimit =
@@ -413,6 +438,65 @@ director_new(const struct conf *conf, char **error_r)
 	return d;
 }
 
+/* Each worker's splices: the published gate, zero copy as configured,
+ * and an even share of the pipes. */
+static void
+director_worker_splice(struct proxy_env *env, void *arg)
+{
+	const unsigned int *pipes = arg;
+
+	splice_set_gate(splice_gate_published, NULL);
+	splice_configure(env->conf->zero_copy, *pipes);
+}
+
+static void
+director_workers_splice(struct director *d)
+{
+	unsigned int pipes =
+	    d->conf->zero_copy_pipes / (d->conf->worker_count + 1);
+
+	if (pipes == 0)
+		pipes = 1;
+	splice_configure(d->conf->zero_copy, pipes);
+	workers_run_each(d->workers, director_worker_splice, &pipes);
+}
+
+void
+director_stats(struct director *d, struct stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	stats_merge(st, &d->proxy.stats);
+	if (d->workers != NULL)
+		workers_add_stats(d->workers, st);
+}
+
+struct director_foreach {
+	void (*fn)(void *ctx, const char *proto, enum session_phase phase,
+	    const struct ipaddr *backend);
+	void *ctx;
+};
+
+static void
+director_worker_foreach(struct proxy_env *env, void *arg)
+{
+	struct director_foreach *f = arg;
+
+	session_foreach(env, f->fn, f->ctx);
+}
+
+void
+director_session_foreach(struct director *d,
+    void (*fn)(void *ctx, const char *proto, enum session_phase phase,
+	const struct ipaddr *backend),
+    void *ctx)
+{
+	struct director_foreach f = {fn, ctx};
+
+	session_foreach(&d->proxy, fn, ctx);
+	if (d->workers != NULL)
+		workers_run_each(d->workers, director_worker_foreach, &f);
+}
+
 int
 director_start(struct director *d, struct event_base *base)
 {
@@ -428,6 +512,14 @@ director_start(struct director *d, struct event_base *base)
 	splice_set_gate(director_splice_gate, d);
 	splice_configure(d->conf->zero_copy, d->conf->zero_copy_pipes);
 	d->memtrim = memtrim_start(base);
+	if (d->conf->worker_count > 1) {
+		d->workers =
+		    workers_start(&d->proxy, d->conf->worker_count, base);
+		if (d->workers == NULL)
+			return -1;
+		director_publish_gate(d, router_now_ms());
+		director_workers_splice(d);
+	}
 	router_run(d->router);
 	return 0;
 }
@@ -446,6 +538,11 @@ director_reload(struct director *d, const struct conf *conf)
 	d->conf = conf;
 	d->proxy.conf = conf;
 	splice_configure(conf->zero_copy, conf->zero_copy_pipes);
+	if (d->workers != NULL) {
+		/* no worker uses the old one once this returns */
+		workers_set_conf(d->workers, conf);
+		director_workers_splice(d);
+	}
 	engine_reload(d->engine, router_now_ms(), conf->mail_server_entries,
 	    conf->mail_server_count);
 	director_ring_reload(d);
@@ -461,6 +558,9 @@ director_shutdown(struct director *d)
 	checker_free(&d->checker);
 	/* the proxies close their own (logged as closed by shutdown); the
 	 * engine then has nothing left to kick and fails no one */
+	/* the workers close theirs (their ends reach the engine) */
+	if (d->workers != NULL)
+		workers_free(&d->workers);
 	session_close_all(&d->proxy);
 	lmtp_proxy_close_all(&d->proxy);
 	engine_shutdown(d->engine, router_now_ms());

@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "proxy.h"
+#include "session.h"
 #include "ring.h"
 
 struct admin;
@@ -24,6 +25,8 @@ struct engine;
 struct event;
 struct event_base;
 struct memtrim;
+struct stats;
+struct workers;
 struct ring_conn;
 struct ssl_ctx_st;
 struct router;
@@ -44,6 +47,7 @@ struct director {
 	struct admin *admin; /* the admin socket (admin.c), or NULL */
 	struct checker *checker; /* backend health checks (checker.h) */
 	struct memtrim *memtrim; /* gives memory back after bursts */
+	struct workers *workers; /* session threads (workers = N), or NULL */
 	char *state_path; /* the backend state file (hoststate.h) */
 	struct ring_addr ring_self; /* our ring address (if in a ring) */
 	struct ring_conn *ring_conns; /* ring_conn.c's connections */
@@ -70,6 +74,16 @@ void director_reload(struct director *d, const struct conf *conf);
 /* Kicks every live session and closes every connection (shutdown). */
 void director_shutdown(struct director *d);
 void director_free(struct director **d);
+
+/* The counters of every thread's sessions, added into st (zeroed; free
+ * it with stats_free()). */
+void director_stats(struct director *d, struct stats *st);
+/* Calls fn for every IMAP, POP3 and ManageSieve session of every thread
+ * (see session_foreach()). */
+void director_session_foreach(struct director *d,
+    void (*fn)(void *ctx, const char *proto, enum session_phase phase,
+	const struct ipaddr *backend),
+    void *ctx);
 
 /* Saves the backend list to the state file, atomically, so a restart
  * keeps it.  Failures are logged. */

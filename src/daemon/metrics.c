@@ -48,6 +48,55 @@ struct metrics_count {
 	uint64_t n[STATS_PROTO_COUNT][SESSION_PHASE_COUNT];
 };
 
+static void metrics_count_session(void *ctx, const char *proto,
+    enum session_phase phase, const struct ipaddr *backend);
+
+/* One look at the sessions and counters of every thread, taken at the
+ * start of a reply (worker threads are asked once, not per line). */
+struct metrics_session {
+	enum stats_proto proto;
+	enum session_phase phase;
+	bool has_backend;
+	struct ipaddr backend;
+};
+
+struct metrics_snap {
+	struct stats stats;
+	struct metrics_session *v;
+	size_t n, cap;
+};
+
+static void
+metrics_snap_session(void *ctx, const char *proto, enum session_phase phase,
+    const struct ipaddr *backend)
+{
+	struct metrics_snap *sn = ctx;
+	struct metrics_session *ms;
+
+	if (sn->n == sn->cap) {
+		sn->cap = sn->cap == 0 ? 64 : sn->cap * 2;
+		sn->v = xreallocarray(sn->v, sn->cap, sizeof(*sn->v));
+	}
+	ms = &sn->v[sn->n++];
+	ms->proto = stats_proto_from_name(proto);
+	ms->phase = phase;
+	ms->has_backend = backend != NULL;
+	if (backend != NULL)
+		ms->backend = *backend;
+}
+
+/* Counts the snapshot's sessions into mc. */
+static void
+metrics_count_snap(const struct metrics_snap *sn, struct metrics_count *mc)
+{
+	size_t i;
+
+	for (i = 0; i < sn->n; i++)
+		metrics_count_session(mc, stats_proto_name(sn->v[i].proto),
+		    sn->v[i].phase,
+		    sn->v[i].has_backend ? &sn->v[i].backend : NULL);
+}
+
 static void
 metrics_count_session(void *ctx, const char *proto, enum session_phase phase,
     const struct ipaddr *backend)
@@ -61,12 +110,13 @@ metrics_count_session(void *ctx, const char *proto, enum session_phase phase,
 }
 
 static void
-metrics_sessions(struct director *d, struct promtext *p)
+metrics_sessions(
+    struct director *d, const struct metrics_snap *sn, struct promtext *p)
 {
 	struct metrics_count mc = {.backend = NULL};
 	size_t i, j;
 
-	session_foreach(&d->proxy, metrics_count_session, &mc);
+	metrics_count_snap(sn, &mc);
 	promtext_family(p, "director_sessions", PROMTEXT_GAUGE,
 	    "Client connections by protocol and state (LMTP: connected).");
 	for (i = 0; i < METRICS_LOGIN_PROTOS; i++) {
@@ -85,9 +135,9 @@ metrics_sessions(struct director *d, struct promtext *p)
 }
 
 static void
-metrics_logins(struct director *d, struct promtext *p)
+metrics_logins(const struct metrics_snap *sn, struct promtext *p)
 {
-	const struct stats *st = &d->proxy.stats;
+	const struct stats *st = &sn->stats;
 	uint64_t failed = 0;
 	size_t i, j;
 
@@ -125,24 +175,24 @@ metrics_logins(struct director *d, struct promtext *p)
 
 /* Live proxied sessions on backend ip, by protocol. */
 static void
-metrics_backend_sessions(
-    struct director *d, const struct ipaddr *ip, uint64_t n[STATS_PROTO_COUNT])
+metrics_backend_sessions(const struct metrics_snap *sn, const struct ipaddr *ip,
+    uint64_t n[STATS_PROTO_COUNT])
 {
 	struct metrics_count mc = {.backend = ip};
 	size_t i;
 
-	session_foreach(&d->proxy, metrics_count_session, &mc);
+	metrics_count_snap(sn, &mc);
 	for (i = 0; i < STATS_PROTO_COUNT; i++)
 		n[i] = mc.n[i][SESSION_PHASE_PROXYING];
 }
 
 static void
-metrics_backend(
-    struct director *d, struct promtext *p, const struct host *h, int pass)
+metrics_backend(struct director *d, const struct metrics_snap *sn,
+    struct promtext *p, const struct host *h, int pass)
 {
 	struct hosts *hosts = engine_hosts(d->engine);
 	const struct health *hl = checker_health(d->checker, &h->ip);
-	const struct stats_backend *sb = stats_backend(&d->proxy.stats, &h->ip);
+	const struct stats_backend *sb = stats_backend(&sn->stats, &h->ip);
 	const char *tag = hosts_tag_name(h->tag);
 	const char *l[] = {"backend", h->ip_str, "tag", tag, NULL};
 	uint64_t n[STATS_PROTO_COUNT];
@@ -165,7 +215,7 @@ metrics_backend(
 		    p, "director_backend_users", l, hosts_user_count(hosts, h));
 		break;
 	case 4:
-		metrics_backend_sessions(d, &h->ip, n);
+		metrics_backend_sessions(sn, &h->ip, n);
 		for (i = 0; i < METRICS_LOGIN_PROTOS; i++) {
 			const char *ls[] = {"backend", h->ip_str, "protocol",
 			    stats_proto_name((enum stats_proto)i), NULL};
@@ -257,9 +307,13 @@ metrics_write(struct director *d, struct buf *out)
 	struct hosts *hosts = engine_hosts(d->engine);
 	const char *bl[] = {"version", DIRECTOR_VERSION, NULL};
 	uint64_t users = 0, mem, disk;
+	struct metrics_snap sn = {.n = 0};
 	struct promtext p;
 	size_t i, f;
+	int ret;
 
+	director_stats(d, &sn.stats);
+	director_session_foreach(d, metrics_snap_session, &sn);
 	promtext_init(&p, out);
 	promtext_family(&p, "director_build_info", PROMTEXT_GAUGE,
 	    "Always 1; the version is a label.");
@@ -269,7 +323,8 @@ metrics_write(struct director *d, struct buf *out)
 		    metrics_backend_families[f].type,
 		    metrics_backend_families[f].help);
 		for (i = 0; i < hosts_count(hosts); i++)
-			metrics_backend(d, &p, hosts_get(hosts, i), (int)f);
+			metrics_backend(
+			    d, &sn, &p, hosts_get(hosts, i), (int)f);
 	}
 	for (i = 0; i < hosts_count(hosts); i++)
 		users += hosts_user_count(hosts, hosts_get(hosts, i));
@@ -280,8 +335,8 @@ metrics_write(struct director *d, struct buf *out)
 	    "User moves in progress.");
 	promtext_sample_u64(
 	    &p, "director_user_moves", NULL, engine_moves(d->engine));
-	metrics_sessions(d, &p);
-	metrics_logins(d, &p);
+	metrics_sessions(d, &sn, &p);
+	metrics_logins(&sn, &p);
 	lmtp_spool_usage(&mem, &disk);
 	promtext_family(&p, "director_lmtp_spool_bytes", PROMTEXT_GAUGE,
 	    "Bytes of LMTP message bodies spooled now.");
@@ -290,7 +345,10 @@ metrics_write(struct director *d, struct buf *out)
 	promtext_sample_u64(&p, "director_lmtp_spool_bytes", lm, mem);
 	promtext_sample_u64(&p, "director_lmtp_spool_bytes", ld, disk);
 	metrics_ring(d, &p);
-	return promtext_failed(&p) ? -1 : 0;
+	ret = promtext_failed(&p) ? -1 : 0;
+	stats_free(&sn.stats);
+	free(sn.v);
+	return ret;
 }
 
 /* -- the HTTP connection ------------------------------------------------- */

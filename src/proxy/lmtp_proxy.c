@@ -376,9 +376,9 @@ lmtp_conn_free(struct lmtp_conn *c)
 	if (c->client != NULL)
 		bufferevent_free(c->client);
 	if (c->ip_counted)
-		connlimit_release(d->connlimit, &c->client_ip);
+		proxy_ip_release(d, &c->client_ip);
 	LIST_REMOVE(c, link);
-	d->connections--;
+	(void)proxy_connections_add(d, -1);
 	free(c);
 }
 
@@ -622,7 +622,8 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 
 	(void)peer_len;
 	sockaddr_text(peer, ip, sizeof(ip), &port);
-	if (d->shutting_down || d->connections + 1 > conf->max_connections) {
+	if (d->shutting_down ||
+	    atomic_load(d->all_connections) + 1 > conf->max_connections) {
 		lmtp_refuse(d, fd, too_many, "max_connections reached", ip);
 		return;
 	}
@@ -647,10 +648,10 @@ lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	proxy_session_id(d, c->info.session_id, sizeof(c->info.session_id));
 	c->info.ttl = PROXY_TTL - 1;
 	LIST_INSERT_HEAD(&d->lmtp_conns, c, link);
-	d->connections++;
+	(void)proxy_connections_add(d, 1);
 	if (ipaddr_parse(ip, &c->client_ip) == 0) {
-		if (!connlimit_acquire(d->connlimit, &c->client_ip,
-			conf->max_connections_per_ip)) {
+		if (!proxy_ip_acquire(
+			d, &c->client_ip, conf->max_connections_per_ip)) {
 			lmtp_refuse(d, fd, too_many,
 			    "max_connections_per_ip reached", ip);
 			fd = -1;

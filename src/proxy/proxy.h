@@ -9,11 +9,14 @@
 #ifndef DIRECTOR_PROXY_H
 #define DIRECTOR_PROXY_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include "stats.h"
 
@@ -21,6 +24,7 @@ struct conf;
 struct connlimit;
 struct event_base;
 struct ipaddr;
+struct listener_info;
 struct lmtp_conn;
 struct penalty;
 struct router;
@@ -42,6 +46,20 @@ struct proxy_env {
 	LIST_HEAD(, session) sessions; /* IMAP and POP3 (session.c) */
 	LIST_HEAD(, lmtp_conn) lmtp_conns; /* LMTP (lmtp_proxy.c) */
 	unsigned int connections; /* open client connections */
+	/* With worker threads (worker.h) the main thread's env and every
+	 * worker's share: the count of all open client connections (else
+	 * it points to own_connections) and the lock of the per-IP tables
+	 * connlimit and penalty (else NULL). */
+	atomic_uint *all_connections;
+	atomic_uint own_connections;
+	pthread_mutex_t *shared_lock;
+	/* set on the main thread's env when workers run: a session
+	 * listener's connection goes to one of them (proto: a struct
+	 * session_proto) */
+	void (*dispatch)(void *ctx, int fd, const struct sockaddr *peer,
+	    socklen_t peer_len, const struct listener_info *info,
+	    const void *proto);
+	void *dispatch_ctx;
 	struct stats stats; /* counters for the metrics endpoint */
 	uint64_t session_seq;
 	bool shutting_down;
@@ -51,6 +69,22 @@ struct proxy_env {
 	void *backend_failed_ctx;
 	char hostname[PROXY_HOSTNAME_MAX + 1]; /* for LMTP greetings */
 };
+
+/* Makes env ready for use on one thread (all_connections points to its
+ * own counter); the creator sets the rest. */
+void proxy_env_init(struct proxy_env *env);
+
+/* Counts one more open client connection (delta +1) or one less (-1);
+ * returns the count of all of them (every worker's too). */
+unsigned int proxy_connections_add(struct proxy_env *env, int delta);
+
+/* The per-IP tables, under the shared lock when there is one. */
+struct ipaddr;
+bool proxy_ip_acquire(
+    struct proxy_env *env, const struct ipaddr *ip, unsigned int max);
+void proxy_ip_release(struct proxy_env *env, const struct ipaddr *ip);
+uint64_t proxy_penalty_fail(
+    struct proxy_env *env, const struct ipaddr *ip, uint64_t now_ms);
 
 /* Writes a fresh session id (base64url text, NUL-terminated) to buf. */
 void proxy_session_id(struct proxy_env *env, char *buf, size_t size);

@@ -15,17 +15,26 @@
 #include <string.h>
 #include <time.h>
 
+#include "chan.h"
 #include "router.h"
 #include "userhash.h"
 #include "xmalloc.h"
 
 struct router {
-	struct engine *e;
+	struct engine *e; /* NULL in a worker */
 	struct router_hooks hooks;
 	const struct userhash_template *tmpl;
 	char *master_separator;
 	char *recipient_delimiter;
+	/* a worker's router: the main thread's, and the channels */
+	struct router *main;
+	struct chan *to_main, *to_me;
 };
+
+static enum engine_route_result router_remote_route(
+    struct router *r, struct router_client *c, uint32_t hash, const char *tag);
+static void router_remote_alive(struct router *r, struct router_client *c);
+static void router_remote_end(struct router *r, struct router_client *c);
 
 struct router *
 router_new(struct engine *e, const struct router_hooks *hooks,
@@ -53,6 +62,26 @@ router_free(struct router **rp)
 	free(r->master_separator);
 	free(r->recipient_delimiter);
 	free(r);
+}
+
+struct router *
+router_remote_new(struct router *main, struct chan *to_main, struct chan *to_me)
+{
+	struct router *r = xcalloc(1, sizeof(*r));
+
+	r->tmpl = main->tmpl;
+	r->master_separator = xstrdup(main->master_separator);
+	r->recipient_delimiter = xstrdup(main->recipient_delimiter);
+	r->main = main;
+	r->to_main = to_main;
+	r->to_me = to_me;
+	return r;
+}
+
+bool
+router_is_remote(const struct router *r)
+{
+	return r->main != NULL;
 }
 
 uint64_t
@@ -149,6 +178,8 @@ router_route(struct router *r, struct router_client *c, uint32_t user_hash,
 {
 	enum engine_route_result res;
 
+	if (r->main != NULL)
+		return router_remote_route(r, c, user_hash, tag);
 	c->es.owner = c;
 	res = engine_route(r->e, router_now_ms(), &c->es, user_hash, tag);
 	router_schedule(r);
@@ -164,6 +195,10 @@ router_backend(const struct router_client *c)
 void
 router_alive(struct router *r, struct router_client *c)
 {
+	if (r->main != NULL) {
+		router_remote_alive(r, c);
+		return;
+	}
 	engine_session_alive(r->e, router_now_ms(), &c->es);
 	router_schedule(r); /* the ring may have been told */
 }
@@ -171,8 +206,209 @@ router_alive(struct router *r, struct router_client *c)
 void
 router_end(struct router *r, struct router_client *c)
 {
+	if (r->main != NULL) {
+		router_remote_end(r, c);
+		return;
+	}
 	if (c->es.state == ENGINE_SESSION_IDLE)
 		return;
 	engine_session_end(r->e, router_now_ms(), &c->es);
 	router_schedule(r);
+}
+
+/*
+ * Worker routers.  One registration (struct router_remote) lives from the
+ * worker's route to the main thread's answer to its end: the worker
+ * creates it and frees it when ENDED comes back, after which no message
+ * about it is on its way in either direction (each channel keeps the
+ * order of its messages).  The main thread touches only rc, the worker
+ * only c; messages carry what each side needs.
+ */
+struct router_remote {
+	struct router_client rc; /* the main thread's: the engine's view */
+	struct router_client *c; /* the worker's; NULL once it ended */
+	struct router *wr; /* the worker's router */
+	uint32_t hash;
+	char *tag;
+};
+
+enum router_msg_type {
+	ROUTER_MSG_ROUTE, /* to main */
+	ROUTER_MSG_ALIVE,
+	ROUTER_MSG_END,
+	ROUTER_MSG_ROUTED, /* to the worker */
+	ROUTER_MSG_FAILED,
+	ROUTER_MSG_KICK,
+	ROUTER_MSG_ENDED,
+};
+
+struct router_msg {
+	struct chan_msg m;
+	enum router_msg_type type;
+	struct router_remote *rr;
+	struct ipaddr backend; /* ROUTED */
+	bool waited; /* ROUTED */
+	char *why; /* FAILED */
+};
+
+static void router_remote_on_main(struct chan_msg *m);
+static void router_remote_on_worker(struct chan_msg *m);
+
+static void
+router_remote_post(struct router_remote *rr, enum router_msg_type type,
+    const struct ipaddr *backend, bool waited, const char *why)
+{
+	struct router_msg *msg = xcalloc(1, sizeof(*msg));
+	bool to_main = type <= ROUTER_MSG_END;
+
+	msg->type = type;
+	msg->rr = rr;
+	if (backend != NULL)
+		msg->backend = *backend;
+	msg->waited = waited;
+	msg->why = why != NULL ? xstrdup(why) : NULL;
+	chan_post(to_main ? rr->wr->to_main : rr->wr->to_me, &msg->m,
+	    to_main ? router_remote_on_main : router_remote_on_worker);
+}
+
+/* The engine's answers for a worker's session, on the main thread. */
+static void
+router_remote_routed(struct router_client *rc)
+{
+	struct router_remote *rr = (struct router_remote *)rc;
+
+	router_remote_post(rr, ROUTER_MSG_ROUTED, &rc->es.backend, true, NULL);
+}
+
+static void
+router_remote_failed(struct router_client *rc, const char *why)
+{
+	router_remote_post(
+	    (struct router_remote *)rc, ROUTER_MSG_FAILED, NULL, false, why);
+}
+
+static void
+router_remote_kick(struct router_client *rc)
+{
+	router_remote_post(
+	    (struct router_remote *)rc, ROUTER_MSG_KICK, NULL, false, NULL);
+}
+
+static const struct router_client_ops router_remote_ops = {
+    .routed = router_remote_routed,
+    .failed = router_remote_failed,
+    .kick = router_remote_kick,
+};
+
+static void
+router_remote_on_main(struct chan_msg *m)
+{
+	struct router_msg *msg = (struct router_msg *)m;
+	struct router_remote *rr = msg->rr;
+	struct router *main = rr->wr->main;
+
+	switch (msg->type) {
+	case ROUTER_MSG_ROUTE:
+		rr->rc.ops = &router_remote_ops;
+		switch (router_route(main, &rr->rc, rr->hash, rr->tag)) {
+		case ENGINE_ROUTE_OK:
+			router_remote_post(rr, ROUTER_MSG_ROUTED,
+			    &rr->rc.es.backend, false, NULL);
+			break;
+		case ENGINE_ROUTE_FAIL:
+			router_remote_post(rr, ROUTER_MSG_FAILED, NULL, false,
+			    "no usable backend");
+			break;
+		case ENGINE_ROUTE_WAIT:
+			break; /* an effect answers */
+		}
+		break;
+	case ROUTER_MSG_ALIVE:
+		if (rr->rc.es.state != ENGINE_SESSION_IDLE)
+			router_alive(main, &rr->rc);
+		break;
+	case ROUTER_MSG_END:
+		router_end(main, &rr->rc);
+		router_remote_post(rr, ROUTER_MSG_ENDED, NULL, false, NULL);
+		break;
+	default:
+		break;
+	}
+	free(msg->why);
+	free(msg);
+}
+
+static void
+router_remote_on_worker(struct chan_msg *m)
+{
+	struct router_msg *msg = (struct router_msg *)m;
+	struct router_remote *rr = msg->rr;
+	struct router_client *c = rr->c;
+
+	switch (msg->type) {
+	case ROUTER_MSG_ROUTED:
+		if (c == NULL)
+			break;
+		c->es.backend = msg->backend;
+		c->es.state = ENGINE_SESSION_ROUTED;
+		c->waited = msg->waited;
+		c->ops->routed(c);
+		break;
+	case ROUTER_MSG_FAILED:
+		if (c != NULL)
+			c->ops->failed(c, msg->why != NULL ? msg->why : "");
+		break;
+	case ROUTER_MSG_KICK:
+		if (c != NULL)
+			c->ops->kick(c);
+		break;
+	case ROUTER_MSG_ENDED:
+		free(rr->tag);
+		free(rr);
+		break;
+	default:
+		break;
+	}
+	free(msg->why);
+	free(msg);
+}
+
+static enum engine_route_result
+router_remote_route(
+    struct router *r, struct router_client *c, uint32_t hash, const char *tag)
+{
+	struct router_remote *rr = xcalloc(1, sizeof(*rr));
+
+	rr->c = c;
+	rr->wr = r;
+	rr->hash = hash;
+	rr->tag = xstrdup(tag != NULL ? tag : "");
+	c->remote = rr;
+	c->es.owner = c;
+	c->es.state = ENGINE_SESSION_WAITING;
+	c->waited = false;
+	router_remote_post(rr, ROUTER_MSG_ROUTE, NULL, false, NULL);
+	return ENGINE_ROUTE_WAIT;
+}
+
+static void
+router_remote_alive(struct router *r, struct router_client *c)
+{
+	if (c->remote == NULL)
+		return;
+	c->es.state = ENGINE_SESSION_ALIVE;
+	router_remote_post(c->remote, ROUTER_MSG_ALIVE, NULL, false, NULL);
+}
+
+static void
+router_remote_end(struct router *r, struct router_client *c)
+{
+	struct router_remote *rr = c->remote;
+
+	if (rr == NULL)
+		return;
+	rr->c = NULL;
+	c->remote = NULL;
+	c->es.state = ENGINE_SESSION_IDLE;
+	router_remote_post(rr, ROUTER_MSG_END, NULL, false, NULL);
 }

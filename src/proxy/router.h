@@ -38,10 +38,17 @@ struct router_client_ops {
 	void (*kick)(struct router_client *c);
 };
 
+struct router_remote;
+
 /* Embed it in the session object; zero it and set ops once. */
 struct router_client {
 	struct engine_session es;
 	const struct router_client_ops *ops;
+	/* a worker's session: its registration with the main thread's
+	 * router (router_remote_new()), and whether its route waited for a
+	 * move or the ring (set before ops->routed) */
+	struct router_remote *remote;
+	bool waited;
 };
 
 /* What the daemon does for the effects that are not a session's. */
@@ -67,6 +74,20 @@ struct router *router_new(struct engine *e, const struct router_hooks *hooks,
     const struct userhash_template *tmpl, const char *master_separator,
     const char *recipient_delimiter);
 void router_free(struct router **r);
+
+struct chan;
+/*
+ * A worker thread's router.  Routing, alive and end are posted on to_main
+ * and run there on main (the main thread's router, the one engine); the
+ * answers (routed, failed, kick) come back on to_me and call the client's
+ * ops on the worker's loop.  router_route() then always returns
+ * ENGINE_ROUTE_WAIT.  The hash functions run in the worker (the template
+ * is read-only).  Free it after the worker's sessions have ended.
+ */
+struct router *router_remote_new(
+    struct router *main, struct chan *to_main, struct chan *to_me);
+/* Whether r is a worker's router. */
+bool router_is_remote(const struct router *r);
 /* The engine's clock: unix time in ms. */
 uint64_t router_now_ms(void);
 

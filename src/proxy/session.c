@@ -338,8 +338,8 @@ session_start_client(struct session *s)
 	int fd = s->fd;
 
 	if (ipaddr_parse(s->info.client_ip, &s->client_ip) == 0) {
-		if (!connlimit_acquire(s->d->connlimit, &s->client_ip,
-			conf->max_connections_per_ip)) {
+		if (!proxy_ip_acquire(
+			s->d, &s->client_ip, conf->max_connections_per_ip)) {
 			session_refuse(s, fd, s->proto->line_too_many,
 			    "max_connections_per_ip reached");
 			return;
@@ -458,7 +458,7 @@ bad:
 
 /* -- accept and free ----------------------------------------------------- */
 
-static void
+void
 session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
     const struct listener_info *info, const struct session_proto *proto,
     struct proxy_env *d)
@@ -467,8 +467,13 @@ session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	socklen_t local_len = sizeof(local);
 	struct session *s;
 	struct timeval tv;
+	unsigned int all;
 
-	(void)peer_len;
+	if (d->dispatch != NULL) {
+		/* a worker thread takes it (worker.h) */
+		d->dispatch(d->dispatch_ctx, fd, peer, peer_len, info, proto);
+		return;
+	}
 	session_nodelay(fd);
 	s = xcalloc(1, sizeof(*s));
 	s->d = d;
@@ -486,7 +491,7 @@ session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 		sockaddr_text((struct sockaddr *)&local, s->info.local_ip,
 		    sizeof(s->info.local_ip), &s->info.local_port);
 	LIST_INSERT_HEAD(&d->sessions, s, link);
-	d->connections++;
+	all = proxy_connections_add(d, 1);
 
 	if (s->timer == NULL) {
 		session_refuse(s, fd, proto->line_too_many, "out of memory");
@@ -496,7 +501,7 @@ session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 		session_refuse(s, fd, proto->line_shutdown, "shutting down");
 		return;
 	}
-	if (d->connections > d->conf->max_connections) {
+	if (all > d->conf->max_connections) {
 		session_refuse(
 		    s, fd, proto->line_too_many, "max_connections reached");
 		return;
@@ -554,9 +559,9 @@ session_free(struct session *s)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->ip_counted)
-		connlimit_release(d->connlimit, &s->client_ip);
+		proxy_ip_release(d, &s->client_ip);
 	LIST_REMOVE(s, link);
-	d->connections--;
+	(void)proxy_connections_add(d, -1);
 	free(s);
 }
 

@@ -25,6 +25,14 @@ extern const struct listener_handler session_handler_imap;
 extern const struct listener_handler session_handler_pop3;
 extern const struct listener_handler session_handler_sieve;
 
+/* Starts a session of proto on the accepted socket fd, in d (or hands it
+ * to d->dispatch, a worker thread, which calls this with its own env). */
+struct listener_info;
+struct session_proto;
+void session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
+    const struct listener_info *info, const struct session_proto *proto,
+    struct proxy_env *d);
+
 /* Closes every session, pre-login ones included, telling pre-login
  * clients that the server is shutting down. */
 void session_close_all(struct proxy_env *d);

@@ -159,7 +159,7 @@ session_login_rejected(struct session *s)
 	/* the client's address is known once it is counted */
 	if (s->ip_counted)
 		delay =
-		    penalty_fail(s->d->penalty, &s->client_ip, router_now_ms());
+		    proxy_penalty_fail(s->d, &s->client_ip, router_now_ms());
 	/* an OAuth error challenge goes to the client with the reply */
 	s->proto->client_relay_challenge(s->pc, s->pb);
 	session_count_login(s, STATS_AUTH_FAILED);

@@ -16,6 +16,8 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -32,10 +34,48 @@
 /* One read of a plain socket facing TLS: four full TLS records. */
 #define SPLICE_LARGE_READ (64 * 1024)
 
-static TAILQ_HEAD(, splice) splice_held = TAILQ_HEAD_INITIALIZER(splice_held);
-static size_t splice_nheld;
-static splice_gate_fn *splice_gate;
-static void *splice_gate_ctx;
+/* Each thread (the main one, every worker) has its own splices. */
+static _Thread_local TAILQ_HEAD(, splice) splice_held; /* splice_held_init */
+static _Thread_local size_t splice_nheld;
+static _Thread_local splice_gate_fn *splice_gate;
+static _Thread_local void *splice_gate_ctx;
+/* held splices of all threads, and the gate the main thread publishes
+ * for the workers */
+static atomic_size_t splice_nheld_all;
+static atomic_bool splice_pub_open = true;
+static _Atomic uint64_t splice_pub_at_ms, splice_pub_max_age_ms;
+
+void
+splice_gate_publish(bool open, uint64_t now_ms, uint64_t max_age_ms)
+{
+	atomic_store(&splice_pub_at_ms, now_ms);
+	atomic_store(&splice_pub_max_age_ms, max_age_ms);
+	atomic_store(&splice_pub_open, open);
+}
+
+bool
+splice_gate_published(void *ctx)
+{
+	struct timespec ts;
+	uint64_t now, at, age;
+
+	if (!atomic_load(&splice_pub_open))
+		return false;
+	age = atomic_load(&splice_pub_max_age_ms);
+	if (age == 0)
+		return true;
+	/* the main thread looked too long ago: a stop we resume from */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	at = atomic_load(&splice_pub_at_ms);
+	return now <= at || now - at <= age;
+}
+
+size_t
+splice_held_count_all(void)
+{
+	return atomic_load(&splice_nheld_all);
+}
 
 void
 splice_set_gate(splice_gate_fn *gate, void *ctx)
@@ -57,6 +97,7 @@ splice_unhold(struct splice *sp)
 		return;
 	TAILQ_REMOVE(&splice_held, sp, held_link);
 	splice_nheld--;
+	atomic_fetch_sub(&splice_nheld_all, 1);
 	sp->held = false;
 }
 
@@ -87,9 +128,12 @@ splice_hold(struct splice *sp)
 {
 	if (sp->held)
 		return;
+	if (splice_held.tqh_last == NULL) /* a thread's first */
+		TAILQ_INIT(&splice_held);
 	sp->held = true;
 	TAILQ_INSERT_TAIL(&splice_held, sp, held_link);
 	splice_nheld++;
+	atomic_fetch_add(&splice_nheld_all, 1);
 }
 
 void
@@ -380,6 +424,8 @@ splice_release_held(void)
 	struct splice *sp;
 	int i;
 
+	if (splice_held.tqh_last == NULL)
+		return; /* never held one */
 	while ((sp = TAILQ_FIRST(&splice_held)) != NULL) {
 		splice_unhold(sp);
 		if (sp->zc) {

@@ -61,10 +61,10 @@ void splice_stop(struct splice *sp, enum splice_end why);
 
 const char *splice_end_name(enum splice_end why);
 
-/* Whether splices that start from now on may use zero-copy mode, and
- * how many pipes (two descriptors each) they may hold at once; a
- * direction that finds none copies through user space.  Default: on,
- * 256. */
+/* Whether splices of this thread that start from now on may use
+ * zero-copy mode, and how many pipes (two descriptors each) they may hold
+ * at once; a direction that finds none copies through user space.
+ * Default: on, 256. */
 void splice_configure(bool zero_copy, unsigned int pipes_max);
 /* Pipes holding bytes in flight now. */
 unsigned int splice_pipes_in_use(void);
@@ -81,5 +81,13 @@ typedef bool splice_gate_fn(void *ctx);
 void splice_set_gate(splice_gate_fn *gate, void *ctx);
 size_t splice_held_count(void);
 void splice_release_held(void);
+/* The splices, the gate and the pipes are the calling thread's: a worker
+ * thread sets splice_gate_published as its gate, which says what the
+ * main thread last published with splice_gate_publish(): open, and not
+ * older than max_age_ms (0: no limit) by the clock.  Held splices of
+ * every thread: */
+void splice_gate_publish(bool open, uint64_t now_ms, uint64_t max_age_ms);
+bool splice_gate_published(void *ctx);
+size_t splice_held_count_all(void);
 
 #endif

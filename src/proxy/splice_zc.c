@@ -51,11 +51,11 @@ splice_now_ms(void)
 }
 
 /* The pipe pool: empty pipes kept for reuse, and how many exist. */
-static int splice_pool[SPLICE_PIPES_IDLE][2];
-static unsigned int splice_pool_len;
-static unsigned int splice_pipes_open;
-static unsigned int splice_pipes_max = 256;
-static bool splice_zc_on = true;
+static _Thread_local int splice_pool[SPLICE_PIPES_IDLE][2];
+static _Thread_local unsigned int splice_pool_len;
+static _Thread_local unsigned int splice_pipes_open;
+static _Thread_local unsigned int splice_pipes_max = 256;
+static _Thread_local bool splice_zc_on = true;
 
 void
 splice_configure(bool zero_copy, unsigned int pipes_max)

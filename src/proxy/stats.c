@@ -69,6 +69,38 @@ stats_login(struct stats *st, enum stats_proto proto,
 }
 
 void
+stats_merge(struct stats *dst, const struct stats *src)
+{
+	struct stats_backend *b;
+	bool found;
+	size_t i, k, p, r;
+
+	for (p = 0; p < STATS_PROTO_COUNT; p++)
+		for (r = 0; r < STATS_RESULT_COUNT; r++)
+			dst->logins[p][r] += src->logins[p][r];
+	dst->delayed += src->delayed;
+	for (i = 0; i < STATS_DELIVERY_COUNT; i++)
+		dst->deliveries[i] += src->deliveries[i];
+	for (k = 0; k < src->nbackends; k++) {
+		i = stats_find(dst, &src->backends[k].ip, &found);
+		if (!found) {
+			dst->backends = xreallocarray(dst->backends,
+			    dst->nbackends + 1, sizeof(*dst->backends));
+			memmove(&dst->backends[i + 1], &dst->backends[i],
+			    (dst->nbackends - i) * sizeof(*dst->backends));
+			b = &dst->backends[i];
+			memset(b, 0, sizeof(*b));
+			b->ip = src->backends[k].ip;
+			dst->nbackends++;
+		}
+		for (p = 0; p < STATS_PROTO_COUNT; p++)
+			for (r = 0; r < STATS_RESULT_COUNT; r++)
+				dst->backends[i].logins[p][r] +=
+				    src->backends[k].logins[p][r];
+	}
+}
+
+void
 stats_delivery(struct stats *st, const char *code)
 {
 	if (code[0] == '2')

@@ -62,6 +62,8 @@ void stats_delivery(struct stats *st, const char *code);
 /* The counters of a backend, or NULL (no login reached it yet). */
 const struct stats_backend *stats_backend(
     const struct stats *st, const struct ipaddr *ip);
+/* Adds the counters of src to dst. */
+void stats_merge(struct stats *dst, const struct stats *src);
 /* Frees the per-backend counters. */
 void stats_free(struct stats *st);
 

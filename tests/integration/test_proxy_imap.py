@@ -320,7 +320,7 @@ def test_big_append_fetch_and_slow_reader(proxy_director, zero_copy):
 def test_zero_copy_out_of_pipes(proxy_director):
     """With one pipe for all splices, two transfers at once: the one that
     finds no pipe copies through user space, both arrive intact."""
-    d = proxy_director(settings={"zero_copy_pipes": "1"})
+    d = proxy_director(settings={"zero_copy_pipes": "1", "workers": "1"})
     size = 8 * 1024 * 1024
     msg = _big_message(size)
     digest = hashlib.sha256(msg).hexdigest()

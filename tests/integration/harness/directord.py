@@ -176,6 +176,10 @@ class Directord(procutil.LogFollower):
             # the routing (tests/integration/test_health.py covers them)
             "health_check": "no",
         }
+        # DIRECTOR_TEST_WORKERS=N runs every director with N worker
+        # threads (run_tests.py runs the session tests that way too)
+        if os.environ.get("DIRECTOR_TEST_WORKERS"):
+            top["workers"] = os.environ["DIRECTOR_TEST_WORKERS"]
         top.update(self.settings if settings is None else settings)
         lines = ["# directord %s on %s (written by the test harness)" %
                  (self.name, self.ip)]
