@@ -4,7 +4,9 @@
 Unit tests are the cmocka binaries in BUILD/tests/ (built with ASan and
 UBSan by `make check`); the simulator BUILD/tests/sim runs its self-test
 and a fixed range of seeds, one entry each; integration tests are
-tests/integration/ under pytest.  The last line printed is
+tests/integration/ under pytest, and the session tests of WORKER_TESTS
+once more with two worker threads in every director.  The last line
+printed is
 `N passed, N failed`; the exit status is non-zero if anything failed or
 if no test ran at all.
 """
@@ -92,17 +94,32 @@ def run_sim(build):
     return passed, failed
 
 
-def run_integration(build, extra):
+# The tests of sessions, run a second time with worker threads
+# (`workers = 2` in every director they start).
+WORKER_TESTS = ["test_proxy_imap.py", "test_proxy_pop3.py",
+                "test_proxy_tls.py", "test_proxy_hostile.py",
+                "test_proxy_routing.py", "test_sieve.py", "test_oauth.py",
+                "test_move_fences.py", "test_failed_logins.py",
+                "test_metrics.py", "test_backend_proxy.py",
+                "test_login_deadline.py", "test_admin.py"]
+
+
+def run_integration(build, extra, workers=None):
     tests = os.path.join(ROOT, "tests", "integration")
     if not glob.glob(os.path.join(tests, "test_*.py")):
         return 0, 0
     env = dict(os.environ)
     env["DIRECTOR_BUILD"] = os.path.join(ROOT, build)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    if workers is not None:
+        env["DIRECTOR_TEST_WORKERS"] = str(workers)
+        tests = [os.path.join(tests, t) for t in WORKER_TESTS]
+    else:
+        tests = [tests]
     with tempfile.TemporaryDirectory() as tmp:
         xml = os.path.join(tmp, "junit.xml")
         cmd = ["/usr/bin/python3", "-m", "pytest", "-q", "-rfE",
-               "-p", "no:cacheprovider", f"--junitxml={xml}", tests] + extra
+               "-p", "no:cacheprovider", f"--junitxml={xml}"] + tests + extra
         proc = subprocess.run(cmd, cwd=ROOT, env=env)
         if not os.path.exists(xml):
             return 0, 1
@@ -129,6 +146,9 @@ def main():
     ip = ifail = 0
     if not args.unit_only:
         ip, ifail = run_integration(args.build, args.pytest_args)
+        if not args.pytest_args:
+            wp, wf = run_integration(args.build, [], workers=2)
+            ip, ifail = ip + wp, ifail + wf
     passed, failed = up + sp + ip, uf + sf + ifail
     print(f"unit: {up} passed, {uf} failed; sim: {sp} passed, {sf} failed; "
           f"integration: {ip} passed, {ifail} failed")

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <syslog.h>
 #include <time.h>
@@ -20,7 +21,8 @@
 #define LOG_LINE_MAX 4096
 
 static int log_to_stderr = 1;
-static enum log_level log_cur_level = LOG_LEVEL_INFO;
+/* read by every thread (worker.h), set by the main one */
+static _Atomic int log_cur_level = LOG_LEVEL_INFO;
 static const char *log_ident = "director";
 
 static const char *const log_level_names[] = {
@@ -44,13 +46,13 @@ log_init(const char *ident, int to_stderr)
 void
 log_set_level(enum log_level level)
 {
-	log_cur_level = level;
+	atomic_store(&log_cur_level, (int)level);
 }
 
 enum log_level
 log_get_level(void)
 {
-	return log_cur_level;
+	return (enum log_level)atomic_load(&log_cur_level);
 }
 
 int
@@ -85,7 +87,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	int saved_errno = errno;
 	int n, m;
 
-	if (level > log_cur_level)
+	if ((int)level > atomic_load(&log_cur_level))
 		return;
 	if (!log_to_stderr) {
 		vsnprintf(line, sizeof(line), fmt, ap);

@@ -122,8 +122,8 @@ worker_on_call(struct chan_msg *m)
 
 /* Runs fn on worker w and waits for it. */
 static void
-worker_call(struct worker *w, void (*fn)(struct proxy_env *env, void *arg),
-    void *arg)
+worker_call(
+    struct worker *w, void (*fn)(struct proxy_env *env, void *arg), void *arg)
 {
 	struct workers *ws = w->ws;
 	struct worker_call *c = xcalloc(1, sizeof(*c));
@@ -142,8 +142,8 @@ worker_call(struct worker *w, void (*fn)(struct proxy_env *env, void *arg),
 }
 
 void
-workers_run_each(struct workers *ws,
-    void (*fn)(struct proxy_env *env, void *arg), void *arg)
+workers_run_each(
+    struct workers *ws, void (*fn)(struct proxy_env *env, void *arg), void *arg)
 {
 	unsigned int i;
 

@@ -39,9 +39,8 @@ struct workers *workers_start(
 /* Runs fn(env, arg) on each worker's thread in turn, with that worker's
  * proxy_env, and returns when the last one has run: the caller's data is
  * touched by one thread at a time. */
-void workers_run_each(
-    struct workers *ws, void (*fn)(struct proxy_env *env, void *arg),
-    void *arg);
+void workers_run_each(struct workers *ws,
+    void (*fn)(struct proxy_env *env, void *arg), void *arg);
 
 /* A reloaded configuration: every worker uses conf from now on (the old
  * one may be freed when this returns). */

@@ -465,6 +465,30 @@ test_zero_copy(void **state)
 }
 
 static void
+test_workers(void **state)
+{
+	struct conf *conf = parse(MIN_LISTENER);
+
+	assert_string_equal(conf->workers, "1");
+	assert_int_equal(conf->worker_count, 1);
+	conf_free(&conf);
+	conf = parse("workers = 3\n" MIN_LISTENER);
+	assert_int_equal(conf->worker_count, 3);
+	conf_free(&conf);
+	conf = parse("workers = auto\n" MIN_LISTENER);
+	assert_true(
+	    conf->worker_count >= 1 && conf->worker_count <= CONF_WORKERS_MAX);
+	assert_int_equal(conf->worker_count,
+	    MIN_OF(
+		(unsigned int)sysconf(_SC_NPROCESSORS_ONLN), CONF_WORKERS_MAX));
+	conf_free(&conf);
+	expect_error("workers = 0\n" MIN_LISTENER,
+	    "t.conf:1: workers: '0' is not auto or a number from 1 to 64");
+	expect_error("log_level = info\nworkers = many\n" MIN_LISTENER,
+	    "t.conf:2: workers: 'many' is not auto");
+}
+
+static void
 test_syntax_errors(void **state)
 {
 	expect_error("log_level = info\nno_such = 1\n" MIN_LISTENER,
@@ -1114,6 +1138,7 @@ main(void)
 	    cmocka_unit_test(test_bool_and_port_values),
 	    cmocka_unit_test(test_auth_mechanisms),
 	    cmocka_unit_test(test_zero_copy),
+	    cmocka_unit_test(test_workers),
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_value_errors),
