@@ -7,7 +7,7 @@
  * consumed; body bytes are never buffered: a body call returns a slice of
  * the input, or a static string for what normalisation adds or a previous
  * call held back (at most ".\r" of a possible end marker, kept as state);
- * delivery replies leave in RCPT order.
+ * delivery replies leave in RCPT order, and none before the end marker.
  */
 #include "compat.h"
 
@@ -550,6 +550,26 @@ lmtp_server_body_scan(struct lmtp_server *s, const char *p, size_t len,
 	return false;
 }
 
+/* Sends the delivery replies known, in RCPT order, up to the first one
+ * still missing; ends the transaction once all of them are out. */
+static void
+lmtp_server_replies_send(struct lmtp_server *s)
+{
+	struct lmtp_rcpt *r;
+
+	while (s->next_reply < s->nrcpts) {
+		r = &s->rcpts[s->next_reply];
+		if (r->accepted) {
+			if (r->reply == NULL)
+				return;
+			lmtp_server_reply(s, r->reply);
+		}
+		s->next_reply++;
+	}
+	lmtp_server_reset(s);
+	s->state = LMTP_SERVER_CMD;
+}
+
 /* The end marker was read. */
 static enum lmtp_server_event
 lmtp_server_body_end(struct lmtp_server *s)
@@ -559,6 +579,8 @@ lmtp_server_body_end(struct lmtp_server *s)
 	if (!s->too_big) {
 		s->state = LMTP_SERVER_REPLIES;
 		s->next_reply = 0;
+		/* replies given while the body arrived go out now */
+		lmtp_server_replies_send(s);
 		return LMTP_SERVER_EV_DATA_END;
 	}
 	for (i = 0; i < s->nrcpts; i++) {
@@ -759,7 +781,10 @@ lmtp_server_data_reply(
 	struct lmtp_rcpt *r;
 	int code;
 
-	if (s->state != LMTP_SERVER_REPLIES || rcpt_index >= s->nrcpts)
+	if ((s->state != LMTP_SERVER_DATA_WAIT &&
+		s->state != LMTP_SERVER_BODY &&
+		s->state != LMTP_SERVER_REPLIES) ||
+	    rcpt_index >= s->nrcpts)
 		return -1;
 	r = &s->rcpts[rcpt_index];
 	if (!r->accepted || r->reply != NULL)
@@ -768,16 +793,9 @@ lmtp_server_data_reply(
 	if (code >= 300 && code < 400)
 		(void)strlcpy(line, "451 4.3.0 Invalid reply", sizeof(line));
 	r->reply = xstrdup(line);
-	while (s->next_reply < s->nrcpts) {
-		r = &s->rcpts[s->next_reply];
-		if (r->accepted) {
-			if (r->reply == NULL)
-				return 0;
-			lmtp_server_reply(s, r->reply);
-		}
-		s->next_reply++;
-	}
-	lmtp_server_reset(s);
-	s->state = LMTP_SERVER_CMD;
+	/* before the end marker a reply is only kept: the client reads
+	 * nothing until its body is complete */
+	if (s->state == LMTP_SERVER_REPLIES)
+		lmtp_server_replies_send(s);
 	return 0;
 }
