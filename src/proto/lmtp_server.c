@@ -447,7 +447,8 @@ lmtp_server_body_eol(struct lmtp_server *s, size_t used, size_t *used_r,
  * wire form (*piece_r, *plen_r; may be empty).  Returns true when the end
  * marker was consumed.  A piece is either p[0..k) or a static string;
  * bytes whose meaning depends on input not yet seen are consumed into
- * the state only when nothing precedes them in this call.
+ * the state only when nothing precedes them in this call.  A line that
+ * starts with a dot starts a piece.
  */
 static bool
 lmtp_server_body_scan(struct lmtp_server *s, const char *p, size_t len,
@@ -486,17 +487,19 @@ lmtp_server_body_scan(struct lmtp_server *s, const char *p, size_t len,
 		break;
 	}
 	while (i < len) {
-		char c = p[i];
+		const char *lf, *cr;
+		size_t j;
 
-		if (s->body == LMTP_BODY_BOL && c == '.') {
+		if (s->body == LMTP_BODY_BOL && p[i] == '.') {
+			/* a line that starts with a dot starts a piece */
+			if (i > 0)
+				break;
 			if (i + 1 < len && p[i + 1] != '\r' &&
 			    p[i + 1] != '\n') {
 				i++;
 				s->body = LMTP_BODY_MID;
 				continue;
 			}
-			if (i > 0)
-				break;
 			if (i + 1 >= len) {
 				s->body = LMTP_BODY_DOT;
 				*used_r = 1;
@@ -514,7 +517,21 @@ lmtp_server_body_scan(struct lmtp_server *s, const char *p, size_t len,
 			*used_r = p[i + 2] == '\n' ? 3 : 2;
 			return true;
 		}
-		if (c == '\r') {
+		/* the plain bytes up to the next CR or LF, found by
+		 * memchr(3) rather than byte by byte */
+		lf = memchr(p + i, '\n', len - i);
+		j = lf != NULL ? (size_t)(lf - p) : len;
+		cr = memchr(p + i, '\r', j - i);
+		if (cr != NULL)
+			j = (size_t)(cr - p);
+		if (j > i) {
+			counted += j - i;
+			s->body = LMTP_BODY_MID;
+			i = j;
+			if (i == len)
+				break;
+		}
+		if (p[i] == '\r') {
 			if (i + 1 < len && p[i + 1] == '\n') {
 				i += 2;
 				counted += 2;
@@ -532,16 +549,10 @@ lmtp_server_body_scan(struct lmtp_server *s, const char *p, size_t len,
 			return lmtp_server_body_eol(
 			    s, 1, used_r, piece_r, plen_r);
 		}
-		if (c == '\n') {
-			if (i > 0)
-				break;
-			/* bare LF: a line end */
-			return lmtp_server_body_eol(
-			    s, 1, used_r, piece_r, plen_r);
-		}
-		i++;
-		counted++;
-		s->body = LMTP_BODY_MID;
+		/* bare LF: a line end */
+		if (i > 0)
+			break;
+		return lmtp_server_body_eol(s, 1, used_r, piece_r, plen_r);
 	}
 	*used_r = i;
 	*piece_r = p;

@@ -43,7 +43,9 @@
  *   LF and a bare CR (not followed by LF) are both line ends and become
  *   CRLF; the end marker is "." alone on a line however that line ends.
  *   So every backend reads the forwarded body exactly as we did (no SMTP
- *   smuggling through ambiguous line ends).  The SIZE check counts the
+ *   smuggling through ambiguous line ends).  A line that starts with a
+ *   dot always starts a chunk, so the shell can take the stuffing dot out
+ *   (for BDAT) without searching the chunk.  The SIZE check counts the
  *   body without stuffed dots; once it is exceeded no more chunks are
  *   handed out (the shell's spool holds a prefix it drops at DATA_ABORT).
  * - A transaction ends after its last delivery reply, DATA_ABORT, a

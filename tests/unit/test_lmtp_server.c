@@ -141,6 +141,8 @@ drive(const struct lmtp_server_settings *set, const char *in, size_t len,
 		case LMTP_SERVER_EV_DATA_CHUNK:
 			assert_non_null(cp);
 			assert_true(clen > 0 && blen + clen < sizeof(body));
+			/* a line that starts with a dot starts a chunk */
+			assert_null(memmem(cp, clen, "\n.", 2));
 			memcpy(body + blen, cp, clen);
 			blen += clen;
 			break;
