@@ -1,9 +1,9 @@
 /*
- * lmtp_int.h - what the LMTP proxy's files share (lmtp_proxy.c: the
- * client connection and its transactions; lmtp_link.c: the backend
- * connections and the recipients routed to them; lmtp_spool.c: the
- * message bodies and their global budget).  Not for use outside the LMTP
- * proxy.
+ * lmtp_int.h - what the LMTP proxy's files share (lmtp_client.c: the
+ * client connection; lmtp_proxy.c: what the client says and its
+ * transactions; lmtp_link.c: the backend connections and the recipients
+ * routed to them; lmtp_spool.c: the message bodies and their global
+ * budget).  Not for use outside the LMTP proxy.
  *
  * Ownership: a struct lmtp_conn owns its recipients (rcpts[], each with
  * its own struct lmtp_route while the engine knows it) and its links.
@@ -103,15 +103,30 @@ struct lmtp_conn {
 	struct timeval tx_started;
 };
 
-/* lmtp_proxy.c */
+/* lmtp_client.c */
 void lmtp_log(const struct lmtp_conn *c, enum log_level level, const char *fmt,
     ...) ATTR_PRINTF(3, 4);
 /* Moves the server module's replies to the client. */
 void lmtp_client_flush(struct lmtp_conn *c);
-/* Runs the server module over the client's input. */
+/* Sets the client's callbacks and reading (again after STARTTLS). */
+void lmtp_client_setcb(struct lmtp_conn *c);
+/* Closes c once its output is written (at once if there is none: then
+ * c is freed). */
+void lmtp_close_after_flush(struct lmtp_conn *c);
+/* Frees c: its transaction, links, spool and connection. */
+void lmtp_conn_free(struct lmtp_conn *c);
+
+/* lmtp_proxy.c */
+/* Runs the server module over the client's input.  May free c. */
 void lmtp_process(struct lmtp_conn *c);
 /* All DATA replies given: log and let the client go on. */
 void lmtp_tx_maybe_done(struct lmtp_conn *c);
+/* Ends the transaction: its recipients, backend connections and spool. */
+void lmtp_tx_end(struct lmtp_conn *c);
+/* Frees the links of c, but keeps those idle again when keep_idle. */
+void lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle);
+/* The timer of c's lmtp_transaction_timeout (for c->deadline_ev). */
+struct event *lmtp_deadline_new(struct lmtp_conn *c);
 
 /* lmtp_spool.c */
 enum lmtp_spool_result {

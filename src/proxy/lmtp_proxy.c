@@ -1,5 +1,6 @@
 /*
- * lmtp_proxy.c - the LMTP proxy shell (see lmtp_proxy.h).
+ * lmtp_proxy.c - the LMTP proxy shell (see lmtp_proxy.h): what a client
+ * says, and its transactions (its connection is in lmtp_client.c).
  *
  * One struct lmtp_conn per client connection; per transaction, one
  * struct lmtp_link per distinct backend.  RCPTs are handled one at a
@@ -14,64 +15,25 @@
  */
 #include "compat.h"
 
-#include <sys/socket.h>
 #include <sys/time.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "bevio.h"
-#include "buf.h"
-#include "connlimit.h"
-#include "hosts.h"
-#include "lmtp_backend.h"
 #include "lmtp_proxy.h"
 #include "lmtp_int.h"
 #include "lmtp_server.h"
-#include "log.h"
 #include "proxy.h"
-#include "router.h"
-#include "session.h"
-#include "sockaddr.h"
 #include "tls.h"
 #include "xmalloc.h"
 
-static void lmtp_on_resume(evutil_socket_t fd, short what, void *arg);
-
-void
-lmtp_log(const struct lmtp_conn *c, enum log_level level, const char *fmt, ...)
-{
-	char msg[3072];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_msg(level, "lmtp(%s): %s", c->info.session_id, msg);
-}
-
-void
-lmtp_client_flush(struct lmtp_conn *c)
-{
-	struct buf *out = lmtp_server_output(c->srv);
-
-	if (out->len > 0 && c->client != NULL) {
-		bevio_write(c->client, out->data, out->len);
-		buf_consume(out, out->len);
-	}
-}
-
 /* -- transactions ------------------------------------------------------- */
 
-/* Frees the links of c, but keeps those idle again when keep_idle. */
-static void
+void
 lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle)
 {
 	struct lmtp_link *l, *next, **prevp = &c->links;
@@ -93,8 +55,7 @@ lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle)
 	}
 }
 
-/* Ends the transaction: its recipients, backend connections and spool. */
-static void
+void
 lmtp_tx_end(struct lmtp_conn *c)
 {
 	unsigned int i;
@@ -358,51 +319,6 @@ lmtp_on_data_end(struct lmtp_conn *c)
 	lmtp_client_flush(c);
 }
 
-/* -- the client connection ------------------------------------------------ */
-
-static void
-lmtp_conn_free(struct lmtp_conn *c)
-{
-	struct proxy_env *d = c->d;
-
-	lmtp_tx_end(c);
-	lmtp_tx_end_links(c, false);
-	free(c->rcpts);
-	lmtp_server_free(&c->srv);
-	if (c->resume_ev != NULL)
-		event_free(c->resume_ev);
-	if (c->deadline_ev != NULL)
-		event_free(c->deadline_ev);
-	if (c->client != NULL)
-		bufferevent_free(c->client);
-	if (c->ip_counted)
-		connlimit_release(d->connlimit, &c->client_ip);
-	LIST_REMOVE(c, link);
-	d->connections--;
-	free(c);
-}
-
-static void
-lmtp_on_client_write(struct bufferevent *bev, void *arg)
-{
-	struct lmtp_conn *c = arg;
-
-	(void)bev;
-	if (c->closing)
-		lmtp_conn_free(c);
-}
-
-static void
-lmtp_close_after_flush(struct lmtp_conn *c)
-{
-	c->closing = true;
-	bufferevent_disable(c->client, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
-		lmtp_conn_free(c);
-}
-
-static void lmtp_client_setcb(struct lmtp_conn *c);
-
 /* Spools a body chunk; once the budget is spent the rest of the body is
  * read and dropped.  Returns 0, or -1 when c is closing. */
 static int
@@ -448,6 +364,12 @@ lmtp_on_deadline(evutil_socket_t fd, short what, void *arg)
 	lmtp_client_flush(c);
 	bufferevent_write(c->client, bye, sizeof(bye) - 1);
 	lmtp_close_after_flush(c);
+}
+
+struct event *
+lmtp_deadline_new(struct lmtp_conn *c)
+{
+	return evtimer_new(c->d->base, lmtp_on_deadline, c);
 }
 
 /* Arms the deadline when the client starts to owe us something, and
@@ -543,175 +465,5 @@ lmtp_process(struct lmtp_conn *c)
 			lmtp_close_after_flush(c);
 			return;
 		}
-	}
-}
-
-static void
-lmtp_on_resume(evutil_socket_t fd, short what, void *arg)
-{
-	lmtp_process(arg);
-}
-
-static void
-lmtp_on_client_read(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	lmtp_process(arg);
-}
-
-static void
-lmtp_on_client_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct lmtp_conn *c = arg;
-
-	(void)bev;
-	if (what == BEV_EVENT_CONNECTED)
-		return;
-	if (what & BEV_EVENT_TIMEOUT)
-		lmtp_log(c, LOG_LEVEL_INFO, "client idle for too long");
-	else if (c->rcpt_count > 0)
-		lmtp_log(c, LOG_LEVEL_INFO,
-		    "client disconnected in the middle of a transaction");
-	lmtp_conn_free(c);
-}
-
-static void
-lmtp_client_setcb(struct lmtp_conn *c)
-{
-	/* a client waiting for its replies is quiet while backends work:
-	 * never drop it before they have had their time */
-	uint64_t ms = c->d->conf->lmtp_backend_timeout_ms * 2;
-	struct timeval tv;
-
-	if (ms < LMTP_CLIENT_IDLE_MS)
-		ms = LMTP_CLIENT_IDLE_MS;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	bufferevent_setcb(c->client, lmtp_on_client_read, lmtp_on_client_write,
-	    lmtp_on_client_event, c);
-	bufferevent_set_timeouts(c->client, &tv, NULL);
-	/* at most one read's worth queued beyond what is being parsed */
-	bufferevent_setwatermark(c->client, EV_READ, 0, LMTP_READ_CHUNK);
-	bufferevent_enable(c->client, EV_READ | EV_WRITE);
-}
-
-static void
-lmtp_refuse(struct proxy_env *d, int fd, const char *line, const char *why,
-    const char *ip)
-{
-	ssize_t ret ATTR_UNUSED;
-
-	log_warn("lmtp: refused %s: %s", ip, why);
-	ret = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
-}
-
-static void
-lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
-    const struct listener_info *info, void *context)
-{
-	static const char too_many[] = "421 4.3.2 Too many connections\r\n";
-	struct proxy_env *d = context;
-	const struct conf *conf = d->conf;
-	struct lmtp_server_settings set = {0};
-	struct sockaddr_storage local;
-	socklen_t local_len = sizeof(local);
-	struct lmtp_conn *c;
-	char ip[46];
-	uint16_t port;
-
-	(void)peer_len;
-	sockaddr_text(peer, ip, sizeof(ip), &port);
-	if (d->shutting_down || d->connections + 1 > conf->max_connections) {
-		lmtp_refuse(d, fd, too_many, "max_connections reached", ip);
-		return;
-	}
-	if (info->haproxy) {
-		lmtp_refuse(d, fd,
-		    "421 4.3.0 PROXY headers are not supported "
-		    "on LMTP\r\n",
-		    "haproxy = yes is not supported on LMTP listeners", ip);
-		return;
-	}
-	session_nodelay(fd);
-	c = xcalloc(1, sizeof(*c));
-	c->d = d;
-	c->spool_fd = -1;
-	c->resume_ev = event_new(d->base, -1, 0, lmtp_on_resume, c);
-	c->deadline_ev = evtimer_new(d->base, lmtp_on_deadline, c);
-	strlcpy(c->info.client_ip, ip, sizeof(c->info.client_ip));
-	c->info.client_port = port;
-	if (getsockname(fd, (struct sockaddr *)&local, &local_len) == 0)
-		sockaddr_text((struct sockaddr *)&local, c->info.local_ip,
-		    sizeof(c->info.local_ip), &c->info.local_port);
-	proxy_session_id(d, c->info.session_id, sizeof(c->info.session_id));
-	c->info.ttl = PROXY_TTL - 1;
-	LIST_INSERT_HEAD(&d->lmtp_conns, c, link);
-	d->connections++;
-	if (ipaddr_parse(ip, &c->client_ip) == 0) {
-		if (!connlimit_acquire(d->connlimit, &c->client_ip,
-			conf->max_connections_per_ip)) {
-			lmtp_refuse(d, fd, too_many,
-			    "max_connections_per_ip reached", ip);
-			fd = -1;
-		} else
-			c->ip_counted = true;
-	}
-	if (fd == -1) {
-		lmtp_conn_free(c);
-		return;
-	}
-	if (info->tls == CONF_TLS_IMPLICIT) {
-		c->client =
-		    tls_socket_new(d->base, fd, d->tls_server, true, NULL);
-		c->tls_active = true;
-	} else
-		c->client =
-		    bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->client == NULL || c->resume_ev == NULL ||
-	    c->deadline_ev == NULL) {
-		lmtp_log(c, LOG_LEVEL_ERROR, "cannot set up the connection");
-		lmtp_conn_free(c);
-		return;
-	}
-	set.hostname = d->hostname;
-	set.client = &c->info;
-	set.starttls = info->tls == CONF_TLS_STARTTLS && d->tls_server != NULL;
-	set.max_rcpts = conf->lmtp_max_recipients;
-	set.size_max = conf->lmtp_max_message_size;
-	c->srv = lmtp_server_new(&set);
-	lmtp_server_greeting(c->srv);
-	lmtp_client_flush(c);
-	lmtp_client_setcb(c);
-	lmtp_log(c, LOG_LEVEL_DEBUG, "connect from %s:%u", ip, port);
-}
-
-const struct listener_handler lmtp_proxy_handler = {
-    .accept = lmtp_accept,
-};
-
-unsigned int
-lmtp_conn_count(const struct proxy_env *d)
-{
-	const struct lmtp_conn *c;
-	unsigned int n = 0;
-
-	LIST_FOREACH (c, &d->lmtp_conns, link)
-		n++;
-	return n;
-}
-
-void
-lmtp_proxy_close_all(struct proxy_env *d)
-{
-	static const char bye[] = "421 4.3.2 Server shutting down\r\n";
-
-	struct lmtp_conn *c;
-
-	while ((c = LIST_FIRST(&d->lmtp_conns)) != NULL) {
-		if (c->client != NULL && !c->tls_active)
-			(void)send(bufferevent_getfd(c->client), bye,
-			    sizeof(bye) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		lmtp_conn_free(c);
 	}
 }
