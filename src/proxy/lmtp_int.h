@@ -32,6 +32,7 @@ struct lmtp_server;
 #define LMTP_TAG "" /* listeners carry no tag yet */
 #define LMTP_CLIENT_IDLE_MS (5 * 60 * 1000)
 #define LMTP_LOG_RCPTS_MAX 2048 /* bytes of recipients in a log line */
+/* One read of the client, and the most of its input kept unparsed. */
 #define LMTP_READ_CHUNK 65536
 
 enum lmtp_rcpt_state {
@@ -86,14 +87,20 @@ struct lmtp_conn {
 	bool ip_counted, tls_active, closing;
 	bool waiting; /* an event of srv is being answered */
 	struct event *resume_ev; /* lmtp_process() from the loop */
+	/* a plain socket client is read by us, in large reads (its
+	 * bufferevent's reading stays off); NULL for TLS */
+	struct event *read_ev;
+	bool reading; /* read_ev is added */
 
 	struct lmtp_rcpt *rcpts;
 	unsigned int rcpt_count, rcpt_cap;
 	struct lmtp_link *links;
-	/* the body */
+	/* the body: in spool (memory), or in the file spool_fd with spool
+	 * holding what is not written to it yet */
 	struct evbuffer *spool;
 	int spool_fd;
-	uint64_t spool_len;
+	uint64_t spool_len; /* bytes of the body so far */
+	uint64_t spool_written; /* of them in the file */
 	bool body_complete;
 	bool spool_full; /* the spool budget was spent: 452 at the end */
 	struct event *deadline_ev; /* lmtp_transaction_timeout */
@@ -108,8 +115,13 @@ void lmtp_log(const struct lmtp_conn *c, enum log_level level, const char *fmt,
     ...) ATTR_PRINTF(3, 4);
 /* Moves the server module's replies to the client. */
 void lmtp_client_flush(struct lmtp_conn *c);
-/* Sets the client's callbacks and reading (again after STARTTLS). */
-void lmtp_client_setcb(struct lmtp_conn *c);
+/* The one place that turns reading the client on and off: on while it
+ * is not closing and less than LMTP_READ_CHUNK of its input waits to be
+ * parsed. */
+void lmtp_client_reading(struct lmtp_conn *c);
+/* STARTTLS: drops the client's unparsed input and wraps its connection
+ * in TLS.  Returns 0, or -1 when it failed and c is freed. */
+int lmtp_client_start_tls(struct lmtp_conn *c);
 /* Closes c once its output is written (at once if there is none: then
  * c is freed). */
 void lmtp_close_after_flush(struct lmtp_conn *c);
@@ -137,6 +149,9 @@ enum lmtp_spool_result {
 /* Appends a body chunk to c's spool (memory, else a file). */
 enum lmtp_spool_result lmtp_spool_add(
     struct lmtp_conn *c, const char *data, size_t len);
+/* Writes what waits in memory to the spool file (nothing for a memory
+ * spool).  Returns 0, or -1 (logged). */
+int lmtp_spool_sync(struct lmtp_conn *c);
 /* Frees c's spool and gives its bytes back to the budget. */
 void lmtp_spool_free(struct lmtp_conn *c);
 /* Whether both budgets are spent, so that no message fits. */

@@ -287,6 +287,7 @@ lmtp_link_send_body(struct lmtp_link *l)
 	l->body_sent = true;
 	lmtp_link_flush(l);
 	out = bufferevent_get_output(l->bev);
+	/* the whole body is in the file (lmtp_spool_sync()) */
 	if (c->spool_fd != -1) {
 		fd = dup(c->spool_fd);
 		if (fd == -1 ||

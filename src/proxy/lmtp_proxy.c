@@ -28,7 +28,6 @@
 #include "lmtp_int.h"
 #include "lmtp_server.h"
 #include "proxy.h"
-#include "tls.h"
 #include "xmalloc.h"
 
 /* -- transactions ------------------------------------------------------- */
@@ -293,7 +292,20 @@ lmtp_spool_refuse(struct lmtp_conn *c)
 	lmtp_client_flush(c);
 }
 
-static void
+/* The spool failed (logged): the client is told and closed.  Returns
+ * -1 (c is closing or freed). */
+static int
+lmtp_spool_failed(struct lmtp_conn *c)
+{
+	lmtp_log(c, LOG_LEVEL_ERROR, "cannot spool the message; closing");
+	bufferevent_write(
+	    c->client, "421 4.3.0 Cannot store the message\r\n", 37);
+	lmtp_close_after_flush(c);
+	return -1;
+}
+
+/* The client's end marker.  Returns 0, or -1 when c is closing. */
+static int
 lmtp_on_data_end(struct lmtp_conn *c)
 {
 	struct lmtp_link *l;
@@ -303,8 +315,10 @@ lmtp_on_data_end(struct lmtp_conn *c)
 	c->waiting = true;
 	if (c->spool_full) {
 		lmtp_spool_refuse(c);
-		return;
+		return 0;
 	}
+	if (lmtp_spool_sync(c) == -1)
+		return lmtp_spool_failed(c);
 	/* recipients whose link died before the end: 4xx now */
 	for (i = 0; i < c->rcpt_count; i++) {
 		struct lmtp_rcpt *r = &c->rcpts[i];
@@ -317,6 +331,7 @@ lmtp_on_data_end(struct lmtp_conn *c)
 		lmtp_link_send_body(l);
 	lmtp_tx_maybe_done(c);
 	lmtp_client_flush(c);
+	return 0;
 }
 
 /* Spools a body chunk; once the budget is spent the rest of the body is
@@ -337,11 +352,7 @@ lmtp_spool_chunk(struct lmtp_conn *c, const char *chunk, size_t len)
 	case LMTP_SPOOL_ERROR:
 		break;
 	}
-	lmtp_log(c, LOG_LEVEL_ERROR, "cannot spool the message; closing");
-	bufferevent_write(
-	    c->client, "421 4.3.0 Cannot store the message\r\n", 37);
-	lmtp_close_after_flush(c);
-	return -1;
+	return lmtp_spool_failed(c);
 }
 
 /* lmtp_transaction_timeout passed with the client still owing the rest
@@ -390,19 +401,15 @@ lmtp_deadline_update(struct lmtp_conn *c)
 }
 
 /* Feeds client input to the server module until it needs more or an
- * event is being answered.  May free c. */
-void
-lmtp_process(struct lmtp_conn *c)
+ * event is being answered.  Returns 0, or -1 when c is closing or freed. */
+static int
+lmtp_process_input(struct lmtp_conn *c)
 {
 	enum lmtp_server_event ev;
 	struct evbuffer *in;
 	const char *chunk;
 	size_t len, consumed, chunk_len;
 
-	if (c->tx_finished) {
-		c->tx_finished = false;
-		lmtp_tx_end(c);
-	}
 	while (!c->waiting && !c->closing) {
 		in = bufferevent_get_input(c->client);
 		len = evbuffer_get_length(in);
@@ -413,14 +420,14 @@ lmtp_process(struct lmtp_conn *c)
 		    &consumed, &chunk, &chunk_len);
 		if (ev == LMTP_SERVER_EV_DATA_CHUNK && chunk_len > 0 &&
 		    lmtp_spool_chunk(c, chunk, chunk_len) == -1)
-			return;
+			return -1;
 		evbuffer_drain(in, consumed);
 		lmtp_deadline_update(c);
 		lmtp_client_flush(c);
 		switch (ev) {
 		case LMTP_SERVER_EV_MORE:
 			if (consumed == 0)
-				return;
+				return 0;
 			break;
 		case LMTP_SERVER_EV_RCPT:
 			lmtp_on_rcpt(c);
@@ -433,7 +440,8 @@ lmtp_process(struct lmtp_conn *c)
 		case LMTP_SERVER_EV_DATA_CHUNK:
 			break;
 		case LMTP_SERVER_EV_DATA_END:
-			lmtp_on_data_end(c);
+			if (lmtp_on_data_end(c) == -1)
+				return -1;
 			break;
 		case LMTP_SERVER_EV_DATA_ABORT:
 			lmtp_log(c, LOG_LEVEL_INFO,
@@ -448,22 +456,28 @@ lmtp_process(struct lmtp_conn *c)
 			 * route, link or spool may cross into TLS anyway */
 			lmtp_tx_end(c);
 			lmtp_tx_end_links(c, false);
-			evbuffer_drain(in, evbuffer_get_length(in));
-			c->client =
-			    tls_wrap(c->client, c->d->tls_server, true, NULL);
-			if (c->client == NULL) {
-				lmtp_log(c, LOG_LEVEL_WARNING,
-				    "STARTTLS setup failed");
-				lmtp_conn_free(c);
-				return;
-			}
-			c->tls_active = true;
-			lmtp_client_setcb(c);
+			if (lmtp_client_start_tls(c) == -1)
+				return -1;
 			lmtp_server_tls_started(c->srv);
 			break;
 		case LMTP_SERVER_EV_CLOSE:
 			lmtp_close_after_flush(c);
-			return;
+			return -1;
 		}
 	}
+	return c->closing ? -1 : 0;
+}
+
+/* Runs the server module over the client's input and sets the client's
+ * reading.  May free c. */
+void
+lmtp_process(struct lmtp_conn *c)
+{
+	if (c->tx_finished) {
+		c->tx_finished = false;
+		lmtp_tx_end(c);
+	}
+	if (lmtp_process_input(c) == -1)
+		return;
+	lmtp_client_reading(c);
 }

@@ -1,7 +1,8 @@
 /*
  * lmtp_spool.c - where the LMTP proxy keeps a message body while it is
  * received (see lmtp_int.h): in memory up to lmtp_spool_memory, else in
- * an unlinked temporary file in lmtp_spool_dir.
+ * an unlinked temporary file in lmtp_spool_dir, written in pieces of
+ * LMTP_SPOOL_WRITE bytes or more (a body may come in small chunks).
  *
  * Invariant: the bytes spooled by all connections together never exceed
  * lmtp_spool_memory_total in memory and lmtp_spool_disk_total in files;
@@ -25,6 +26,9 @@
 #include "lmtp_proxy.h"
 #include "proxy.h"
 
+/* Bytes of a file spool gathered in memory before they are written. */
+#define LMTP_SPOOL_WRITE (64 * 1024)
+
 static uint64_t lmtp_spool_memory_used, lmtp_spool_disk_used;
 
 void
@@ -40,6 +44,7 @@ lmtp_spool_free(struct lmtp_conn *c)
 		lmtp_spool_memory_used -= c->spool_len;
 	c->spool_fd = -1;
 	c->spool_len = 0;
+	c->spool_written = 0;
 	c->body_complete = false;
 }
 
@@ -89,6 +94,27 @@ lmtp_spool_open(struct lmtp_conn *c)
 	return fd;
 }
 
+int
+lmtp_spool_sync(struct lmtp_conn *c)
+{
+	int n;
+
+	while (c->spool_fd != -1 && c->spool != NULL &&
+	    evbuffer_get_length(c->spool) > 0) {
+		/* writev(2) of the buffer's pieces */
+		n = evbuffer_write(c->spool, c->spool_fd);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			lmtp_log(c, LOG_LEVEL_ERROR, "spool file write: %s",
+			    n == 0 ? "nothing written" : strerror(errno));
+			return -1;
+		}
+		c->spool_written += (uint64_t)n;
+	}
+	return 0;
+}
+
 /* Moves the memory spool of c to a new file. */
 static enum lmtp_spool_result
 lmtp_spool_to_file(struct lmtp_conn *c)
@@ -98,21 +124,14 @@ lmtp_spool_to_file(struct lmtp_conn *c)
 		return LMTP_SPOOL_ERROR;
 	lmtp_spool_memory_used -= c->spool_len;
 	lmtp_spool_disk_used += c->spool_len;
-	while (evbuffer_get_length(c->spool) > 0) {
-		if (evbuffer_write(c->spool, c->spool_fd) <= 0) {
-			lmtp_log(c, LOG_LEVEL_ERROR, "spool file write: %s",
-			    strerror(errno));
-			return LMTP_SPOOL_ERROR;
-		}
-	}
-	return LMTP_SPOOL_OK;
+	c->spool_written = 0;
+	return lmtp_spool_sync(c) == 0 ? LMTP_SPOOL_OK : LMTP_SPOOL_ERROR;
 }
 
 enum lmtp_spool_result
 lmtp_spool_add(struct lmtp_conn *c, const char *data, size_t len)
 {
 	const struct conf *conf = c->d->conf;
-	ssize_t n;
 
 	if (c->spool_fd == -1 &&
 	    (c->spool_len + len > conf->lmtp_spool_memory ||
@@ -132,19 +151,13 @@ lmtp_spool_add(struct lmtp_conn *c, const char *data, size_t len)
 	}
 	if (lmtp_spool_disk_used + len > conf->lmtp_spool_disk_total)
 		return LMTP_SPOOL_FULL;
-	while (len > 0) {
-		n = write(c->spool_fd, data, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			lmtp_log(c, LOG_LEVEL_ERROR, "spool file write: %s",
-			    strerror(errno));
-			return LMTP_SPOOL_ERROR;
-		}
-		data += n;
-		len -= (size_t)n;
-		c->spool_len += (uint64_t)n;
-		lmtp_spool_disk_used += (uint64_t)n;
-	}
+	/* gathered, written in large pieces */
+	if (evbuffer_add(c->spool, data, len) == -1)
+		return LMTP_SPOOL_ERROR;
+	c->spool_len += len;
+	lmtp_spool_disk_used += len;
+	if (evbuffer_get_length(c->spool) >= LMTP_SPOOL_WRITE &&
+	    lmtp_spool_sync(c) == -1)
+		return LMTP_SPOOL_ERROR;
 	return LMTP_SPOOL_OK;
 }
