@@ -13,6 +13,7 @@
 
 #include <sys/queue.h>
 #include <sys/time.h>
+#include <sys/types.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,6 +71,9 @@ struct lmtp_link {
 	struct bufferevent *bev;
 	struct lmtp_backend *b;
 	bool ready, mail_sent, data_sent, data_ready, body_sent;
+	bool bdat; /* the body goes in BDAT chunks, else after DATA */
+	bool stuff_bol; /* DATA: the next body byte starts a line */
+	uint64_t body_off; /* spool bytes queued toward the backend */
 	bool idle; /* handshake or last transaction done, nothing pending */
 	bool closed;
 	bool connected; /* the TCP connection was made */
@@ -95,12 +99,14 @@ struct lmtp_conn {
 	struct lmtp_rcpt *rcpts;
 	unsigned int rcpt_count, rcpt_cap;
 	struct lmtp_link *links;
-	/* the body: in spool (memory), or in the file spool_fd with spool
-	 * holding what is not written to it yet */
+	/* the body, in content form (the dots of dot-stuffing removed):
+	 * in spool (memory), or in the file spool_fd with spool holding
+	 * what is not written to it yet */
 	struct evbuffer *spool;
 	int spool_fd;
 	uint64_t spool_len; /* bytes of the body so far */
 	uint64_t spool_written; /* of them in the file */
+	bool spool_bol; /* the next body byte starts a line */
 	bool body_complete;
 	bool spool_full; /* the spool budget was spent: 452 at the end */
 	struct event *deadline_ev; /* lmtp_transaction_timeout */
@@ -146,12 +152,28 @@ enum lmtp_spool_result {
 	LMTP_SPOOL_FULL, /* the global budget is spent */
 	LMTP_SPOOL_ERROR, /* logged */
 };
-/* Appends a body chunk to c's spool (memory, else a file). */
+/* Appends a body chunk in wire form (as the server module hands it out:
+ * dot-stuffed, CRLF lines, a line that starts with a dot starting a
+ * chunk) to c's spool (memory, else a file) in content form: the dot
+ * that starts a line is dropped. */
 enum lmtp_spool_result lmtp_spool_add(
     struct lmtp_conn *c, const char *data, size_t len);
 /* Writes what waits in memory to the spool file (nothing for a memory
  * spool).  Returns 0, or -1 (logged). */
 int lmtp_spool_sync(struct lmtp_conn *c);
+/* How many bytes from the start of the body may be sent now: all of a
+ * memory spool, what is written of a file. */
+uint64_t lmtp_spool_readable(const struct lmtp_conn *c);
+/* Appends spool bytes [off, off + len) (readable) to out: a range of the
+ * file (sent with sendfile(2) where out drains to a socket) or a copy.
+ * Returns 0 or -1. */
+int lmtp_spool_send(
+    struct lmtp_conn *c, struct evbuffer *out, uint64_t off, size_t len);
+/* Points *data_r at up to len readable spool bytes from off: into the
+ * memory spool, or into a buffer read from the file, valid until the
+ * next call.  Returns the count (> 0), or -1 (logged). */
+ssize_t lmtp_spool_peek(
+    struct lmtp_conn *c, uint64_t off, size_t len, const char **data_r);
 /* Frees c's spool and gives its bytes back to the budget. */
 void lmtp_spool_free(struct lmtp_conn *c);
 /* Whether both budgets are spent, so that no message fits. */
@@ -165,8 +187,13 @@ void lmtp_link_free(struct lmtp_link *l);
 void lmtp_link_flush(struct lmtp_link *l);
 /* Sends MAIL (first time) and the waiting RCPT of a ready link. */
 void lmtp_link_send_rcpt(struct lmtp_link *l);
-/* Streams the body once both the 354 and the whole body are there. */
-void lmtp_link_send_body(struct lmtp_link *l);
+/* Starts the body on a link with accepted recipients: BDAT chunks if the
+ * backend offers CHUNKING, else DATA.  Returns 0, or -1 (link lost). */
+int lmtp_link_body_start(struct lmtp_link *l);
+/* Queues the body bytes spooled so far toward a link ready for them (up
+ * to a bound on its output; its write callback comes back for more), and
+ * the end of the body once it is complete. */
+void lmtp_link_pump(struct lmtp_link *l);
 /* The link failed or closed: its unanswered recipients get 4xx. */
 void lmtp_link_lost(struct lmtp_link *l, const char *why);
 /* A recipient's delivery is over: the engine stops counting it. */

@@ -8,10 +8,11 @@
  * is answered), so a recipient's reply is always its backend's reply to
  * that very RCPT.  A link connects, does its handshake and then sends
  * MAIL before its first RCPT.  At DATA the links with accepted
- * recipients get DATA at once; each streams the spooled body when both
- * its 354 and the client's end marker have arrived.  When the
- * transaction ends, links that are idle again are kept for the client's
- * next transaction; the others are closed.
+ * recipients start the body (BDAT, or DATA and its 354), and each gets
+ * the body while it arrives, from the spool (lmtp_link.c); the client
+ * hears the replies only after its end marker, each recipient its own
+ * backend's.  When the transaction ends, links that are idle again are
+ * kept for the client's next transaction; the others are closed.
  */
 #include "compat.h"
 
@@ -39,11 +40,13 @@ lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle)
 
 	for (l = c->links; l != NULL; l = next) {
 		next = l->next;
-		if (keep_idle && l->idle && !l->closed) {
+		if (keep_idle && l->idle && !l->closed && l->bev != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(l->bev)) == 0) {
 			/* reused by the next transaction of this client:
 			 * no new connect, LHLO and XCLIENT */
 			l->mail_sent = l->data_sent = l->data_ready = false;
-			l->body_sent = false;
+			l->body_sent = l->bdat = false;
+			l->body_off = 0;
 			l->accepted = 0;
 			l->want_rcpt = -1;
 			prevp = &l->next;
@@ -230,8 +233,15 @@ lmtp_on_data_start(struct lmtp_conn *c)
 		return;
 	}
 	c->spool = evbuffer_new();
+	if (c->spool == NULL) {
+		lmtp_server_data_refuse(
+		    c->srv, "451 4.3.0 Out of memory for the message");
+		lmtp_tx_end(c);
+		return;
+	}
 	c->spool_fd = -1;
-	c->spool_len = 0;
+	c->spool_len = c->spool_written = 0;
+	c->spool_bol = true;
 	c->spool_full = false;
 	c->replies_due = 0;
 	for (i = 0; i < c->rcpt_count; i++) {
@@ -239,31 +249,36 @@ lmtp_on_data_start(struct lmtp_conn *c)
 			c->replies_due++;
 	}
 	for (l = c->links; l != NULL; l = l->next) {
-		if (l->accepted == 0 || l->closed)
-			continue;
-		if (lmtp_backend_data(l->b) == -1)
-			lmtp_link_lost(l, "protocol state error at DATA");
-		else {
-			l->data_sent = true;
-			lmtp_link_flush(l);
-		}
-	}
-	if (c->spool == NULL) {
-		lmtp_server_data_refuse(
-		    c->srv, "451 4.3.0 Out of memory for the message");
-		return;
+		if (l->accepted > 0 && !l->closed)
+			(void)lmtp_link_body_start(l);
 	}
 	lmtp_server_data_go(c->srv);
 }
 
-/* The body did not fit the spool budget: every accepted recipient gets
- * 452 4.3.1, and the backends waiting for the body lose their
- * connection (a body cannot be withdrawn in-band). */
+/* The body does not fit the spool budget: the backends that have a part
+ * of it lose their connection (a body cannot be withdrawn in-band);
+ * their recipients are answered at the end (lmtp_spool_refuse()). */
+static void
+lmtp_links_drop_body(struct lmtp_conn *c)
+{
+	struct lmtp_link *l;
+
+	for (l = c->links; l != NULL; l = l->next) {
+		if (!l->data_sent || l->closed)
+			continue;
+		if (l->bev != NULL)
+			bufferevent_free(l->bev);
+		l->bev = NULL;
+		l->closed = true;
+	}
+}
+
+/* The body did not fit the spool budget: every accepted recipient not
+ * answered yet gets 452 4.3.1. */
 static void
 lmtp_spool_refuse(struct lmtp_conn *c)
 {
 	static const char reply[] = "452 4.3.1 Insufficient system storage";
-	struct lmtp_link *l;
 	unsigned int i;
 
 	lmtp_log(c, LOG_LEVEL_WARNING,
@@ -279,14 +294,6 @@ lmtp_spool_refuse(struct lmtp_conn *c)
 		c->replies_due--;
 		(void)lmtp_server_data_reply(c->srv, i, reply);
 		lmtp_rcpt_unroute(c, r);
-	}
-	for (l = c->links; l != NULL; l = l->next) {
-		if (!l->data_sent || l->closed)
-			continue;
-		if (l->bev != NULL)
-			bufferevent_free(l->bev);
-		l->bev = NULL;
-		l->closed = true;
 	}
 	lmtp_tx_maybe_done(c);
 	lmtp_client_flush(c);
@@ -304,7 +311,8 @@ lmtp_spool_failed(struct lmtp_conn *c)
 	return -1;
 }
 
-/* The client's end marker.  Returns 0, or -1 when c is closing. */
+/* The client's end marker: the links get the rest of the body and its
+ * end.  Returns 0, or -1 when c is closing. */
 static int
 lmtp_on_data_end(struct lmtp_conn *c)
 {
@@ -328,7 +336,7 @@ lmtp_on_data_end(struct lmtp_conn *c)
 			lmtp_rcpt_fail(c, i, "connection lost");
 	}
 	for (l = c->links; l != NULL; l = l->next)
-		lmtp_link_send_body(l);
+		lmtp_link_pump(l);
 	lmtp_tx_maybe_done(c);
 	lmtp_client_flush(c);
 	return 0;
@@ -348,11 +356,28 @@ lmtp_spool_chunk(struct lmtp_conn *c, const char *chunk, size_t len)
 		/* its share goes back to the budget at once */
 		c->spool_full = true;
 		lmtp_spool_free(c);
+		lmtp_links_drop_body(c);
 		return 0;
 	case LMTP_SPOOL_ERROR:
 		break;
 	}
 	return lmtp_spool_failed(c);
+}
+
+/* After a batch of client input: what was spooled goes to the file and
+ * on to the links.  Returns 0, or -1 when c is closing. */
+static int
+lmtp_body_progress(struct lmtp_conn *c)
+{
+	struct lmtp_link *l;
+
+	if (c->spool == NULL || c->spool_full || c->body_complete)
+		return 0;
+	if (lmtp_spool_sync(c) == -1)
+		return lmtp_spool_failed(c);
+	for (l = c->links; l != NULL; l = l->next)
+		lmtp_link_pump(l);
+	return 0;
 }
 
 /* lmtp_transaction_timeout passed with the client still owing the rest
@@ -468,8 +493,8 @@ lmtp_process_input(struct lmtp_conn *c)
 	return c->closing ? -1 : 0;
 }
 
-/* Runs the server module over the client's input and sets the client's
- * reading.  May free c. */
+/* Runs the server module over the client's input, moves the body on
+ * and sets the client's reading.  May free c. */
 void
 lmtp_process(struct lmtp_conn *c)
 {
@@ -477,7 +502,7 @@ lmtp_process(struct lmtp_conn *c)
 		c->tx_finished = false;
 		lmtp_tx_end(c);
 	}
-	if (lmtp_process_input(c) == -1)
+	if (lmtp_process_input(c) == -1 || lmtp_body_progress(c) == -1)
 		return;
 	lmtp_client_reading(c);
 }
