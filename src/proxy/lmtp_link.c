@@ -107,7 +107,9 @@ lmtp_rcpt_fail(struct lmtp_conn *c, unsigned int i, const char *why)
 
 	snprintf(reply, sizeof(reply), "451 4.4.0 <%s> backend %s: %s", r->addr,
 	    r->link != NULL ? r->link->name : "-", why);
-	strlcpy(r->code, "451", sizeof(r->code));
+	/* an answered recipient keeps the code its client was given */
+	if (!r->answered)
+		strlcpy(r->code, "451", sizeof(r->code));
 	lmtp_rcpt_unroute(c, r);
 	if (r->state == LMTP_RCPT_ROUTING) {
 		r->state = LMTP_RCPT_REFUSED;
