@@ -150,6 +150,8 @@ def main():
     ap.add_argument("--strace", action="store_true",
                     help="also count directord's system calls during one "
                     "plaintext and one TLS fetch (strace -c)")
+    ap.add_argument("--workers", default="1",
+                    help="the directord's workers setting")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     benchlib.require("bulk_bench.py", build, ("directord",))
@@ -159,7 +161,8 @@ def main():
     certdir = "/tmp/director-bench-certs"
     os.makedirs(certdir, exist_ok=True)
     cert, key = rawclient.make_cert(certdir)
-    settings = {"disable_plaintext_auth": "no", "ssl_cert": cert,
+    settings = {"disable_plaintext_auth": "no", "workers": args.workers,
+                "ssl_cert": cert,
                 "ssl_key": key}
     listeners = {"imaps": {"protocol": "imap", "port": IMAPS_PORT,
                            "tls": "implicit"}}

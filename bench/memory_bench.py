@@ -85,6 +85,8 @@ def main():
     ap.add_argument("--sessions", type=int, default=5000)
     ap.add_argument("--after", type=int, default=60,
                     help="seconds to wait after the burst")
+    ap.add_argument("--workers", default="1",
+                    help="the directord's workers setting")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     load = os.path.join(build, "bench", "imap_load")
@@ -96,7 +98,8 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     n = min(args.sessions, (want - 512) // 2)
     cert, key = rawclient.make_cert("/tmp/director-bench-certs")
-    settings = {"disable_plaintext_auth": "no", "ssl_cert": cert,
+    settings = {"disable_plaintext_auth": "no", "workers": args.workers,
+                "ssl_cert": cert,
                 "ssl_key": key, "max_connections": str(n + 1000),
                 "max_connections_per_ip": str(n + 1000)}
     listeners = {"imaps": {"protocol": "imap", "port": IMAPS_PORT,

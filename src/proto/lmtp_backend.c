@@ -9,10 +9,12 @@
  * sent after DATA until its reply; no CR, LF or other control byte from
  * the shell's arguments ever reaches a command line; events the module
  * makes up itself (fan-out of a failed DATA, DONE) are returned without
- * consuming input.
+ * consuming input; a BDAT command line is always followed by its chunk,
+ * which the shell writes at once.
  */
 #include "compat.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -41,6 +43,7 @@ enum lmtp_backend_state {
 	LMTP_BACKEND_DATA_REPLIES, /* reading one reply per accepted rcpt */
 	LMTP_BACKEND_FANOUT, /* DATA failed: its reply for each rcpt */
 	LMTP_BACKEND_DONE_PENDING, /* EV_DONE not given yet */
+	LMTP_BACKEND_CLOSE_PENDING, /* EV_CLOSE after a fan-out */
 	LMTP_BACKEND_QUIT,
 	LMTP_BACKEND_CLOSED,
 };
@@ -50,6 +53,8 @@ enum lmtp_cmd_type {
 	LMTP_CMD_RCPT,
 	LMTP_CMD_DATA,
 	LMTP_CMD_RSET,
+	LMTP_CMD_BDAT,
+	LMTP_CMD_BDAT_LAST,
 };
 
 /* XCLIENT attributes we may send. */
@@ -81,12 +86,14 @@ struct lmtp_backend {
 	size_t rtext_len;
 	/* capabilities from the last LHLO */
 	bool cap_pipelining, cap_starttls, cap_8bitmime, cap_size, cap_xclient;
+	bool cap_chunking;
 	unsigned int xclient_attrs;
 	bool tls_done, xclient_done;
 	/* the transaction */
 	struct lmtp_cmd *cmds;
 	unsigned int ncmds, cmds_alloc, nsent, nanswered;
 	bool data_queued, mail_failed;
+	bool bdat, bdat_last; /* the body goes in BDAT chunks; LAST sent */
 	char mail_reply[LMTP_REPLY_MAX + 1];
 	unsigned int *accepted; /* indexes accepted at RCPT */
 	unsigned int naccepted, accepted_alloc, nreplies;
@@ -136,6 +143,7 @@ lmtp_backend_clear_trans(struct lmtp_backend *b)
 	b->ncmds = b->nsent = b->nanswered = 0;
 	b->naccepted = b->nreplies = 0;
 	b->data_queued = b->mail_failed = false;
+	b->bdat = b->bdat_last = false;
 }
 
 void
@@ -195,7 +203,7 @@ static void
 lmtp_backend_send_lhlo(struct lmtp_backend *b)
 {
 	b->cap_pipelining = b->cap_starttls = b->cap_8bitmime = false;
-	b->cap_size = b->cap_xclient = false;
+	b->cap_size = b->cap_xclient = b->cap_chunking = false;
 	b->xclient_attrs = 0;
 	(void)buf_printf(&b->out, "LHLO %s\r\n", b->hostname);
 	b->state = LMTP_BACKEND_LHLO;
@@ -264,6 +272,8 @@ lmtp_backend_cap(struct lmtp_backend *b, const char *text, size_t len)
 		b->cap_8bitmime = true;
 	else if (proto_word_is(w, wlen, "SIZE"))
 		b->cap_size = true;
+	else if (proto_word_is(w, wlen, "CHUNKING"))
+		b->cap_chunking = true;
 	else if (proto_word_is(w, wlen, "XCLIENT")) {
 		b->cap_xclient = true;
 		while ((w = proto_next_word(&p, end, &wlen)) != NULL) {
@@ -412,6 +422,34 @@ lmtp_backend_data(struct lmtp_backend *b)
 	return lmtp_backend_queue(b, LMTP_CMD_DATA, 0, xstrdup("DATA\r\n"));
 }
 
+bool
+lmtp_backend_chunking(const struct lmtp_backend *b)
+{
+	/* a chunk is written right after its command, before the replies
+	 * to the earlier ones: only with PIPELINING */
+	return b->cap_chunking && b->cap_pipelining;
+}
+
+int
+lmtp_backend_bdat(struct lmtp_backend *b, uint64_t size, bool last)
+{
+	if (b->state != LMTP_BACKEND_TRANS || !lmtp_backend_chunking(b) ||
+	    b->bdat_last)
+		return -1;
+	if (!b->bdat) {
+		/* the first chunk: every RCPT answered, one accepted */
+		if (b->data_queued || b->ncmds == 0 ||
+		    b->nanswered < b->ncmds || b->naccepted == 0 ||
+		    b->mail_failed)
+			return -1;
+		b->data_queued = true;
+		b->bdat = true;
+	}
+	b->bdat_last = last;
+	return lmtp_backend_queue(b, last ? LMTP_CMD_BDAT_LAST : LMTP_CMD_BDAT,
+	    0, xasprintf("BDAT %" PRIu64 "%s\r\n", size, last ? " LAST" : ""));
+}
+
 int
 lmtp_backend_data_end(struct lmtp_backend *b)
 {
@@ -466,6 +504,19 @@ lmtp_backend_accept(struct lmtp_backend *b, unsigned int idx)
 		    b->accepted, b->accepted_alloc, sizeof(*b->accepted));
 	}
 	b->accepted[b->naccepted++] = idx;
+}
+
+/* A delivery reply for the next accepted recipient. */
+static enum lmtp_backend_event
+lmtp_backend_data_reply(struct lmtp_backend *b, int code)
+{
+	if (code / 100 == 3)
+		return lmtp_backend_fail(
+		    b, "unexpected reply after DATA", true);
+	b->reply_idx = b->accepted[b->nreplies++];
+	if (b->nreplies == b->naccepted)
+		b->state = LMTP_BACKEND_DONE_PENDING;
+	return LMTP_BACKEND_EV_DATA_REPLY;
 }
 
 /* A complete reply to the oldest outstanding transaction command. */
@@ -523,6 +574,25 @@ lmtp_backend_trans_reply(struct lmtp_backend *b, int code)
 		b->state = b->naccepted > 0 ? LMTP_BACKEND_FANOUT
 					    : LMTP_BACKEND_DONE_PENDING;
 		return LMTP_BACKEND_EV_MORE;
+	case LMTP_CMD_BDAT:
+		if (code / 100 == 2)
+			return LMTP_BACKEND_EV_MORE;
+		if (code / 100 == 3)
+			return lmtp_backend_fail(
+			    b, "unexpected reply to BDAT", true);
+		/* the transaction failed: its reply for every recipient,
+		 * then the end of the connection (replies to the chunks
+		 * still on their way would follow, in no defined form) */
+		(void)snprintf(b->error, sizeof(b->error), "%s: %s",
+		    "backend refused a BDAT chunk", b->reply);
+		b->nreplies = 0;
+		b->state = LMTP_BACKEND_FANOUT;
+		return LMTP_BACKEND_EV_MORE;
+	case LMTP_CMD_BDAT_LAST:
+		/* RFC 2033/3030: one reply per accepted recipient */
+		b->state = LMTP_BACKEND_DATA_REPLIES;
+		b->nreplies = 0;
+		return lmtp_backend_data_reply(b, code);
 	default:
 		return lmtp_backend_fail(b, "unexpected backend reply", true);
 	}
@@ -566,13 +636,7 @@ lmtp_backend_reply_done(struct lmtp_backend *b, int code)
 	case LMTP_BACKEND_TRANS:
 		return lmtp_backend_trans_reply(b, code);
 	case LMTP_BACKEND_DATA_REPLIES:
-		if (code / 100 == 3)
-			return lmtp_backend_fail(
-			    b, "unexpected reply after DATA", true);
-		b->reply_idx = b->accepted[b->nreplies++];
-		if (b->nreplies == b->naccepted)
-			b->state = LMTP_BACKEND_DONE_PENDING;
-		return LMTP_BACKEND_EV_DATA_REPLY;
+		return lmtp_backend_data_reply(b, code);
 	default:
 		return lmtp_backend_fail(b, "unexpected backend reply", true);
 	}
@@ -626,11 +690,17 @@ static bool
 lmtp_backend_synthetic(struct lmtp_backend *b, enum lmtp_backend_event *ev_r)
 {
 	if (b->state == LMTP_BACKEND_FANOUT) {
-		/* b->reply still holds the DATA command's reply */
+		/* b->reply still holds the DATA (or BDAT) command's reply */
 		b->reply_idx = b->accepted[b->nreplies++];
 		if (b->nreplies == b->naccepted)
-			b->state = LMTP_BACKEND_DONE_PENDING;
+			b->state = b->bdat ? LMTP_BACKEND_CLOSE_PENDING
+					   : LMTP_BACKEND_DONE_PENDING;
 		*ev_r = LMTP_BACKEND_EV_DATA_REPLY;
+		return true;
+	}
+	if (b->state == LMTP_BACKEND_CLOSE_PENDING) {
+		b->state = LMTP_BACKEND_CLOSED;
+		*ev_r = LMTP_BACKEND_EV_CLOSE;
 		return true;
 	}
 	if (b->state == LMTP_BACKEND_DONE_PENDING) {
@@ -659,7 +729,8 @@ lmtp_backend_input(
 	while (i < len && ev == LMTP_BACKEND_EV_MORE &&
 	    b->state != LMTP_BACKEND_TLS_WAIT &&
 	    b->state != LMTP_BACKEND_FANOUT &&
-	    b->state != LMTP_BACKEND_DONE_PENDING) {
+	    b->state != LMTP_BACKEND_DONE_PENDING &&
+	    b->state != LMTP_BACKEND_CLOSE_PENDING) {
 		st = linebuf_feed(&b->line, p + i, len - i, &used, &line, &n);
 		i += used;
 		if (st == LINEBUF_TOO_LONG)

@@ -24,6 +24,20 @@
  * failed DATA command gives its reply to each of them), then EV_DONE and
  * the connection is idle again: a new MAIL may follow.
  *
+ * CHUNKING (RFC 3030), when the backend offers it with PIPELINING
+ * (lmtp_backend_chunking()): instead of DATA, once every RCPT has its
+ * reply and one was accepted, the shell sends the message in chunks:
+ * lmtp_backend_bdat(size, last) queues "BDAT <size>[ LAST]" and the shell
+ * writes exactly size message bytes right after it (after flushing this
+ * module's output), with no dot-stuffing and no end marker.  No 354 is
+ * awaited.  Each chunk but the last is answered by one reply, swallowed
+ * if 2xx; a refused chunk gives its reply to every accepted recipient
+ * (EV_DATA_REPLY) and then EV_CLOSE (the chunks still in flight leave
+ * the connection in no defined state).  The last chunk is answered like
+ * the end of DATA: one EV_DATA_REPLY per accepted recipient, EV_DONE.
+ * Observed on Dovecot 2.3.19's lmtp: "250 2.0.0 Added <n> octets" per
+ * chunk, "250 2.0.0 <user> <id> Saved" per recipient after LAST.
+ *
  * Input contract: lmtp_backend_input() consumes a prefix of the data and
  * returns an event; the shell calls it again after every event other than
  * EV_MORE (even with no bytes left) until EV_MORE comes back.  Whole and
@@ -40,6 +54,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proto.h"
 
@@ -115,13 +130,21 @@ int lmtp_backend_rcpt(
 /* Adds DATA after the recipients.  Returns 0 or -1 (no transaction, or
  * DATA already given). */
 int lmtp_backend_data(struct lmtp_backend *b);
+/* Whether the body goes in BDAT chunks (CHUNKING and PIPELINING offered
+ * in the last LHLO reply). */
+bool lmtp_backend_chunking(const struct lmtp_backend *b);
+/* Queues "BDAT <size>" (" LAST" with last); the shell writes the size
+ * bytes of the chunk right after this module's output.  The first call
+ * needs every RCPT answered and one of them accepted (and no DATA);
+ * none after the last chunk.  Returns 0, or -1 (nothing queued). */
+int lmtp_backend_bdat(struct lmtp_backend *b, uint64_t size, bool last);
 /* After EV_DATA_READY and the body: queues the end marker ".\r\n".
  * Returns 0 or -1 (not in the body). */
 int lmtp_backend_data_end(struct lmtp_backend *b);
 /* Abandons the transaction: replies still due are swallowed, RSET is
  * sent and its 250 gives EV_DONE (also when idle).  Returns 0, or -1
- * during the handshake or once DATA has been sent (a body cannot be
- * aborted in-band: close the connection instead). */
+ * during the handshake or once DATA or a BDAT has been sent (a body
+ * cannot be aborted in-band: close the connection instead). */
 int lmtp_backend_rset(struct lmtp_backend *b);
 /* Queues QUIT (nothing is sent in the middle of a body or while TLS is
  * starting); the next reply gives EV_CLOSE with an empty error. */

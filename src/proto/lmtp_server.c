@@ -7,7 +7,7 @@
  * consumed; body bytes are never buffered: a body call returns a slice of
  * the input, or a static string for what normalisation adds or a previous
  * call held back (at most ".\r" of a possible end marker, kept as state);
- * delivery replies leave in RCPT order.
+ * delivery replies leave in RCPT order, and none before the end marker.
  */
 #include "compat.h"
 
@@ -447,7 +447,8 @@ lmtp_server_body_eol(struct lmtp_server *s, size_t used, size_t *used_r,
  * wire form (*piece_r, *plen_r; may be empty).  Returns true when the end
  * marker was consumed.  A piece is either p[0..k) or a static string;
  * bytes whose meaning depends on input not yet seen are consumed into
- * the state only when nothing precedes them in this call.
+ * the state only when nothing precedes them in this call.  A line that
+ * starts with a dot starts a piece.
  */
 static bool
 lmtp_server_body_scan(struct lmtp_server *s, const char *p, size_t len,
@@ -486,17 +487,19 @@ lmtp_server_body_scan(struct lmtp_server *s, const char *p, size_t len,
 		break;
 	}
 	while (i < len) {
-		char c = p[i];
+		const char *lf, *cr;
+		size_t j;
 
-		if (s->body == LMTP_BODY_BOL && c == '.') {
+		if (s->body == LMTP_BODY_BOL && p[i] == '.') {
+			/* a line that starts with a dot starts a piece */
+			if (i > 0)
+				break;
 			if (i + 1 < len && p[i + 1] != '\r' &&
 			    p[i + 1] != '\n') {
 				i++;
 				s->body = LMTP_BODY_MID;
 				continue;
 			}
-			if (i > 0)
-				break;
 			if (i + 1 >= len) {
 				s->body = LMTP_BODY_DOT;
 				*used_r = 1;
@@ -514,7 +517,21 @@ lmtp_server_body_scan(struct lmtp_server *s, const char *p, size_t len,
 			*used_r = p[i + 2] == '\n' ? 3 : 2;
 			return true;
 		}
-		if (c == '\r') {
+		/* the plain bytes up to the next CR or LF, found by
+		 * memchr(3) rather than byte by byte */
+		lf = memchr(p + i, '\n', len - i);
+		j = lf != NULL ? (size_t)(lf - p) : len;
+		cr = memchr(p + i, '\r', j - i);
+		if (cr != NULL)
+			j = (size_t)(cr - p);
+		if (j > i) {
+			counted += j - i;
+			s->body = LMTP_BODY_MID;
+			i = j;
+			if (i == len)
+				break;
+		}
+		if (p[i] == '\r') {
 			if (i + 1 < len && p[i + 1] == '\n') {
 				i += 2;
 				counted += 2;
@@ -532,22 +549,36 @@ lmtp_server_body_scan(struct lmtp_server *s, const char *p, size_t len,
 			return lmtp_server_body_eol(
 			    s, 1, used_r, piece_r, plen_r);
 		}
-		if (c == '\n') {
-			if (i > 0)
-				break;
-			/* bare LF: a line end */
-			return lmtp_server_body_eol(
-			    s, 1, used_r, piece_r, plen_r);
-		}
-		i++;
-		counted++;
-		s->body = LMTP_BODY_MID;
+		/* bare LF: a line end */
+		if (i > 0)
+			break;
+		return lmtp_server_body_eol(s, 1, used_r, piece_r, plen_r);
 	}
 	*used_r = i;
 	*piece_r = p;
 	*plen_r = i;
 	s->body_size += counted;
 	return false;
+}
+
+/* Sends the delivery replies known, in RCPT order, up to the first one
+ * still missing; ends the transaction once all of them are out. */
+static void
+lmtp_server_replies_send(struct lmtp_server *s)
+{
+	struct lmtp_rcpt *r;
+
+	while (s->next_reply < s->nrcpts) {
+		r = &s->rcpts[s->next_reply];
+		if (r->accepted) {
+			if (r->reply == NULL)
+				return;
+			lmtp_server_reply(s, r->reply);
+		}
+		s->next_reply++;
+	}
+	lmtp_server_reset(s);
+	s->state = LMTP_SERVER_CMD;
 }
 
 /* The end marker was read. */
@@ -559,6 +590,8 @@ lmtp_server_body_end(struct lmtp_server *s)
 	if (!s->too_big) {
 		s->state = LMTP_SERVER_REPLIES;
 		s->next_reply = 0;
+		/* replies given while the body arrived go out now */
+		lmtp_server_replies_send(s);
 		return LMTP_SERVER_EV_DATA_END;
 	}
 	for (i = 0; i < s->nrcpts; i++) {
@@ -759,7 +792,10 @@ lmtp_server_data_reply(
 	struct lmtp_rcpt *r;
 	int code;
 
-	if (s->state != LMTP_SERVER_REPLIES || rcpt_index >= s->nrcpts)
+	if ((s->state != LMTP_SERVER_DATA_WAIT &&
+		s->state != LMTP_SERVER_BODY &&
+		s->state != LMTP_SERVER_REPLIES) ||
+	    rcpt_index >= s->nrcpts)
 		return -1;
 	r = &s->rcpts[rcpt_index];
 	if (!r->accepted || r->reply != NULL)
@@ -768,16 +804,9 @@ lmtp_server_data_reply(
 	if (code >= 300 && code < 400)
 		(void)strlcpy(line, "451 4.3.0 Invalid reply", sizeof(line));
 	r->reply = xstrdup(line);
-	while (s->next_reply < s->nrcpts) {
-		r = &s->rcpts[s->next_reply];
-		if (r->accepted) {
-			if (r->reply == NULL)
-				return 0;
-			lmtp_server_reply(s, r->reply);
-		}
-		s->next_reply++;
-	}
-	lmtp_server_reset(s);
-	s->state = LMTP_SERVER_CMD;
+	/* before the end marker a reply is only kept: the client reads
+	 * nothing until its body is complete */
+	if (s->state == LMTP_SERVER_REPLIES)
+		lmtp_server_replies_send(s);
 	return 0;
 }

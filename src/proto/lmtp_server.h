@@ -43,7 +43,9 @@
  *   LF and a bare CR (not followed by LF) are both line ends and become
  *   CRLF; the end marker is "." alone on a line however that line ends.
  *   So every backend reads the forwarded body exactly as we did (no SMTP
- *   smuggling through ambiguous line ends).  The SIZE check counts the
+ *   smuggling through ambiguous line ends).  A line that starts with a
+ *   dot always starts a chunk, so the shell can take the stuffing dot out
+ *   (for BDAT) without searching the chunk.  The SIZE check counts the
  *   body without stuffed dots; once it is exceeded no more chunks are
  *   handed out (the shell's spool holds a prefix it drops at DATA_ABORT).
  * - A transaction ends after its last delivery reply, DATA_ABORT, a
@@ -82,7 +84,7 @@ enum lmtp_server_event {
 	/* *chunk_r / *chunk_len_r hold the next body bytes (wire form). */
 	LMTP_SERVER_EV_DATA_CHUNK,
 	/* The end marker was read.  Answer with lmtp_server_data_reply()
-	 * once per accepted recipient, in any order. */
+	 * once per accepted recipient not answered yet, in any order. */
 	LMTP_SERVER_EV_DATA_END,
 	/* The end marker was read but the body exceeded the SIZE limit: the
 	 * module has answered 552 5.3.4 for every recipient and reset the
@@ -171,11 +173,15 @@ void lmtp_server_rcpt_reply(struct lmtp_server *s, const char *reply);
 void lmtp_server_data_go(struct lmtp_server *s);
 void lmtp_server_data_refuse(struct lmtp_server *s, const char *reply);
 
-/* After LMTP_SERVER_EV_DATA_END: the delivery reply for the recipient
- * with index rcpt_index (as given at its RCPT; it must have been
- * accepted).  Replies go out in RCPT order as soon as all earlier ones
- * are known; once every accepted recipient has one, the transaction ends
- * and parsing resumes.  Returns 0, or -1 for an unknown, rejected or
+/* The delivery reply for the recipient with index rcpt_index (as given
+ * at its RCPT; it must have been accepted), from LMTP_SERVER_EV_DATA_START
+ * on: a backend may fail while the body still arrives.  Replies go out
+ * in RCPT order as soon as all earlier ones are known, but never before
+ * the end marker was read (one given earlier is kept until then); once
+ * every accepted recipient has one, the transaction ends and parsing
+ * resumes (at EV_DATA_END already if all were given before it).  After
+ * EV_DATA_ABORT or a refused DATA the replies given are dropped.
+ * Returns 0, or -1 outside a DATA command, or for an unknown, rejected or
  * already answered index (nothing changes). */
 int lmtp_server_data_reply(
     struct lmtp_server *s, unsigned int rcpt_index, const char *reply);

@@ -1,10 +1,17 @@
 /*
  * lmtp_link.c - the LMTP proxy's backend connections (see lmtp_int.h):
  * one link per backend per transaction; it connects, does its handshake
- * through the backend module, sends MAIL before its first RCPT and the
- * body once both its 354 and the client's end marker are there.  A kick
- * of a recipient aborts its link: every recipient on it gets 451 and is
- * no longer counted on that backend.
+ * through the backend module and sends MAIL before its first RCPT.  The
+ * body goes to every link while it arrives from the client: in BDAT
+ * chunks of LMTP_BDAT_MIN bytes or more (the spool's bytes as they are,
+ * from the file with sendfile(2)) to a backend that offers CHUNKING, else
+ * after DATA and its 354, dot-stuffed again; the end of the body (BDAT
+ * LAST, or the end marker) goes only after the client's end marker.  At
+ * most LMTP_LINK_OUT_HIGH bytes wait in a link's output; its write
+ * callback asks for more.  While the body is being sent the backend owes
+ * no reply, so only the write timeout runs.  A kick of a recipient
+ * aborts its link: every recipient on it gets 451 and is no longer
+ * counted on that backend.
  */
 #include "compat.h"
 
@@ -13,6 +20,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -30,7 +38,31 @@
 #include "tls.h"
 #include "xmalloc.h"
 
+/* Body bytes queued toward a backend before we wait for its socket, and
+ * the mark under which its write callback asks for more. */
+#define LMTP_LINK_OUT_HIGH (1024 * 1024)
+#define LMTP_LINK_OUT_LOW (256 * 1024)
+/* Largest write to a backend (libevent's default is 16 KiB). */
+#define LMTP_LINK_WRITE_MAX (1024 * 1024)
+/* Smallest BDAT chunk but the last: each chunk costs the backend a
+ * command and a reply (Dovecot 2.3's lmtp: 4.5 ms of CPU per MB in
+ * 16 KiB chunks, 3.2 in 1 MiB ones, 5.3 with DATA). */
+#define LMTP_BDAT_MIN (256 * 1024)
+
 static void lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev);
+static void lmtp_on_link_read(struct bufferevent *bev, void *arg);
+static void lmtp_on_link_write(struct bufferevent *bev, void *arg);
+static void lmtp_on_link_event(struct bufferevent *bev, short what, void *arg);
+
+static void
+lmtp_link_setcb(struct lmtp_link *l)
+{
+	bufferevent_setcb(l->bev, lmtp_on_link_read, lmtp_on_link_write,
+	    lmtp_on_link_event, l);
+	bufferevent_setwatermark(l->bev, EV_WRITE, LMTP_LINK_OUT_LOW, 0);
+	bufferevent_set_max_single_write(l->bev, LMTP_LINK_WRITE_MAX);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+}
 
 /* -- links ---------------------------------------------------------------- */
 
@@ -75,7 +107,9 @@ lmtp_rcpt_fail(struct lmtp_conn *c, unsigned int i, const char *why)
 
 	snprintf(reply, sizeof(reply), "451 4.4.0 <%s> backend %s: %s", r->addr,
 	    r->link != NULL ? r->link->name : "-", why);
-	strlcpy(r->code, "451", sizeof(r->code));
+	/* an answered recipient keeps the code its client was given */
+	if (!r->answered)
+		strlcpy(r->code, "451", sizeof(r->code));
 	lmtp_rcpt_unroute(c, r);
 	if (r->state == LMTP_RCPT_ROUTING) {
 		r->state = LMTP_RCPT_REFUSED;
@@ -148,6 +182,19 @@ lmtp_on_link_read(struct bufferevent *bev, void *arg)
 	lmtp_process(c);
 }
 
+/* The link's output went under LMTP_LINK_OUT_LOW: more of the body. */
+static void
+lmtp_on_link_write(struct bufferevent *bev, void *arg)
+{
+	struct lmtp_link *l = arg;
+	struct lmtp_conn *c = l->c;
+
+	(void)bev;
+	lmtp_link_pump(l);
+	/* a lost link may have ended the transaction */
+	lmtp_process(c);
+}
+
 static void
 lmtp_on_link_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -165,9 +212,7 @@ lmtp_on_link_event(struct bufferevent *bev, short what, void *arg)
 				lmtp_process(c);
 				return;
 			}
-			bufferevent_setcb(l->bev, lmtp_on_link_read, NULL,
-			    lmtp_on_link_event, l);
-			bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+			lmtp_link_setcb(l);
 		}
 		return;
 	}
@@ -194,6 +239,19 @@ lmtp_link_timeouts(struct lmtp_link *l, uint64_t ms)
 	    .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 
 	bufferevent_set_timeouts(l->bev, &tv, &tv);
+}
+
+/* While the body is being sent the backend owes no reply (however slowly
+ * the client sends it: lmtp_transaction_timeout bounds that), but it
+ * must take our bytes in time. */
+static void
+lmtp_link_body_timeouts(struct lmtp_link *l, bool sending)
+{
+	uint64_t ms = l->c->d->conf->lmtp_backend_timeout_ms;
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+	    .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+
+	bufferevent_set_timeouts(l->bev, sending ? NULL : &tv, &tv);
 }
 
 struct lmtp_link *
@@ -233,10 +291,8 @@ lmtp_link_get(struct lmtp_conn *c, const struct ipaddr *ip)
 		l->closed = true;
 		return l;
 	}
-	bufferevent_setcb(
-	    l->bev, lmtp_on_link_read, NULL, lmtp_on_link_event, l);
+	lmtp_link_setcb(l);
 	lmtp_link_timeouts(l, conf->backend.connect_timeout_ms);
-	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
 	sslen = sockaddr_from_ip(&l->ip, conf->backend.lmtp_port, &ss);
 	if (bufferevent_socket_connect(
 		l->bev, (struct sockaddr *)&ss, (int)sslen) == -1)
@@ -273,41 +329,135 @@ lmtp_link_send_rcpt(struct lmtp_link *l)
 	lmtp_link_flush(l);
 }
 
-/* Streams the body to a link once both its 354 and the whole body are
- * there. */
-void
-lmtp_link_send_body(struct lmtp_link *l)
+int
+lmtp_link_body_start(struct lmtp_link *l)
+{
+	l->body_off = 0;
+	l->stuff_bol = true;
+	l->body_sent = false;
+	l->data_sent = true;
+	if (lmtp_backend_chunking(l->b)) {
+		/* no command and no 354 to wait for */
+		l->bdat = true;
+		l->data_ready = true;
+		lmtp_link_body_timeouts(l, true);
+		return 0;
+	}
+	l->bdat = false;
+	if (lmtp_backend_data(l->b) == -1) {
+		lmtp_link_lost(l, "protocol state error at DATA");
+		return -1;
+	}
+	lmtp_link_flush(l);
+	return 0;
+}
+
+/* The end of the body is queued: the backend's replies are due. */
+static void
+lmtp_link_body_sent(struct lmtp_link *l)
+{
+	l->body_sent = true;
+	lmtp_link_body_timeouts(l, false);
+	lmtp_link_flush(l);
+}
+
+/* BDAT chunks of what is spooled and not sent yet. */
+static void
+lmtp_link_pump_bdat(struct lmtp_link *l, struct evbuffer *out)
 {
 	struct lmtp_conn *c = l->c;
-	struct evbuffer *out;
-	int fd;
+	uint64_t avail = lmtp_spool_readable(c);
+	size_t n;
+	bool last;
 
-	if (!l->data_ready || !c->body_complete || l->body_sent || l->closed)
-		return;
-	l->body_sent = true;
-	lmtp_link_flush(l);
-	out = bufferevent_get_output(l->bev);
-	if (c->spool_fd != -1) {
-		fd = dup(c->spool_fd);
-		if (fd == -1 ||
-		    evbuffer_add_file(out, fd, 0, (ev_off_t)c->spool_len) ==
-			-1) {
-			if (fd != -1)
-				close(fd);
+	while (evbuffer_get_length(out) < LMTP_LINK_OUT_HIGH) {
+		n = (size_t)MIN_OF(avail - l->body_off, LMTP_LINK_OUT_HIGH);
+		last = c->body_complete && l->body_off + n == c->spool_len;
+		if (!last && n < LMTP_BDAT_MIN)
+			return;
+		if (lmtp_backend_bdat(l->b, n, last) == -1) {
+			lmtp_link_lost(l, "protocol state error at BDAT");
+			return;
+		}
+		/* the command line, then its chunk right after it */
+		lmtp_link_flush(l);
+		if (n > 0 && lmtp_spool_send(c, out, l->body_off, n) == -1) {
 			lmtp_link_lost(l, "cannot read the spooled message");
 			return;
 		}
-	} else if (c->spool_len > 0 &&
-	    evbuffer_add_buffer_reference(out, c->spool) == -1) {
-		/* a reference shares the spool's memory; else copy it */
-		evbuffer_add(out, evbuffer_pullup(c->spool, -1),
-		    evbuffer_get_length(c->spool));
+		l->body_off += n;
+		if (last) {
+			lmtp_link_body_sent(l);
+			return;
+		}
 	}
+}
+
+/* Appends body bytes (len > 0) to out in DATA form: a line that starts
+ * with a dot gets one more (RFC 5321 4.5.2). */
+static void
+lmtp_link_stuff(
+    struct lmtp_link *l, struct evbuffer *out, const char *p, size_t len)
+{
+	const char *end = p + len, *run = p, *dot = p;
+
+	while ((dot = memchr(dot, '.', (size_t)(end - dot))) != NULL) {
+		if (dot == p ? l->stuff_bol : dot[-1] == '\n') {
+			(void)evbuffer_add(out, run, (size_t)(dot - run));
+			(void)evbuffer_add(out, ".", 1);
+			run = dot;
+		}
+		dot++;
+	}
+	(void)evbuffer_add(out, run, (size_t)(end - run));
+	l->stuff_bol = end[-1] == '\n';
+}
+
+/* DATA: the spooled bytes after the 354, then the end marker. */
+static void
+lmtp_link_pump_data(struct lmtp_link *l, struct evbuffer *out)
+{
+	struct lmtp_conn *c = l->c;
+	uint64_t avail = lmtp_spool_readable(c);
+	const char *p;
+	ssize_t n;
+
+	while (l->body_off < avail &&
+	    evbuffer_get_length(out) < LMTP_LINK_OUT_HIGH) {
+		n = lmtp_spool_peek(c, l->body_off,
+		    (size_t)MIN_OF(avail - l->body_off, LMTP_LINK_OUT_HIGH),
+		    &p);
+		if (n <= 0) {
+			lmtp_link_lost(l, "cannot read the spooled message");
+			return;
+		}
+		lmtp_link_stuff(l, out, p, (size_t)n);
+		l->body_off += (uint64_t)n;
+	}
+	if (!c->body_complete || l->body_off < c->spool_len)
+		return;
+	/* the body ends with CRLF (or is empty): the marker follows */
 	if (lmtp_backend_data_end(l->b) == -1) {
 		lmtp_link_lost(l, "protocol state error at the end of DATA");
 		return;
 	}
+	lmtp_link_body_sent(l);
+}
+
+void
+lmtp_link_pump(struct lmtp_link *l)
+{
+	struct lmtp_conn *c = l->c;
+
+	if (!l->data_ready || l->body_sent || l->closed || l->bev == NULL ||
+	    c->spool == NULL || c->spool_full)
+		return;
+	/* whatever the module queued goes first */
 	lmtp_link_flush(l);
+	if (l->bdat)
+		lmtp_link_pump_bdat(l, bufferevent_get_output(l->bev));
+	else
+		lmtp_link_pump_data(l, bufferevent_get_output(l->bev));
 }
 
 /* A move or kick of a user with a delivery on this link (or on its way
@@ -350,9 +500,7 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 			lmtp_link_lost(l, "STARTTLS setup failed");
 			break;
 		}
-		bufferevent_setcb(
-		    l->bev, lmtp_on_link_read, NULL, lmtp_on_link_event, l);
-		bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+		lmtp_link_setcb(l);
 		lmtp_backend_tls_started(l->b);
 		lmtp_link_flush(l);
 		break;
@@ -389,7 +537,8 @@ lmtp_link_event(struct lmtp_link *l, enum lmtp_backend_event ev)
 		break;
 	case LMTP_BACKEND_EV_DATA_READY:
 		l->data_ready = true;
-		lmtp_link_send_body(l);
+		lmtp_link_body_timeouts(l, true);
+		lmtp_link_pump(l);
 		break;
 	case LMTP_BACKEND_EV_DATA_REPLY:
 		i = lmtp_backend_reply_index(l->b);

@@ -1,5 +1,6 @@
 /*
- * lmtp_proxy.c - the LMTP proxy shell (see lmtp_proxy.h).
+ * lmtp_proxy.c - the LMTP proxy shell (see lmtp_proxy.h): what a client
+ * says, and its transactions (its connection is in lmtp_client.c).
  *
  * One struct lmtp_conn per client connection; per transaction, one
  * struct lmtp_link per distinct backend.  RCPTs are handled one at a
@@ -7,82 +8,45 @@
  * is answered), so a recipient's reply is always its backend's reply to
  * that very RCPT.  A link connects, does its handshake and then sends
  * MAIL before its first RCPT.  At DATA the links with accepted
- * recipients get DATA at once; each streams the spooled body when both
- * its 354 and the client's end marker have arrived.  When the
- * transaction ends, links that are idle again are kept for the client's
- * next transaction; the others are closed.
+ * recipients start the body (BDAT, or DATA and its 354), and each gets
+ * the body while it arrives, from the spool (lmtp_link.c); the client
+ * hears the replies only after its end marker, each recipient its own
+ * backend's.  When the transaction ends, links that are idle again are
+ * kept for the client's next transaction; the others are closed.
  */
 #include "compat.h"
 
-#include <sys/socket.h>
 #include <sys/time.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "bevio.h"
-#include "buf.h"
-#include "connlimit.h"
-#include "hosts.h"
-#include "lmtp_backend.h"
 #include "lmtp_proxy.h"
 #include "lmtp_int.h"
 #include "lmtp_server.h"
-#include "log.h"
 #include "proxy.h"
-#include "router.h"
-#include "session.h"
-#include "sockaddr.h"
-#include "tls.h"
 #include "xmalloc.h"
-
-static void lmtp_on_resume(evutil_socket_t fd, short what, void *arg);
-
-void
-lmtp_log(const struct lmtp_conn *c, enum log_level level, const char *fmt, ...)
-{
-	char msg[3072];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_msg(level, "lmtp(%s): %s", c->info.session_id, msg);
-}
-
-void
-lmtp_client_flush(struct lmtp_conn *c)
-{
-	struct buf *out = lmtp_server_output(c->srv);
-
-	if (out->len > 0 && c->client != NULL) {
-		bevio_write(c->client, out->data, out->len);
-		buf_consume(out, out->len);
-	}
-}
 
 /* -- transactions ------------------------------------------------------- */
 
-/* Frees the links of c, but keeps those idle again when keep_idle. */
-static void
+void
 lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle)
 {
 	struct lmtp_link *l, *next, **prevp = &c->links;
 
 	for (l = c->links; l != NULL; l = next) {
 		next = l->next;
-		if (keep_idle && l->idle && !l->closed) {
+		if (keep_idle && l->idle && !l->closed && l->bev != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(l->bev)) == 0) {
 			/* reused by the next transaction of this client:
 			 * no new connect, LHLO and XCLIENT */
 			l->mail_sent = l->data_sent = l->data_ready = false;
-			l->body_sent = false;
+			l->body_sent = l->bdat = false;
+			l->body_off = 0;
 			l->accepted = 0;
 			l->want_rcpt = -1;
 			prevp = &l->next;
@@ -93,8 +57,7 @@ lmtp_tx_end_links(struct lmtp_conn *c, bool keep_idle)
 	}
 }
 
-/* Ends the transaction: its recipients, backend connections and spool. */
-static void
+void
 lmtp_tx_end(struct lmtp_conn *c)
 {
 	unsigned int i;
@@ -270,8 +233,15 @@ lmtp_on_data_start(struct lmtp_conn *c)
 		return;
 	}
 	c->spool = evbuffer_new();
+	if (c->spool == NULL) {
+		lmtp_server_data_refuse(
+		    c->srv, "451 4.3.0 Out of memory for the message");
+		lmtp_tx_end(c);
+		return;
+	}
 	c->spool_fd = -1;
-	c->spool_len = 0;
+	c->spool_len = c->spool_written = 0;
+	c->spool_bol = true;
 	c->spool_full = false;
 	c->replies_due = 0;
 	for (i = 0; i < c->rcpt_count; i++) {
@@ -279,31 +249,36 @@ lmtp_on_data_start(struct lmtp_conn *c)
 			c->replies_due++;
 	}
 	for (l = c->links; l != NULL; l = l->next) {
-		if (l->accepted == 0 || l->closed)
-			continue;
-		if (lmtp_backend_data(l->b) == -1)
-			lmtp_link_lost(l, "protocol state error at DATA");
-		else {
-			l->data_sent = true;
-			lmtp_link_flush(l);
-		}
-	}
-	if (c->spool == NULL) {
-		lmtp_server_data_refuse(
-		    c->srv, "451 4.3.0 Out of memory for the message");
-		return;
+		if (l->accepted > 0 && !l->closed)
+			(void)lmtp_link_body_start(l);
 	}
 	lmtp_server_data_go(c->srv);
 }
 
-/* The body did not fit the spool budget: every accepted recipient gets
- * 452 4.3.1, and the backends waiting for the body lose their
- * connection (a body cannot be withdrawn in-band). */
+/* The body does not fit the spool budget: the backends that have a part
+ * of it lose their connection (a body cannot be withdrawn in-band);
+ * their recipients are answered at the end (lmtp_spool_refuse()). */
+static void
+lmtp_links_drop_body(struct lmtp_conn *c)
+{
+	struct lmtp_link *l;
+
+	for (l = c->links; l != NULL; l = l->next) {
+		if (!l->data_sent || l->closed)
+			continue;
+		if (l->bev != NULL)
+			bufferevent_free(l->bev);
+		l->bev = NULL;
+		l->closed = true;
+	}
+}
+
+/* The body did not fit the spool budget: every accepted recipient not
+ * answered yet gets 452 4.3.1. */
 static void
 lmtp_spool_refuse(struct lmtp_conn *c)
 {
 	static const char reply[] = "452 4.3.1 Insufficient system storage";
-	struct lmtp_link *l;
 	unsigned int i;
 
 	lmtp_log(c, LOG_LEVEL_WARNING,
@@ -320,19 +295,25 @@ lmtp_spool_refuse(struct lmtp_conn *c)
 		(void)lmtp_server_data_reply(c->srv, i, reply);
 		lmtp_rcpt_unroute(c, r);
 	}
-	for (l = c->links; l != NULL; l = l->next) {
-		if (!l->data_sent || l->closed)
-			continue;
-		if (l->bev != NULL)
-			bufferevent_free(l->bev);
-		l->bev = NULL;
-		l->closed = true;
-	}
 	lmtp_tx_maybe_done(c);
 	lmtp_client_flush(c);
 }
 
-static void
+/* The spool failed (logged): the client is told and closed.  Returns
+ * -1 (c is closing or freed). */
+static int
+lmtp_spool_failed(struct lmtp_conn *c)
+{
+	lmtp_log(c, LOG_LEVEL_ERROR, "cannot spool the message; closing");
+	bufferevent_write(
+	    c->client, "421 4.3.0 Cannot store the message\r\n", 37);
+	lmtp_close_after_flush(c);
+	return -1;
+}
+
+/* The client's end marker: the links get the rest of the body and its
+ * end.  Returns 0, or -1 when c is closing. */
+static int
 lmtp_on_data_end(struct lmtp_conn *c)
 {
 	struct lmtp_link *l;
@@ -342,8 +323,10 @@ lmtp_on_data_end(struct lmtp_conn *c)
 	c->waiting = true;
 	if (c->spool_full) {
 		lmtp_spool_refuse(c);
-		return;
+		return 0;
 	}
+	if (lmtp_spool_sync(c) == -1)
+		return lmtp_spool_failed(c);
 	/* recipients whose link died before the end: 4xx now */
 	for (i = 0; i < c->rcpt_count; i++) {
 		struct lmtp_rcpt *r = &c->rcpts[i];
@@ -353,55 +336,11 @@ lmtp_on_data_end(struct lmtp_conn *c)
 			lmtp_rcpt_fail(c, i, "connection lost");
 	}
 	for (l = c->links; l != NULL; l = l->next)
-		lmtp_link_send_body(l);
+		lmtp_link_pump(l);
 	lmtp_tx_maybe_done(c);
 	lmtp_client_flush(c);
+	return 0;
 }
-
-/* -- the client connection ------------------------------------------------ */
-
-static void
-lmtp_conn_free(struct lmtp_conn *c)
-{
-	struct proxy_env *d = c->d;
-
-	lmtp_tx_end(c);
-	lmtp_tx_end_links(c, false);
-	free(c->rcpts);
-	lmtp_server_free(&c->srv);
-	if (c->resume_ev != NULL)
-		event_free(c->resume_ev);
-	if (c->deadline_ev != NULL)
-		event_free(c->deadline_ev);
-	if (c->client != NULL)
-		bufferevent_free(c->client);
-	if (c->ip_counted)
-		proxy_ip_release(d, &c->client_ip);
-	LIST_REMOVE(c, link);
-	(void)proxy_connections_add(d, -1);
-	free(c);
-}
-
-static void
-lmtp_on_client_write(struct bufferevent *bev, void *arg)
-{
-	struct lmtp_conn *c = arg;
-
-	(void)bev;
-	if (c->closing)
-		lmtp_conn_free(c);
-}
-
-static void
-lmtp_close_after_flush(struct lmtp_conn *c)
-{
-	c->closing = true;
-	bufferevent_disable(c->client, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
-		lmtp_conn_free(c);
-}
-
-static void lmtp_client_setcb(struct lmtp_conn *c);
 
 /* Spools a body chunk; once the budget is spent the rest of the body is
  * read and dropped.  Returns 0, or -1 when c is closing. */
@@ -417,15 +356,28 @@ lmtp_spool_chunk(struct lmtp_conn *c, const char *chunk, size_t len)
 		/* its share goes back to the budget at once */
 		c->spool_full = true;
 		lmtp_spool_free(c);
+		lmtp_links_drop_body(c);
 		return 0;
 	case LMTP_SPOOL_ERROR:
 		break;
 	}
-	lmtp_log(c, LOG_LEVEL_ERROR, "cannot spool the message; closing");
-	bufferevent_write(
-	    c->client, "421 4.3.0 Cannot store the message\r\n", 37);
-	lmtp_close_after_flush(c);
-	return -1;
+	return lmtp_spool_failed(c);
+}
+
+/* After a batch of client input: what was spooled goes to the file and
+ * on to the links.  Returns 0, or -1 when c is closing. */
+static int
+lmtp_body_progress(struct lmtp_conn *c)
+{
+	struct lmtp_link *l;
+
+	if (c->spool == NULL || c->spool_full || c->body_complete)
+		return 0;
+	if (lmtp_spool_sync(c) == -1)
+		return lmtp_spool_failed(c);
+	for (l = c->links; l != NULL; l = l->next)
+		lmtp_link_pump(l);
+	return 0;
 }
 
 /* lmtp_transaction_timeout passed with the client still owing the rest
@@ -450,6 +402,12 @@ lmtp_on_deadline(evutil_socket_t fd, short what, void *arg)
 	lmtp_close_after_flush(c);
 }
 
+struct event *
+lmtp_deadline_new(struct lmtp_conn *c)
+{
+	return evtimer_new(c->d->base, lmtp_on_deadline, c);
+}
+
 /* Arms the deadline when the client starts to owe us something, and
  * disarms it when it has delivered. */
 static void
@@ -468,19 +426,15 @@ lmtp_deadline_update(struct lmtp_conn *c)
 }
 
 /* Feeds client input to the server module until it needs more or an
- * event is being answered.  May free c. */
-void
-lmtp_process(struct lmtp_conn *c)
+ * event is being answered.  Returns 0, or -1 when c is closing or freed. */
+static int
+lmtp_process_input(struct lmtp_conn *c)
 {
 	enum lmtp_server_event ev;
 	struct evbuffer *in;
 	const char *chunk;
 	size_t len, consumed, chunk_len;
 
-	if (c->tx_finished) {
-		c->tx_finished = false;
-		lmtp_tx_end(c);
-	}
 	while (!c->waiting && !c->closing) {
 		in = bufferevent_get_input(c->client);
 		len = evbuffer_get_length(in);
@@ -491,14 +445,14 @@ lmtp_process(struct lmtp_conn *c)
 		    &consumed, &chunk, &chunk_len);
 		if (ev == LMTP_SERVER_EV_DATA_CHUNK && chunk_len > 0 &&
 		    lmtp_spool_chunk(c, chunk, chunk_len) == -1)
-			return;
+			return -1;
 		evbuffer_drain(in, consumed);
 		lmtp_deadline_update(c);
 		lmtp_client_flush(c);
 		switch (ev) {
 		case LMTP_SERVER_EV_MORE:
 			if (consumed == 0)
-				return;
+				return 0;
 			break;
 		case LMTP_SERVER_EV_RCPT:
 			lmtp_on_rcpt(c);
@@ -511,7 +465,8 @@ lmtp_process(struct lmtp_conn *c)
 		case LMTP_SERVER_EV_DATA_CHUNK:
 			break;
 		case LMTP_SERVER_EV_DATA_END:
-			lmtp_on_data_end(c);
+			if (lmtp_on_data_end(c) == -1)
+				return -1;
 			break;
 		case LMTP_SERVER_EV_DATA_ABORT:
 			lmtp_log(c, LOG_LEVEL_INFO,
@@ -526,193 +481,28 @@ lmtp_process(struct lmtp_conn *c)
 			 * route, link or spool may cross into TLS anyway */
 			lmtp_tx_end(c);
 			lmtp_tx_end_links(c, false);
-			evbuffer_drain(in, evbuffer_get_length(in));
-			c->client =
-			    tls_wrap(c->client, c->d->tls_server, true, NULL);
-			if (c->client == NULL) {
-				lmtp_log(c, LOG_LEVEL_WARNING,
-				    "STARTTLS setup failed");
-				lmtp_conn_free(c);
-				return;
-			}
-			c->tls_active = true;
-			lmtp_client_setcb(c);
+			if (lmtp_client_start_tls(c) == -1)
+				return -1;
 			lmtp_server_tls_started(c->srv);
 			break;
 		case LMTP_SERVER_EV_CLOSE:
 			lmtp_close_after_flush(c);
-			return;
+			return -1;
 		}
 	}
+	return c->closing ? -1 : 0;
 }
 
-static void
-lmtp_on_resume(evutil_socket_t fd, short what, void *arg)
-{
-	lmtp_process(arg);
-}
-
-static void
-lmtp_on_client_read(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	lmtp_process(arg);
-}
-
-static void
-lmtp_on_client_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct lmtp_conn *c = arg;
-
-	(void)bev;
-	if (what == BEV_EVENT_CONNECTED)
-		return;
-	if (what & BEV_EVENT_TIMEOUT)
-		lmtp_log(c, LOG_LEVEL_INFO, "client idle for too long");
-	else if (c->rcpt_count > 0)
-		lmtp_log(c, LOG_LEVEL_INFO,
-		    "client disconnected in the middle of a transaction");
-	lmtp_conn_free(c);
-}
-
-static void
-lmtp_client_setcb(struct lmtp_conn *c)
-{
-	/* a client waiting for its replies is quiet while backends work:
-	 * never drop it before they have had their time */
-	uint64_t ms = c->d->conf->lmtp_backend_timeout_ms * 2;
-	struct timeval tv;
-
-	if (ms < LMTP_CLIENT_IDLE_MS)
-		ms = LMTP_CLIENT_IDLE_MS;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	bufferevent_setcb(c->client, lmtp_on_client_read, lmtp_on_client_write,
-	    lmtp_on_client_event, c);
-	bufferevent_set_timeouts(c->client, &tv, NULL);
-	/* at most one read's worth queued beyond what is being parsed */
-	bufferevent_setwatermark(c->client, EV_READ, 0, LMTP_READ_CHUNK);
-	bufferevent_enable(c->client, EV_READ | EV_WRITE);
-}
-
-static void
-lmtp_refuse(struct proxy_env *d, int fd, const char *line, const char *why,
-    const char *ip)
-{
-	ssize_t ret ATTR_UNUSED;
-
-	log_warn("lmtp: refused %s: %s", ip, why);
-	ret = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
-}
-
-static void
-lmtp_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
-    const struct listener_info *info, void *context)
-{
-	static const char too_many[] = "421 4.3.2 Too many connections\r\n";
-	struct proxy_env *d = context;
-	const struct conf *conf = d->conf;
-	struct lmtp_server_settings set = {0};
-	struct sockaddr_storage local;
-	socklen_t local_len = sizeof(local);
-	struct lmtp_conn *c;
-	char ip[46];
-	uint16_t port;
-
-	(void)peer_len;
-	sockaddr_text(peer, ip, sizeof(ip), &port);
-	if (d->shutting_down ||
-	    atomic_load(d->all_connections) + 1 > conf->max_connections) {
-		lmtp_refuse(d, fd, too_many, "max_connections reached", ip);
-		return;
-	}
-	if (info->haproxy) {
-		lmtp_refuse(d, fd,
-		    "421 4.3.0 PROXY headers are not supported "
-		    "on LMTP\r\n",
-		    "haproxy = yes is not supported on LMTP listeners", ip);
-		return;
-	}
-	session_nodelay(fd);
-	c = xcalloc(1, sizeof(*c));
-	c->d = d;
-	c->spool_fd = -1;
-	c->resume_ev = event_new(d->base, -1, 0, lmtp_on_resume, c);
-	c->deadline_ev = evtimer_new(d->base, lmtp_on_deadline, c);
-	strlcpy(c->info.client_ip, ip, sizeof(c->info.client_ip));
-	c->info.client_port = port;
-	if (getsockname(fd, (struct sockaddr *)&local, &local_len) == 0)
-		sockaddr_text((struct sockaddr *)&local, c->info.local_ip,
-		    sizeof(c->info.local_ip), &c->info.local_port);
-	proxy_session_id(d, c->info.session_id, sizeof(c->info.session_id));
-	c->info.ttl = PROXY_TTL - 1;
-	LIST_INSERT_HEAD(&d->lmtp_conns, c, link);
-	(void)proxy_connections_add(d, 1);
-	if (ipaddr_parse(ip, &c->client_ip) == 0) {
-		if (!proxy_ip_acquire(
-			d, &c->client_ip, conf->max_connections_per_ip)) {
-			lmtp_refuse(d, fd, too_many,
-			    "max_connections_per_ip reached", ip);
-			fd = -1;
-		} else
-			c->ip_counted = true;
-	}
-	if (fd == -1) {
-		lmtp_conn_free(c);
-		return;
-	}
-	if (info->tls == CONF_TLS_IMPLICIT) {
-		c->client =
-		    tls_socket_new(d->base, fd, d->tls_server, true, NULL);
-		c->tls_active = true;
-	} else
-		c->client =
-		    bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->client == NULL || c->resume_ev == NULL ||
-	    c->deadline_ev == NULL) {
-		lmtp_log(c, LOG_LEVEL_ERROR, "cannot set up the connection");
-		lmtp_conn_free(c);
-		return;
-	}
-	set.hostname = d->hostname;
-	set.client = &c->info;
-	set.starttls = info->tls == CONF_TLS_STARTTLS && d->tls_server != NULL;
-	set.max_rcpts = conf->lmtp_max_recipients;
-	set.size_max = conf->lmtp_max_message_size;
-	c->srv = lmtp_server_new(&set);
-	lmtp_server_greeting(c->srv);
-	lmtp_client_flush(c);
-	lmtp_client_setcb(c);
-	lmtp_log(c, LOG_LEVEL_DEBUG, "connect from %s:%u", ip, port);
-}
-
-const struct listener_handler lmtp_proxy_handler = {
-    .accept = lmtp_accept,
-};
-
-unsigned int
-lmtp_conn_count(const struct proxy_env *d)
-{
-	const struct lmtp_conn *c;
-	unsigned int n = 0;
-
-	LIST_FOREACH (c, &d->lmtp_conns, link)
-		n++;
-	return n;
-}
-
+/* Runs the server module over the client's input, moves the body on
+ * and sets the client's reading.  May free c. */
 void
-lmtp_proxy_close_all(struct proxy_env *d)
+lmtp_process(struct lmtp_conn *c)
 {
-	static const char bye[] = "421 4.3.2 Server shutting down\r\n";
-
-	struct lmtp_conn *c;
-
-	while ((c = LIST_FIRST(&d->lmtp_conns)) != NULL) {
-		if (c->client != NULL && !c->tls_active)
-			(void)send(bufferevent_getfd(c->client), bye,
-			    sizeof(bye) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		lmtp_conn_free(c);
+	if (c->tx_finished) {
+		c->tx_finished = false;
+		lmtp_tx_end(c);
 	}
+	if (lmtp_process_input(c) == -1 || lmtp_body_progress(c) == -1)
+		return;
+	lmtp_client_reading(c);
 }

@@ -31,6 +31,9 @@ struct plan {
 	int rset_at; /* rset() after the RCPT reply with this index */
 	unsigned int repeat; /* transactions after the first */
 	bool quit; /* quit() after the last transaction */
+	/* BDAT chunks instead of DATA (NULL-terminated, the last one with
+	 * LAST), sent once the last RCPT has its reply */
+	const char *const *chunks;
 };
 
 static void
@@ -49,8 +52,32 @@ start_transaction(struct lmtp_backend *b, const struct plan *p)
 	assert_int_equal(lmtp_backend_mail(b, p->from, p->params), 0);
 	for (i = 0; p->rcpts[i] != NULL; i++)
 		assert_int_equal(lmtp_backend_rcpt(b, i, p->rcpts[i]), 0);
-	if (!p->no_data)
+	if (!p->no_data && p->chunks == NULL)
 		assert_int_equal(lmtp_backend_data(b), 0);
+}
+
+/* After the last RCPT reply: the chunks, each written by the shell right
+ * after its BDAT line. */
+static void
+send_chunks(struct lmtp_backend *b, const struct plan *p, struct transcript *t)
+{
+	struct buf *out = lmtp_backend_output(b);
+	unsigned int i;
+	bool last;
+
+	assert_true(lmtp_backend_chunking(b));
+	for (i = 0; p->chunks[i] != NULL; i++) {
+		last = p->chunks[i + 1] == NULL;
+		assert_int_equal(
+		    lmtp_backend_bdat(b, strlen(p->chunks[i]), last), 0);
+		flush_out(out, t);
+		transcript_add(t, p->chunks[i], strlen(p->chunks[i]));
+		/* no more recipients, no DATA, no RSET in the middle */
+		assert_int_equal(lmtp_backend_rcpt(b, 9, "late"), -1);
+		assert_int_equal(lmtp_backend_data(b), -1);
+		assert_int_equal(lmtp_backend_rset(b), -1);
+	}
+	assert_int_equal(lmtp_backend_bdat(b, 1, true), -1);
 }
 
 static void
@@ -93,6 +120,11 @@ drive(const struct lmtp_backend_settings *set,
 			    lmtp_backend_reply_index(b) ==
 				(unsigned int)p->rset_at)
 				assert_int_equal(lmtp_backend_rset(b), 0);
+			if (p != NULL && p->chunks != NULL &&
+			    p->rcpts[lmtp_backend_reply_index(b) + 1] == NULL) {
+				flush_out(out, t);
+				send_chunks(b, p, t);
+			}
 			break;
 		case LMTP_BACKEND_EV_DATA_READY:
 			transcript_printf(t, "<DATA_READY>");
@@ -416,6 +448,123 @@ test_unsafe_arguments(void **state)
 	assert_null(b);
 }
 
+static void
+test_bdat(void **state)
+{
+	static const char *const chunks[] = {
+	    "Subject: x\r\n\r\n", ".a\r\n", NULL};
+	static const char *const empty_last[] = {".\r\n", "", NULL};
+	const struct plan p = {
+	    .from = "a@b",
+	    .rcpts = three_rcpts,
+	    .rset_at = -1,
+	    .chunks = chunks,
+	    .repeat = 1,
+	};
+	struct plan p2 = p;
+
+	/* Dovecot offers CHUNKING: no DATA, no 354, no dot-stuffing, no end
+	 * marker; the chunks' replies are swallowed; a second transaction
+	 * on the same connection */
+	check(&set_default, &p,
+	    DOVECOT_GREETING DOVECOT_CAPS DOVECOT_GREETING DOVECOT_CAPS
+	    "250 2.1.0 OK\r\n250 2.1.5 OK\r\n"
+	    "550 5.1.1 <nouser> User doesn't exist: nouser\r\n"
+	    "250 2.1.5 OK\r\n250 2.0.0 Added 15 octets\r\n"
+	    "250 2.0.0 <u1> id Saved\r\n452 4.2.2 <u3> Quota exceeded\r\n"
+	    "250 2.1.0 OK\r\n250 2.1.5 OK\r\n250 2.1.5 OK\r\n"
+	    "250 2.1.5 OK\r\n250 2.0.0 Added 15 octets\r\n"
+	    "250 2.0.0 <u1> Saved\r\n250 2.0.0 <nouser> Saved\r\n"
+	    "250 2.0.0 <u3> Saved\r\n",
+	    "LHLO dir\r\n" XCLIENT_LINE "LHLO dir\r\n<READY>"
+	    "MAIL FROM:<a@b>\r\nRCPT TO:<u1>\r\nRCPT TO:<nouser>\r\n"
+	    "RCPT TO:<u3>\r\n<RCPT 0 250 2.1.5 OK>"
+	    "<RCPT 1 550 5.1.1 <nouser> User doesn't exist: nouser>"
+	    "<RCPT 2 250 2.1.5 OK>BDAT 14\r\nSubject: x\r\n\r\n"
+	    "BDAT 4 LAST\r\n.a\r\n"
+	    "<DATA 0 250 2.0.0 <u1> id Saved>"
+	    "<DATA 2 452 4.2.2 <u3> Quota exceeded><DONE>"
+	    "MAIL FROM:<a@b>\r\nRCPT TO:<u1>\r\nRCPT TO:<nouser>\r\n"
+	    "RCPT TO:<u3>\r\n<RCPT 0 250 2.1.5 OK><RCPT 1 250 2.1.5 OK>"
+	    "<RCPT 2 250 2.1.5 OK>BDAT 14\r\nSubject: x\r\n\r\n"
+	    "BDAT 4 LAST\r\n.a\r\n<DATA 0 250 2.0.0 <u1> Saved>"
+	    "<DATA 1 250 2.0.0 <nouser> Saved><DATA 2 250 2.0.0 <u3> Saved>"
+	    "<DONE>");
+	/* a refused chunk: its reply for every accepted recipient, then the
+	 * connection ends (the reply to LAST is not read) */
+	p2.repeat = 0;
+	check(&set_default, &p2,
+	    "220 x\r\n250-x\r\n250-CHUNKING\r\n250 PIPELINING\r\n"
+	    "250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n"
+	    "552 5.3.4 Too big\r\n503 5.5.1 No transaction\r\n",
+	    "LHLO dir\r\n<READY>MAIL FROM:<a@b>\r\nRCPT TO:<u1>\r\n"
+	    "RCPT TO:<nouser>\r\nRCPT TO:<u3>\r\n<RCPT 0 250 2.0.0 ok>"
+	    "<RCPT 1 550 5.0.0 no><RCPT 2 250 2.0.0 ok>BDAT 14\r\n"
+	    "Subject: x\r\n\r\nBDAT 4 LAST\r\n.a\r\n"
+	    "<DATA 0 552 5.3.4 Too big><DATA 2 552 5.3.4 Too big>"
+	    "<CLOSE [backend refused a BDAT chunk: 552 5.3.4 Too big]>"
+	    "<LEFT 26>");
+	/* an empty last chunk */
+	p2.chunks = empty_last;
+	check(&set_default, &p2,
+	    "220 x\r\n250-x\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+	    "250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n250 ok\r\n"
+	    "250 saved\r\n250 saved\r\n",
+	    "LHLO dir\r\n<READY>MAIL FROM:<a@b>\r\nRCPT TO:<u1>\r\n"
+	    "RCPT TO:<nouser>\r\nRCPT TO:<u3>\r\n<RCPT 0 250 2.0.0 ok>"
+	    "<RCPT 1 550 5.0.0 no><RCPT 2 250 2.0.0 ok>BDAT 3\r\n.\r\n"
+	    "BDAT 0 LAST\r\n<DATA 0 250 2.0.0 saved>"
+	    "<DATA 2 250 2.0.0 saved><DONE>");
+}
+
+/* When BDAT may not be used. */
+static void
+test_bdat_refused(void **state)
+{
+	static const char *const caps[] = {
+	    "220 x\r\n250-x\r\n250 CHUNKING\r\n", /* no PIPELINING */
+	    "220 x\r\n250-x\r\n250 PIPELINING\r\n", /* no CHUNKING */
+	    "220 x\r\n250-x\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+	};
+	struct lmtp_backend *b;
+	size_t used;
+	unsigned int i;
+
+	for (i = 0; i < nitems(caps); i++) {
+		b = lmtp_backend_new(&set_default, &info_default, NULL);
+		assert_int_equal(
+		    lmtp_backend_input(b, caps[i], strlen(caps[i]), &used),
+		    LMTP_BACKEND_EV_READY);
+		assert_int_equal(lmtp_backend_chunking(b), i == 2);
+		/* no transaction yet */
+		assert_int_equal(lmtp_backend_bdat(b, 1, true), -1);
+		assert_int_equal(lmtp_backend_mail(b, "a", NULL), 0);
+		assert_int_equal(lmtp_backend_rcpt(b, 0, "x"), 0);
+		/* the RCPT is not answered yet */
+		assert_int_equal(lmtp_backend_bdat(b, 1, true), -1);
+		/* MAIL's reply, then the RCPT's (sent after it without
+		 * PIPELINING) */
+		assert_int_equal(lmtp_backend_input(b, "250 ok\r\n", 8, &used),
+		    LMTP_BACKEND_EV_MORE);
+		assert_int_equal(lmtp_backend_input(b, "250 ok\r\n", 8, &used),
+		    LMTP_BACKEND_EV_RCPT_REPLY);
+		assert_int_equal(
+		    lmtp_backend_bdat(b, 1, true), i == 2 ? 0 : -1);
+		lmtp_backend_free(&b);
+	}
+	/* every recipient refused: no chunk */
+	b = lmtp_backend_new(&set_default, &info_default, NULL);
+	assert_int_equal(lmtp_backend_input(b, caps[2], strlen(caps[2]), &used),
+	    LMTP_BACKEND_EV_READY);
+	assert_int_equal(lmtp_backend_mail(b, "a", NULL), 0);
+	assert_int_equal(lmtp_backend_rcpt(b, 0, "x"), 0);
+	assert_int_equal(
+	    lmtp_backend_input(b, "250 ok\r\n550 no\r\n", 16, &used),
+	    LMTP_BACKEND_EV_RCPT_REPLY);
+	assert_int_equal(lmtp_backend_bdat(b, 1, true), -1);
+	lmtp_backend_free(&b);
+}
+
 /* A MAIL or RCPT line that would not fit LMTP_BACKEND_CMD_MAX (CRLF
  * included) is refused whole: nothing is queued, so a cut line can never
  * lose its CRLF and run into the next command, and no parameter is
@@ -476,6 +625,8 @@ main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_unsafe_arguments),
 	    cmocka_unit_test(test_long_mail_refused),
+	    cmocka_unit_test(test_bdat),
+	    cmocka_unit_test(test_bdat_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

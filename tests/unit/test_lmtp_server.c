@@ -28,6 +28,10 @@
  * NULL table: "250 2.1.5 OK"), and whether DATA is refused. */
 static const char *const *rcpt_answers;
 static const char *data_refusal;
+/* Delivery replies the fake shell gives right after DATA, before the
+ * body (a backend that failed early): 0 none, 1 all but recipient 0, 2
+ * all. */
+static int early_answers;
 
 static void
 flush_out(struct buf *out, struct transcript *t)
@@ -37,15 +41,23 @@ flush_out(struct buf *out, struct transcript *t)
 	buf_consume(out, out->len);
 }
 
-/* Answers every accepted recipient's delivery in reverse order; the
- * module must still send them in RCPT order. */
+/* Answers every accepted recipient's delivery not answered yet in
+ * reverse order, from recipient `from` down; the module must still send
+ * them in RCPT order. */
 static void
-answer_data(struct lmtp_server *s, const bool *accepted, unsigned int n)
+answer_data(struct lmtp_server *s, const bool *accepted, bool *answered,
+    unsigned int n, unsigned int from)
 {
 	char reply[64];
 	unsigned int i;
 
-	for (i = n; i-- > 0;) {
+	for (i = n; i-- > from;) {
+		if (answered[i]) {
+			assert_int_equal(
+			    lmtp_server_data_reply(s, i, "250 again"), -1);
+			continue;
+		}
+		answered[i] = accepted[i];
 		if (!accepted[i]) {
 			snprintf(reply, sizeof(reply), "250 x");
 			assert_int_equal(
@@ -68,7 +80,7 @@ drive(const struct lmtp_server_settings *set, const char *in, size_t len,
 	struct lmtp_server *s = lmtp_server_new(set);
 	struct buf *out = lmtp_server_output(s);
 	static char body[BODY_MAX];
-	bool accepted[RCPT_SLOTS];
+	bool accepted[RCPT_SLOTS], answered[RCPT_SLOTS];
 	size_t pos = 0, avail = 0, used, blen = 0, clen;
 	const char *cp;
 	unsigned int nrcpt = 0, k = 0, idx;
@@ -77,6 +89,7 @@ drive(const struct lmtp_server_settings *set, const char *in, size_t len,
 	t->len = 0;
 	t->text[0] = '\0';
 	memset(accepted, 0, sizeof(accepted));
+	memset(answered, 0, sizeof(answered));
 	lmtp_server_greeting(s);
 	for (;;) {
 		/* the shell has at most `chunk` bytes beyond what it fed */
@@ -117,13 +130,19 @@ drive(const struct lmtp_server_settings *set, const char *in, size_t len,
 				lmtp_server_data_refuse(s, data_refusal);
 				nrcpt = 0;
 				memset(accepted, 0, sizeof(accepted));
-			} else
+			} else {
 				lmtp_server_data_go(s);
+				if (early_answers > 0)
+					answer_data(s, accepted, answered,
+					    nrcpt, early_answers == 1 ? 1 : 0);
+			}
 			blen = 0;
 			break;
 		case LMTP_SERVER_EV_DATA_CHUNK:
 			assert_non_null(cp);
 			assert_true(clen > 0 && blen + clen < sizeof(body));
+			/* a line that starts with a dot starts a chunk */
+			assert_null(memmem(cp, clen, "\n.", 2));
 			memcpy(body + blen, cp, clen);
 			blen += clen;
 			break;
@@ -135,23 +154,29 @@ drive(const struct lmtp_server_settings *set, const char *in, size_t len,
 			}
 			transcript_printf(t, "<END [%.*s]>", (int)blen, body);
 			/* nothing is parsed until every reply is in */
-			assert_int_equal(lmtp_server_input(s, "NOOP\r\n", 6,
-					     &used, &cp, &clen),
-			    LMTP_SERVER_EV_MORE);
-			assert_int_equal(used, 0);
-			answer_data(s, accepted, nrcpt);
+			if (early_answers < 2) {
+				assert_int_equal(
+				    lmtp_server_input(
+					s, "NOOP\r\n", 6, &used, &cp, &clen),
+				    LMTP_SERVER_EV_MORE);
+				assert_int_equal(used, 0);
+			}
+			answer_data(s, accepted, answered, nrcpt, 0);
 			nrcpt = 0;
 			memset(accepted, 0, sizeof(accepted));
+			memset(answered, 0, sizeof(answered));
 			break;
 		case LMTP_SERVER_EV_DATA_ABORT:
 			transcript_printf(t, "<ABORT>");
 			nrcpt = 0;
 			memset(accepted, 0, sizeof(accepted));
+			memset(answered, 0, sizeof(answered));
 			break;
 		case LMTP_SERVER_EV_RESET:
 			transcript_printf(t, "<RESET>");
 			nrcpt = 0;
 			memset(accepted, 0, sizeof(accepted));
+			memset(answered, 0, sizeof(answered));
 			break;
 		case LMTP_SERVER_EV_STARTTLS: {
 			/* the rest up to the marker "<TLS>" is discarded */
@@ -280,6 +305,59 @@ test_no_valid_recipients(void **state)
 	    "<DATA>451 4.3.0 Cannot spool\r\n500 5.5.2 Unknown command\r\n"
 	    "503 5.5.1 MAIL needed first\r\n");
 	data_refusal = NULL;
+}
+
+#define ENVELOPE3                                                              \
+	GREET LHLO_REPLY "250 2.1.0 OK\r\n"                                    \
+			 "<RCPT 0 [b] from [a] []>250 2.1.5 OK\r\n"            \
+			 "<RCPT 1 [c] from [a] []>550 5.1.1 no\r\n"            \
+			 "<RCPT 2 [d] from [a] []>250 2.1.5 OK\r\n"            \
+			 "<DATA>354 OK\r\n"
+
+static void
+test_replies_before_the_end(void **state)
+{
+	static const char *const answers[] = {
+	    "250 2.1.5 OK", "550 5.1.1 no", "250 2.1.5 OK", NULL};
+	static const char in[] =
+	    "LHLO m\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nRCPT TO:<c>\r\n"
+	    "RCPT TO:<d>\r\nDATA\r\nx\r\n.\r\nNOOP\r\n";
+	/* a reply given while the body arrives (a backend failed) waits
+	 * for the end marker and its turn in RCPT order */
+	rcpt_answers = answers;
+	early_answers = 1;
+	check(&set_plain, in,
+	    ENVELOPE3 "<END [x\r\n]>250 2.0.0 rcpt 0 saved\r\n"
+		      "250 2.0.0 rcpt 2 saved\r\n250 2.0.0 OK\r\n");
+	/* all of them early: out with the end marker (before the shell
+	 * sees EV_DATA_END), and the transaction is over at once */
+	early_answers = 2;
+	check(&set_plain, in,
+	    ENVELOPE3 "250 2.0.0 rcpt 0 saved\r\n250 2.0.0 rcpt 2 saved\r\n"
+		      "<END [x\r\n]>250 2.0.0 OK\r\n");
+	/* too large after all: 552 replaces the early replies */
+	{
+		struct lmtp_server_settings set = set_plain;
+
+		set.size_max = 2;
+		check(&set,
+		    "LHLO m\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\n"
+		    "RCPT TO:<c>\r\nRCPT TO:<d>\r\nDATA\r\nxyz\r\n.\r\n",
+		    GREET
+		    "250-dir.example\r\n250-PIPELINING\r\n"
+		    "250-ENHANCEDSTATUSCODES\r\n250-SIZE 2\r\n"
+		    "250 8BITMIME\r\n250 2.1.0 OK\r\n"
+		    "<RCPT 0 [b] from [a] []>250 2.1.5 OK\r\n"
+		    "<RCPT 1 [c] from [a] []>550 5.1.1 no\r\n"
+		    "<RCPT 2 [d] from [a] []>250 2.1.5 OK\r\n"
+		    "<DATA>354 OK\r\n"
+		    "552 5.3.4 Message size exceeds fixed maximum message "
+		    "size\r\n"
+		    "552 5.3.4 Message size exceeds fixed maximum message "
+		    "size\r\n<ABORT>");
+	}
+	early_answers = 0;
+	rcpt_answers = NULL;
 }
 
 static void
@@ -609,6 +687,7 @@ main(void)
 	    cmocka_unit_test(test_transaction),
 	    cmocka_unit_test(test_rcpt_order_and_rejects),
 	    cmocka_unit_test(test_no_valid_recipients),
+	    cmocka_unit_test(test_replies_before_the_end),
 	    cmocka_unit_test(test_rset_midway),
 	    cmocka_unit_test(test_lhlo_resets),
 	    cmocka_unit_test(test_output_backpressure),
