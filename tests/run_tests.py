@@ -101,7 +101,7 @@ WORKER_TESTS = ["test_proxy_imap.py", "test_proxy_pop3.py",
                 "test_proxy_routing.py", "test_sieve.py", "test_oauth.py",
                 "test_move_fences.py", "test_failed_logins.py",
                 "test_metrics.py", "test_backend_proxy.py",
-                "test_login_deadline.py", "test_admin.py"]
+                "test_login_deadline.py", "test_admin.py", "test_lmtp.py"]
 
 
 def run_integration(build, extra, workers=None):

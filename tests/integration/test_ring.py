@@ -169,10 +169,12 @@ def test_director_remove_and_add_back(ring):
             rows = {(r[0], r[2]) for r in a.list("DIRECTOR-LIST")}
         assert (gone.ip, "left") not in rows and \
             (gone.ip, "right") not in rows, (d.name, rows)
+    # the offset before the command: the ring may sync again before the
+    # command's OK is read
+    off = ds[0].log_offset()
     with admin(ds[1]) as a:
         assert a.command("DIRECTOR-ADD", gone.ip,
                          str(netutil.RING_PORT)) == "OK"
-    off = ds[0].log_offset()
     ds[0].wait_log(SYNCED, offset=off, timeout=30)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
