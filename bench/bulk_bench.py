@@ -161,9 +161,10 @@ def main():
     certdir = "/tmp/director-bench-certs"
     os.makedirs(certdir, exist_ok=True)
     cert, key = rawclient.make_cert(certdir)
-    settings = {"disable_plaintext_auth": "no", "workers": args.workers,
-                "ssl_cert": cert,
+    settings = {"disable_plaintext_auth": "no", "ssl_cert": cert,
                 "ssl_key": key}
+    if args.workers != "1":         # builds before workers know no such
+        settings["workers"] = args.workers
     listeners = {"imaps": {"protocol": "imap", "port": IMAPS_PORT,
                            "tls": "implicit"}}
     with benchlib.cluster(build, settings,

@@ -98,10 +98,11 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     n = min(args.sessions, (want - 512) // 2)
     cert, key = rawclient.make_cert("/tmp/director-bench-certs")
-    settings = {"disable_plaintext_auth": "no", "workers": args.workers,
-                "ssl_cert": cert,
+    settings = {"disable_plaintext_auth": "no", "ssl_cert": cert,
                 "ssl_key": key, "max_connections": str(n + 1000),
                 "max_connections_per_ip": str(n + 1000)}
+    if args.workers != "1":         # builds before workers know no such
+        settings["workers"] = args.workers
     listeners = {"imaps": {"protocol": "imap", "port": IMAPS_PORT,
                            "tls": "implicit"}}
     with benchlib.cluster(build, settings, proxy_bench.DOVECOT_EXTRA,
