@@ -31,6 +31,7 @@
 #include "router.h"
 #include "session.h"
 #include "sockaddr.h"
+#include "bevio.h"
 #include "memtrim.h"
 #include "worker.h"
 #include "splice.h"
@@ -512,6 +513,7 @@ director_start(struct director *d, struct event_base *base)
 	splice_set_gate(director_splice_gate, d);
 	splice_configure(d->conf->zero_copy, d->conf->zero_copy_pipes);
 	d->memtrim = memtrim_start(base);
+	bevio_presize_fdmap(base, bevio_fd_max());
 	if (d->conf->worker_count > 1) {
 		d->workers =
 		    workers_start(&d->proxy, d->conf->worker_count, base);

@@ -4,12 +4,14 @@
  */
 #include "compat.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "bevio.h"
 
@@ -26,6 +28,37 @@ bevio_direct_fd(struct bufferevent *bev)
 	    bufferevent_openssl_get_ssl(bev) != NULL)
 		return -1;
 	return bufferevent_getfd(bev);
+}
+
+int
+bevio_fd_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return BEVIO_FD_MAP_MAX;
+	return rl.rlim_cur < BEVIO_FD_MAP_MAX ? (int)rl.rlim_cur
+					      : BEVIO_FD_MAP_MAX;
+}
+
+static void
+bevio_noop(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+void
+bevio_presize_fdmap(struct event_base *base, int max)
+{
+	struct event ev;
+	int fd;
+
+	/* an add makes the entry, whether or not the descriptor is open
+	 * (epoll refuses closed ones: nothing is left registered) */
+	for (fd = 0; fd < max; fd++) {
+		event_assign(&ev, base, fd, EV_READ, bevio_noop, NULL);
+		if (event_add(&ev, NULL) == 0)
+			event_del(&ev);
+	}
 }
 
 void

@@ -35,6 +35,19 @@ void bevio_write_buffer(struct bufferevent *bev, struct evbuffer *buf);
  * client does not stay in freed or reused buffer memory. */
 void bevio_drain_wipe(struct evbuffer *buf, size_t len);
 
+/* Makes libevent's per-descriptor map of base hold descriptors 0 to
+ * max - 1 now.  libevent allocates a small entry the first time it sees a
+ * descriptor number and keeps it for good; made during a burst of
+ * sessions, those entries lie among the sessions' buffers and keep their
+ * pages from going back to the system when the burst is over.  Call it
+ * on the thread that runs base, before the first connection. */
+struct event_base;
+void bevio_presize_fdmap(struct event_base *base, int max);
+/* The descriptors this process may open (RLIMIT_NOFILE), at most
+ * BEVIO_FD_MAP_MAX: the max for bevio_presize_fdmap(). */
+#define BEVIO_FD_MAP_MAX 131072
+int bevio_fd_max(void);
+
 /* Stops reading bev and frees it once its pending output is written (or
  * an error or a timeout ends it first): a last reply, then the close. */
 void bevio_close_after_output(struct bufferevent *bev);

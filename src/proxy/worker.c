@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "bevio.h"
 #include "chan.h"
 #include "ipaddr.h"
 #include "listener.h"
@@ -234,6 +235,8 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	/* on this thread: the map's entries in this thread's arena */
+	bevio_presize_fdmap(w->base, bevio_fd_max());
 	(void)event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
