@@ -43,6 +43,10 @@ struct directord {
 	struct conf *conf;
 	struct event_base *base;
 	struct listener_set *listeners;
+	/* with workers: the IMAP, POP3 and ManageSieve sockets of each
+	 * (SO_REUSEPORT), bound here as root, then handed to them */
+	struct listener_set **worker_listeners;
+	unsigned int worker_listener_count;
 	struct director *director;
 	void *contexts[CONF_PROTOCOL_COUNT]; /* of the listener handlers */
 	struct event *sig_term;
@@ -252,6 +256,45 @@ daemon_make_dirs(const struct conf *conf, char **error_r)
 	return ret;
 }
 
+/* The workers' sockets not handed over (startup failed before). */
+static void
+daemon_free_worker_listeners(struct directord *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->worker_listener_count; i++)
+		listener_set_free(&d->worker_listeners[i]);
+	free(d->worker_listeners);
+	d->worker_listeners = NULL;
+	d->worker_listener_count = 0;
+}
+
+/* Binds the listening sockets: all of them, or with worker threads the
+ * sessions' once per worker (with SO_REUSEPORT) and the others once. */
+static int
+daemon_bind(struct directord *d, char **error_r)
+{
+	unsigned int i, n = d->conf->worker_count;
+
+	if (n <= 1) {
+		d->listeners = listener_set_bind(d->conf, error_r);
+		return d->listeners == NULL ? -1 : 0;
+	}
+	d->listeners = listener_set_bind_some(
+	    d->conf, LISTENER_NOT_SESSIONS, false, error_r);
+	if (d->listeners == NULL)
+		return -1;
+	d->worker_listeners = xcalloc(n, sizeof(*d->worker_listeners));
+	d->worker_listener_count = n;
+	for (i = 0; i < n; i++) {
+		d->worker_listeners[i] = listener_set_bind_some(
+		    d->conf, LISTENER_SESSIONS, true, error_r);
+		if (d->worker_listeners[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 /* Everything up to the loop; returns 0 or -1 (reason logged). */
 static int
 daemon_start(struct directord *d, bool foreground)
@@ -270,8 +313,7 @@ daemon_start(struct directord *d, bool foreground)
 		goto fail;
 	if (pidfile_check(d->conf->pid_file, &error) == -1)
 		goto fail;
-	d->listeners = listener_set_bind(d->conf, &error);
-	if (d->listeners == NULL)
+	if (daemon_bind(d, &error) == -1)
 		goto fail;
 	/* checks state_dir before director_new() reads the state file */
 	if (daemon_make_dirs(d->conf, &error) == -1)
@@ -299,6 +341,8 @@ daemon_start(struct directord *d, bool foreground)
 	    daemon_add_signal(d, &d->sig_int, SIGINT, daemon_on_stop) == -1 ||
 	    daemon_add_signal(d, &d->sig_hup, SIGHUP, daemon_on_hup) == -1)
 		return -1;
+	/* the workers take their sockets (and start them on their loops) */
+	d->director->worker_listeners = d->worker_listeners;
 	if (director_start(d->director, d->base) == -1 ||
 	    admin_start(d->director->admin, d->base) == -1)
 		return -1;
@@ -334,6 +378,7 @@ daemon_free(struct directord *d)
 		free(d->pid_file);
 	}
 	listener_set_free(&d->listeners);
+	daemon_free_worker_listeners(d);
 	if (d->director != NULL) {
 		/* first: waiting admin commands must not answer mid-shutdown */
 		admin_free(&d->director->admin);

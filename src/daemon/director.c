@@ -515,8 +515,8 @@ director_start(struct director *d, struct event_base *base)
 	d->memtrim = memtrim_start(base);
 	bevio_presize_fdmap(base, bevio_fd_max());
 	if (d->conf->worker_count > 1) {
-		d->workers =
-		    workers_start(&d->proxy, d->conf->worker_count, base);
+		d->workers = workers_start(&d->proxy, d->conf->worker_count,
+		    base, d->worker_listeners);
 		if (d->workers == NULL)
 			return -1;
 		director_publish_gate(d, router_now_ms());

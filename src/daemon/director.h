@@ -48,6 +48,9 @@ struct director {
 	struct checker *checker; /* backend health checks (checker.h) */
 	struct memtrim *memtrim; /* gives memory back after bursts */
 	struct workers *workers; /* session threads (workers = N), or NULL */
+	/* set by the daemon before director_start(): the sessions' sockets
+	 * of each worker, taken over (and NULLed) by workers_start() */
+	struct listener_set **worker_listeners;
 	char *state_path; /* the backend state file (hoststate.h) */
 	struct ring_addr ring_self; /* our ring address (if in a ring) */
 	struct ring_conn *ring_conns; /* ring_conn.c's connections */

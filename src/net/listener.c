@@ -74,7 +74,7 @@ listener_sockaddr(const char *address, uint16_t port,
 }
 
 static int
-listener_open(const struct listener_info *info, char **errmsg_r)
+listener_open(const struct listener_info *info, bool reuseport, char **errmsg_r)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -89,6 +89,9 @@ listener_open(const struct listener_info *info, char **errmsg_r)
 	if (fd == -1)
 		goto fail;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
 		goto fail;
 	if (ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
@@ -105,8 +108,21 @@ fail:
 	return -1;
 }
 
-struct listener_set *
-listener_set_bind(const struct conf *conf, char **error_r)
+/* Whether a listener of protocol p belongs to subset (-1: all). */
+static bool
+listener_in_subset(enum conf_protocol p, int subset)
+{
+	bool session = p == CONF_PROTOCOL_IMAP || p == CONF_PROTOCOL_POP3 ||
+	    p == CONF_PROTOCOL_SIEVE;
+
+	if (subset == -1)
+		return true;
+	return session == (subset == LISTENER_SESSIONS);
+}
+
+static struct listener_set *
+listener_set_bind_which(
+    const struct conf *conf, int subset, bool reuseport, char **error_r)
 {
 	struct listener_set *set = xcalloc(1, sizeof(*set));
 	const struct conf_listener *cl;
@@ -116,6 +132,8 @@ listener_set_bind(const struct conf *conf, char **error_r)
 
 	for (i = 0; i < conf->listener_count; i++) {
 		cl = &conf->listeners[i];
+		if (!listener_in_subset(cl->protocol, subset))
+			continue;
 		for (j = 0; j < cl->address_count; j++) {
 			set->listeners = xreallocarray(set->listeners,
 			    set->count + 1, sizeof(*set->listeners));
@@ -130,7 +148,7 @@ listener_set_bind(const struct conf *conf, char **error_r)
 			l->info.port = cl->port;
 			l->fd = -1;
 			set->count++;
-			l->fd = listener_open(&l->info, &errmsg);
+			l->fd = listener_open(&l->info, reuseport, &errmsg);
 			if (l->fd == -1) {
 				*error_r = xasprintf("%s: listen %s: cannot "
 						     "listen on %s port %u: %s",
@@ -143,6 +161,19 @@ listener_set_bind(const struct conf *conf, char **error_r)
 		}
 	}
 	return set;
+}
+
+struct listener_set *
+listener_set_bind(const struct conf *conf, char **error_r)
+{
+	return listener_set_bind_which(conf, -1, false, error_r);
+}
+
+struct listener_set *
+listener_set_bind_some(const struct conf *conf, enum listener_subset subset,
+    bool reuseport, char **error_r)
+{
+	return listener_set_bind_which(conf, (int)subset, reuseport, error_r);
 }
 
 size_t

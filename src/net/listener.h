@@ -45,6 +45,19 @@ struct listener_handler {
  * the listener, its file:line, the address and the errno text. */
 struct listener_set *listener_set_bind(const struct conf *conf, char **error_r);
 
+/* Which listeners listener_set_bind_some() binds: the IMAP, POP3 and
+ * ManageSieve ones (the sessions), or all the others. */
+enum listener_subset {
+	LISTENER_SESSIONS,
+	LISTENER_NOT_SESSIONS,
+};
+/* As listener_set_bind(), for the subset only; with reuseport every
+ * socket gets SO_REUSEPORT, so that several sets (one per worker thread)
+ * can listen on the same addresses, the kernel sharing the connections
+ * out between them. */
+struct listener_set *listener_set_bind_some(const struct conf *conf,
+    enum listener_subset subset, bool reuseport, char **error_r);
+
 /* Number of bound sockets. */
 size_t listener_set_count(const struct listener_set *set);
 

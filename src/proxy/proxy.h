@@ -53,13 +53,7 @@ struct proxy_env {
 	atomic_uint *all_connections;
 	atomic_uint own_connections;
 	pthread_mutex_t *shared_lock;
-	/* set on the main thread's env when workers run: a session
-	 * listener's connection goes to one of them (proto: a struct
-	 * session_proto) */
-	void (*dispatch)(void *ctx, int fd, const struct sockaddr *peer,
-	    socklen_t peer_len, const struct listener_info *info,
-	    const void *proto);
-	void *dispatch_ctx;
+
 	struct stats stats; /* counters for the metrics endpoint */
 	uint64_t session_seq;
 	bool shutting_down;

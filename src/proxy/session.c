@@ -469,11 +469,7 @@ session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,
 	struct timeval tv;
 	unsigned int all;
 
-	if (d->dispatch != NULL) {
-		/* a worker thread takes it (worker.h) */
-		d->dispatch(d->dispatch_ctx, fd, peer, peer_len, info, proto);
-		return;
-	}
+	(void)peer_len;
 	session_nodelay(fd);
 	s = xcalloc(1, sizeof(*s));
 	s->d = d;

@@ -25,8 +25,7 @@ extern const struct listener_handler session_handler_imap;
 extern const struct listener_handler session_handler_pop3;
 extern const struct listener_handler session_handler_sieve;
 
-/* Starts a session of proto on the accepted socket fd, in d (or hands it
- * to d->dispatch, a worker thread, which calls this with its own env). */
+/* Starts a session of proto on the accepted socket fd, in d. */
 struct listener_info;
 struct session_proto;
 void session_accept(int fd, const struct sockaddr *peer, socklen_t peer_len,

@@ -4,8 +4,9 @@
  *
  * Each worker owns an event loop, a channel into it and a proxy_env; the
  * main thread never touches a worker's env while the worker runs, it
- * sends messages: an accepted connection, a new configuration, "close
- * everything", "run this for me" (workers_run_each()), "stop".  The
+ * sends messages: a new configuration, "close everything", "run this
+ * for me" (workers_run_each()), "stop".  Each worker accepts on its own
+ * listening sockets.  The
  * waiting kinds (run_each, set_conf) block the main thread on a condition
  * variable until the worker has run them; a worker never waits for the
  * main thread, so this cannot deadlock.
@@ -21,6 +22,7 @@
 
 #include "bevio.h"
 #include "chan.h"
+#include "conf.h"
 #include "ipaddr.h"
 #include "listener.h"
 #include "log.h"
@@ -40,6 +42,16 @@ struct worker {
 	struct event_base *base;
 	struct chan *in;
 	struct proxy_env env;
+	struct listener_set *listeners; /* its sessions' sockets */
+	void *contexts[CONF_PROTOCOL_COUNT]; /* all &env */
+};
+
+/* The handlers of a worker's listeners (sessions only). */
+static const struct listener_handler
+    *const worker_handlers[CONF_PROTOCOL_COUNT] = {
+	[CONF_PROTOCOL_IMAP] = &session_handler_imap,
+	[CONF_PROTOCOL_POP3] = &session_handler_pop3,
+	[CONF_PROTOCOL_SIEVE] = &session_handler_sieve,
 };
 
 struct workers {
@@ -55,49 +67,6 @@ struct workers {
 };
 
 /* -- messages to a worker --------------------------------------------- */
-
-struct worker_accept {
-	struct chan_msg m;
-	struct worker *w;
-	int fd;
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
-	struct listener_info info; /* tls and haproxy: the rest is NULL */
-	const struct session_proto *proto;
-};
-
-static void
-worker_on_accept(struct chan_msg *m)
-{
-	struct worker_accept *a = (struct worker_accept *)m;
-
-	session_accept(a->fd, (struct sockaddr *)&a->peer, a->peer_len,
-	    &a->info, a->proto, &a->w->env);
-	free(a);
-}
-
-/* The main thread's session listeners: round robin over the workers. */
-static void
-workers_dispatch(void *ctx, int fd, const struct sockaddr *peer,
-    socklen_t peer_len, const struct listener_info *info, const void *proto)
-{
-	struct workers *ws = ctx;
-	struct worker *w = &ws->w[ws->next++ % ws->count];
-	struct worker_accept *a = xcalloc(1, sizeof(*a));
-
-	a->w = w;
-	a->fd = fd;
-	if (peer_len > sizeof(a->peer))
-		peer_len = sizeof(a->peer);
-	memcpy(&a->peer, peer, peer_len);
-	a->peer_len = peer_len;
-	a->info.protocol = info->protocol;
-	a->info.tls = info->tls;
-	a->info.haproxy = info->haproxy;
-	a->info.port = info->port;
-	a->proto = proto;
-	chan_post(w->in, &a->m, worker_on_accept);
-}
 
 /* A message the main thread waits for: fn(env, arg) on the worker. */
 struct worker_call {
@@ -181,6 +150,11 @@ workers_add_stats(struct workers *ws, struct stats *st)
 static void
 worker_close_all(struct proxy_env *env, void *arg)
 {
+	struct worker *w = arg;
+
+	/* no new connection: its sockets close (and leave the kernel's
+	 * group, so the others take them) */
+	listener_set_free(&w->listeners);
 	env->shutting_down = true;
 	session_close_all(env);
 }
@@ -188,7 +162,12 @@ worker_close_all(struct proxy_env *env, void *arg)
 void
 workers_close_all(struct workers *ws)
 {
-	workers_run_each(ws, worker_close_all, NULL);
+	unsigned int i;
+
+	for (i = 0; i < ws->count; i++) {
+		if (ws->w[i].running)
+			worker_call(&ws->w[i], worker_close_all, &ws->w[i]);
+	}
 }
 
 static void
@@ -237,15 +216,22 @@ worker_main(void *arg)
 
 	/* on this thread: the map's entries in this thread's arena */
 	bevio_presize_fdmap(w->base, bevio_fd_max());
+	if (w->listeners != NULL &&
+	    listener_set_start(
+		w->listeners, w->base, worker_handlers, w->contexts) == -1) {
+		log_error("worker %u cannot accept connections", w->index + 1);
+		listener_set_free(&w->listeners);
+	}
 	(void)event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 
 static int
-worker_init(struct workers *ws, unsigned int i, struct event_base *main_base)
+worker_init(struct workers *ws, unsigned int i, struct listener_set **ls)
 {
 	struct worker *w = &ws->w[i];
 	struct proxy_env *m = ws->main;
+	unsigned int p;
 
 	w->ws = ws;
 	w->index = i;
@@ -270,6 +256,12 @@ worker_init(struct workers *ws, unsigned int i, struct event_base *main_base)
 	w->env.backend_failed = worker_backend_failed;
 	w->env.backend_failed_ctx = w;
 	memcpy(w->env.hostname, m->hostname, sizeof(w->env.hostname));
+	for (p = 0; p < CONF_PROTOCOL_COUNT; p++)
+		w->contexts[p] = &w->env;
+	if (ls != NULL) {
+		w->listeners = ls[i];
+		ls[i] = NULL;
+	}
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		return -1;
 	w->running = true;
@@ -277,8 +269,8 @@ worker_init(struct workers *ws, unsigned int i, struct event_base *main_base)
 }
 
 struct workers *
-workers_start(
-    struct proxy_env *main, unsigned int count, struct event_base *base)
+workers_start(struct proxy_env *main, unsigned int count,
+    struct event_base *base, struct listener_set **listeners)
 {
 	struct workers *ws = xcalloc(1, sizeof(*ws));
 	unsigned int i;
@@ -295,13 +287,11 @@ workers_start(
 	/* from here on the main thread's LMTP takes the lock too */
 	main->shared_lock = &ws->shared_lock;
 	for (i = 0; i < count; i++) {
-		if (worker_init(ws, i, base) == -1) {
+		if (worker_init(ws, i, listeners) == -1) {
 			log_error("cannot start worker thread %u", i + 1);
 			goto fail;
 		}
 	}
-	main->dispatch = workers_dispatch;
-	main->dispatch_ctx = ws;
 	log_info("%u worker threads carry the IMAP, POP3 and ManageSieve "
 		 "sessions",
 	    count);
@@ -321,12 +311,13 @@ workers_free(struct workers **wsp)
 	if (ws == NULL)
 		return;
 	*wsp = NULL;
-	ws->main->dispatch = NULL;
 	for (i = 0; i < ws->count; i++) {
 		w = &ws->w[i];
-		if (!w->running)
+		if (!w->running) {
+			listener_set_free(&w->listeners);
 			continue;
-		worker_call(w, worker_close_all, NULL);
+		}
+		worker_call(w, worker_close_all, w);
 		worker_call(w, worker_stop, NULL);
 		(void)pthread_join(w->thread, NULL);
 		w->running = false;

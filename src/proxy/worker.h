@@ -2,11 +2,11 @@
  * worker.h - worker threads for the IMAP, POP3 and ManageSieve sessions.
  *
  * With `workers = N` (N > 1) the main thread keeps the engine, the ring,
- * the admin socket, the health checks, the metrics, LMTP and the
- * listening sockets; each accepted IMAP, POP3 or ManageSieve connection
- * goes, round robin, to one of N worker threads, each with an event loop
- * and a struct proxy_env of its own, which runs the session from the
- * greeting to its end: login, TLS, the byte copy.  A worker reaches the
+ * the admin socket, the health checks, the metrics and LMTP; N worker
+ * threads, each with an event loop, a struct proxy_env and IMAP, POP3
+ * and ManageSieve listening sockets of its own (SO_REUSEPORT: the kernel
+ * shares the connections out), accept and run the sessions from the
+ * greeting to their end: login, TLS, the byte copy.  A worker reaches the
  * engine only by message (router_remote_new()), so the engine stays the
  * one writer of the user map.  The per-IP tables (connection limits,
  * failed-login penalties) are shared under one lock; the connection count
@@ -30,11 +30,15 @@ struct workers;
 #define WORKERS_MAX 64
 
 /* Starts count worker threads that share main's configuration, TLS
- * contexts and per-IP tables and route through main's router; from then
- * on main's session listeners hand their connections to them.  Returns
- * NULL (logged) if a thread or its loop cannot be made. */
-struct workers *workers_start(
-    struct proxy_env *main, unsigned int count, struct event_base *base);
+ * contexts and per-IP tables and route through main's router.  Worker i
+ * takes listeners[i] (its IMAP, POP3 and ManageSieve sockets, bound with
+ * SO_REUSEPORT; the entry becomes NULL) and accepts on it on its own
+ * loop: the kernel shares the connections out, the main thread is not on
+ * their way.  Returns NULL (logged) if a thread or its loop cannot be
+ * made. */
+struct listener_set;
+struct workers *workers_start(struct proxy_env *main, unsigned int count,
+    struct event_base *base, struct listener_set **listeners);
 
 /* Runs fn(env, arg) on each worker's thread in turn, with that worker's
  * proxy_env, and returns when the last one has run: the caller's data is
