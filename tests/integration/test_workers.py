@@ -44,7 +44,7 @@ def test_threads_and_one_backend_per_user(wd):
     sessions = [login(wd, "user501") for _ in range(6)]
     try:
         ids = set(re.findall(
-            r"imap\((\w+)\): login: user=<user501>.*result=ok",
+            r"imap\(([\w-]+)\): login: user=<user501>.*result=ok",
             wd.log_text(off)))
         assert len(ids) == 6
         backends = set(re.findall(
