@@ -300,6 +300,7 @@ static int
 daemon_start(struct directord *d, bool foreground)
 {
 	char *error = NULL;
+	size_t nlisteners;
 
 	/* as root: the socket's path may be out of the user's reach */
 	d->notify = notify_open();
@@ -341,7 +342,12 @@ daemon_start(struct directord *d, bool foreground)
 	    daemon_add_signal(d, &d->sig_int, SIGINT, daemon_on_stop) == -1 ||
 	    daemon_add_signal(d, &d->sig_hup, SIGHUP, daemon_on_hup) == -1)
 		return -1;
-	/* the workers take their sockets (and start them on their loops) */
+	/* the workers take their sockets (and start them on their loops);
+	 * every worker listens on the same addresses: count them once */
+	nlisteners = listener_set_count(d->listeners) +
+	    (d->worker_listener_count > 0
+		    ? listener_set_count(d->worker_listeners[0])
+		    : 0);
 	d->director->worker_listeners = d->worker_listeners;
 	if (director_start(d->director, d->base) == -1 ||
 	    admin_start(d->director->admin, d->base) == -1)
@@ -359,10 +365,10 @@ daemon_start(struct directord *d, bool foreground)
 	if (pidfile_claim(d->conf->pid_file, &error) == -1)
 		goto fail;
 	d->pid_file = xstrdup(d->conf->pid_file);
-	log_info("directord ready: %zu listeners, pid %ld",
-	    listener_set_count(d->listeners), (long)getpid());
-	notify_send(d->notify, SDNOTIFY_READY, "ready: %zu listeners",
-	    listener_set_count(d->listeners));
+	log_info("directord ready: %zu listeners, pid %ld", nlisteners,
+	    (long)getpid());
+	notify_send(
+	    d->notify, SDNOTIFY_READY, "ready: %zu listeners", nlisteners);
 	return 0;
 fail:
 	log_error("%s", error != NULL ? error : "startup failed");
