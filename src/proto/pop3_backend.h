@@ -30,7 +30,9 @@
 struct buf;
 struct pop3_backend;
 
-#define POP3_BACKEND_LINE_MAX 4096 /* default longest reply line */
+/* default longest reply line: "+ " and the longest OAuth challenge
+ * relayed (SASL_CHALLENGE_MAX) fit */
+#define POP3_BACKEND_LINE_MAX 8192
 
 struct pop3_backend_settings {
 	/* Issue STLS before logging in (backend tls=starttls). */

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "pop3_backend.h"
 #include "proto.h"
+#include "sasl.h"
 
 #define TRANSCRIPT_MAX 16384
 #include "transcript.h"
@@ -69,7 +70,14 @@ drive(const struct proto_creds *creds, const struct proto_client_info *info,
 		if (act == PROTO_ACT_LOGIN_FAILED) {
 			transcript_mark(
 			    t, "FAILED", pop3_backend_reply_text(b));
-			if (pop3_backend_challenge(b) != NULL)
+			if (pop3_backend_challenge(b) != NULL &&
+			    strlen(pop3_backend_challenge(b)) > 64) {
+				char size[32];
+
+				snprintf(size, sizeof(size), "%zu bytes",
+				    strlen(pop3_backend_challenge(b)));
+				transcript_mark(t, "CHALLENGE", size);
+			} else if (pop3_backend_challenge(b) != NULL)
 				transcript_mark(
 				    t, "CHALLENGE", pop3_backend_challenge(b));
 			break;
@@ -322,6 +330,20 @@ test_oauth(void **state)
 	    "<FAILED [AUTH] Unsupported authentication mechanism.>");
 	check(&creds_xoauth2, &info, &set_plain, "+OK\r\n-ERR\r\n+OK\r\n",
 	    "CAPA\r\nAUTH XOAUTH2\r\n<CLOSE unexpected backend reply>");
+	/* the longest challenge a client may be sent fits a reply line */
+	{
+		static char in[64 + SASL_CHALLENGE_MAX];
+		size_t n;
+
+		n = (size_t)snprintf(in, sizeof(in), "+OK\r\n-ERR\r\n+ ");
+		memset(in + n, 'A', SASL_CHALLENGE_MAX);
+		n += SASL_CHALLENGE_MAX;
+		memcpy(in + n, "\r\n-ERR no\r\n", 11);
+		n += 11;
+		check_len(&creds_bearer, &info, &set_plain, in, n,
+		    "CAPA\r\nAUTH OAUTHBEARER " BEARER_B64 "\r\nAQ==\r\n"
+		    "<FAILED no><CHALLENGE 4096 bytes>");
+	}
 	/* a second challenge, a bad one, or one where none can come */
 	check(&creds_bearer, &info, &set_plain,
 	    "+OK\r\n-ERR\r\n+ eyJ9\r\n+ eyJ9\r\n",
