@@ -517,6 +517,7 @@ director_start(struct director *d, struct event_base *base)
 	if (d->conf->worker_count > 1) {
 		d->workers = workers_start(&d->proxy, d->conf->worker_count,
 		    base, d->worker_listeners);
+		d->worker_listeners = NULL; /* the daemon's array */
 		if (d->workers == NULL)
 			return -1;
 		director_publish_gate(d, router_now_ms());

@@ -16,7 +16,6 @@
 #include <stdint.h>
 
 #include <sys/queue.h>
-#include <sys/socket.h>
 
 #include "stats.h"
 
@@ -24,7 +23,6 @@ struct conf;
 struct connlimit;
 struct event_base;
 struct ipaddr;
-struct listener_info;
 struct lmtp_conn;
 struct penalty;
 struct router;

@@ -354,6 +354,11 @@ session_on_routed(struct router_client *rc)
 	struct session *s =
 	    (struct session *)((char *)rc - offsetof(struct session, rc));
 
+	if (rc->waited) {
+		session_log(s, LOG_LEVEL_DEBUG,
+		    "login: user=<%s> waited for its move to end", s->user);
+		s->d->stats.delayed++;
+	}
 	session_login_connect(s);
 }
 
@@ -391,9 +396,13 @@ session_login_route(struct session *s)
 		session_login_connect(s);
 		break;
 	case ENGINE_ROUTE_WAIT:
+		s->state = SESSION_MOVE_WAIT;
+		/* a worker's route always answers later: session_on_routed()
+		 * counts it if the engine made it wait */
+		if (router_is_remote(s->d->router))
+			break;
 		session_log(s, LOG_LEVEL_DEBUG,
 		    "login: user=<%s> waits for its move to end", s->user);
-		s->state = SESSION_MOVE_WAIT;
 		s->d->stats.delayed++;
 		break;
 	case ENGINE_ROUTE_FAIL:

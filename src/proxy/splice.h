@@ -66,8 +66,6 @@ const char *splice_end_name(enum splice_end why);
  * at once; a direction that finds none copies through user space.
  * Default: on, 256. */
 void splice_configure(bool zero_copy, unsigned int pipes_max);
-/* Pipes holding bytes in flight now. */
-unsigned int splice_pipes_in_use(void);
 
 /*
  * While gate(ctx) says no, a splice that reads something holds it (and

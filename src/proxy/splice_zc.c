@@ -98,12 +98,6 @@ splice_pipe_put(int p[2], bool empty)
 	p[0] = p[1] = -1;
 }
 
-unsigned int
-splice_pipes_in_use(void)
-{
-	return splice_pipes_open - splice_pool_len;
-}
-
 bool
 splice_zc_able(struct splice *sp)
 {

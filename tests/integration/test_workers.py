@@ -91,6 +91,9 @@ def test_metrics_count_every_thread(director_factory):
                      state="proxying") == 5
         assert value(s, "director_logins_total", protocol="imap",
                      result="ok") == 5
+        # a worker's route answers by message, but none of these waited
+        # for a move
+        assert value(s, "director_requests_delayed_total") == 0
     finally:
         for c in sessions:
             c.close()
