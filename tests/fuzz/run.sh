@@ -8,7 +8,8 @@
 #
 # Each target starts from tests/fuzz/corpus/NAME/ (NAME without "fuzz_")
 # when it exists (with the dictionary tests/fuzz/NAME.dict if there is
-# one) and keeps what it finds in BINDIR/../corpus/NAME/;
+# one, and the libFuzzer flags of tests/fuzz/NAME.options, one a line, if
+# there are any) and keeps what it finds in BINDIR/../corpus/NAME/;
 # logs go to BINDIR/../logs/, crashing inputs to BINDIR/../artifacts/.
 # Exits 1 if any target crashed (or could not run).
 set -u
@@ -32,10 +33,13 @@ run_one() {
 	[ -d "$seeds/$name" ] && dirs="$dirs $seeds/$name"
 	dict=
 	[ -f "$seeds/../$name.dict" ] && dict="-dict=$seeds/../$name.dict"
+	opts=
+	[ -f "$seeds/../$name.options" ] &&
+		opts=$(grep -v '^#' "$seeds/../$name.options")
 	limit=
 	[ "$runs" -ne 0 ] && limit="-runs=$runs"
 	[ "$seconds" -ne 0 ] && limit="$limit -max_total_time=$seconds"
-	"$bindir/$1" $limit $dict -print_final_stats=1 -timeout=25 \
+	"$bindir/$1" $limit $dict $opts -print_final_stats=1 -timeout=25 \
 	    -artifact_prefix="$top/artifacts/$1-" $dirs \
 	    >"$top/logs/$1.log" 2>&1
 	echo $? >"$top/logs/$1.rc"
