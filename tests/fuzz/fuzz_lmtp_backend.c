@@ -4,7 +4,10 @@
  * The first byte picks settings, the shell's plan and a chunk size; the
  * rest is what the backend sends.  The shell runs up to three
  * transactions (MAIL, three RCPTs, DATA or an RSET after the second RCPT
- * reply), then QUIT.  Fed whole and in chunks, the commands sent and the
+ * reply), then QUIT.  When the backend offers CHUNKING and PIPELINING the
+ * body goes in BDAT chunks instead of DATA, as lmtp_link sends it: once
+ * every RCPT has its reply (RSET when none was accepted), one LAST chunk,
+ * or two chunks of which the last may be empty.  Fed whole and in chunks, the commands sent and the
  * events must be identical; every command line ends in CRLF with no bare
  * CR or LF; every reply handed out is one clean line starting with a
  * code; nothing past the input is consumed.
@@ -49,17 +52,60 @@ fuzz_check_reply(const char *r)
 	}
 }
 
+/* The shell's view of one transaction. */
+struct fuzz_trans {
+	unsigned int number; /* 1, 2, 3 */
+	unsigned int replies; /* RCPT replies so far */
+	bool accepted; /* one of them was 2xx */
+};
+
 static void
-fuzz_start(struct lmtp_backend *b, bool rset)
+fuzz_start(struct lmtp_backend *b, bool rset, struct fuzz_trans *t)
 {
+	t->number++;
+	t->replies = 0;
+	t->accepted = false;
 	if (lmtp_backend_mail(b, "from@example", "BODY=8BITMIME SIZE=10") !=
 		0 ||
 	    lmtp_backend_rcpt(b, 0, "a") != 0 ||
 	    lmtp_backend_rcpt(b, 1, "\"b c\"@d") != 0 ||
 	    lmtp_backend_rcpt(b, 2, "e") != 0)
 		abort();
-	if (!rset && lmtp_backend_data(b) != 0)
+	if (!rset && !lmtp_backend_chunking(b) && lmtp_backend_data(b) != 0)
 		abort();
+}
+
+/* After the last RCPT reply of a BDAT transaction: the body in chunks
+ * (each command flushed, then its bytes, as lmtp_link writes them), or
+ * RSET when no recipient was accepted. */
+static void
+fuzz_bdat(struct lmtp_backend *b, const struct fuzz_trans *t, struct buf *tr)
+{
+	struct buf *out = lmtp_backend_output(b);
+	static const char body[] = "Subject: x\r\n\r\n.body\r\n";
+	size_t first = t->number % 3 == 1 ? 0 : 10;
+	size_t second = t->number % 3 == 2 ? 0 : sizeof(body) - 1 - first;
+
+	if (!t->accepted) {
+		if (lmtp_backend_rset(b) != 0)
+			abort();
+		return;
+	}
+	if (first > 0) {
+		if (lmtp_backend_bdat(b, first, false) != 0)
+			abort();
+		fuzz_check_output(out);
+		(void)buf_append(tr, out->data, out->len);
+		buf_consume(out, out->len);
+		(void)buf_append(tr, body, first);
+	}
+	if (lmtp_backend_bdat(b, second, true) != 0 ||
+	    lmtp_backend_bdat(b, 1, true) != -1 || lmtp_backend_data(b) != -1)
+		abort();
+	fuzz_check_output(out);
+	(void)buf_append(tr, out->data, out->len);
+	buf_consume(out, out->len);
+	(void)buf_append(tr, body + first, second);
 }
 
 static void
@@ -70,7 +116,7 @@ fuzz_run(const struct lmtp_backend_settings *set,
 	struct lmtp_backend *b = lmtp_backend_new(set, info, "helo+=x");
 	struct buf *out = lmtp_backend_output(b);
 	size_t pos = 0, avail = 0, n;
-	unsigned int trans = 0;
+	struct fuzz_trans trans = {0, 0, false};
 	enum lmtp_backend_event ev;
 
 	for (;;) {
@@ -93,8 +139,7 @@ fuzz_run(const struct lmtp_backend_settings *set,
 			break;
 		case LMTP_BACKEND_EV_READY:
 			(void)buf_append_str(tr, "[READY]");
-			trans++;
-			fuzz_start(b, rset);
+			fuzz_start(b, rset, &trans);
 			break;
 		case LMTP_BACKEND_EV_RCPT_REPLY:
 		case LMTP_BACKEND_EV_DATA_REPLY:
@@ -103,10 +148,15 @@ fuzz_run(const struct lmtp_backend_settings *set,
 				abort();
 			(void)buf_printf(tr, "[%d %u %s]", (int)ev,
 			    lmtp_backend_reply_index(b), lmtp_backend_reply(b));
-			if (rset && ev == LMTP_BACKEND_EV_RCPT_REPLY &&
-			    lmtp_backend_reply_index(b) == 1 &&
+			if (ev != LMTP_BACKEND_EV_RCPT_REPLY)
+				break;
+			if (rset && lmtp_backend_reply_index(b) == 1 &&
 			    lmtp_backend_rset(b) != 0)
 				abort();
+			trans.accepted |= lmtp_backend_reply(b)[0] == '2';
+			if (++trans.replies == 3 && !rset &&
+			    lmtp_backend_chunking(b))
+				fuzz_bdat(b, &trans, tr);
 			break;
 		case LMTP_BACKEND_EV_DATA_READY:
 			(void)buf_append_str(tr, "[DATA_READY]");
@@ -115,8 +165,8 @@ fuzz_run(const struct lmtp_backend_settings *set,
 			break;
 		case LMTP_BACKEND_EV_DONE:
 			(void)buf_append_str(tr, "[DONE]");
-			if (trans++ < FUZZ_TRANSACTIONS)
-				fuzz_start(b, rset);
+			if (trans.number < FUZZ_TRANSACTIONS)
+				fuzz_start(b, rset, &trans);
 			else
 				lmtp_backend_quit(b);
 			break;
