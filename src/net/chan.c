@@ -1,11 +1,13 @@
 /*
  * chan.c - a message channel into one event loop (see chan.h).
  *
- * Invariants: the queue (head, tail) changes only under the mutex; the
- * eventfd counter is non-zero whenever the queue is not empty and the
- * receiver has not taken it yet, because the post that made it non-empty
- * wrote to it; the receiver takes the whole queue at once and runs it
- * outside the lock, so a message may post to its own channel.
+ * Invariants: the queue (head, tail) and signaled change only under the
+ * mutex; signaled says that the eventfd counter is non-zero, and it is
+ * whenever the queue holds a message posted eagerly that the receiver has
+ * not taken yet (that post wrote to it unless it was already signaled);
+ * a queue of lazy messages alone is taken by the sweep timer at the
+ * latest; the receiver takes the whole queue at once and runs it outside
+ * the lock, so a message may post to its own channel.
  */
 #include "compat.h"
 
@@ -26,8 +28,10 @@
 struct chan {
 	pthread_mutex_t lock;
 	struct chan_msg *head, *tail;
+	bool signaled;
 	int efd;
 	struct event *ev;
+	struct event *sweep; /* runs lazy messages nobody woke the loop for */
 };
 
 /* Takes the whole queue. */
@@ -42,8 +46,11 @@ chan_take(struct chan *ch)
 	ch->head = ch->tail = NULL;
 	/* reset the counter with the queue, under the same lock, so that a
 	 * post after this unlock wakes the loop again */
-	while (read(ch->efd, &n, sizeof(n)) == -1 && errno == EINTR)
-		;
+	if (ch->signaled) {
+		while (read(ch->efd, &n, sizeof(n)) == -1 && errno == EINTR)
+			;
+		ch->signaled = false;
+	}
 	(void)pthread_mutex_unlock(&ch->lock);
 	return m;
 }
@@ -65,9 +72,23 @@ chan_on_event(evutil_socket_t fd, short what, void *arg)
 	chan_run(arg);
 }
 
+static void
+chan_on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct chan *ch = arg;
+	bool queued;
+
+	(void)pthread_mutex_lock(&ch->lock);
+	queued = ch->head != NULL;
+	(void)pthread_mutex_unlock(&ch->lock);
+	if (queued)
+		chan_run(ch);
+}
+
 struct chan *
 chan_new(struct event_base *base)
 {
+	const struct timeval sweep = {0, CHAN_LAZY_MS * 1000};
 	struct chan *ch = xcalloc(1, sizeof(*ch));
 
 	ch->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -78,10 +99,14 @@ chan_new(struct event_base *base)
 	}
 	ch->ev =
 	    event_new(base, ch->efd, EV_READ | EV_PERSIST, chan_on_event, ch);
-	if (ch->ev == NULL || event_add(ch->ev, NULL) == -1) {
+	ch->sweep = event_new(base, -1, EV_PERSIST, chan_on_sweep, ch);
+	if (ch->ev == NULL || event_add(ch->ev, NULL) == -1 ||
+	    ch->sweep == NULL || event_add(ch->sweep, &sweep) == -1) {
 		log_error("cannot watch a message channel");
 		if (ch->ev != NULL)
 			event_free(ch->ev);
+		if (ch->sweep != NULL)
+			event_free(ch->sweep);
 		close(ch->efd);
 		free(ch);
 		return NULL;
@@ -90,27 +115,38 @@ chan_new(struct event_base *base)
 	return ch;
 }
 
-void
-chan_post(struct chan *ch, struct chan_msg *m, chan_fn *fn)
+static void
+chan_queue(struct chan *ch, struct chan_msg *m, chan_fn *fn, bool wake)
 {
 	const uint64_t one = 1;
-	bool was_empty;
 
 	m->fn = fn;
 	m->next = NULL;
 	(void)pthread_mutex_lock(&ch->lock);
-	was_empty = ch->head == NULL;
-	if (was_empty)
+	if (ch->head == NULL)
 		ch->head = m;
 	else
 		ch->tail->next = m;
 	ch->tail = m;
-	if (was_empty) {
+	if (wake && !ch->signaled) {
 		while (
 		    write(ch->efd, &one, sizeof(one)) == -1 && errno == EINTR)
 			;
+		ch->signaled = true;
 	}
 	(void)pthread_mutex_unlock(&ch->lock);
+}
+
+void
+chan_post(struct chan *ch, struct chan_msg *m, chan_fn *fn)
+{
+	chan_queue(ch, m, fn, true);
+}
+
+void
+chan_post_lazy(struct chan *ch, struct chan_msg *m, chan_fn *fn)
+{
+	chan_queue(ch, m, fn, false);
 }
 
 void
@@ -123,6 +159,7 @@ chan_free(struct chan **chp)
 	*chp = NULL;
 	chan_run(ch);
 	event_free(ch->ev);
+	event_free(ch->sweep);
 	close(ch->efd);
 	(void)pthread_mutex_destroy(&ch->lock);
 	free(ch);

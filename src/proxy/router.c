@@ -260,6 +260,8 @@ router_remote_post(struct router_remote *rr, enum router_msg_type type,
 {
 	struct router_msg *msg = xcalloc(1, sizeof(*msg));
 	bool to_main = type <= ROUTER_MSG_END;
+	struct chan *ch;
+	chan_fn *fn;
 
 	msg->type = type;
 	msg->rr = rr;
@@ -267,8 +269,15 @@ router_remote_post(struct router_remote *rr, enum router_msg_type type,
 		msg->backend = *backend;
 	msg->waited = waited;
 	msg->why = why != NULL ? xstrdup(why) : NULL;
-	chan_post(to_main ? rr->wr->to_main : rr->wr->to_me, &msg->m,
-	    to_main ? router_remote_on_main : router_remote_on_worker);
+	ch = to_main ? rr->wr->to_main : rr->wr->to_me;
+	fn = to_main ? router_remote_on_main : router_remote_on_worker;
+	/* nobody waits for a session's progress or end, nor for the main
+	 * thread's acknowledgement: those cost no thread wake-up */
+	if (type == ROUTER_MSG_ALIVE || type == ROUTER_MSG_END ||
+	    type == ROUTER_MSG_ENDED)
+		chan_post_lazy(ch, &msg->m, fn);
+	else
+		chan_post(ch, &msg->m, fn);
 }
 
 /* The engine's answers for a worker's session, on the main thread. */
