@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "bevio.h"
 #include "conf.h"
 #include "daemon.h"
 #include "director.h"
@@ -82,6 +83,8 @@ daemon_absolute_path(const char *path)
 static void
 daemon_libevent_log(int severity, const char *msg)
 {
+	if (bevio_quiet())
+		return;
 	switch (severity) {
 	case EVENT_LOG_DEBUG:
 		log_debug("libevent: %s", msg);
@@ -365,10 +368,10 @@ daemon_start(struct directord *d, bool foreground)
 	if (pidfile_claim(d->conf->pid_file, &error) == -1)
 		goto fail;
 	d->pid_file = xstrdup(d->conf->pid_file);
-	log_info("directord ready: %zu listeners, pid %ld", nlisteners,
-	    (long)getpid());
-	notify_send(
-	    d->notify, SDNOTIFY_READY, "ready: %zu listeners", nlisteners);
+	log_info("directord ready: %zu listener%s, pid %ld", nlisteners,
+	    nlisteners == 1 ? "" : "s", (long)getpid());
+	notify_send(d->notify, SDNOTIFY_READY, "ready: %zu listener%s",
+	    nlisteners, nlisteners == 1 ? "" : "s");
 	return 0;
 fail:
 	log_error("%s", error != NULL ? error : "startup failed");

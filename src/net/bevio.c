@@ -46,6 +46,9 @@ bevio_noop(evutil_socket_t fd, short what, void *arg)
 {
 }
 
+/* This thread is in bevio_presize_fdmap(). */
+static _Thread_local bool bevio_presizing;
+
 void
 bevio_presize_fdmap(struct event_base *base, int max)
 {
@@ -53,12 +56,21 @@ bevio_presize_fdmap(struct event_base *base, int max)
 	int fd;
 
 	/* an add makes the entry, whether or not the descriptor is open
-	 * (epoll refuses closed ones: nothing is left registered) */
+	 * (epoll refuses closed ones: nothing is left registered, and
+	 * libevent's warning about each refusal is not logged) */
+	bevio_presizing = true;
 	for (fd = 0; fd < max; fd++) {
 		event_assign(&ev, base, fd, EV_READ, bevio_noop, NULL);
 		if (event_add(&ev, NULL) == 0)
 			event_del(&ev);
 	}
+	bevio_presizing = false;
+}
+
+bool
+bevio_quiet(void)
+{
+	return bevio_presizing;
 }
 
 void

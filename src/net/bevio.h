@@ -40,9 +40,13 @@ void bevio_drain_wipe(struct evbuffer *buf, size_t len);
  * descriptor number and keeps it for good; made during a burst of
  * sessions, those entries lie among the sessions' buffers and keep their
  * pages from going back to the system when the burst is over.  Call it
- * on the thread that runs base, before the first connection. */
+ * before the first connection, while no other thread opens or closes
+ * descriptors (a worker's base: before its thread starts). */
 struct event_base;
 void bevio_presize_fdmap(struct event_base *base, int max);
+/* Whether this thread is in bevio_presize_fdmap(): libevent's warnings
+ * (each refused descriptor) are expected then, not worth a log line. */
+bool bevio_quiet(void);
 /* The descriptors this process may open (RLIMIT_NOFILE), at most
  * BEVIO_FD_MAP_MAX: the max for bevio_presize_fdmap(). */
 #define BEVIO_FD_MAP_MAX 131072

@@ -214,8 +214,6 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	/* on this thread: the map's entries in this thread's arena */
-	bevio_presize_fdmap(w->base, bevio_fd_max());
 	if (w->listeners != NULL &&
 	    listener_set_start(
 		w->listeners, w->base, worker_handlers, w->contexts) == -1) {
@@ -262,6 +260,9 @@ worker_init(struct workers *ws, unsigned int i, struct listener_set **ls)
 		w->listeners = ls[i];
 		ls[i] = NULL;
 	}
+	/* before the thread starts: it adds every descriptor number to its
+	 * map, which must not meet the main thread opening one meanwhile */
+	bevio_presize_fdmap(w->base, bevio_fd_max());
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		return -1;
 	w->running = true;

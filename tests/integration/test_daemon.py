@@ -103,6 +103,12 @@ def test_start_ready_and_sigterm(director_factory):
     assert d.read_pid_file() == d.pid
     assert d.stop() == 0
     assert not os.path.exists(d.pid_file)
+    # a start and a stop say what happened in a few lines, and nothing of
+    # libevent's (making its descriptor map at start once logged a
+    # refusal for every descriptor number: 20,000 lines a thread)
+    text = d.log_text()
+    assert "libevent" not in text, text[:2000]
+    assert len(text.splitlines()) < 20, text[:2000]
 
 
 def test_runs_as_director_user(director):

@@ -35,6 +35,14 @@ def login(d, user):
     return c
 
 
+def test_start_log_is_clean(wd):
+    """Every thread makes its descriptor map at start without a word from
+    libevent (each refused descriptor number was once a warning line)."""
+    text = wd.log_text()
+    assert "directord ready" in text
+    assert "libevent" not in text, text[:2000]
+
+
 def test_threads_and_one_backend_per_user(wd):
     """The daemon runs WORKERS more threads; six sessions of one user,
     spread round robin over them, all reach the user's one backend."""
