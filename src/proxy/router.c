@@ -271,10 +271,12 @@ router_remote_post(struct router_remote *rr, enum router_msg_type type,
 	msg->why = why != NULL ? xstrdup(why) : NULL;
 	ch = to_main ? rr->wr->to_main : rr->wr->to_me;
 	fn = to_main ? router_remote_on_main : router_remote_on_worker;
-	/* nobody waits for a session's progress or end, nor for the main
-	 * thread's acknowledgement: those cost no thread wake-up */
-	if (type == ROUTER_MSG_ALIVE || type == ROUTER_MSG_END ||
-	    type == ROUTER_MSG_ENDED)
+	/* nobody waits for a login's success or for the main thread's
+	 * acknowledgement of an end: those cost no thread wake-up.  An end
+	 * does: until it arrives, the engine counts the session as open (a
+	 * flush in the meantime would give its user back its assignment)
+	 * and a move waits for it. */
+	if (type == ROUTER_MSG_ALIVE || type == ROUTER_MSG_ENDED)
 		chan_post_lazy(ch, &msg->m, fn);
 	else
 		chan_post(ch, &msg->m, fn);
