@@ -438,17 +438,32 @@ conf_builder_item(
 	return conf_err(error_r, "internal error: item type");
 }
 
-const char *
-conf_builder_loc(const struct conf_builder *b, const char *name)
+static const char *
+conf_builder_set_loc(const struct conf_builder *b, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < CONF_SETTING_COUNT; i++) {
 		if (conf_settings[i].scope != CONF_SCOPE_LISTEN &&
 		    strcmp(conf_settings[i].name, name) == 0)
-			return b->locs[i] != NULL ? b->locs[i] : "?";
+			return b->locs[i];
 	}
-	return "?";
+	return NULL;
+}
+
+const char *
+conf_builder_loc(const struct conf_builder *b, const char *name)
+{
+	const char *loc = conf_builder_set_loc(b, name);
+
+	/* a default is the file's: its name, without a line */
+	return loc != NULL ? loc : b->conf->path;
+}
+
+bool
+conf_builder_is_set(const struct conf_builder *b, const char *name)
+{
+	return conf_builder_set_loc(b, name) != NULL;
 }
 
 static unsigned int

@@ -182,6 +182,12 @@ conf_validate_ring_expire(const struct conf_builder *b, char **error_r)
 	const struct conf *conf = b->conf;
 	uint64_t min = ring_user_expire_min_ms(
 	    conf->ping_idle_timeout_ms, RING_USER_MOVE_TIMEOUT_MS);
+	/* the line to change: the expiry's, or the ping timeout that made
+	 * the default expiry too short */
+	const char *name = conf_builder_is_set(b, "director_user_expire") ||
+		!conf_builder_is_set(b, "director_ping_idle_timeout")
+	    ? "director_user_expire"
+	    : "director_ping_idle_timeout";
 
 	if (conf->user_expire_ms >= min)
 		return 0;
@@ -191,8 +197,7 @@ conf_validate_ring_expire(const struct conf_builder *b, char **error_r)
 	    "and 4 times director_ping_idle_timeout, so that no director "
 	    "forgets a user while it is being moved or while the director "
 	    "holding its sessions is paused",
-	    conf_builder_loc(b, "director_user_expire"),
-	    (unsigned long long)((min + 999) / 1000),
+	    conf_builder_loc(b, name), (unsigned long long)((min + 999) / 1000),
 	    RING_USER_MOVE_TIMEOUT_MS / 1000);
 }
 

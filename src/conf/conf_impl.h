@@ -93,8 +93,10 @@ void conf_split_free(char **words, size_t count);
 int conf_apply(struct conf_builder *b, const struct conf_setting *s, void *base,
     const char *value, char **error_r);
 /* "file:line" where the top-level or backend setting name was last set,
- * or "?". */
+ * or the file's name when it keeps its default. */
 const char *conf_builder_loc(const struct conf_builder *b, const char *name);
+/* Whether the file sets the top-level or backend setting name. */
+bool conf_builder_is_set(const struct conf_builder *b, const char *name);
 /* The cross-field checks of the whole file, and the parsing of the lists
  * they need (director_servers, director_mail_servers).  last_line: the
  * number of lines of the top file.  Returns 0, or -1 with *error_r set to

@@ -735,6 +735,13 @@ test_director_servers(void **state)
 		     "director_ping_idle_timeout = 30 s\n"
 		     "listen ring {\n  port = 9090\n}\n",
 	    "t.conf:2: director_user_expire must be at least 120 s in a ring");
+	/* the default expiry, too short for a long ping timeout: the
+	 * timeout's line (once "?", found by fuzz_conf) */
+	expect_error("director_servers = 10.0.1.1 10.0.1.2\n"
+		     "\n"
+		     "director_ping_idle_timeout = 30 w\n"
+		     "listen ring {\n  port = 9090\n}\n",
+	    "t.conf:3: director_user_expire must be at least 72576000 s");
 	conf = parse("director_servers = 10.0.1.1 10.0.1.2\n"
 		     "director_user_expire = 60 s\n"
 		     "listen ring {\n  port = 9090\n}\n");
