@@ -11,6 +11,9 @@
 # one, and the libFuzzer flags of tests/fuzz/NAME.options, one a line, if
 # there are any) and keeps what it finds in BINDIR/../corpus/NAME/;
 # logs go to BINDIR/../logs/, crashing inputs to BINDIR/../artifacts/.
+# With FUZZ_FORK=N in the environment each target runs in libFuzzer's fork
+# mode on N processes (for a slow target given every CPU; RUNS then counts
+# the executions of all of them).
 # Exits 1 if any target crashed (or could not run).
 set -u
 
@@ -39,6 +42,7 @@ run_one() {
 	limit=
 	[ "$runs" -ne 0 ] && limit="-runs=$runs"
 	[ "$seconds" -ne 0 ] && limit="$limit -max_total_time=$seconds"
+	[ "${FUZZ_FORK:-0}" -gt 0 ] && limit="$limit -fork=$FUZZ_FORK"
 	"$bindir/$1" $limit $dict $opts -print_final_stats=1 -timeout=25 \
 	    -artifact_prefix="$top/artifacts/$1-" $dirs \
 	    >"$top/logs/$1.log" 2>&1
@@ -53,6 +57,12 @@ report() {
 	secs=$(cat "$top/logs/$1.secs")
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+	if [ -z "$execs" ]; then
+		# fork mode prints no totals: its last "#N: ... exec/s R" line
+		last=$(grep -E '^#[0-9]+: ' "$log" | tail -n 1)
+		execs=$(echo "$last" | sed -n 's/^#\([0-9]*\):.*/\1/p')
+		rate=$(echo "$last" | sed -n 's/.* exec\/s \([0-9]*\).*/\1/p')
+	fi
 	crashed=0
 	[ "$rc" -ne 0 ] && crashed=1
 	printf '%-22s %12s executions  %d crashes  %8s exec/s  %6s s\n' \
