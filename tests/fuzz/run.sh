@@ -58,10 +58,11 @@ report() {
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
 	if [ -z "$execs" ]; then
-		# fork mode prints no totals: its last "#N: ... exec/s R" line
-		last=$(grep -E '^#[0-9]+: ' "$log" | tail -n 1)
-		execs=$(echo "$last" | sed -n 's/^#\([0-9]*\):.*/\1/p')
-		rate=$(echo "$last" | sed -n 's/.* exec\/s \([0-9]*\).*/\1/p')
+		# fork mode prints no totals: its last "#N:" line counts them
+		# (its exec/s is not the run's average)
+		execs=$(grep -E '^#[0-9]+: ' "$log" | tail -n 1 |
+		    sed -n 's/^#\([0-9]*\):.*/\1/p')
+		[ -n "$execs" ] && [ "$secs" -gt 0 ] && rate=$((execs / secs))
 	fi
 	crashed=0
 	[ "$rc" -ne 0 ] && crashed=1
