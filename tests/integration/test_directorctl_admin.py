@@ -14,7 +14,6 @@ The last test runs directorctl against a real Dovecot 2.3 director.
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -22,9 +21,9 @@ import time
 
 import pytest
 
-from harness import directord, fakeadmin, procutil
+from harness import directord, fakeadmin
+from harness import dovecot_director as dovecot_director_harness
 
-ROOT = directord.ROOT
 EX_USAGE = 64
 EX_DATAERR = 65
 EX_NOTFOUND = 68
@@ -552,73 +551,20 @@ def test_usage_errors(tmp_path, args):
 
 # -- a real Dovecot 2.3 director --------------------------------------------------
 
-DOVECOT_TEMPLATE = os.path.join(ROOT, "scripts", "golden",
-                                "director.conf.in")
-
-
 @pytest.fixture
 def dovecot_director(address_plan, workroot):
     """A real Dovecot 2.3 director (only its ring port and admin socket)
     with backends 10.0.0.1, 10.0.0.2 and 10.0.0.3@tagx."""
-    if shutil.which("dovecot") is None:
-        pytest.skip("Dovecot is not installed")
+    if not dovecot_director_harness.available():
+        pytest.skip("dovecot-core's director is missing")
     ip = address_plan.director_ip(9)
-    d = os.path.join(workroot, "dvc%d" % os.getpid())
-    for sub in ("run", "state", "log"):
-        os.makedirs(os.path.join(d, sub), exist_ok=True)
-    with open(DOVECOT_TEMPLATE, encoding="utf-8") as f:
-        text = f.read()
-    values = {"INSTANCE": "dvc%d" % os.getpid(), "DIR": d, "IP": ip,
-              "NAME": "dvc", "RING_PORT": "9090",
-              "DIRECTOR_SERVERS": "%s:9090" % ip,
-              "MAIL_SERVERS": "10.0.0.1 10.0.0.2 10.0.0.3@tagx",
-              "USERNAME_HASH": "%Lu"}
-    for k, v in values.items():
-        text = text.replace("@%s@" % k, v)
-    conf = os.path.join(d, "dovecot.conf")
-    with open(conf, "w", encoding="utf-8") as f:
-        f.write(text)
-    admin_path = os.path.join(d, "run", "director-admin")
-    with open(os.path.join(d, "log", "startup.out"), "wb") as out:
-        subprocess.call(["dovecot", "-c", conf], stdin=subprocess.DEVNULL,
-                        stdout=out, stderr=subprocess.STDOUT)
-    pidfile = os.path.join(d, "run", "master.pid")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (
-            os.path.exists(pidfile) and os.path.exists(admin_path)):
-        time.sleep(0.05)
-    master = _DovecotMaster(pidfile)
-    procutil.register(master)
+    d = dovecot_director_harness.DovecotDirector(
+        "dvc", ip, 9090, os.path.join(workroot, "dvc%d" % os.getpid()),
+        "%s:9090" % ip, ["10.0.0.1", "10.0.0.2", "10.0.0.3@tagx"])
     try:
-        if master.pid is None or not os.path.exists(admin_path):
-            pytest.fail("Dovecot director did not start, see %s" % d)
-        yield admin_path
+        yield d.start().admin_socket
     finally:
-        master.stop()
-        procutil.unregister(master)
-
-
-class _DovecotMaster:
-    """The daemonized Dovecot master of the interop test; stop() (also
-    from procutil's atexit hook) ends it and its children."""
-
-    def __init__(self, pidfile):
-        self.pid = None
-        if os.path.exists(pidfile):
-            with open(pidfile) as f:
-                self.pid = int(f.read().strip() or 0) or None
-
-    def stop(self):
-        pid, self.pid = self.pid, None
-        if pid is None:
-            return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and procutil.pid_alive(pid):
-            time.sleep(0.05)
+        d.stop()
 
 
 def test_real_dovecot_director(dovecot_director):
