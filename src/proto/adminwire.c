@@ -195,6 +195,21 @@ adminwire_reader_next(struct adminwire_reader *r, char **line_r)
 	if (avail == 0)
 		return ADMINWIRE_MORE;
 	line = r->data + r->start;
+	/* of a line already seen in part, only the bytes fed since can end
+	 * it: a line that arrives in small pieces is scanned once, not once
+	 * a piece */
+	if (r->scanned > 0 &&
+	    memchr(line + r->scanned, '\n', avail - r->scanned) == NULL) {
+		if (memchr(line + r->scanned, '\0', avail - r->scanned) !=
+		    NULL) {
+			r->error = ADMINWIRE_BAD;
+			return r->error;
+		}
+		if (avail <= ADMINWIRE_LINE_MAX) {
+			r->scanned = avail;
+			return ADMINWIRE_MORE;
+		}
+	}
 	st = linebuf_scan(line, avail, ADMINWIRE_LINE_MAX, &n, &used);
 	/* a NUL fails the line even before its end has arrived */
 	if (memchr(line, '\0', st == LINEBUF_MORE ? avail : used) != NULL) {
@@ -205,10 +220,13 @@ adminwire_reader_next(struct adminwire_reader *r, char **line_r)
 		r->error = ADMINWIRE_TOO_LONG;
 		return r->error;
 	}
-	if (st == LINEBUF_MORE)
+	if (st == LINEBUF_MORE) {
+		r->scanned = avail;
 		return ADMINWIRE_MORE;
+	}
 	line[n] = '\0';
 	r->start += used;
+	r->scanned = 0;
 	*line_r = line;
 	return ADMINWIRE_LINE;
 }
@@ -355,32 +373,53 @@ adminwire_utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* Length of the run at p that is copied as it is: printable ASCII (but
+ * the quote and the backslash in JSON) and valid UTF-8 sequences.  Runs
+ * are appended whole, not a character at a time. */
+static size_t
+adminwire_plain_len(const unsigned char *p, bool json)
+{
+	size_t len = 0, n;
+
+	for (;;) {
+		if (p[len] < 0x20 || p[len] == 0x7f ||
+		    (json && (p[len] == '"' || p[len] == '\\')))
+			return len; /* also stops at the NUL */
+		if (p[len] < 0x80) {
+			len++;
+			continue;
+		}
+		if ((n = adminwire_utf8_len(p + len)) == 0)
+			return len;
+		len += n;
+	}
+}
+
 int
 adminwire_json_str(struct buf *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
+	int ret;
 
 	if (buf_append(out, "\"", 1) == -1)
 		return -1;
 	while (*p != '\0') {
-		if (*p == '"' || *p == '\\') {
-			if (buf_printf(out, "\\%c", *p) == -1)
-				return -1;
-			p++;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			if (buf_printf(out, "\\u%04x", *p) == -1)
-				return -1;
-			p++;
-		} else if ((n = adminwire_utf8_len(p)) == 0) {
-			if (buf_append_str(out, "\\ufffd") == -1)
-				return -1;
-			p++;
-		} else {
+		if ((n = adminwire_plain_len(p, true)) > 0) {
 			if (buf_append(out, p, n) == -1)
 				return -1;
 			p += n;
+			continue;
 		}
+		if (*p == '"' || *p == '\\')
+			ret = buf_printf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			ret = buf_printf(out, "\\u%04x", *p);
+		else
+			ret = buf_append_str(out, "\\ufffd");
+		if (ret == -1)
+			return -1;
+		p++;
 	}
 	return buf_append(out, "\"", 1);
 }
@@ -392,16 +431,15 @@ adminwire_text_str(struct buf *out, const char *s)
 	size_t n;
 
 	while (*p != '\0') {
-		n = *p < 0x20 || *p == 0x7f ? 0 : adminwire_utf8_len(p);
-		if (n == 0) {
-			if (buf_printf(out, "\\x%02x", *p) == -1)
-				return -1;
-			p++;
-		} else {
+		if ((n = adminwire_plain_len(p, false)) > 0) {
 			if (buf_append(out, p, n) == -1)
 				return -1;
 			p += n;
+			continue;
 		}
+		if (buf_printf(out, "\\x%02x", *p) == -1)
+			return -1;
+		p++;
 	}
 	return 0;
 }
@@ -523,28 +561,25 @@ adminwire_width(const struct buf *out, size_t from)
 }
 
 /* Appends cell padded to width; right-aligned for numbers.  The last
- * column of a line gets no trailing blanks. */
+ * column of a line gets no trailing blanks.  tmp is scratch space, kept
+ * by the caller across cells (one allocation for the whole table). */
 static int
-adminwire_cell_pad(struct buf *out, const struct adminwire_col *col,
-    const char *cell, size_t width, bool last)
+adminwire_cell_pad(struct buf *out, struct buf *tmp,
+    const struct adminwire_col *col, const char *cell, size_t width, bool last)
 {
-	struct buf tmp;
 	size_t w;
 	int ret = 0;
 
-	buf_init(&tmp, out->max);
-	if (adminwire_cell_text(&tmp, col, cell) == -1) {
-		buf_deinit(&tmp);
+	buf_clear(tmp);
+	if (adminwire_cell_text(tmp, col, cell) == -1)
 		return -1;
-	}
-	w = adminwire_width(&tmp, 0);
+	w = adminwire_width(tmp, 0);
 	if (col->kind == ADMINWIRE_COL_NUM)
 		ret = buf_printf(out, "%*s", (int)(width - w), "");
-	if (ret == 0 && tmp.len > 0)
-		ret = buf_append(out, tmp.data, tmp.len);
+	if (ret == 0 && tmp->len > 0)
+		ret = buf_append(out, tmp->data, tmp->len);
 	if (ret == 0 && col->kind != ADMINWIRE_COL_NUM && !last)
 		ret = buf_printf(out, "%*s", (int)(width - w), "");
-	buf_deinit(&tmp);
 	return ret;
 }
 
@@ -554,6 +589,7 @@ adminwire_table_text(const struct adminwire_table *t, struct buf *out)
 	size_t widths[ADMINWIRE_TABLE_COLS_MAX];
 	struct buf tmp;
 	size_t r, c, w;
+	int ret = -1;
 
 	buf_init(&tmp, out->max);
 	for (c = 0; c < t->ncols; c++) {
@@ -561,16 +597,13 @@ adminwire_table_text(const struct adminwire_table *t, struct buf *out)
 		for (r = 0; r < t->rows; r++) {
 			buf_clear(&tmp);
 			if (adminwire_cell_text(&tmp, &t->cols[c],
-				t->cells[r * t->ncols + c]) == -1) {
-				buf_deinit(&tmp);
-				return -1;
-			}
+				t->cells[r * t->ncols + c]) == -1)
+				goto out;
 			w = adminwire_width(&tmp, 0);
 			if (w > widths[c])
 				widths[c] = w;
 		}
 	}
-	buf_deinit(&tmp);
 	for (c = 0; c < t->ncols; c++) {
 		bool last = c + 1 == t->ncols;
 		int pad = (int)(widths[c] - strlen(t->cols[c].header));
@@ -578,25 +611,28 @@ adminwire_table_text(const struct adminwire_table *t, struct buf *out)
 		if (t->cols[c].kind == ADMINWIRE_COL_NUM) {
 			if (buf_printf(
 				out, "%*s%s", pad, "", t->cols[c].header) == -1)
-				return -1;
+				goto out;
 		} else if (buf_printf(out, "%s%*s", t->cols[c].header,
 			       last ? 0 : pad, "") == -1)
-			return -1;
+			goto out;
 		if (buf_append_str(out, last ? "\n" : "  ") == -1)
-			return -1;
+			goto out;
 	}
 	for (r = 0; r < t->rows; r++) {
 		for (c = 0; c < t->ncols; c++) {
 			bool last = c + 1 == t->ncols;
 
-			if (adminwire_cell_pad(out, &t->cols[c],
+			if (adminwire_cell_pad(out, &tmp, &t->cols[c],
 				t->cells[r * t->ncols + c], widths[c],
 				last) == -1 ||
 			    buf_append_str(out, last ? "\n" : "  ") == -1)
-				return -1;
+				goto out;
 		}
 	}
-	return 0;
+	ret = 0;
+out:
+	buf_deinit(&tmp);
+	return ret;
 }
 
 /* Appends the JSON value of one cell. */

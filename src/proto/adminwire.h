@@ -68,6 +68,7 @@ struct adminwire_reader {
 	char *data;
 	size_t start; /* first byte not yet returned as a line */
 	size_t len; /* bytes held, from data[0] */
+	size_t scanned; /* bytes from start known to hold no LF and no NUL */
 	size_t cap;
 	/* MORE while healthy; TOO_LONG or BAD once failed, for good */
 	enum adminwire_status error;

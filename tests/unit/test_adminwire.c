@@ -277,6 +277,75 @@ test_reader_limits(void **state)
 	free(big);
 }
 
+/* Feeds len bytes of in piece bytes at a time, asking for a line after
+ * each piece; returns the first status other than MORE (or MORE), with
+ * the line's length in *line_len_r. */
+static enum adminwire_status
+feed_pieces(const char *in, size_t len, size_t piece, size_t *line_len_r)
+{
+	struct adminwire_reader r;
+	enum adminwire_status st = ADMINWIRE_MORE;
+	size_t pos = 0, n;
+	char *line;
+
+	*line_len_r = 0;
+	adminwire_reader_init(&r);
+	while (pos < len && st == ADMINWIRE_MORE) {
+		n = MIN_OF(piece, len - pos);
+		adminwire_reader_feed(&r, in + pos, n);
+		pos += n;
+		st = adminwire_reader_next(&r, &line);
+	}
+	if (st == ADMINWIRE_LINE)
+		*line_len_r = strlen(line);
+	adminwire_reader_deinit(&r);
+	return st;
+}
+
+/* The limits hold however the bytes arrive: a line is scanned once for
+ * its end, not once per piece, so its last piece decides. */
+static void
+test_reader_limits_in_pieces(void **state)
+{
+	static const size_t pieces[] = {1, 1000, 4095, 65536};
+	size_t len = ADMINWIRE_LINE_MAX + 3, i, n;
+	char *big = malloc(len);
+
+	assert_non_null(big);
+	for (i = 0; i < nitems(pieces); i++) {
+		/* ADMINWIRE_LINE_MAX bytes, CR, LF: a line */
+		memset(big, 'x', len);
+		big[len - 3] = '\r';
+		big[len - 2] = '\n';
+		assert_int_equal(
+		    feed_pieces(big, len - 1, pieces[i], &n), ADMINWIRE_LINE);
+		assert_int_equal(n, ADMINWIRE_LINE_MAX);
+		/* the CR at the limit waits for its LF; another byte fails */
+		big[len - 2] = 'x';
+		assert_int_equal(
+		    feed_pieces(big, len - 2, pieces[i], &n), ADMINWIRE_MORE);
+		assert_int_equal(feed_pieces(big, len - 1, pieces[i], &n),
+		    ADMINWIRE_TOO_LONG);
+		/* one byte over the limit without CR fails before any LF */
+		memset(big, 'x', len);
+		assert_int_equal(
+		    feed_pieces(big, ADMINWIRE_LINE_MAX + 1, pieces[i], &n),
+		    ADMINWIRE_TOO_LONG);
+		/* a NUL in a later piece fails the line before its end */
+		big[ADMINWIRE_LINE_MAX - 1] = '\0';
+		assert_int_equal(
+		    feed_pieces(big, ADMINWIRE_LINE_MAX, pieces[i], &n),
+		    ADMINWIRE_BAD);
+		/* the LF in a later piece ends the line there */
+		memset(big, 'x', len);
+		big[ADMINWIRE_LINE_MAX / 2] = '\n';
+		assert_int_equal(
+		    feed_pieces(big, len, pieces[i], &n), ADMINWIRE_LINE);
+		assert_int_equal(n, ADMINWIRE_LINE_MAX / 2);
+	}
+	free(big);
+}
+
 static void
 test_reply_kind(void **state)
 {
@@ -536,6 +605,7 @@ main(void)
 	    cmocka_unit_test(test_handshake),
 	    cmocka_unit_test(test_reader_chunks),
 	    cmocka_unit_test(test_reader_limits),
+	    cmocka_unit_test(test_reader_limits_in_pieces),
 	    cmocka_unit_test(test_reply_kind),
 	    cmocka_unit_test(test_parse_host),
 	    cmocka_unit_test(test_parse_lookup_and_user),
