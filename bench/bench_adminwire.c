@@ -7,6 +7,8 @@
  */
 #include "compat.h"
 
+#include "load_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -24,15 +26,6 @@ static const struct adminwire_col bench_cols[] = {
     {"host", "host", ADMINWIRE_COL_STR},
     {"user", "user", ADMINWIRE_COL_OPT},
 };
-
-static double
-bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The reply: one line per user, as a director sends USER-LIST. */
 static void
@@ -93,18 +86,18 @@ main(int argc, char **argv)
 	buf_init(&out, (size_t)1 << 32);
 	bench_reply(&in, rows);
 	for (rep = 0; rep < BENCH_REPS; rep++) {
-		t0 = bench_now();
+		t0 = load_now();
 		t = bench_read(&in);
-		t1 = bench_now();
+		t1 = load_now();
 		buf_clear(&out);
 		if (adminwire_table_text(t, &out) == -1)
 			return 1;
 		text_len = out.len;
-		t2 = bench_now();
+		t2 = load_now();
 		buf_clear(&out);
 		if (adminwire_table_json(t, &out) == -1)
 			return 1;
-		t3 = bench_now();
+		t3 = load_now();
 		if (adminwire_table_rows(t) != rows)
 			return 1;
 		adminwire_table_free(&t);

@@ -8,6 +8,8 @@
  */
 #include "compat.h"
 
+#include "load_util.h"
+
 #include <stdio.h>
 #include <time.h>
 
@@ -31,15 +33,6 @@ bench_rand(void)
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
 	return z ^ (z >> 31);
-}
-
-static double
-bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* VmRSS of this process in kB, or 0. */
@@ -115,10 +108,10 @@ bench_lookups(size_t n)
 	users = users_new(BENCH_EXPIRE);
 	for (i = 0; i < n; i++)
 		users_add(users, h[i], i % 50, BENCH_NOW, BENCH_NOW);
-	t0 = bench_now();
+	t0 = load_now();
 	for (i = 0; i < BENCH_LOOKUPS; i++)
 		found += users_lookup(users, q[i], BENCH_NOW + 1) != NULL;
-	t1 = bench_now();
+	t1 = load_now();
 	if (found != BENCH_LOOKUPS)
 		printf("BUG: %u of %u found\n", found, BENCH_LOOKUPS);
 	printf("users_lookup: %zu users, %.2f M lookups/s\n", n,
@@ -136,11 +129,11 @@ bench_lookups(size_t n)
 	for (i = 0; i < n; i++)
 		users_add(
 		    hosts_tag_users(tag), h[i], i % 50, BENCH_NOW, BENCH_NOW);
-	t0 = bench_now();
+	t0 = load_now();
 	for (i = 0; i < BENCH_LOOKUPS; i++)
 		hosts_route_user(
 		    hosts, "", q[i], BENCH_NOW + 1 + i / 4000000, &created);
-	t1 = bench_now();
+	t1 = load_now();
 	printf("hosts_route_user (existing, with refresh): %.2f M/s\n",
 	    BENCH_LOOKUPS / (t1 - t0) / 1e6);
 	hosts_free(&hosts);
@@ -165,29 +158,29 @@ bench_select(enum select_method method, size_t nbackends)
 		e[k].weight = 100;
 		e[k].id = (uint32_t)k;
 	}
-	t0 = bench_now();
+	t0 = load_now();
 	select_build(sel, e, nbackends);
-	t1 = bench_now();
+	t1 = load_now();
 	printf("select %-10s %3zu backends: build %.2f ms, ",
 	    select_method_name(method), nbackends, (t1 - t0) * 1e3);
-	t0 = bench_now();
+	t0 = load_now();
 	for (i = 0; i < BENCH_SELECTS; i++) {
 		select_pick(sel, q[i], &id);
 		sum += id;
 	}
-	t1 = bench_now();
+	t1 = load_now();
 	printf("%.2f M selections/s (equal weights)",
 	    BENCH_SELECTS / (t1 - t0) / 1e6);
 	/* three distinct weights: one logarithm per weight group */
 	for (k = 0; k < nbackends; k++)
 		e[k].weight = 50 + 50 * (uint32_t)(k % 3);
 	select_build(sel, e, nbackends);
-	t0 = bench_now();
+	t0 = load_now();
 	for (i = 0; i < BENCH_SELECTS; i++) {
 		select_pick(sel, q[i], &id);
 		sum += id;
 	}
-	t1 = bench_now();
+	t1 = load_now();
 	printf(", %.2f M/s (3 weights)%s\n", BENCH_SELECTS / (t1 - t0) / 1e6,
 	    sum == 0 ? " " : "");
 	select_free(&sel);

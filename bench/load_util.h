@@ -1,7 +1,7 @@
 /*
- * load_util.h - what the load generators of bench/ share: the server's
- * address from the command line, a monotonic clock, sorting latency
- * samples and picking percentiles, and raising the descriptor limit.
+ * load_util.h - what the programs of bench/ share: the server's address
+ * from the command line, a monotonic clock, sorting latency samples and
+ * picking percentiles, and raising the descriptor limit.
  * Header-only: every bench/X.c is its own program.
  */
 #ifndef DIRECTOR_BENCH_LOAD_UTIL_H
